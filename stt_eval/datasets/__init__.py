@@ -1,0 +1,1 @@
+"""Datasets: manifests, transcripts and annotation files (RTTM, STM, CTM, UEM)."""

@@ -1,0 +1,252 @@
+"""Dataset manifests: one row per recording, in JSONL or CSV, validated all at once.
+
+Fields: ``id``, ``audio`` (path relative to the manifest), ``text`` (reference transcript),
+optional ``rttm`` (reference speaker turns), ``stm`` (speaker-attributed reference text),
+``language`` (ISO 639 code, default ``en``), ``terms`` (domain terms; a list in JSONL, ``;``-separated
+in CSV) and ``meta`` (free metadata: an object in JSONL, ``meta.<name>`` columns in CSV) whose
+keys become columns to group results by.
+
+Every bad row is reported at once with its row number, so a user fixes a manifest in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stt_eval.types import InvalidRecord, Sample
+
+FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "meta")
+REQUIRED = ("id", "audio", "text")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with one manifest row (1-based; the CSV header is row 1)."""
+
+    path: Path
+    row: int
+    sample_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        who = f" (id {self.sample_id!r})" if self.sample_id else ""
+        return f"{self.path}: row {self.row}{who}: {self.message}"
+
+
+class ManifestError(ValueError):
+    """A manifest could not be read at all, or (strict mode) has bad rows; lists every problem."""
+
+    def __init__(self, path: Path, problems: Sequence[RowProblem] | str) -> None:
+        self.path = path
+        self.problems = tuple(problems) if not isinstance(problems, str) else ()
+        text = problems if isinstance(problems, str) else "\n  ".join(str(p) for p in problems)
+        super().__init__(
+            f"{path}: manifest has problems:\n  {text}" if self.problems else f"{path}: {text}"
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The valid samples of a manifest and the rows that were rejected (with reasons)."""
+
+    path: Path
+    samples: tuple[Sample, ...]
+    problems: tuple[RowProblem, ...]
+
+
+def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield (
+                n,
+                f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object",
+            )
+            continue
+        yield (
+            n,
+            row
+            if isinstance(row, dict)
+            else 'not a JSON object; each line must be {"id": …, "audio": …, "text": …}',
+        )
+
+
+def _read_csv(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED if c not in header]
+        unknown = [c for c in header if c not in FIELDS and not c.startswith("meta.")]
+        if missing or unknown:
+            raise ManifestError(
+                path,
+                f"CSV header {header} is wrong: missing {missing}, unknown {unknown}. "
+                f"Columns are {', '.join(FIELDS[:-1])} and meta.<name> for metadata; "
+                "the first line must be the header, e.g. 'id,audio,text'",
+            )
+        for n, raw in enumerate(reader, start=2):
+            row: dict[str, Any] = {
+                k: v
+                for k, v in raw.items()
+                if k and v not in (None, "") and not k.startswith("meta.")
+            }
+            if None in raw:
+                yield (
+                    n,
+                    f"has {len(header) + len(raw[None])} columns but the header has {len(header)}; quote fields that contain commas",
+                )
+                continue
+            meta = {
+                k[5:]: v
+                for k, v in raw.items()
+                if k and k.startswith("meta.") and v not in (None, "")
+            }
+            if meta:
+                row["meta"] = meta
+            if "terms" in row:
+                row["terms"] = [t.strip() for t in row["terms"].split(";") if t.strip()]
+            yield n, row
+
+
+def _sample(row: dict[str, Any], base: Path) -> Sample:
+    unknown = sorted(set(row) - set(FIELDS))
+    if unknown:
+        raise InvalidRecord(
+            f'unknown field(s) {unknown}; valid fields are {", ".join(FIELDS)} (put free metadata under "meta")'
+        )
+    missing = [f for f in REQUIRED if row.get(f) in (None, "")]
+    if missing:
+        fix = (
+            "add the reference transcript"
+            if missing == ["text"]
+            else "every row needs id, audio and text"
+        )
+        raise InvalidRecord(f"missing {', '.join(missing)}: {fix}")
+    language = row.get("language") or "en"
+    if not isinstance(language, str) or not _LANGUAGE.match(language):
+        raise InvalidRecord(f"language {language!r} is not an ISO 639 code like 'en' or 'en-US'")
+    terms = row.get("terms") or ()
+    if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
+        raise InvalidRecord("terms must be a list of strings")
+    meta = row.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise InvalidRecord("meta must be an object of name: value pairs")
+    meta = dict(meta)
+    for key in ("rttm", "stm"):
+        if row.get(key):
+            ref = base / str(row[key])
+            if not ref.is_file():
+                raise InvalidRecord(
+                    f"{key} file {ref} not found; fix the path (relative to the manifest) or drop the field"
+                )
+            meta[f"{key}_path"] = str(ref)
+    return Sample(
+        id=str(row["id"]),
+        audio_path=base / str(row["audio"]),
+        text=str(row["text"]),
+        language=language,
+        terms=tuple(terms),
+        meta=meta,
+    )
+
+
+def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool = True) -> Manifest:
+    """Read and validate a JSONL or CSV manifest.
+
+    Bad rows are collected as RowProblems (all of them, with row numbers); with ``strict=True``
+    any problem raises ManifestError listing them all. ``check_audio`` reports rows whose audio
+    file does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(path, "manifest not found; pass the path of a .jsonl or .csv manifest")
+    if path.suffix.lower() == ".csv":
+        rows = _read_csv(path)
+    elif path.suffix.lower() in (".jsonl", ".json"):
+        rows = _read_jsonl(path)
+    else:
+        raise ManifestError(path, f"unsupported manifest type {path.suffix!r}; use .jsonl or .csv")
+    samples: list[Sample] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    for n, row in rows:
+        if isinstance(row, str):
+            problems.append(RowProblem(path, n, None, row))
+            continue
+        sid = str(row.get("id")) if row.get("id") not in (None, "") else None
+        try:
+            sample = _sample(row, path.parent)
+        except InvalidRecord as exc:
+            problems.append(RowProblem(path, n, sid, str(exc).removeprefix(f"Sample {sid!r}: ")))
+            continue
+        if sample.id in seen:
+            problems.append(
+                RowProblem(
+                    path,
+                    n,
+                    sample.id,
+                    f"duplicate id, first used on row {seen[sample.id]}; ids must be unique",
+                )
+            )
+            continue
+        seen[sample.id] = n
+        if check_audio and not sample.audio_path.is_file():
+            problems.append(
+                RowProblem(
+                    path,
+                    n,
+                    sample.id,
+                    f"audio file {sample.audio_path} not found; fix the path (relative to the manifest)",
+                )
+            )
+            continue
+        samples.append(sample)
+    if strict and problems:
+        raise ManifestError(path, problems)
+    return Manifest(path, tuple(samples), tuple(problems))
+
+
+def sample_to_row(sample: Sample, base: Path) -> dict[str, Any]:
+    """A Sample as a manifest row with paths relative to `base` where possible."""
+
+    def rel(p: str | Path) -> str:
+        p = Path(p)
+        try:
+            return str(p.resolve().relative_to(base.resolve()))
+        except ValueError:
+            return str(p)
+
+    meta = dict(sample.meta)
+    row: dict[str, Any] = {
+        "id": sample.id,
+        "audio": rel(sample.audio_path),
+        "text": sample.text,
+        "language": sample.language,
+    }
+    for key in ("rttm", "stm"):
+        if f"{key}_path" in meta:
+            row[key] = rel(meta.pop(f"{key}_path"))
+    if sample.terms:
+        row["terms"] = list(sample.terms)
+    if meta:
+        row["meta"] = meta
+    return row
+
+
+def save_manifest(samples: Iterable[Sample], path: Path | str) -> Path:
+    """Write samples as a JSONL manifest (paths relative to the manifest's folder)."""
+    path = Path(path)
+    with path.open("w", encoding="utf-8") as f:
+        for sample in samples:
+            f.write(json.dumps(sample_to_row(sample, path.parent), ensure_ascii=False) + "\n")
+    return path

@@ -1,0 +1,84 @@
+"""Transcripts made elsewhere, keyed by utterance id: sclite trn, JSONL or a manifest.
+
+trn is sclite's format, one utterance a line: ``the words of it (utterance_id)``.
+JSONL rows need ``id`` and ``text`` (other fields, like a manifest's ``audio``, are ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+_TRN = re.compile(r"^(?P<text>.*?)\s*\((?P<id>[^()\s]+)\)\s*$")
+
+
+class TranscriptFileError(ValueError):
+    """A transcript file could not be read; names the file, the line and the fix."""
+
+
+def read_trn(path: Path | str) -> dict[str, str]:
+    """sclite trn: ``text (id)`` per line; blank lines skipped; duplicate ids are errors."""
+    path = Path(path)
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = _TRN.match(line)
+        if not m:
+            raise TranscriptFileError(
+                f"{path}: line {n}: not trn format; each line must be 'words (utterance_id)'"
+            )
+        if m["id"] in out:
+            raise TranscriptFileError(
+                f"{path}: line {n}: duplicate id {m['id']!r}; ids must be unique"
+            )
+        out[m["id"]] = m["text"]
+    return out
+
+
+def read_jsonl(path: Path | str) -> dict[str, str]:
+    """JSONL rows with ``id`` and ``text``."""
+    path = Path(path)
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
+            raise TranscriptFileError(
+                f'{path}: line {n}: each row needs "id" and "text" (a string)'
+            )
+        if str(row["id"]) in out:
+            raise TranscriptFileError(
+                f"{path}: line {n}: duplicate id {row['id']!r}; ids must be unique"
+            )
+        out[str(row["id"])] = row["text"]
+    return out
+
+
+def read_transcripts(path: Path | str) -> dict[str, str]:
+    """Read ``.trn`` or ``.jsonl`` transcripts into {id: text}."""
+    path = Path(path)
+    if not path.is_file():
+        raise TranscriptFileError(f"{path}: file not found")
+    if path.suffix.lower() == ".trn":
+        return read_trn(path)
+    if path.suffix.lower() in (".jsonl", ".json"):
+        return read_jsonl(path)
+    raise TranscriptFileError(
+        f"{path}: unsupported transcript file {path.suffix!r}; use .trn or .jsonl"
+    )
+
+
+def write_trn(texts: dict[str, str], path: Path | str) -> Path:
+    """Write {id: text} as sclite trn."""
+    path = Path(path)
+    path.write_text(
+        "".join(f"{' '.join(text.split())} ({uid})\n" for uid, text in texts.items()),
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,186 @@
+"""Word error rate from pooled counts, with jiwer doing the alignment.
+
+Counts add (``sum(counts)`` pools them); rates are derived from the pooled counts, never by
+averaging per-file rates. The S/D/I split is jiwer's unit-cost Levenshtein alignment; sclite
+weighs substitutions 4 and deletions/insertions 3, so on ties the split can differ while the total
+number of errors and reference words agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jiwer
+
+from stt_eval.normalize import DEFAULT_PRESET, words
+
+
+@dataclass(frozen=True)
+class WordCounts:
+    """Hits, substitutions, deletions and insertions of a word alignment; adds with ``+``."""
+
+    hits: int = 0
+    subs: int = 0
+    dels: int = 0
+    ins: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("hits", "subs", "dels", "ins"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"WordCounts: {name}={getattr(self, name)} must be >= 0")
+
+    def __add__(self, other: WordCounts) -> WordCounts:
+        if not isinstance(other, WordCounts):
+            return NotImplemented
+        return WordCounts(
+            self.hits + other.hits,
+            self.subs + other.subs,
+            self.dels + other.dels,
+            self.ins + other.ins,
+        )
+
+    def __radd__(self, other: object) -> WordCounts:
+        if other == 0:  # lets the built-in sum() start from 0
+            return self
+        return NotImplemented  # type: ignore[return-value]
+
+    @property
+    def ref_words(self) -> int:
+        return self.hits + self.subs + self.dels
+
+    @property
+    def hyp_words(self) -> int:
+        return self.hits + self.subs + self.ins
+
+    @property
+    def errors(self) -> int:
+        return self.subs + self.dels + self.ins
+
+    @property
+    def wer(self) -> float:
+        """(S + D + I) / N; NaN when there are no reference words."""
+        return self.errors / self.ref_words if self.ref_words else float("nan")
+
+    @property
+    def mer(self) -> float:
+        """Match error rate: (S + D + I) / (H + S + D + I)."""
+        total = self.hits + self.errors
+        return self.errors / total if total else float("nan")
+
+    @property
+    def wil(self) -> float:
+        """Word information lost: 1 − H²/(N·P)."""
+        if not self.ref_words or not self.hyp_words:
+            return float("nan") if not (self.ref_words or self.hyp_words) else 1.0
+        return 1.0 - self.hits**2 / (self.ref_words * self.hyp_words)
+
+
+@dataclass(frozen=True)
+class AlignedOp:
+    """One run of the alignment: equal / substitute / delete / insert over index ranges."""
+
+    type: str
+    ref_start: int
+    ref_end: int
+    hyp_start: int
+    hyp_end: int
+
+
+@dataclass(frozen=True)
+class WordScore:
+    """The counts of one reference/hypothesis pair and the alignment that produced them."""
+
+    counts: WordCounts
+    ref: tuple[str, ...]
+    hyp: tuple[str, ...]
+    ops: tuple[AlignedOp, ...]
+
+
+@dataclass(frozen=True)
+class CharCounts:
+    """Character edits and reference characters (for CER); adds with ``+``."""
+
+    edits: int = 0
+    ref_chars: int = 0
+
+    def __add__(self, other: CharCounts) -> CharCounts:
+        return CharCounts(self.edits + other.edits, self.ref_chars + other.ref_chars)
+
+    def __radd__(self, other: object) -> CharCounts:
+        return self if other == 0 else NotImplemented  # type: ignore[return-value]
+
+    @property
+    def cer(self) -> float:
+        return self.edits / self.ref_chars if self.ref_chars else float("nan")
+
+
+def align_words(ref: Sequence[str], hyp: Sequence[str]) -> WordScore:
+    """Align two word lists (already normalized) and count the edits."""
+    ref, hyp = tuple(ref), tuple(hyp)
+    if not ref or not hyp:
+        ops = []
+        if ref:
+            ops.append(AlignedOp("delete", 0, len(ref), 0, 0))
+        if hyp:
+            ops.append(AlignedOp("insert", 0, 0, 0, len(hyp)))
+        return WordScore(WordCounts(dels=len(ref), ins=len(hyp)), ref, hyp, tuple(ops))
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    ops = tuple(
+        AlignedOp(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
+        for c in out.alignments[0]
+    )
+    counts = WordCounts(out.hits, out.substitutions, out.deletions, out.insertions)
+    return WordScore(counts, ref, hyp, ops)
+
+
+def score_text(
+    reference: str, hypothesis: str, normalizer: str = DEFAULT_PRESET, language: str = "en"
+) -> WordScore:
+    """Normalize both sides with the same preset, then align and count."""
+    return align_words(
+        words(reference, normalizer, language), words(hypothesis, normalizer, language)
+    )
+
+
+def char_counts(ref_words: Sequence[str], hyp_words: Sequence[str]) -> CharCounts:
+    """Character edits between the normalized texts (spaces included, as jiwer's CER does)."""
+    ref, hyp = " ".join(ref_words), " ".join(hyp_words)
+    if not ref:
+        return CharCounts(len(hyp), 0)
+    if not hyp:
+        return CharCounts(len(ref), len(ref))
+    out = jiwer.process_characters(ref, hyp)
+    return CharCounts(out.substitutions + out.deletions + out.insertions, len(ref))
+
+
+@dataclass(frozen=True)
+class CorpusScore:
+    """Per-utterance counts for the ids present on both sides, and the ids present on one side only."""
+
+    per_utterance: dict[str, WordCounts]
+    missing_hypotheses: tuple[str, ...]
+    missing_references: tuple[str, ...]
+
+    @property
+    def total(self) -> WordCounts:
+        return sum(self.per_utterance.values(), WordCounts())
+
+
+def score_corpus(
+    references: dict[str, str],
+    hypotheses: dict[str, str],
+    normalizer: str = DEFAULT_PRESET,
+    language: str = "en",
+) -> CorpusScore:
+    """Score transcripts matched by id; ids on one side only are reported, never dropped silently."""
+    per = {
+        uid: score_text(ref, hypotheses[uid], normalizer, language).counts
+        for uid, ref in references.items()
+        if uid in hypotheses
+    }
+    return CorpusScore(
+        per,
+        tuple(sorted(set(references) - set(hypotheses))),
+        tuple(sorted(set(hypotheses) - set(references))),
+    )

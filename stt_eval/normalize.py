@@ -1,0 +1,101 @@
+"""Text normalization presets applied to references and hypotheses alike, at scoring time.
+
+Presets (the name is stored with every result):
+
+- ``whisper`` (default): reference markup handled as below, then the Whisper English normalizer
+  (lower case, punctuation, numbers "thirty" → "30", "Mr." → "mister", British → American
+  spelling, fillers "uh"/"um"/"hmm" dropped) — what public leaderboards use. For a sample whose
+  language is not English, Whisper's basic (multilingual) normalizer is used instead.
+  Known quirk: "ten o'clock" and "10 o'clock" both become "100 clock" — the same on both sides,
+  so WER is unaffected.
+- ``basic``: markup handled, lower case, punctuation removed (apostrophes inside words kept),
+  whitespace collapsed.
+- ``none``: split on whitespace; nothing else.
+
+Reference markup (transcription conventions of LDC / sclite / Transcriber), for ``whisper`` and
+``basic``:
+
+- ``{laugh}``, ``[noise]``, ``<unk>``, ``<sil>`` — non-lexical events: removed.
+- ``((words))`` — uncertain transcription: the words are kept, the parentheses dropped;
+  ``(( ))`` (unintelligible) is removed.
+- ``I-``, ``-tion`` — cut-off word fragments: removed, so a recogniser is neither rewarded nor
+  punished for guessing a partial word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+PRESETS = ("whisper", "basic", "none")
+DEFAULT_PRESET = "whisper"
+
+_EVENT = re.compile(r"\{[^}]*\}|\[[^\]]*\]|<[^>]*>")
+_UNCERTAIN = re.compile(r"\(\(([^)]*)\)\)")
+_FRAGMENT = re.compile(r"(?<!\S)(?:\w+-|-\w+)(?!\S)")
+_PUNCT = re.compile(r"[^\w\s']|_")
+_EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+
+
+class UnknownNormalizer(ValueError):
+    """A normalizer name that is not one of PRESETS."""
+
+
+def strip_markup(text: str) -> str:
+    """Remove event tags and cut-off fragments; keep the words of uncertain ``((…))`` spans."""
+    text = _UNCERTAIN.sub(r" \1 ", text)
+    text = _EVENT.sub(" ", text)
+    return _FRAGMENT.sub(" ", text)
+
+
+def _basic(text: str) -> str:
+    text = _PUNCT.sub(" ", strip_markup(text).lower())
+    return " ".join(_EDGE_APOSTROPHE.sub(" ", text).split())
+
+
+@lru_cache(maxsize=1)
+def _whisper_english() -> Callable[[str], str]:
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+@lru_cache(maxsize=1)
+def _whisper_basic() -> Callable[[str], str]:
+    from whisper_normalizer.basic import BasicTextNormalizer
+
+    return BasicTextNormalizer()
+
+
+def _whisper(text: str, language: str) -> str:
+    norm = _whisper_english() if language.split("-")[0].lower() == "en" else _whisper_basic()
+    return " ".join(norm(strip_markup(text)).split())
+
+
+def check_preset(name: str) -> str:
+    """Return `name` if it is a known preset, else raise naming the valid ones."""
+    if name not in PRESETS:
+        raise UnknownNormalizer(f"unknown normalizer {name!r}; choose one of: {', '.join(PRESETS)}")
+    return name
+
+
+def normalize_text(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> str:
+    """Normalize one transcript with a named preset.
+
+    >>> normalize_text("Mr. Smith {laugh} ((said)) I- thirty words.")
+    'mister smith said 30 words'
+    >>> normalize_text("It's [noise] DONE, ok?", "basic")
+    "it's done ok"
+    """
+    check_preset(preset)
+    if preset == "none":
+        return " ".join(text.split())
+    if preset == "basic":
+        return _basic(text)
+    return _whisper(text, language)
+
+
+def words(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> list[str]:
+    """The normalized transcript as a list of words (what WER is computed over)."""
+    return normalize_text(text, preset, language).split()

@@ -1,0 +1,1 @@
+"""Speech-to-text providers: local engines and remote APIs behind one protocol."""

