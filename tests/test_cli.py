@@ -1,0 +1,74 @@
+"""The CLI mirrors the Python API: same numbers, clear errors, help that explains."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stt_eval.api import score_files, transcribe_file
+from stt_eval.cli import build_parser, main
+
+from .conftest import SAMPLE
+
+
+@pytest.fixture
+def refs_hyps(tmp_path):
+    (tmp_path / "ref.trn").write_text(
+        "go forward ten meters (u1)\nask not what your country can do (u2)\nonly in refs (u3)\n"
+    )
+    (tmp_path / "hyp.jsonl").write_text(
+        '{"id": "u1", "text": "Go forward 10 meters."}\n{"id": "u2", "text": "ask what your country can do for you"}\n{"id": "u4", "text": "extra"}\n'
+    )
+    return tmp_path / "ref.trn", tmp_path / "hyp.jsonl"
+
+
+def test_score_json_matches_the_api(refs_hyps, capsys):
+    ref, hyp = refs_hyps
+    assert main(["score", str(ref), str(hyp), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    api = score_files(ref, hyp)
+    assert out["total"]["ref_words"] == api.total.ref_words == 11
+    assert (out["total"]["subs"], out["total"]["dels"], out["total"]["ins"]) == (
+        api.total.subs,
+        api.total.dels,
+        api.total.ins,
+    )
+    assert out["total"]["errors"] == 3  # "not" deleted; "for you" inserted
+    assert out["missing_hypotheses"] == ["u3"] and out["missing_references"] == ["u4"]
+
+
+def test_score_warns_about_unmatched_ids(refs_hyps, capsys):
+    main(["score", *map(str, refs_hyps)])
+    captured = capsys.readouterr()
+    assert captured.out.startswith("WER 27.27 %")
+    assert "'u3'" in captured.err and "'u4'" in captured.err
+
+
+def test_transcribe_json_matches_the_api(capsys):
+    audio = SAMPLE / "audio" / "pocketsphinx_goforward.flac"
+    assert main(["transcribe", str(audio), "--provider", "pocketsphinx", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    api = transcribe_file(audio, "pocketsphinx").transcript
+    assert out["text"] == api.text == "go forward ten meters"
+    assert [w["text"] for w in out["words"]] == [w.text for w in api.words]
+
+
+def test_errors_are_one_line_naming_the_problem(tmp_path, capsys):
+    (tmp_path / "x.wav").write_text("hello")
+    assert main(["transcribe", str(tmp_path / "x.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("stt-eval: error:") and "x.wav" in err and "Traceback" not in err
+    assert (
+        main(["transcribe", str(SAMPLE / "audio" / "whisper_jfk.flac"), "--provider", "nope"]) == 2
+    )
+    assert "known providers: faster-whisper, pocketsphinx" in capsys.readouterr().err
+
+
+def test_every_command_has_help_that_explains():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) >= {"run", "score", "transcribe"}
+    for name, p in sub.choices.items():
+        assert len(p.description or "") > 60, name
+        assert all(a.help for a in p._actions if a.dest != "help"), name

@@ -1,0 +1,65 @@
+"""The two bundled local engines on real speech, and the provider registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from stt_eval.audio import load_audio
+from stt_eval.metrics.wer import score_text
+from stt_eval.providers.pocketsphinx import clean_word
+from stt_eval.providers.registry import PROVIDERS, UnknownProvider, get_provider
+
+from .conftest import SAMPLE
+
+
+def test_unknown_provider_lists_known_ones():
+    with pytest.raises(UnknownProvider) as err:
+        get_provider("whisperx")
+    assert all(name in str(err.value) for name in PROVIDERS)
+
+
+def test_unknown_option_names_the_provider():
+    with pytest.raises(UnknownProvider, match="pocketsphinx"):
+        get_provider("pocketsphinx", beam=3)
+
+
+@pytest.mark.parametrize(
+    "token,word",
+    [
+        ("<s>", None),
+        ("<sil>", None),
+        ("[NOISE]", None),
+        ("++UH++", None),
+        ("read(2)", "read"),
+        ("meters", "meters"),
+    ],
+)
+def test_pocketsphinx_fillers_and_variants(token, word):
+    assert clean_word(token) == word
+
+
+def test_pocketsphinx_decodes_its_own_test_utterance():
+    # pocketsphinx's own test suite asserts this hypothesis for goforward.raw
+    t = get_provider("pocketsphinx").transcribe(
+        load_audio(SAMPLE / "audio" / "pocketsphinx_goforward.flac")
+    )
+    assert t.text == "go forward ten meters"
+    assert [w.text for w in t.words] == ["go", "forward", "ten", "meters"]
+    assert all(0 <= w.start < w.end <= 2.8 for w in t.words)
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(t.words, t.words[1:]))
+
+
+def test_faster_whisper_tiny_en_on_jfk():
+    t = get_provider("faster-whisper").transcribe(load_audio(SAMPLE / "audio" / "whisper_jfk.flac"))
+    ref = "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    assert score_text(ref, t.text).counts.wer <= 0.05
+    assert t.language == "en"
+    assert len(t.words) >= 20
+    assert all(0 <= w.start <= w.end <= 11.1 and 0 <= w.confidence <= 1 for w in t.words)
+    assert [w.start for w in t.words] == sorted(w.start for w in t.words)
+
+
+def test_faster_whisper_identity_covers_model_and_decoding():
+    a, b = get_provider("faster-whisper"), get_provider("faster-whisper", beam_size=5)
+    assert a.cache_identity() != b.cache_identity()
+    assert a.cache_identity()["model"] == "tiny.en"

@@ -1,0 +1,112 @@
+"""The runner on real audio: failure rows for bad input, incremental rows, resume without re-paying."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
+from stt_eval.runner import ROWS_FILE, read_rows, run_experiment
+
+from .conftest import SAMPLE
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    for name in ("pocketsphinx_goforward.flac", "whisper_jfk.flac"):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+    (tmp_path / "notes.wav").write_text("not audio at all\n" * 50)
+    rows = [
+        {
+            "id": "goforward",
+            "audio": "pocketsphinx_goforward.flac",
+            "text": "go forward ten meters",
+            "meta": {"channel": "mic"},
+        },
+        {
+            "id": "jfk",
+            "audio": "whisper_jfk.flac",
+            "text": "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
+        },
+        {"id": "fake", "audio": "notes.wav", "text": "some words"},
+        {"id": "notext", "audio": "whisper_jfk.flac"},
+    ]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path / "m.jsonl"
+
+
+def _exp(dataset, tmp_path, **kw):
+    return Experiment(
+        dataset=dataset,
+        providers=(ProviderSpec("pocketsphinx"),),
+        workers=1,
+        output=tmp_path / "results",
+        name="t",
+        **kw,
+    )
+
+
+def test_run_scores_good_files_and_records_failures(dataset, tmp_path):
+    result = run_experiment(_exp(dataset, tmp_path), progress=False)
+    by_id = {r.sample_id: r for r in result.rows}
+    assert set(by_id) == {"goforward", "jfk", "fake", "notext"}
+    assert (
+        by_id["goforward"].status,
+        by_id["goforward"].ref_words,
+        by_id["goforward"].subs + by_id["goforward"].dels + by_id["goforward"].ins,
+    ) == ("ok", 4, 0)
+    assert by_id["jfk"].status == "ok" and by_id["jfk"].ref_words == 22
+    assert (
+        by_id["fake"].status == "failed"
+        and "notes.wav" in by_id["fake"].error
+        and "not a readable audio file" in by_id["fake"].error
+    )
+    assert (
+        by_id["notext"].status == "failed"
+        and "row 4" in by_id["notext"].error
+        and "missing text" in by_id["notext"].error
+    )
+    table = pd.read_parquet(result.run_dir / "results.parquet")
+    assert (
+        len(table) == 4
+        and table.loc[table.sample_id == "goforward", "meta.channel"].item() == "mic"
+    )
+
+
+def test_killed_run_resumes_without_transcribing_again(dataset, tmp_path):
+    exp = _exp(dataset, tmp_path)
+    first = run_experiment(exp, progress=False)
+    rows_path = first.run_dir / ROWS_FILE
+    lines = rows_path.read_text().splitlines()
+    ok_line = next(line for line in lines if json.loads(line)["sample_id"] == "goforward")
+    rows_path.write_text(
+        ok_line + "\n" + '{"run_id": "t-torn', encoding="utf-8"
+    )  # killed mid-write
+    again = run_experiment(exp, progress=False)
+    by_id = {r.sample_id: r for r in again.rows}
+    assert len(again.rows) == 4 and len(read_rows(again.run_dir)) == 4
+    assert by_id["goforward"].cached is False  # the kept row is the original one
+    assert by_id["jfk"].cached is True and by_id["jfk"].processing_s == 0.0  # redone from the cache
+    assert by_id["jfk"].hypothesis == {r.sample_id: r for r in first.rows}["jfk"].hypothesis
+
+
+def test_experiment_toml(tmp_path, dataset):
+    (tmp_path / "e.toml").write_text(
+        f'dataset = "{dataset.name}"\nproviders = ["pocketsphinx", {{name = "faster-whisper", beam_size = 5}}]\nids = ["jfk"]\n'
+    )
+    exp = load_experiment(tmp_path / "e.toml")
+    assert [p.label for p in exp.providers] == ["pocketsphinx", "faster-whisper"]
+    assert (
+        dict(exp.providers[1].options) == {"beam_size": 5}
+        and exp.ids == ("jfk",)
+        and exp.name == "e"
+    )
+
+
+def test_bad_experiment_settings_are_named(tmp_path):
+    (tmp_path / "e.toml").write_text('dataset = "m.jsonl"\nprovider = "x"\n')
+    with pytest.raises(ExperimentError, match=r"unknown setting\(s\) \['provider'\]"):
+        load_experiment(tmp_path / "e.toml")
