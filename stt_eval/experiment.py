@@ -33,7 +33,7 @@ else:  # pragma: no cover
 
 KEYS = (
     "name", "dataset", "providers", "conditions", "chunking", "merge", "diarizers", "normalizer",
-    "seed", "workers", "select", "ids", "max_duration_s", "output",
+    "seed", "workers", "select", "ids", "max_duration_s", "output", "collar", "skip_overlap",
 )  # fmt: skip
 
 
@@ -85,9 +85,15 @@ class Experiment:
     max_duration_s: float = 4 * 3600.0
     output: Path = Path("results")
     name: str = "run"
+    collar: float = 0.25
+    skip_overlap: bool = False
 
     def __post_init__(self) -> None:
         check_preset(self.normalizer)
+        if not 0 <= self.collar <= 5:
+            raise ExperimentError(
+                f"collar={self.collar} must be between 0 and 5 seconds (md-eval style, each side)"
+            )
         if self.workers < 1:
             raise ExperimentError(f"workers={self.workers} must be >= 1")
         for axis in ("providers", "conditions", "chunking", "merge", "diarizers"):
@@ -137,6 +143,8 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
         ("workers", int),
         ("max_duration_s", float),
         ("name", str),
+        ("collar", float),
+        ("skip_overlap", bool),
     ):
         if key in d:
             kw[key] = cast(d[key])

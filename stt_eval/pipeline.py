@@ -14,7 +14,7 @@ from stt_eval.audio import AudioClip
 from stt_eval.cache import TranscriptCache, cache_key
 from stt_eval.metrics.wer import char_counts, score_text
 from stt_eval.providers.base import Provider
-from stt_eval.types import Chunk, ResultRow, Sample, Transcript
+from stt_eval.types import Chunk, ResultRow, Sample, SpeakerTurn, Transcript
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ def transcribe_chunk(
     hit = cache.get(key)
     if hit is not None:
         return hit, 0.0, True
+    provider.load()
     start = time.perf_counter()
     transcript = provider.transcribe(clip, options)
     elapsed = time.perf_counter() - start
@@ -55,17 +56,12 @@ def transcribe(
     if chunking == "none":
         t, secs, cached = transcribe_chunk(provider, clip, options, cache)
         return Transcribed(t, (), secs, cached)
-    from stt_eval.chunking import merge_chunks, parse_chunking, plan_vad_windows, plan_windows
+    from stt_eval.chunking import merge_chunks, parse_chunking, plan_chunks
 
     setting = parse_chunking(chunking)
     if setting.chunk_s is None:
         return transcribe(provider, clip, options, cache, "none", merge, sample_id)
-    if setting.planner == "vad":
-        windows = plan_vad_windows(clip, setting.chunk_s, setting.overlap_s, sample_id=sample_id)
-    else:
-        windows = plan_windows(
-            clip.duration_s, setting.chunk_s, setting.overlap_s, sample_id=sample_id
-        )
+    windows = plan_chunks(setting, clip, sample_id)
     parts: list[tuple[Chunk, Transcript]] = []
     total, all_cached = 0.0, True
     for window in windows:
@@ -109,6 +105,92 @@ def score_row(base: ResultRow, sample: Sample, result: Transcribed, normalizer: 
         language=result.transcript.language,
         hypothesis=result.transcript.text,
     )
+
+
+def identity(component: Any) -> Mapping[str, Any]:
+    """What identifies a component's output for the cache: its own identity, else its fields."""
+    if hasattr(component, "cache_identity"):
+        return component.cache_identity()
+    from dataclasses import asdict
+    from importlib import metadata
+
+    try:
+        version = metadata.version(component.name)
+    except metadata.PackageNotFoundError:
+        version = None
+    return {"component": component.name, "version": version, **asdict(component)}
+
+
+def diarize(
+    diarizer: Any, clip: AudioClip, cache: TranscriptCache
+) -> tuple[tuple[SpeakerTurn, ...], float, bool]:
+    """Speaker turns of a clip from a local diarizer, through the same content-addressed cache."""
+    key = cache_key(clip.to_wav_bytes(), identity(diarizer), {"task": "diarize"})
+    hit = cache.get(key)
+    if hit is not None:
+        return hit.turns, 0.0, True
+    if hasattr(diarizer, "load"):
+        diarizer.load()
+    start = time.perf_counter()
+    turns = tuple(diarizer.diarize(clip))
+    elapsed = time.perf_counter() - start
+    cache.put(key, Transcript(text="", turns=turns))
+    return turns, elapsed, False
+
+
+def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
+    """A provider's own diarization: its turns, else runs of words with the same speaker."""
+    if transcript.turns:
+        return transcript.turns
+    turns: list[SpeakerTurn] = []
+    for w in transcript.words:
+        if w.speaker is None:
+            continue
+        if turns and turns[-1].speaker == w.speaker:
+            turns[-1] = SpeakerTurn(w.speaker, turns[-1].start, max(turns[-1].end, w.end))
+        else:
+            turns.append(SpeakerTurn(w.speaker, w.start, max(w.end, w.start + 1e-3)))
+    return tuple(turns)
+
+
+def score_speakers(
+    row: ResultRow,
+    sample: Sample,
+    transcript: Transcript,
+    hyp_turns: tuple[SpeakerTurn, ...],
+    normalizer: str,
+    collar: float,
+    skip_overlap: bool,
+) -> ResultRow:
+    """Add DER/JER (reference RTTM vs hypothesis turns) and cpWER (reference STM vs words with
+    speakers assigned from the turns) to a scored row."""
+    from stt_eval.diarizers.base import assign_speakers
+    from stt_eval.metrics.diarization import score_diarization
+
+    if sample.turns is None:
+        return row
+    ds = score_diarization(sample.turns, hyp_turns, collar=collar, skip_overlap=skip_overlap)
+    row = replace(
+        row,
+        der_missed_s=ds.counts.missed_s,
+        der_false_alarm_s=ds.counts.false_alarm_s,
+        der_confusion_s=ds.counts.confusion_s,
+        der_total_s=ds.counts.total_s,
+        jer=ds.jer,
+        collar_s=collar,
+        warning=ds.reason,
+    )
+    stm = sample.meta.get("stm_path")
+    if stm and transcript.words and hyp_turns:
+        from pathlib import Path
+
+        from stt_eval.datasets.manifest import reference_segments
+        from stt_eval.metrics.speaker_wer import cpwer
+
+        words = assign_speakers(transcript.words, hyp_turns)
+        cp = cpwer(reference_segments(Path(stm), sample.id), words, normalizer, sample.language)
+        row = replace(row, cp_errors=cp.errors, cp_ref_words=cp.ref_words)
+    return row
 
 
 def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:

@@ -22,7 +22,7 @@ from stt_eval.audio import AudioClip, AudioError, load_audio
 from stt_eval.cache import TranscriptCache, default_cache_dir
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec
-from stt_eval.pipeline import failure_row, score_row, transcribe
+from stt_eval.pipeline import failure_row, score_row, score_speakers, speaker_turns_of, transcribe
 from stt_eval.providers.base import ProviderError
 from stt_eval.providers.registry import get_provider
 from stt_eval.types import ResultRow, Sample
@@ -65,6 +65,8 @@ class SampleJob:
     max_duration_s: float
     cache_root: str | None
     babble_paths: tuple[str, ...] = ()
+    collar: float = 0.25
+    skip_overlap: bool = False
 
 
 def canonical_condition(text: str) -> str:
@@ -140,6 +142,60 @@ def _condition(job: SampleJob, clip: AudioClip, condition: str) -> tuple[AudioCl
     return out.clip, out.snr_db
 
 
+def _diarizations(
+    job: SampleJob, clip: AudioClip, cells: Sequence[Cell], cache: TranscriptCache
+) -> dict[str, Any]:
+    """Local diarizer turns for one conditioned clip, once per diarizer (shared by providers).
+
+    Values are (turns, seconds, cached) or the exception that diarizer raised.
+    """
+    from stt_eval.diarizers import get_diarizer
+    from stt_eval.pipeline import diarize
+
+    out: dict[str, Any] = {}
+    if job.sample.turns is None:
+        return out
+    for name in dict.fromkeys(c.diarizer for c in cells):
+        if name in ("none", "provider"):
+            continue
+        try:
+            out[name] = diarize(get_diarizer(name), clip, cache)
+        except Exception as exc:  # noqa: BLE001 - becomes the failure reason of its cells
+            out[name] = exc
+    return out
+
+
+def _score_cell(
+    job: SampleJob,
+    cell: Cell,
+    base: ResultRow,
+    clip: AudioClip,
+    cache: TranscriptCache,
+    diarized: dict[str, Any],
+) -> ResultRow:
+    provider = get_provider(cell.provider.name, **dict(cell.provider.options))
+    options = {"language": job.sample.language}
+    result = transcribe(provider, clip, options, cache, cell.chunking, cell.merge, job.sample.id)
+    row = score_row(base, job.sample, result, job.normalizer)
+    if cell.diarizer == "none" or job.sample.turns is None:
+        return row
+    if cell.diarizer == "provider":
+        turns, secs = speaker_turns_of(result.transcript), 0.0
+        if not turns:
+            return replace(
+                row, warning=f"{cell.provider.label} returned no speakers; DER not scored"
+            )
+    else:
+        found = diarized[cell.diarizer]
+        if isinstance(found, Exception):
+            return failure_row(base, f"diarizer {cell.diarizer}: {type(found).__name__}: {found}")
+        turns, secs, _ = found
+    row = score_speakers(
+        row, job.sample, result.transcript, turns, job.normalizer, job.collar, job.skip_overlap
+    )
+    return replace(row, diarization_s=secs)
+
+
 def run_sample(job: SampleJob) -> list[ResultRow]:
     """Process every cell of one sample; any failure becomes a failure row, never an exception."""
     try:
@@ -160,15 +216,11 @@ def run_sample(job: SampleJob) -> list[ResultRow]:
                 for c in cells
             ]
             continue
+        diarized = _diarizations(job, conditioned, cells, cache)
         for cell in cells:
             base = replace(_base_row(job, cell, clip.duration_s), snr_db=snr)
             try:
-                provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-                options = {"language": job.sample.language}
-                result = transcribe(
-                    provider, conditioned, options, cache, cell.chunking, cell.merge, job.sample.id
-                )
-                rows.append(score_row(base, job.sample, result, job.normalizer))
+                rows.append(_score_cell(job, cell, base, conditioned, cache, diarized))
             except (ProviderError, AudioError, ValueError, RuntimeError, OSError) as exc:
                 rows.append(failure_row(base, exc))
     return rows
@@ -326,8 +378,17 @@ def run_experiment(
             others = tuple(p for p in all_paths if p != str(s.audio_path))[:BABBLE_TALKERS]
             jobs.append(
                 SampleJob(
-                    exp.run_id, s, todo, exp.normalizer, exp.seed, exp.max_duration_s, root, others
-                )
+                    exp.run_id,
+                    s,
+                    todo,
+                    exp.normalizer,
+                    exp.seed,
+                    exp.max_duration_s,
+                    root,
+                    others,
+                    exp.collar,
+                    exp.skip_overlap,
+                )  # fmt: skip
             )
     new_rows: list[ResultRow] = []
     bar = None

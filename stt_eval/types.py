@@ -172,6 +172,7 @@ class ResultRow:
     normalizer: str = "whisper"
     status: Status = "ok"
     error: str | None = None
+    warning: str | None = None
     hits: int = 0
     subs: int = 0
     dels: int = 0
@@ -185,6 +186,8 @@ class ResultRow:
     der_confusion_s: float | None = None
     der_total_s: float | None = None
     jer: float | None = None
+    collar_s: float | None = None
+    diarization_s: float = 0.0
     cp_errors: int | None = None
     cp_ref_words: int | None = None
     snr_db: float | None = None

@@ -72,3 +72,49 @@ def test_every_command_has_help_that_explains():
     for name, p in sub.choices.items():
         assert len(p.description or "") > 60, name
         assert all(a.help for a in p._actions if a.dest != "help"), name
+
+
+def test_der_json_matches_the_api_and_hand_values(tmp_path, capsys):
+    # ref  A: [0 ......... 10)        B: [10 ..... 20)
+    # hyp  X: [0 ......... 10 .. 12)  Y:    [12 .. 20)  → 2 s of B labelled X = confusion
+    (tmp_path / "ref.rttm").write_text(
+        "SPEAKER f 1 0 10 <NA> <NA> A <NA> <NA>\nSPEAKER f 1 10 10 <NA> <NA> B <NA> <NA>\n"
+    )
+    (tmp_path / "hyp.rttm").write_text(
+        "SPEAKER f 1 0 12 <NA> <NA> X <NA> <NA>\nSPEAKER f 1 12 8 <NA> <NA> Y <NA> <NA>\n"
+    )
+    assert main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "hyp.rttm"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"]["confusion_s"] == pytest.approx(2.0)
+    assert out["total"]["der"] == pytest.approx(0.1)
+    from stt_eval.api import score_diarization_files
+
+    api = score_diarization_files(tmp_path / "ref.rttm", tmp_path / "hyp.rttm")
+    assert api["f"].counts.confusion_s == out["per_file"]["f"]["confusion_s"]
+    # md-eval collar 1 s each side of the boundary at 10 s removes the confused 10–11 s part
+    main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "hyp.rttm"), "--collar", "1", "--json"])
+    assert json.loads(capsys.readouterr().out)["total"]["confusion_s"] == pytest.approx(1.0)
+
+
+def test_der_rejects_a_malformed_rttm_naming_the_line(tmp_path, capsys):
+    (tmp_path / "ref.rttm").write_text("SPEAKER f 1 0 -3 <NA> <NA> A <NA> <NA>\n")
+    assert main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "ref.rttm")]) == 2
+    err = capsys.readouterr().err
+    assert "ref.rttm:1:" in err and "tdur" in err
+
+
+def test_conditions_preview_writes_audio_and_prints_the_achieved_snr(tmp_path, capsys):
+    import soundfile as sf
+
+    out = tmp_path / "noisy.wav"
+    audio = SAMPLE / "audio" / "whisper_jfk.flac"
+    assert (
+        main(["conditions", "preview", str(audio), "noise(snr_db=5, kind=pink)", "-o", str(out)])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    info = sf.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+    assert abs(info.duration - 11.0) < 0.01
+    snr = float(printed.split("achieved SNR ")[1].split(" dB")[0])
+    assert abs(snr - 5.0) < 0.5

@@ -142,6 +142,7 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     if not isinstance(meta, dict):
         raise InvalidRecord("meta must be an object of name: value pairs")
     meta = dict(meta)
+    sid = str(row["id"])
     for key in ("rttm", "stm"):
         if row.get(key):
             ref = base / str(row[key])
@@ -150,14 +151,47 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
                     f"{key} file {ref} not found; fix the path (relative to the manifest) or drop the field"
                 )
             meta[f"{key}_path"] = str(ref)
+    turns = _reference_turns(Path(meta["rttm_path"]), sid) if row.get("rttm") else None
+    if row.get("stm"):
+        reference_segments(Path(meta["stm_path"]), sid)  # validate now, not mid-run
     return Sample(
-        id=str(row["id"]),
+        id=sid,
         audio_path=base / str(row["audio"]),
         text=str(row["text"]),
+        turns=turns,
         language=language,
         terms=tuple(terms),
         meta=meta,
     )
+
+
+def _reference_turns(path: Path, sample_id: str) -> tuple:
+    """The sample's reference speaker turns from its RTTM (other file ids in it are ignored).
+
+    An RTTM with no turns for this sample is allowed (the recording may hold no speech): DER is
+    then undefined and reported as such, while WER is still scored.
+    """
+    from stt_eval.datasets.annotations import AnnotationError, read_rttm
+
+    try:
+        return read_rttm(path).get(sample_id, ())
+    except AnnotationError as exc:
+        raise InvalidRecord(str(exc)) from exc
+
+
+def reference_segments(path: Path, sample_id: str) -> tuple:
+    """The sample's speaker-attributed reference segments (STM), for cpWER."""
+    from stt_eval.datasets.annotations import AnnotationError, read_stm
+
+    try:
+        segments = read_stm(path).get(sample_id, ())
+    except AnnotationError as exc:
+        raise InvalidRecord(str(exc)) from exc
+    if not segments:
+        raise InvalidRecord(
+            f"STM {path} has no segments for id {sample_id!r}; its first column must be the sample id"
+        )
+    return segments
 
 
 def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool = True) -> Manifest:

@@ -43,6 +43,10 @@ class Provider(Protocol):
         self, audio: AudioClip, options: Mapping[str, Any] | None = None
     ) -> Transcript: ...
 
+    def load(self) -> None:
+        """Load models or open sessions up front (timings then count only transcription)."""
+        ...
+
     def cache_identity(self) -> Mapping[str, Any]:
         """Everything about this provider that changes its output (model, version, options)."""
         ...

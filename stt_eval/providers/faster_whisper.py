@@ -111,6 +111,10 @@ class FasterWhisper:
             "vad_filter": self.vad_filter,
         }
 
+    def load(self) -> None:
+        """Load the model now (once per process), so timings count only transcription."""
+        _load(self.model, self.compute_type, self.cpu_threads)
+
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         options = dict(options or {})
         model = _load(self.model, self.compute_type, self.cpu_threads)

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from stt_eval.report.tables import failures, per_file, pooled, worst_files
+from stt_eval.report.tables import failures, per_file, pooled, pooled_der, worst_files
 
 
 def _fmt(value: object) -> str:
@@ -55,6 +55,27 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         order = list(dict.fromkeys(frame["condition"]))
         pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
         parts += ["## WER by condition\n", md_table(pivot, percent=tuple(pivot.columns[1:]))]
+    der = pooled_der(frame)
+    if len(der):
+        collar = frame["collar_s"].dropna().iloc[0]
+        from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
+
+        parts += [
+            "## Diarization (files with reference speaker turns)\n",
+            f"DER = (missed + false alarm + confusion) / reference speech, seconds pooled over files; "
+            f"collar {collar:g} s each side of reference boundaries (md-eval convention); "
+            f"scoring region: {DEFAULT_SCORING_REGION}. JER is the mean over files. "
+            "cpWER: words get the speaker of the overlapping diarized turn, then meeteval's "
+            "concatenated minimum-permutation WER against the speaker-attributed reference.\n",
+            md_table(
+                der,
+                percent=tuple(
+                    c
+                    for c in der.columns
+                    if c in ("der", "miss", "fa", "conf", "jer") or c.startswith("cpwer")
+                ),
+            ),
+        ]
     files = per_file(frame)
     first = frame["condition"].iloc[0] if len(frame) else "clean"
     parts += [

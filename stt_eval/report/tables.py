@@ -66,3 +66,45 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
         .drop_duplicates()
         .reset_index(drop=True)
     )
+
+
+DER_COLUMNS = ("der_missed_s", "der_false_alarm_s", "der_confusion_s", "der_total_s")
+
+
+def pooled_der(frame: pd.DataFrame, by: Sequence[str] = ("diarizer", "condition")) -> pd.DataFrame:
+    """Pooled DER (seconds added up over files) and mean JER per group, plus cpWER.
+
+    A local diarizer's turns do not depend on the ASR provider, so its rows are de-duplicated
+    per sample × condition; provider-native diarization stays per provider.
+    """
+    rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
+    if rows.empty:
+        return pd.DataFrame()
+    rows["diarizer"] = rows["diarizer"].where(
+        rows["diarizer"] != "provider", "provider:" + rows["provider"]
+    )
+    der_rows = rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
+    out = der_rows.groupby(list(by), sort=False)[list(DER_COLUMNS)].sum()
+    out["files"] = der_rows.groupby(list(by), sort=False)["sample_id"].nunique()
+    out["jer"] = der_rows.groupby(list(by), sort=False)["jer"].mean()
+    err = out["der_missed_s"] + out["der_false_alarm_s"] + out["der_confusion_s"]
+    out["der"] = err / out["der_total_s"].where(out["der_total_s"] > 0)
+    for part, col in (
+        ("miss", "der_missed_s"),
+        ("fa", "der_false_alarm_s"),
+        ("conf", "der_confusion_s"),
+    ):
+        out[part] = out[col] / out["der_total_s"].where(out["der_total_s"] > 0)
+    out = out.reset_index()
+    cp = rows[rows["cp_ref_words"].notna()]
+    if not cp.empty:
+        cp_sum = (
+            cp.groupby([*by, "provider"], sort=False)[["cp_errors", "cp_ref_words"]]
+            .sum()
+            .reset_index()
+        )
+        cp_sum["cpwer"] = cp_sum["cp_errors"] / cp_sum["cp_ref_words"]
+        wide = cp_sum.pivot_table(index=list(by), columns="provider", values="cpwer", sort=False)
+        wide.columns = [f"cpwer {c}" for c in wide.columns]
+        out = out.merge(wide.reset_index(), on=list(by), how="left")
+    return out.drop(columns=list(DER_COLUMNS))
