@@ -1,0 +1,9 @@
+"""The one exception of the conditions layer."""
+
+from __future__ import annotations
+
+__all__ = ["ConditionError"]
+
+
+class ConditionError(ValueError):
+    """A condition spec (or the audio it is applied to) cannot be used; the message says why."""

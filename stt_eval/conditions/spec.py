@@ -1,0 +1,212 @@
+"""Condition specs as data: `ConditionSpec` (validated, canonical), chains, and their text form.
+
+`parse_chain(format_chain(c)) == c` for every chain `c`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from stt_eval.conditions.errors import ConditionError
+from stt_eval.conditions.registry import ConditionDef, _lookup
+from stt_eval.conditions.step import Value
+
+__all__ = ["Chain", "ConditionSpec", "format_chain", "format_spec", "parse_chain"]
+
+Chain = tuple["ConditionSpec", ...]
+"""Conditions applied left to right; the empty chain is `clean`."""
+
+
+def _canonical_params(
+    definition: ConditionDef, raw: Sequence[tuple[str, object]]
+) -> tuple[tuple[str, Value], ...]:
+    """Check keys and values against the definition, fill defaults, sort by key."""
+    valid = ", ".join(sorted(p.name for p in definition.params)) or "none"
+    values: dict[str, Value] = {}
+    for key, value in raw:
+        param = definition.param(key)
+        if param is None:
+            raise ConditionError(
+                f"{definition.name}: unknown parameter {key!r}; valid parameters: {valid}"
+            )
+        if key in values:
+            raise ConditionError(f"{definition.name}: parameter {key!r} is given twice")
+        try:
+            values[key] = param.convert(value)
+        except (ValueError, TypeError):
+            raise ConditionError(
+                f"{definition.name}: {key}={value!r} is not allowed; {key} must be {param.allowed}"
+            ) from None
+    for param in definition.params:
+        if param.name not in values:
+            if param.required:
+                raise ConditionError(
+                    f"{definition.name}: missing parameter {param.name!r} ({param.allowed}), "
+                    f"e.g. {definition.name}({param.name}=...)"
+                )
+            if param.default is not None:
+                values[param.name] = param.default
+    if definition.check is not None:
+        definition.check(values)
+    return tuple(sorted(values.items()))
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """One registered condition with canonical parameters (sorted by key, defaults filled).
+
+    Validated on construction: unknown names or parameters, bad values and unusable noise files
+    raise ConditionError before any audio is processed.
+
+    >>> ConditionSpec("telephony", (("codec", "ALAW"),))
+    ConditionSpec(name='telephony', params=(('codec', 'alaw'), ('loss', 0.0)))
+    """
+
+    name: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self) -> None:
+        name = str(self.name).strip().lower()
+        definition = _lookup(name)
+        pairs = self.params.items() if isinstance(self.params, Mapping) else self.params
+        try:
+            raw = [(str(k).strip().lower(), v) for k, v in pairs]
+        except (TypeError, ValueError):
+            raise ConditionError(
+                f"{name}: params must be (key, value) pairs, got {self.params!r}"
+            ) from None
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", _canonical_params(definition, raw))
+
+    @classmethod
+    def of(cls, name: str, **params: object) -> ConditionSpec:
+        """Build from keyword arguments: `ConditionSpec.of("noise", snr_db=5, kind="pink")`."""
+        return cls(name, tuple(params.items()))
+
+    def get(self, key: str, default: object = None) -> object:
+        """One parameter's canonical value."""
+        return dict(self.params).get(key, default)
+
+    def as_dict(self) -> dict[str, object]:
+        """The spec as plain data (`{"name": ..., "params": {...}}`) for result rows."""
+        return {"name": self.name, "params": dict(self.params)}
+
+    def __str__(self) -> str:
+        return format_spec(self)
+
+
+# --- text form -------------------------------------------------------------------------------
+
+_SPECIAL = frozenset(",()+=\"'\\")
+
+
+def _format_value(value: object) -> str:
+    """Canonical text of a value: integral floats without '.0', strings quoted only if needed."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    text = str(value)
+    if text and text == text.strip() and not (_SPECIAL & set(text)):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_spec(spec: ConditionSpec) -> str:
+    """`name(key=value, ...)` with keys sorted; a condition without params is just its name."""
+    if not spec.params:
+        return spec.name
+    args = ", ".join(f"{k}={_format_value(v)}" for k, v in spec.params)
+    return f"{spec.name}({args})"
+
+
+def format_chain(chain: Chain) -> str:
+    """The canonical text of a chain (`"clean"` when empty); `parse_chain` reads it back."""
+    return " + ".join(format_spec(s) for s in chain) if chain else "clean"
+
+
+def _split_top(text: str, sep: str, *, depth_aware: bool) -> list[str]:
+    """Split on `sep` outside quotes (and outside parentheses when depth_aware)."""
+    parts, current, depth, quote, i = [], [], 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            current.append(ch)
+            if ch == "\\" and i + 1 < len(text):
+                current.append(text[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+            current.append(ch)
+        elif depth_aware and ch == "(":
+            depth += 1
+            current.append(ch)
+        elif depth_aware and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ConditionError(f"unbalanced ')' in {text!r}")
+            current.append(ch)
+        elif ch == sep and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    if quote:
+        raise ConditionError(f"unterminated quote in {text!r}")
+    if depth:
+        raise ConditionError(f"unbalanced '(' in {text!r}")
+    parts.append("".join(current))
+    return parts
+
+
+def _unquote(text: str) -> str:
+    """A value as written: quoted ('..' or "..", backslash escapes) or bare (trimmed)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] in "\"'" and text[-1] == text[0]:
+        body, out, i = text[1:-1], [], 0
+        while i < len(body):
+            if body[i] == "\\" and i + 1 < len(body):
+                i += 1
+            out.append(body[i])
+            i += 1
+        return "".join(out)
+    return text
+
+
+def _parse_term(term: str) -> ConditionSpec:
+    """`name` or `name(key=value, ...)` → a validated ConditionSpec."""
+    term = term.strip()
+    if not term:
+        raise ConditionError(
+            "empty condition between '+' signs; write e.g. 'gain(db=6) + noise(snr_db=10)'"
+        )
+    if "(" not in term:
+        return ConditionSpec(term)
+    name, _, rest = term.partition("(")
+    if not rest.rstrip().endswith(")"):
+        raise ConditionError(f"{term!r}: expected ')' at the end")
+    body = rest.rstrip()[:-1]
+    pairs: list[tuple[str, object]] = []
+    if body.strip():
+        for arg in _split_top(body, ",", depth_aware=False):
+            key, eq, value = arg.partition("=")
+            if not eq or not key.strip():
+                raise ConditionError(f"{name.strip()}: argument {arg.strip()!r} must be key=value")
+            pairs.append((key.strip(), _unquote(value)))
+    return ConditionSpec(name.strip(), tuple(pairs))
+
+
+def parse_chain(text: str) -> Chain:
+    """Parse `"cond(k=v, ...) + cond + ..."` into validated specs; `clean`/"" give ().
+
+    `clean` terms are identities and are dropped, so equal chains have one canonical form.
+
+    >>> parse_chain("noise(snr_db=5, kind=pink)") == (ConditionSpec.of("noise", kind="pink", snr_db=5.0),)
+    True
+    """
+    if not text.strip():
+        return ()
+    specs = [_parse_term(t) for t in _split_top(text, "+", depth_aware=True)]
+    return tuple(s for s in specs if s.name != "clean")
