@@ -25,7 +25,10 @@ from pathlib import Path
 import jiwer
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ["the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him"]
+WORDS = (
+    "the of and to in is you that it he was for on are as with his they at be this have from or one had by word but not what all "
+    "were we when your can said there use an each which she do how their if will up other about out many then them these so some her would make like him"
+).split()
 
 
 def synthetic_corpus(n: int, seed: int = 0) -> tuple[dict[str, str], dict[str, str]]:
