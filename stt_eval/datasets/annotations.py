@@ -1,0 +1,439 @@
+"""Read and write the NIST annotation formats: RTTM, STM, CTM and UEM.
+
+Each reader returns ``{file_id: tuple(records sorted by time)}`` and is strict: a wrong column
+count, a non-numeric time, a non-positive duration or a file id outside ``known_ids`` raises
+:class:`AnnotationError` naming the file, the line number and the fix. A silently mis-parsed
+reference would corrupt every score computed from it, so nothing is guessed.
+
+Formats (whitespace-separated columns; ``;;`` starts a comment line; blank lines are ignored):
+
+- RTTM (10 columns): ``SPEAKER file chnl tbeg tdur <NA> <NA> name <NA> <NA>``. Only ``SPEAKER``
+  rows carry turns; the other NIST RTTM types (``SPKR-INFO``, ``LEXEME``, ...) are skipped.
+  Overlapping turns of one speaker are merged into one (md-eval does the same), with a warning,
+  so their overlap is not counted twice.
+- STM: ``file chnl speaker tbeg tend [<labels>] text...``. Segments whose speaker is
+  ``inter_segment_gap`` or whose text is ``ignore_time_segment_in_scoring`` are excluded
+  (sclite's convention).
+- CTM: ``file chnl tbeg tdur word [conf]`` (5 or 6 columns); ``conf`` may be ``NA``/``<NA>``.
+  Zero-duration words are allowed (aligners emit them), negative ones are not.
+- UEM: ``file chnl tbeg tend``: the regions to score. Overlapping regions are merged.
+
+Channels are read but not kept: stt-eval scores one channel per recording.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from stt_eval.types import InvalidRecord, SpeakerTurn, Word
+
+RTTM_COLUMNS = 10
+RTTM_OTHER_TYPES = frozenset(
+    {
+        "SEGMENT",
+        "NOSCORE",
+        "NO_RT_METADATA",
+        "LEXEME",
+        "NON-LEX",
+        "NON-SPEECH",
+        "FILLER",
+        "EDIT",
+        "IP",
+        "SU",
+        "CB",
+        "A/P",
+        "SPKR-INFO",
+    }
+)
+"""RTTM row types other than SPEAKER: valid, but they carry no speaker turns, so are skipped."""
+
+STM_EXCLUDED_SPEAKERS = frozenset({"inter_segment_gap"})
+STM_EXCLUDED_TEXT = "ignore_time_segment_in_scoring"
+_NA = frozenset({"NA", "<NA>"})
+
+
+class AnnotationError(ValueError):
+    """An annotation file has a line that cannot be trusted; the message names it and the fix."""
+
+    def __init__(self, path: Path | str, line_no: int | None, problem: str, fix: str) -> None:
+        self.path = str(path)
+        self.line_no = line_no
+        self.problem = problem
+        self.fix = fix
+        where = f"{path}:{line_no}" if line_no is not None else str(path)
+        super().__init__(f"{where}: {problem} — {fix}")
+
+
+@dataclass(frozen=True)
+class StmSegment:
+    """One reference segment of an STM file: who said `text` between `start` and `end` seconds."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+    def __post_init__(self) -> None:
+        if not str(self.speaker).strip():
+            raise InvalidRecord("StmSegment: speaker label is empty; give every segment a label")
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
+                raise InvalidRecord(f"StmSegment: {name}={value!r} must be a non-negative number")
+        if self.end < self.start:
+            raise InvalidRecord(
+                f"StmSegment({self.speaker!r}): end={self.end} is before start={self.start}; "
+                "swap them or fix the source"
+            )
+
+
+# --------------------------------------------------------------------------- line parsing
+
+
+def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(1-based line number, fields) of every non-blank, non-comment line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnnotationError(path, None, "file not found", "check the path") from None
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(
+            path, None, f"not UTF-8 text ({exc})", "re-save it as UTF-8"
+        ) from None
+    for no, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(";;"):
+            continue
+        yield no, stripped.split()
+
+
+def _number(path: Path, no: int, name: str, value: str) -> float:
+    try:
+        out = float(value)
+    except ValueError:
+        raise AnnotationError(
+            path, no, f"{name}={value!r} is not a number", f"write {name} in seconds, e.g. 12.345"
+        ) from None
+    if not math.isfinite(out) or out < 0:
+        raise AnnotationError(
+            path,
+            no,
+            f"{name}={value!r} must be a finite, non-negative number of seconds",
+            f"fix {name} on this line",
+        )
+    return out
+
+
+def _end(start: float, duration: float) -> float:
+    """start + duration without float dust (1.49 + 84.451 is 85.94099999999999 otherwise), so a
+    file written and read back gives identical turns."""
+    return round(start + duration, 9)
+
+
+def _check_id(path: Path, no: int, file_id: str, known_ids: Collection[str] | None) -> None:
+    if known_ids is not None and file_id not in known_ids:
+        known = ", ".join(sorted(known_ids)[:5]) + (", ..." if len(known_ids) > 5 else "")
+        raise AnnotationError(
+            path,
+            no,
+            f"file id {file_id!r} is not in the manifest (known: {known})",
+            "rename the id to match the manifest's sample id, or drop these lines",
+        )
+
+
+def _merge_same_speaker(path: Path, turns: list[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
+    """Sort turns and merge overlapping turns of one speaker (as md-eval does), warning once."""
+    by_speaker: dict[str, list[SpeakerTurn]] = {}
+    for t in sorted(turns, key=lambda t: (t.start, t.end)):
+        by_speaker.setdefault(t.speaker, []).append(t)
+    merged: list[SpeakerTurn] = []
+    overlaps: list[str] = []
+    for speaker, items in by_speaker.items():
+        current = items[0]
+        for t in items[1:]:
+            if t.start < current.end:
+                overlaps.append(f"{speaker} {t.start:g}-{t.end:g}")
+                current = SpeakerTurn(speaker, current.start, max(current.end, t.end))
+            else:
+                merged.append(current)
+                current = t
+        merged.append(current)
+    if overlaps:
+        warnings.warn(
+            f"{path}: merged {len(overlaps)} overlapping turn(s) of the same speaker "
+            f"(first: {overlaps[0]}) so their overlap is not counted twice; fix the RTTM to "
+            "silence this",
+            stacklevel=3,
+        )
+    return tuple(sorted(merged, key=lambda t: (t.start, t.end, t.speaker)))
+
+
+# --------------------------------------------------------------------------- RTTM
+
+
+def read_rttm(
+    path: Path | str, known_ids: Collection[str] | None = None
+) -> dict[str, tuple[SpeakerTurn, ...]]:
+    """Speaker turns of an RTTM file, by file id, sorted by start time.
+
+    Raises :class:`AnnotationError` for a row without exactly 10 columns, a non-numeric or
+    negative time, a duration <= 0, an unknown row type, or a file id not in `known_ids`
+    (when given). Overlapping turns of one speaker are merged with a warning.
+    """
+    path = Path(path)
+    raw: dict[str, list[SpeakerTurn]] = {}
+    for no, fields in _lines(path):
+        if len(fields) != RTTM_COLUMNS:
+            raise AnnotationError(
+                path,
+                no,
+                f"{len(fields)} columns, RTTM needs exactly {RTTM_COLUMNS}",
+                "write 'SPEAKER <file> <chnl> <tbeg> <tdur> <NA> <NA> <speaker> <NA> <NA>'",
+            )
+        kind, file_id = fields[0], fields[1]
+        if kind in RTTM_OTHER_TYPES:
+            continue
+        if kind != "SPEAKER":
+            raise AnnotationError(
+                path, no, f"unknown RTTM type {kind!r}", "the first column must be SPEAKER"
+            )
+        _check_id(path, no, file_id, known_ids)
+        start = _number(path, no, "tbeg", fields[3])
+        duration = _number(path, no, "tdur", fields[4])
+        if duration <= 0:
+            raise AnnotationError(
+                path,
+                no,
+                f"tdur={fields[4]} must be > 0 (column 5 is a duration, not an end time)",
+                "drop the empty turn or fix its duration",
+            )
+        speaker = fields[7]
+        if speaker in _NA:
+            raise AnnotationError(path, no, "speaker name is <NA>", "put the speaker in column 8")
+        raw.setdefault(file_id, []).append(SpeakerTurn(speaker, start, _end(start, duration)))
+    return {fid: _merge_same_speaker(path, turns) for fid, turns in raw.items()}
+
+
+def _fmt(x: float) -> str:
+    """Seconds with 3 decimals when exact (the NIST habit), else up to 6."""
+    return f"{x:.3f}" if abs(x - round(x, 3)) < 1e-9 else f"{x:.6f}".rstrip("0")
+
+
+def _write(path: Path | str, lines: Iterable[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _check_token(kind: str, value: str, fix: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        raise ValueError(f"{kind} {value!r} is empty or contains whitespace; {fix}")
+    return value
+
+
+def write_rttm(
+    turns_by_file: Mapping[str, Iterable[SpeakerTurn]], path: Path | str, channel: str = "1"
+) -> Path:
+    """Write speaker turns as RTTM (one SPEAKER row per turn, files in id order)."""
+
+    def rows() -> Iterator[str]:
+        for fid in sorted(turns_by_file):
+            _check_token("file id", fid, "use ids without spaces")
+            for t in sorted(turns_by_file[fid], key=lambda t: (t.start, t.end, t.speaker)):
+                _check_token("speaker", t.speaker, "use speaker labels without spaces")
+                yield (
+                    f"SPEAKER {fid} {channel} {_fmt(t.start)} {_fmt(t.end - t.start)} "
+                    f"<NA> <NA> {t.speaker} <NA> <NA>"
+                )
+
+    return _write(path, rows())
+
+
+# --------------------------------------------------------------------------- STM
+
+
+def read_stm(
+    path: Path | str, known_ids: Collection[str] | None = None
+) -> dict[str, tuple[StmSegment, ...]]:
+    """Reference segments of an STM file, by file id, sorted by start time.
+
+    Excluded segments (speaker ``inter_segment_gap`` or text ``ignore_time_segment_in_scoring``)
+    are skipped, as sclite does. An optional ``<...>`` label column after the times is dropped.
+    """
+    path = Path(path)
+    out: dict[str, list[StmSegment]] = {}
+    for no, fields in _lines(path):
+        if len(fields) < 5:
+            raise AnnotationError(
+                path,
+                no,
+                f"{len(fields)} columns, STM needs at least 5",
+                "write '<file> <chnl> <speaker> <tbeg> <tend> [<labels>] <text>'",
+            )
+        file_id, _chnl, speaker = fields[0], fields[1], fields[2]
+        start = _number(path, no, "tbeg", fields[3])
+        end = _number(path, no, "tend", fields[4])
+        if end < start:
+            raise AnnotationError(
+                path,
+                no,
+                f"tend={fields[4]} is before tbeg={fields[3]}",
+                "column 5 of STM is the end time; fix or swap the times",
+            )
+        rest = fields[5:]
+        if rest and rest[0].startswith("<") and rest[0].endswith(">"):
+            rest = rest[1:]
+        text = " ".join(rest)
+        if speaker.lower() in STM_EXCLUDED_SPEAKERS or text.lower() == STM_EXCLUDED_TEXT:
+            continue
+        _check_id(path, no, file_id, known_ids)
+        out.setdefault(file_id, []).append(StmSegment(speaker, start, end, text))
+    return {
+        fid: tuple(sorted(segs, key=lambda s: (s.start, s.end, s.speaker)))
+        for fid, segs in out.items()
+    }
+
+
+def write_stm(
+    segments_by_file: Mapping[str, Iterable[StmSegment]], path: Path | str, channel: str = "1"
+) -> Path:
+    """Write reference segments as STM, files in id order, segments by start time."""
+
+    def rows() -> Iterator[str]:
+        for fid in sorted(segments_by_file):
+            _check_token("file id", fid, "use ids without spaces")
+            for s in sorted(segments_by_file[fid], key=lambda s: (s.start, s.end, s.speaker)):
+                _check_token("speaker", s.speaker, "use speaker labels without spaces")
+                text = " ".join(s.text.split())
+                yield f"{fid} {channel} {s.speaker} {_fmt(s.start)} {_fmt(s.end)} {text}".rstrip()
+
+    return _write(path, rows())
+
+
+# --------------------------------------------------------------------------- CTM
+
+
+def read_ctm(
+    path: Path | str, known_ids: Collection[str] | None = None
+) -> dict[str, tuple[Word, ...]]:
+    """Timed words of a CTM file, by file id, sorted by start time (speaker is None)."""
+    path = Path(path)
+    out: dict[str, list[Word]] = {}
+    for no, fields in _lines(path):
+        if len(fields) not in (5, 6):
+            raise AnnotationError(
+                path,
+                no,
+                f"{len(fields)} columns, CTM needs 5 or 6",
+                "write '<file> <chnl> <tbeg> <tdur> <word> [<confidence>]'",
+            )
+        file_id = fields[0]
+        _check_id(path, no, file_id, known_ids)
+        start = _number(path, no, "tbeg", fields[2])
+        duration = _number(path, no, "tdur", fields[3])
+        confidence = None
+        if len(fields) == 6 and fields[5] not in _NA:
+            confidence = _number(path, no, "confidence", fields[5])
+        try:
+            word = Word(fields[4], start, _end(start, duration), confidence)
+        except InvalidRecord as exc:
+            raise AnnotationError(path, no, str(exc), "fix this line") from None
+        out.setdefault(file_id, []).append(word)
+    return {fid: tuple(sorted(ws, key=lambda w: (w.start, w.end))) for fid, ws in out.items()}
+
+
+def write_ctm(
+    words_by_file: Mapping[str, Iterable[Word]], path: Path | str, channel: str = "1"
+) -> Path:
+    """Write timed words as CTM (6 columns when any word of a file has a confidence)."""
+
+    def rows() -> Iterator[str]:
+        for fid in sorted(words_by_file):
+            _check_token("file id", fid, "use ids without spaces")
+            ws = sorted(words_by_file[fid], key=lambda w: (w.start, w.end))
+            with_conf = any(w.confidence is not None for w in ws)
+            for w in ws:
+                _check_token("word", w.text, "split multi-word tokens before writing CTM")
+                row = f"{fid} {channel} {_fmt(w.start)} {_fmt(w.end - w.start)} {w.text}"
+                if with_conf:
+                    row += " NA" if w.confidence is None else f" {w.confidence:g}"
+                yield row
+
+    return _write(path, rows())
+
+
+# --------------------------------------------------------------------------- UEM
+
+
+def read_uem(
+    path: Path | str, known_ids: Collection[str] | None = None
+) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Scoring regions of a UEM file, by file id, sorted and merged where they overlap."""
+    path = Path(path)
+    out: dict[str, list[tuple[float, float]]] = {}
+    for no, fields in _lines(path):
+        if len(fields) != 4:
+            raise AnnotationError(
+                path,
+                no,
+                f"{len(fields)} columns, UEM needs exactly 4",
+                "write '<file> <chnl> <tbeg> <tend>'",
+            )
+        file_id = fields[0]
+        _check_id(path, no, file_id, known_ids)
+        start = _number(path, no, "tbeg", fields[2])
+        end = _number(path, no, "tend", fields[3])
+        if end <= start:
+            raise AnnotationError(
+                path,
+                no,
+                f"tend={fields[3]} is not after tbeg={fields[2]}",
+                "column 4 of UEM is the end time; give each region a positive length",
+            )
+        out.setdefault(file_id, []).append((start, end))
+    return {fid: merge_regions(spans) for fid, spans in out.items()}
+
+
+def merge_regions(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Sort (start, end) regions and merge those that overlap or touch.
+
+    >>> merge_regions([(5, 6), (0, 2), (1, 3)])
+    ((0, 3), (5, 6))
+    """
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def write_uem(
+    regions_by_file: Mapping[str, Iterable[tuple[float, float]]],
+    path: Path | str,
+    channel: str = "1",
+) -> Path:
+    """Write scoring regions as UEM, files in id order."""
+
+    def rows() -> Iterator[str]:
+        for fid in sorted(regions_by_file):
+            _check_token("file id", fid, "use ids without spaces")
+            for start, end in merge_regions(regions_by_file[fid]):
+                yield f"{fid} {channel} {_fmt(start)} {_fmt(end)}"
+
+    return _write(path, rows())
+
+
+READERS: Mapping[str, Callable[..., dict]] = {
+    "rttm": read_rttm,
+    "stm": read_stm,
+    "ctm": read_ctm,
+    "uem": read_uem,
+}
+"""Reader by file extension (lower case, no dot)."""

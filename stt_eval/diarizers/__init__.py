@@ -1,0 +1,34 @@
+"""Local diarizers (who spoke when) and the glue that puts their speakers on ASR words.
+
+Diarizers are registered by name; each imports its engine inside its own module, lazily, so
+importing stt-eval never loads torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stt_eval.diarizers.base import Diarizer, assign_speakers, render_transcript
+
+
+def _senko(**options: object) -> Diarizer:
+    from stt_eval.diarizers.senko import SenkoDiarizer
+
+    return SenkoDiarizer(**options)
+
+
+DIARIZERS: dict[str, Callable[..., Diarizer]] = {"senko": _senko}
+
+
+def get_diarizer(name: str, **options: object) -> Diarizer:
+    """The diarizer registered as `name`; unknown names list the known ones."""
+    try:
+        factory = DIARIZERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown diarizer {name!r}; choose one of: {', '.join(sorted(DIARIZERS))}"
+        ) from None
+    return factory(**options)
+
+
+__all__ = ["DIARIZERS", "Diarizer", "assign_speakers", "get_diarizer", "render_transcript"]

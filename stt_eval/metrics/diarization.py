@@ -1,0 +1,303 @@
+"""Diarization error rate (DER), its components in seconds, and JER, via pyannote.metrics.
+
+DER = (missed + false alarm + confusion) / total reference speech, all in seconds of the scored
+region, with the optimal (Hungarian) one-to-one mapping of hypothesis to reference speakers.
+Components are kept as seconds in :class:`DERCounts`, which add, so a corpus DER is pooled
+(``sum(counts).der``), never an average of per-file rates.
+
+Collar. stt-eval's ``collar`` is md-eval's (``md-eval.pl -c``) and dscore's: the seconds left
+unscored on EACH side of every reference turn boundary. pyannote.metrics' ``collar`` is the TOTAL
+width of that zone, so stt-eval passes ``2 * collar`` to pyannote::
+
+    time (s)        9.5      9.75     10.0     10.25    10.5
+    reference       AAAAAAAAAAAAAAAAAA|BBBBBBBBBBBBBBBBBBB        boundary at 10.0
+    collar=0.25     ..........[xxxxxxxxxxxxxxxxxx]........        [9.75, 10.25] not scored
+    pyannote        collar=0.5 (total width, centred on 10.0)     the same zone
+
+Scoring region. With ``uem=None`` the region is :data:`DEFAULT_SCORING_REGION`: from 0 s to the
+latest end of any reference or hypothesis turn, passed to pyannote as an explicit UEM (pyannote
+would otherwise approximate the same extent and warn). Time where neither side has speech adds
+nothing to any component, so this equals "score everything". md-eval without ``-u`` instead
+scores only the reference's extent (first to last reference turn), which ignores hypothesis speech
+outside it; give md-eval a UEM to compare like with like.
+
+Reference without speech. DER's denominator is then 0: ``DERCounts.der`` is NaN (and the score
+says why in ``reason``), while false-alarm seconds are still counted so pooled DER includes them.
+
+Overlapping turns of one speaker (reference or hypothesis) are merged before scoring, so their
+overlap is not counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from stt_eval.datasets.annotations import merge_regions
+from stt_eval.types import SpeakerTurn
+
+DEFAULT_SCORING_REGION = (
+    "no UEM given: score from 0 s to the latest end of any reference or hypothesis turn "
+    "(the union extent of both; silence on both sides adds nothing)"
+)
+"""What is scored when no UEM is given; printed by reports next to DER."""
+
+UNDEFINED_REASON = "reference has no speech in the scored region, so DER is undefined (0/0)"
+
+Region = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class DERCounts:
+    """Seconds of missed speech, false alarm, speaker confusion and reference speech; adds.
+
+    >>> a = DERCounts(missed_s=1.0, total_s=10.0)
+    >>> b = DERCounts(confusion_s=3.0, total_s=30.0)
+    >>> sum([a, b]).der  # pooled: 4 s of error over 40 s, not the mean of 10 % and 10 %
+    0.1
+    """
+
+    missed_s: float = 0.0
+    false_alarm_s: float = 0.0
+    confusion_s: float = 0.0
+    total_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("missed_s", "false_alarm_s", "confusion_s", "total_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"DERCounts: {name}={value!r} must be a finite number >= 0")
+            object.__setattr__(self, name, float(value))
+
+    def __add__(self, other: DERCounts) -> DERCounts:
+        if not isinstance(other, DERCounts):
+            return NotImplemented
+        return DERCounts(
+            self.missed_s + other.missed_s,
+            self.false_alarm_s + other.false_alarm_s,
+            self.confusion_s + other.confusion_s,
+            self.total_s + other.total_s,
+        )
+
+    def __radd__(self, other: object) -> DERCounts:
+        if other == 0:  # sum() starts from 0
+            return self
+        return NotImplemented
+
+    @property
+    def error_s(self) -> float:
+        return self.missed_s + self.false_alarm_s + self.confusion_s
+
+    @property
+    def der(self) -> float:
+        """(missed + false alarm + confusion) / reference speech; NaN when there is none."""
+        return self.error_s / self.total_s if self.total_s > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class SpeakerScore:
+    """How one reference speaker fared: its mapped hypothesis speaker and Jaccard error.
+
+    ``jer = 1 - overlap_s / (speech_s + hyp_s - overlap_s)`` (1.0 when unmapped); the mean over
+    reference speakers is the file's JER.
+    """
+
+    speaker: str
+    hyp_speaker: str | None
+    speech_s: float
+    hyp_s: float
+    overlap_s: float
+
+    @property
+    def jer(self) -> float:
+        if self.hyp_speaker is None:
+            return 1.0
+        union = self.speech_s + self.hyp_s - self.overlap_s
+        return 1.0 - self.overlap_s / union if union > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class DiarizationScore:
+    """DER components of one file, its JER, per-speaker detail and the region that was scored."""
+
+    counts: DERCounts
+    jer: float
+    per_speaker: tuple[SpeakerScore, ...] = ()
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    scored_region: tuple[Region, ...] = ()
+    reason: str | None = None
+
+    @property
+    def der(self) -> float:
+        return self.counts.der
+
+
+def merge_turns(turns: Iterable[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
+    """Merge overlapping or touching turns of the same speaker; sorted by (start, end, speaker).
+
+    >>> merge_turns([SpeakerTurn("a", 0, 2), SpeakerTurn("a", 1, 3), SpeakerTurn("b", 1, 2)])
+    (SpeakerTurn(speaker='a', start=0, end=3), SpeakerTurn(speaker='b', start=1, end=2))
+    """
+    out: list[SpeakerTurn] = []
+    last: dict[str, int] = {}
+    for t in sorted(turns, key=lambda t: (t.start, t.end, t.speaker)):
+        if t.end <= t.start:
+            continue
+        i = last.get(t.speaker)
+        if i is not None and t.start <= out[i].end:
+            if t.end > out[i].end:
+                out[i] = SpeakerTurn(t.speaker, out[i].start, t.end)
+            continue
+        last[t.speaker] = len(out)
+        out.append(t)
+    return tuple(sorted(out, key=lambda t: (t.start, t.end, t.speaker)))
+
+
+def default_uem(
+    ref_turns: Iterable[SpeakerTurn], hyp_turns: Iterable[SpeakerTurn]
+) -> tuple[Region, ...]:
+    """:data:`DEFAULT_SCORING_REGION`: ``((0, latest end),)``, or ``()`` when both are empty."""
+    end = max((t.end for t in (*ref_turns, *hyp_turns)), default=0.0)
+    return ((0.0, float(end)),) if end > 0 else ()
+
+
+def _annotation(turns: Sequence[SpeakerTurn], uri: str):
+    from pyannote.core import Annotation, Segment
+
+    ann = Annotation(uri=uri)
+    for i, t in enumerate(turns):
+        ann[Segment(t.start, t.end), i] = t.speaker
+    return ann
+
+
+def _check_args(collar: float, uem: Sequence[Region] | None) -> None:
+    if not isinstance(collar, (int, float)) or not math.isfinite(collar) or collar < 0:
+        raise ValueError(
+            f"collar={collar!r} must be >= 0 seconds (md-eval style: on each side of a boundary; "
+            "0.25 is the usual value)"
+        )
+    for region in uem or ():
+        if len(region) != 2 or not region[1] > region[0] >= 0:
+            raise ValueError(
+                f"uem region {region!r} must be (start, end) with 0 <= start < end seconds"
+            )
+
+
+def score_diarization(
+    ref_turns: Sequence[SpeakerTurn],
+    hyp_turns: Sequence[SpeakerTurn],
+    collar: float = 0.0,
+    skip_overlap: bool = False,
+    uem: Sequence[Region] | None = None,
+) -> DiarizationScore:
+    """Score one file's hypothesis speaker turns against its reference turns.
+
+    `collar` is md-eval's (seconds on each side of each reference boundary; pyannote gets
+    ``2 * collar``). `skip_overlap` leaves regions where reference speakers overlap unscored.
+    `uem` is the (start, end) regions to score (overlapping ones are merged); ``None`` means
+    :data:`DEFAULT_SCORING_REGION`.
+    A hypothesis with no turns is all missed speech; a reference with no speech gives NaN DER
+    and JER with the reason in ``.reason``.
+    """
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
+    _check_args(collar, uem)
+    ref = merge_turns(ref_turns)
+    hyp = merge_turns(hyp_turns)
+    regions = merge_regions(uem) if uem is not None else default_uem(ref, hyp)
+    if not regions:
+        return DiarizationScore(DERCounts(), math.nan, reason=UNDEFINED_REASON)
+
+    reference, hypothesis = _annotation(ref, "ref"), _annotation(hyp, "ref")
+    timeline = Timeline([Segment(s, e) for s, e in regions], uri="ref")
+    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip_overlap)
+    # Remove collars (and overlap) once, as pyannote's own DER does internally; then score the
+    # cropped annotations with collar 0 inside their extent. Same numbers as calling
+    # DiarizationErrorRate(collar=2 * collar)(reference, hypothesis, uem=timeline), but the
+    # costly crop against a many-piece UEM runs once instead of four times (DER, JER, mapping).
+    r, h, scored = metric.uemify(
+        reference,
+        hypothesis,
+        uem=timeline,
+        collar=2 * collar,
+        skip_overlap=skip_overlap,
+        returns_uem=True,
+    )
+    extent = Timeline([Segment(regions[0][0], regions[-1][1])], uri="ref")
+    detail = DiarizationErrorRate()(r, h, uem=extent, detailed=True)
+    counts = DERCounts(
+        missed_s=_clean(detail["missed detection"]),
+        false_alarm_s=_clean(detail["false alarm"]),
+        confusion_s=_clean(detail["confusion"]),
+        total_s=_clean(detail["total"]),
+    )
+    scored_region = tuple((seg.start, seg.end) for seg in scored)
+    if counts.total_s == 0:
+        return DiarizationScore(
+            counts, math.nan, scored_region=scored_region, reason=UNDEFINED_REASON
+        )
+    jer = JaccardErrorRate()(r, h, uem=extent)
+    mapping = {str(k): str(v) for k, v in metric.optimal_mapping(r, h).items()}
+    return DiarizationScore(
+        counts=counts,
+        jer=float(jer),
+        per_speaker=_per_speaker(r, h, mapping),
+        mapping=mapping,
+        scored_region=scored_region,
+    )
+
+
+def _clean(x: float) -> float:
+    """Round float dust (1e-15 negatives from interval arithmetic) to microseconds."""
+    return max(0.0, round(float(x), 6))
+
+
+def _per_speaker(reference, hypothesis, mapping: Mapping[str, str]) -> tuple[SpeakerScore, ...]:
+    ref_to_hyp = {v: k for k, v in mapping.items()}
+    out = []
+    for speaker in sorted(reference.labels()):
+        r = reference.label_timeline(speaker).support()
+        other = ref_to_hyp.get(speaker)
+        if other is None:
+            out.append(SpeakerScore(speaker, None, _clean(r.duration()), 0.0, 0.0))
+            continue
+        hyp_tl = hypothesis.label_timeline(other).support()
+        overlap = hyp_tl.crop(r, mode="intersection").support().duration()
+        out.append(
+            SpeakerScore(
+                speaker, other, _clean(r.duration()), _clean(hyp_tl.duration()), _clean(overlap)
+            )
+        )
+    return tuple(out)
+
+
+def score_files(
+    ref_by_file: Mapping[str, Sequence[SpeakerTurn]],
+    hyp_by_file: Mapping[str, Sequence[SpeakerTurn]],
+    collar: float = 0.0,
+    skip_overlap: bool = False,
+    uem_by_file: Mapping[str, Sequence[Region]] | None = None,
+) -> dict[str, DiarizationScore]:
+    """:func:`score_diarization` for every reference file (missing hypothesis = all missed).
+
+    A hypothesis file with no reference raises, since it would otherwise be silently ignored.
+    Pool with ``sum(s.counts for s in result.values())``.
+    """
+    extra = sorted(set(hyp_by_file) - set(ref_by_file))
+    if extra:
+        raise ValueError(
+            f"hypothesis has file id(s) {extra[:5]} with no reference; "
+            "fix the ids or add reference turns"
+        )
+    return {
+        fid: score_diarization(
+            ref_by_file[fid],
+            hyp_by_file.get(fid, ()),
+            collar=collar,
+            skip_overlap=skip_overlap,
+            uem=None if uem_by_file is None else uem_by_file.get(fid),
+        )
+        for fid in sorted(ref_by_file)
+    }

@@ -1,0 +1,306 @@
+"""DER/JER: hand-derived fixtures, the collar convention, pooling, and md-eval.pl as a reference."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+
+from stt_eval.datasets.annotations import read_rttm, write_rttm, write_uem
+from stt_eval.metrics.diarization import (
+    DERCounts,
+    default_uem,
+    merge_turns,
+    score_diarization,
+    score_files,
+)
+from stt_eval.types import SpeakerTurn as T
+
+SAMPLE = Path(__file__).parents[1] / "datasets" / "sample"
+
+
+# --------------------------------------------------------------------------- hand-derived
+
+
+def test_missed_false_alarm_and_overlap_by_hand():
+    # time (s)  0    1    2    3    4    5    6    7    8    9    10   11   12
+    # ref A     |AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|                                  0-6
+    # ref B                         |BBBBBBBBBBBBBBBBBBBBBBBBBBBBBB|              4-10
+    # hyp x     |xxxxxxxxxxxxxxxxxxxxxxxx|                                        0-5
+    # hyp y                              |yyyyyyyyyyyyyyyyyyyy|                   5-9
+    # hyp z                                                          |zzzz|       11-12
+    # best mapping x->A, y->B.
+    # 4-5: A and B talk, only x(A) found -> 1 s missed; 5-6: only y(B) -> 1 s missed;
+    # 9-10: B talks, nobody found -> 1 s missed; 11-12: z with no reference -> 1 s false alarm.
+    # total reference speech = 6 + 6 = 12 s.
+    ref = [T("A", 0, 6), T("B", 4, 10)]
+    hyp = [T("x", 0, 5), T("y", 5, 9), T("z", 11, 12)]
+    score = score_diarization(ref, hyp)
+    assert score.counts.missed_s == pytest.approx(3.0)
+    assert score.counts.false_alarm_s == pytest.approx(1.0)
+    assert score.counts.confusion_s == pytest.approx(0.0)
+    assert score.counts.total_s == pytest.approx(12.0)
+    assert score.der == pytest.approx(4 / 12)
+    # JER: A vs x: 1 - 5/6; B vs y: 1 - 4/6; mean = (1/6 + 2/6) / 2
+    assert score.jer == pytest.approx(0.25)
+    assert dict(score.mapping) == {"x": "A", "y": "B"}
+    assert sum(s.jer for s in score.per_speaker) / 2 == pytest.approx(score.jer)
+
+
+def test_confusion_by_hand():
+    # time (s)  0    2    4    6    8    10
+    # ref A     |AAAAAAAAAAAAAAAAAAAAAAAA|
+    # hyp       |xxxxxxxx|yyyyyyyyyyyyyyy|     y->A (6 s), x unmapped: 4 s confusion
+    score = score_diarization([T("A", 0, 10)], [T("x", 0, 4), T("y", 4, 10)])
+    assert (score.counts.missed_s, score.counts.false_alarm_s) == (0.0, 0.0)
+    assert score.counts.confusion_s == pytest.approx(4.0)
+    assert score.der == pytest.approx(0.4)
+
+
+def test_speaker_labels_do_not_matter():
+    ref = [T("A", 0, 6), T("B", 4, 10)]
+    a = score_diarization(ref, [T("x", 0, 5), T("y", 5, 9)])
+    b = score_diarization(ref, [T("y", 0, 5), T("x", 5, 9)])
+    assert a.counts == b.counts
+
+
+# time (s)    0 .. 9.5   9.75   10.0   10.25  10.5 .. 20
+# ref         AAAAAAAAAAAAAAAAAAAA|BBBBBBBBBBBBBBBBBBBBB      boundary at 10.0
+# hyp         xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx|yyyyyyyyyy      boundary late, at 10.5
+COLLAR_REF = [T("A", 0, 10), T("B", 10, 20)]
+COLLAR_HYP = [T("x", 0, 10.5), T("y", 10.5, 20)]
+
+
+@pytest.mark.parametrize(
+    ("collar", "confusion", "total"),
+    [
+        # no collar: 10.0-10.5 is B labelled x(A): 0.5 s confusion over 20 s
+        (0.0, 0.5, 20.0),
+        # md-eval collar 0.25: [9.75, 10.25], [0, 0.25], [19.75, 20] unscored -> total 19;
+        # only 10.25-10.5 is still wrong: 0.25 s. (pyannote's own collar=0.25 would leave
+        # [9.875, 10.125] out: 0.375 s over 19.5 s -- the factor of 2 matters.)
+        (0.25, 0.25, 19.0),
+        # collar 0.5: [9.5, 10.5] unscored covers the whole error; total 20 - 0.5 - 1 - 0.5
+        (0.5, 0.0, 18.0),
+    ],
+)
+def test_collar_is_md_eval_style_each_side(collar, confusion, total):
+    score = score_diarization(COLLAR_REF, COLLAR_HYP, collar=collar)
+    assert score.counts.confusion_s == pytest.approx(confusion)
+    assert score.counts.total_s == pytest.approx(total)
+    assert score.counts.missed_s == pytest.approx(0.0)
+    assert score.counts.false_alarm_s == pytest.approx(0.0)
+
+
+def test_skip_overlap_leaves_overlap_unscored():
+    # same as the first fixture: overlap 4-6 is removed, so its 2 s of misses go, total 12 - 4
+    ref = [T("A", 0, 6), T("B", 4, 10)]
+    hyp = [T("x", 0, 5), T("y", 5, 9), T("z", 11, 12)]
+    score = score_diarization(ref, hyp, skip_overlap=True)
+    assert score.counts.missed_s == pytest.approx(1.0)
+    assert score.counts.total_s == pytest.approx(8.0)
+
+
+def test_explicit_uem_limits_scoring():
+    ref = [T("A", 0, 6), T("B", 4, 10)]
+    hyp = [T("x", 0, 5), T("y", 5, 9), T("z", 11, 12)]
+    score = score_diarization(ref, hyp, uem=[(0.0, 10.0)])  # z (11-12) is outside
+    assert score.counts.false_alarm_s == 0.0
+    assert score.counts.missed_s == pytest.approx(3.0)
+    assert score.scored_region == ((0.0, 10.0),)
+
+
+def test_default_region_is_zero_to_latest_end_and_silences_pyannote():
+    ref, hyp = [T("A", 2, 6)], [T("x", 3, 9)]
+    assert default_uem(ref, hyp) == ((0.0, 9.0),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pyannote's "uem was approximated" would fail this
+        score = score_diarization(ref, hyp)
+    assert score.scored_region == ((0.0, 9.0),)
+    assert score.counts.false_alarm_s == pytest.approx(3.0)
+    assert score.counts.missed_s == pytest.approx(1.0)
+
+
+def test_empty_hypothesis_is_all_missed():
+    score = score_diarization([T("A", 0, 3), T("B", 3, 5)], [])
+    assert score.counts == DERCounts(missed_s=5.0, total_s=5.0)
+    assert score.der == 1.0
+    assert score.jer == 1.0
+
+
+def test_reference_without_speech_gives_nan_with_reason():
+    score = score_diarization([], [T("x", 1, 2)])
+    assert math.isnan(score.der) and math.isnan(score.jer)
+    assert "no speech" in score.reason
+    assert score.counts.false_alarm_s == pytest.approx(1.0)  # still pooled
+
+
+def test_same_speaker_overlap_is_not_counted_twice():
+    doubled = [T("A", 0, 6), T("A", 4, 10)]
+    assert merge_turns(doubled) == (T("A", 0, 10),)
+    score = score_diarization(doubled, [T("x", 0, 10)])
+    assert score.counts.total_s == pytest.approx(10.0)
+    assert score.der == 0.0
+
+
+@pytest.mark.parametrize("collar", [-0.1, float("nan")])
+def test_bad_collar_raises(collar):
+    with pytest.raises(ValueError, match="collar"):
+        score_diarization([T("A", 0, 1)], [], collar=collar)
+
+
+def test_pooling_adds_seconds_not_rates():
+    short = score_diarization([T("A", 0, 10)], [T("x", 0, 9)])  # 1 s missed of 10: 10 %
+    long = score_diarization([T("A", 0, 100)], [])  # all 100 s missed: 100 %
+    pooled = sum([short.counts, long.counts])
+    assert pooled == DERCounts(missed_s=101.0, total_s=110.0)
+    assert pooled.der == pytest.approx(101 / 110)  # not (0.1 + 1.0) / 2
+    by_file = score_files({"a": [T("A", 0, 10)], "b": [T("A", 0, 100)]}, {"a": [T("x", 0, 9)]})
+    assert sum(s.counts for s in by_file.values()) == pooled
+
+
+def test_score_files_rejects_hypothesis_without_reference():
+    with pytest.raises(ValueError, match="no reference"):
+        score_files({"a": [T("A", 0, 1)]}, {"b": [T("x", 0, 1)]})
+
+
+def test_der_counts_validate():
+    with pytest.raises(ValueError, match="missed_s"):
+        DERCounts(missed_s=-1.0)
+    assert math.isnan(DERCounts().der)
+
+
+# --------------------------------------------------------------------------- md-eval.pl
+
+SCTK = shutil.which("sctk")
+needs_sctk = pytest.mark.skipif(
+    SCTK is None, reason="md-eval.pl not found: install Debian's sctk (apt-get install -y sctk)"
+)
+
+
+def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float) -> float:
+    """md-eval.pl's pooled DER in percent, scoring the same region as stt-eval's default."""
+    write_rttm(ref, tmp / "ref.rttm")
+    write_rttm(hyp, tmp / "hyp.rttm")
+    write_uem({f: default_uem(ref[f], hyp.get(f, ())) for f in ref}, tmp / "all.uem")
+    out = subprocess.run(
+        [SCTK, "md-eval.pl", "-r", str(tmp / "ref.rttm"), "-s", str(tmp / "hyp.rttm")]
+        + ["-u", str(tmp / "all.uem"), "-c", str(collar)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return float(re.search(r"OVERALL SPEAKER DIARIZATION ERROR = ([\d.]+) percent", out)[1])
+
+
+def _perturb(turns, kind: str, rng: random.Random):
+    out = []
+    names = {s: f"sys{i}" for i, s in enumerate(sorted({t.speaker for t in turns}))}
+    labels = sorted(names.values())
+    for t in turns:
+        speaker = names[t.speaker]
+        start, end = t.start, t.end
+        if kind == "shift":
+            start = max(0.0, start + rng.uniform(-0.4, 0.4))
+            end = max(start + 0.05, end + rng.uniform(-0.4, 0.4))
+        elif kind == "swap" and rng.random() < 0.3:
+            speaker = rng.choice([label for label in labels if label != speaker] or labels)
+        elif kind == "drop" and rng.random() < 0.3:
+            continue
+        out.append(T(speaker, round(start, 3), round(end, 3)))
+    return merge_turns(out)
+
+
+@needs_sctk
+@pytest.mark.parametrize("collar", [0.0, 0.25])
+@pytest.mark.parametrize("kind", ["shift", "swap", "drop"])
+def test_agrees_with_md_eval_on_sample(tmp_path, kind, collar):
+    ref = {}
+    for path in sorted((SAMPLE / "rttm").glob("*.rttm")):
+        ref.update(read_rttm(path))
+    rng = random.Random(f"{kind}-{collar}")
+    hyp = {fid: _perturb(turns, kind, rng) for fid, turns in ref.items()}
+    ours = sum(s.counts for s in score_files(ref, hyp, collar=collar).values())
+    theirs = _md_eval(tmp_path, ref, hyp, collar)
+    assert ours.der > 0  # the perturbation did something
+    assert 100 * ours.der == pytest.approx(theirs, abs=0.01)
+
+
+# --------------------------------------------------------------------------- raw pyannote
+
+
+def _random_turns(rng: random.Random, prefix: str, n: int):
+    out = []
+    for _ in range(n):
+        start = round(rng.uniform(0, 60), 2)
+        out.append(T(f"{prefix}{rng.randint(0, 2)}", start, round(start + rng.uniform(0.2, 8), 2)))
+    return merge_turns(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matches_a_direct_pyannote_call(seed):
+    """The single-crop shortcut gives what DiarizationErrorRate/JaccardErrorRate give directly."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
+    rng = random.Random(seed)
+    ref, hyp = _random_turns(rng, "r", 25), _random_turns(rng, "h", 25)
+    collar, skip = (0.0, 0.25, 0.5)[seed % 3], seed >= 3
+    uem = [(1.0, 30.0), (35.0, 70.0)]
+    r, h = Annotation(), Annotation()
+    for i, t in enumerate(ref):
+        r[Segment(t.start, t.end), i] = t.speaker
+    for i, t in enumerate(hyp):
+        h[Segment(t.start, t.end), i] = t.speaker
+    tl = Timeline([Segment(s, e) for s, e in uem])
+    direct = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip)(r, h, uem=tl, detailed=True)
+    jer = JaccardErrorRate(collar=2 * collar, skip_overlap=skip)(r, h, uem=tl)
+    ours = score_diarization(ref, hyp, collar=collar, skip_overlap=skip, uem=uem)
+    assert ours.counts.missed_s == pytest.approx(direct["missed detection"], abs=1e-6)
+    assert ours.counts.false_alarm_s == pytest.approx(direct["false alarm"], abs=1e-6)
+    assert ours.counts.confusion_s == pytest.approx(direct["confusion"], abs=1e-6)
+    assert ours.counts.total_s == pytest.approx(direct["total"], abs=1e-6)
+    assert ours.jer == pytest.approx(jer, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+turn_lists = st.lists(
+    st.tuples(
+        st.sampled_from("ABC"),
+        st.integers(0, 400).map(lambda x: x / 10),
+        st.integers(1, 80).map(lambda x: x / 10),
+    ).map(lambda t: T(t[0], t[1], round(t[1] + t[2], 1))),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(turn_lists, st.sampled_from([0.0, 0.25]))
+def test_relabelled_reference_scores_zero(ref, collar):
+    hyp = [T({"A": "q", "B": "r", "C": "s"}[t.speaker], t.start, t.end) for t in ref]
+    score = score_diarization(ref, hyp, collar=collar)
+    assert score.counts.error_s == pytest.approx(0.0, abs=1e-6)
+    if score.counts.total_s > 0:
+        assert score.jer == pytest.approx(0.0, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(turn_lists, turn_lists, st.sampled_from([0.0, 0.25]))
+def test_components_are_bounded(ref, hyp, collar):
+    c = score_diarization(ref, hyp, collar=collar).counts
+    assert c.missed_s + c.confusion_s <= c.total_s + 1e-6
+    merged = merge_turns(ref)
+    assert c.total_s <= sum(t.duration for t in merged) + 1e-6
+    empty = score_diarization(ref, [], collar=collar).counts
+    assert empty.missed_s == pytest.approx(empty.total_s)
