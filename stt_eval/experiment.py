@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -124,6 +125,25 @@ def _tuple(value: Any, key: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
+_PATH_PARAM = re.compile(r"""(\bpath\s*=\s*)("[^"]*"|'[^']*'|[^,)\s]+)""")
+
+
+def resolve_condition_paths(condition: str, base: Path) -> str:
+    """Make relative ``path=`` values in a condition chain relative to the experiment file."""
+
+    def fix(m: re.Match[str]) -> str:
+        raw = m.group(2)
+        quote = raw[0] if raw[0] in "\"'" else ""
+        value = raw.strip("\"'")
+        path = Path(value).expanduser()
+        if path.is_absolute():
+            return m.group(0)
+        q = quote or '"'
+        return f"{m.group(1)}{q}{(base / path).resolve()}{q}"
+
+    return _PATH_PARAM.sub(fix, condition)
+
+
 def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     """Build an Experiment from parsed TOML; paths are relative to `base`."""
     unknown = sorted(set(d) - set(KEYS))
@@ -137,6 +157,8 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     for key in ("conditions", "chunking", "merge", "diarizers", "ids"):
         if key in d:
             kw[key] = tuple(str(v) for v in _tuple(d[key], key))
+    if "conditions" in kw:
+        kw["conditions"] = tuple(resolve_condition_paths(c, base) for c in kw["conditions"])
     for key, cast in (
         ("normalizer", str),
         ("seed", int),

@@ -110,3 +110,25 @@ def test_bad_experiment_settings_are_named(tmp_path):
     (tmp_path / "e.toml").write_text('dataset = "m.jsonl"\nprovider = "x"\n')
     with pytest.raises(ExperimentError, match=r"unknown setting\(s\) \['provider'\]"):
         load_experiment(tmp_path / "e.toml")
+
+
+def test_noise_file_paths_are_relative_to_the_experiment_file(tmp_path, dataset):
+    (tmp_path / "noise").mkdir()
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "noise" / "hum.flac")
+    (tmp_path / "e.toml").write_text(
+        f'dataset = "{dataset.name}"\nconditions = ["noise(kind=file, path=noise/hum.flac, snr_db=5)"]\n'
+    )
+    exp = load_experiment(tmp_path / "e.toml")
+    assert str(tmp_path / "noise" / "hum.flac") in exp.conditions[0]
+    from stt_eval.runner import plan_cells
+
+    assert all(str(tmp_path / "noise" / "hum.flac") in c.condition for c in plan_cells(exp))
+
+
+def test_bad_condition_fails_before_any_audio_is_processed(tmp_path, dataset):
+    exp = _exp(dataset, tmp_path, conditions=("clean", "noise(snr=5)"))
+    from stt_eval.conditions import ConditionError
+
+    with pytest.raises(ConditionError, match="snr"):
+        run_experiment(exp, progress=False)
+    assert not (tmp_path / "results").exists()
