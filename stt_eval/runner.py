@@ -338,6 +338,16 @@ def _iter_results(jobs: Sequence[SampleJob], workers: int) -> Iterator[list[Resu
             yield fut.result()
 
 
+def _longest_first(job: SampleJob) -> float:
+    """Longest recordings first, so the pool does not end waiting on one long file."""
+    import soundfile as sf
+
+    try:
+        return -sf.info(str(job.sample.audio_path)).duration
+    except Exception:  # noqa: BLE001 - unreadable files fail fast in their worker anyway
+        return 0.0
+
+
 def _init_worker(threads: str) -> None:
     os.environ["OMP_NUM_THREADS"] = threads
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -400,15 +410,7 @@ def run_experiment(
             total=total, unit="cell", desc=f"{exp.run_id}", file=sys.stderr, disable=total == 0
         )
     try:
-        for rows in _iter_results(
-            sorted(
-                jobs,
-                key=lambda j: (
-                    -j.sample.audio_path.stat().st_size if j.sample.audio_path.exists() else 0
-                ),
-            ),
-            exp.workers,
-        ):
+        for rows in _iter_results(sorted(jobs, key=_longest_first), exp.workers):
             _write_rows(rows_path, rows)
             new_rows += rows
             if on_rows:

