@@ -56,7 +56,7 @@ def transcribe(
     if chunking == "none":
         t, secs, cached = transcribe_chunk(provider, clip, options, cache)
         return Transcribed(t, (), secs, cached)
-    from stt_eval.chunking import merge_chunks, parse_chunking, plan_chunks
+    from stt_eval.chunking import cut_points, merge_chunks, parse_chunking, plan_chunks
 
     setting = parse_chunking(chunking)
     if setting.chunk_s is None:
@@ -71,7 +71,7 @@ def transcribe(
         parts.append((window, t))
         total += secs
         all_cached &= cached
-    cuts = tuple(w.offset_s for w in windows[1:])
+    cuts = cut_points(windows)
     return Transcribed(merge_chunks(parts, merge), cuts, total, all_cached)
 
 

