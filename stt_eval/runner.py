@@ -55,7 +55,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class SampleJob:
-    """Everything a worker needs to process one sample (picklable; no open resources)."""
+    """Everything a worker needs to process one sample under one condition (picklable)."""
 
     run_id: str
     sample: Sample
@@ -383,14 +383,17 @@ def run_experiment(
     all_paths = [str(s.audio_path) for s in manifest.samples]
     jobs = []
     for s in samples:
-        todo = tuple(c for c in cells if c.key(s.id) not in done)
-        if todo:
-            others = tuple(p for p in all_paths if p != str(s.audio_path))[:BABBLE_TALKERS]
+        others = tuple(p for p in all_paths if p != str(s.audio_path))[:BABBLE_TALKERS]
+        todo = [c for c in cells if c.key(s.id) not in done]
+        # one job per sample x condition: the conditioned audio is made once and shared by every
+        # provider and diarizer, and the pool stays balanced when files differ in length
+        for condition in dict.fromkeys(c.condition for c in todo):
+            group = tuple(c for c in todo if c.condition == condition)
             jobs.append(
                 SampleJob(
                     exp.run_id,
                     s,
-                    todo,
+                    group,
                     exp.normalizer,
                     exp.seed,
                     exp.max_duration_s,

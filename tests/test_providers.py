@@ -63,3 +63,12 @@ def test_faster_whisper_identity_covers_model_and_decoding():
     a, b = get_provider("faster-whisper"), get_provider("faster-whisper", beam_size=5)
     assert a.cache_identity() != b.cache_identity()
     assert a.cache_identity()["model"] == "tiny.en"
+
+
+def test_pocketsphinx_result_does_not_depend_on_what_was_decoded_before():
+    engine = get_provider("pocketsphinx")
+    jfk = load_audio(SAMPLE / "audio" / "whisper_jfk.flac")
+    other = load_audio(SAMPLE / "audio" / "pyannote_sample.flac")
+    first = engine.transcribe(jfk)
+    engine.transcribe(other)  # would shift the carried-over cepstral mean
+    assert engine.transcribe(jfk).words == first.words

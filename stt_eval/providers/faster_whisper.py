@@ -99,6 +99,7 @@ class FasterWhisper:
     compute_type: str = "int8"
     cpu_threads: int = 0
     vad_filter: bool = False
+    seed: int = 0
     name: str = "faster-whisper"
 
     def cache_identity(self) -> Mapping[str, Any]:
@@ -109,6 +110,7 @@ class FasterWhisper:
             "beam_size": self.beam_size,
             "compute_type": self.compute_type,
             "vad_filter": self.vad_filter,
+            "seed": self.seed,
         }
 
     def load(self) -> None:
@@ -118,6 +120,10 @@ class FasterWhisper:
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         options = dict(options or {})
         model = _load(self.model, self.compute_type, self.cpu_threads)
+        import ctranslate2
+
+        # Whisper's temperature fallback samples at random: seed it so a file gives one answer
+        ctranslate2.set_random_seed(self.seed)
         language = options.get("language")
         if not model.model.is_multilingual:
             language = "en"

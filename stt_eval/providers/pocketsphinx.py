@@ -1,4 +1,14 @@
-"""CMU PocketSphinx with the en-us model its wheel ships: a second, very different engine."""
+"""CMU PocketSphinx with the en-us model its wheel ships: a second, very different engine.
+
+Decoding uses ``maxhmmpf=5000`` (active HMMs per frame; the library default is 30000), the
+first speed setting CMUSphinx's tuning guide suggests. On five sample files it decoded 2.1× faster
+with the same WER on clean and 10 dB white noise (55.7 %, 89.0 %) and a lower one with 10 dB
+babble (102.7 % vs 106.8 %); 3000 lost 7 points on clean. Pass ``maxhmmpf=30000`` for the
+library default.
+
+The feature front end (cepstral mean normalization) is reset before every utterance: left alone it
+carries over from the previous one, so results would depend on the order files were decoded in.
+"""
 
 from __future__ import annotations
 
@@ -24,18 +34,19 @@ def clean_word(token: str) -> str | None:
     return _VARIANT.sub("", token) or None
 
 
-@lru_cache(maxsize=1)
-def _decoder():
-    """One decoder per process (loading the en-us model takes ~0.5 s)."""
+@lru_cache(maxsize=2)
+def _decoder(maxhmmpf: int):
+    """One decoder per process and setting (loading the en-us model takes ~0.5 s)."""
     from pocketsphinx import Decoder
 
-    return Decoder(samprate=TARGET_RATE, loglevel="FATAL")
+    return Decoder(samprate=TARGET_RATE, loglevel="FATAL", maxhmmpf=maxhmmpf)
 
 
 @dataclass(frozen=True)
 class PocketSphinx:
     """PocketSphinx 5 decoding one utterance; word times come from frames (/ frame rate)."""
 
+    maxhmmpf: int = 5000
     name: str = "pocketsphinx"
 
     def cache_identity(self) -> Mapping[str, Any]:
@@ -47,14 +58,15 @@ class PocketSphinx:
 
     def load(self) -> None:
         """Load the decoder now (once per process), so timings count only decoding."""
-        _decoder()
+        _decoder(self.maxhmmpf)
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         if audio.sample_rate != TARGET_RATE:
             raise InputRejected(
                 f"pocketsphinx decodes {TARGET_RATE} Hz audio only, got {audio.sample_rate} Hz; normalize it first"
             )
-        decoder = _decoder()
+        decoder = _decoder(self.maxhmmpf)
+        decoder.reinit_feat()  # no CMN carried over from the previous utterance
         frate = int(decoder.config["frate"])
         decoder.start_utt()
         decoder.process_raw(to_int16(audio.samples).tobytes(), full_utt=True)
