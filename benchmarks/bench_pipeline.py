@@ -127,6 +127,7 @@ def bench_overhead() -> None:
             run_exp = replace(
                 exp,
                 conditions=("clean",),
+                diarizers=("none",),
                 output=Path(d) / str(workers),
                 workers=workers,
                 name="bench",
