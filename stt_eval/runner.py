@@ -294,10 +294,13 @@ class RunResult:
     wall_s: float
 
 
-def _manifest_rows(exp: Experiment, cells: Sequence[Cell], problems) -> list[ResultRow]:
+def _manifest_rows(exp: Experiment, cells: Sequence[Cell], problems, valid_ids) -> list[ResultRow]:
+    """One failure row per rejected manifest row and cell; ids never collide with valid samples."""
     rows = []
     for p in problems:
         sid = p.sample_id or f"row{p.row}"
+        if sid in valid_ids:  # a duplicate id: keep the valid sample's rows distinct
+            sid = f"{sid}#row{p.row}"
         for cell in cells:
             rows.append(
                 failure_row(
@@ -373,7 +376,7 @@ def run_experiment(
     kept = [] if fresh else [r for r in read_rows(run_dir) if r.status == "ok"]
     _write_rows(rows_path, kept, mode="w")
     done = {row_key(r) for r in kept}
-    problems_rows = _manifest_rows(exp, cells, manifest.problems)
+    problems_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
     _write_rows(rows_path, problems_rows)
     root = (
         None

@@ -33,6 +33,7 @@ def dataset(tmp_path):
         },
         {"id": "fake", "audio": "notes.wav", "text": "some words"},
         {"id": "notext", "audio": "whisper_jfk.flac"},
+        {"id": "jfk", "audio": "whisper_jfk.flac", "text": "a second row with the same id"},
     ]
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return tmp_path / "m.jsonl"
@@ -52,7 +53,11 @@ def _exp(dataset, tmp_path, **kw):
 def test_run_scores_good_files_and_records_failures(dataset, tmp_path):
     result = run_experiment(_exp(dataset, tmp_path), progress=False)
     by_id = {r.sample_id: r for r in result.rows}
-    assert set(by_id) == {"goforward", "jfk", "fake", "notext"}
+    assert set(by_id) == {"goforward", "jfk", "fake", "notext", "jfk#row5"}
+    assert (
+        by_id["jfk#row5"].status == "failed"
+        and "duplicate id, first used on row 2" in by_id["jfk#row5"].error
+    )
     assert (
         by_id["goforward"].status,
         by_id["goforward"].ref_words,
@@ -71,7 +76,7 @@ def test_run_scores_good_files_and_records_failures(dataset, tmp_path):
     )
     table = pd.read_parquet(result.run_dir / "results.parquet")
     assert (
-        len(table) == 4
+        len(table) == 5
         and table.loc[table.sample_id == "goforward", "meta.channel"].item() == "mic"
     )
 
@@ -87,7 +92,7 @@ def test_killed_run_resumes_without_transcribing_again(dataset, tmp_path):
     )  # killed mid-write
     again = run_experiment(exp, progress=False)
     by_id = {r.sample_id: r for r in again.rows}
-    assert len(again.rows) == 4 and len(read_rows(again.run_dir)) == 4
+    assert len(again.rows) == 5 and len(read_rows(again.run_dir)) == 5
     assert by_id["goforward"].cached is False  # the kept row is the original one
     assert by_id["jfk"].cached is True and by_id["jfk"].processing_s == 0.0  # redone from the cache
     assert by_id["jfk"].hypothesis == {r.sample_id: r for r in first.rows}["jfk"].hypothesis
