@@ -6,8 +6,9 @@ Plain functions over plain data; the runner only decides what to call on which w
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from stt_eval.audio import AudioClip
@@ -73,6 +74,47 @@ def transcribe(
         all_cached &= cached
     cuts = cut_points(windows)
     return Transcribed(merge_chunks(parts, merge), cuts, total, all_cached)
+
+
+def transcribe_stream(
+    provider: Provider,
+    path: Path,
+    options: Mapping[str, Any],
+    cache: TranscriptCache,
+    chunking: str,
+    merge: str,
+    sample_id: str = "",
+    condition: Callable[[AudioClip, int], tuple[AudioClip, float | None]] | None = None,
+) -> tuple[Transcribed, float | None]:
+    """Transcribe a long recording window by window, read from disk one window at a time.
+
+    Memory stays at one window whatever the recording's length. `condition(clip, index)` is
+    applied to each window on its own (seeded per window); the returned SNR is the mean of the
+    windows' achieved SNRs in dB (None when no noise was added).
+    """
+    from stt_eval.chunking import (
+        cut_points,
+        iter_chunk_clips,
+        merge_chunks,
+        parse_chunking,
+        plan_chunks_from_file,
+    )
+
+    windows = plan_chunks_from_file(parse_chunking(chunking), path, sample_id)
+    parts: list[tuple[Chunk, Transcript]] = []
+    snrs: list[float] = []
+    total, all_cached = 0.0, True
+    for window, clip in iter_chunk_clips(path, windows):
+        if condition is not None:
+            clip, snr = condition(clip, window.index)
+            if snr is not None:
+                snrs.append(snr)
+        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
+        parts.append((window, t))
+        total += secs
+        all_cached &= cached
+    merged = Transcribed(merge_chunks(parts, merge), cut_points(windows), total, all_cached)
+    return merged, (sum(snrs) / len(snrs) if snrs else None)
 
 
 def score_row(base: ResultRow, sample: Sample, result: Transcribed, normalizer: str) -> ResultRow:
@@ -182,8 +224,6 @@ def score_speakers(
     )
     stm = sample.meta.get("stm_path")
     if stm and transcript.words and hyp_turns:
-        from pathlib import Path
-
         from stt_eval.datasets.manifest import reference_segments
         from stt_eval.metrics.speaker_wer import cpwer
 

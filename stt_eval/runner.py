@@ -30,6 +30,8 @@ from stt_eval.types import ResultRow, Sample
 ROWS_FILE = "rows.jsonl"
 RESULTS_FILE = "results.parquet"
 BABBLE_TALKERS = 3
+STREAM_ABOVE_S = 600.0
+"""Chunked recordings longer than this (seconds) are processed one window at a time."""
 
 
 @dataclass(frozen=True)
@@ -127,19 +129,30 @@ def _base_row(job: SampleJob, cell: Cell, audio_s: float = 0.0) -> ResultRow:
     )
 
 
-def _condition(job: SampleJob, clip: AudioClip, condition: str) -> tuple[AudioClip, float | None]:
+def _conditioner(job: SampleJob, condition: str):
+    """A function (clip, window index or None) -> (conditioned clip, achieved SNR) for one chain.
+
+    Babble sources are loaded once, on first use; each window gets its own derived seed.
+    """
     if condition == "clean":
-        return clip, None
+        return lambda clip, window=None: (clip, None)
     from stt_eval.conditions import apply_chain, derive_seed, parse_chain
 
     chain = parse_chain(condition)
     babble: list[AudioClip] = []
     if any(dict(spec.params).get("kind") == "babble" for spec in chain):
         babble = [load_audio(p, job.max_duration_s) for p in job.babble_paths]
-    out = apply_chain(
-        clip, chain, derive_seed(job.seed, job.sample.id, condition), babble_sources=babble
-    )
-    return out.clip, out.snr_db
+
+    def apply(clip: AudioClip, window: int | None = None) -> tuple[AudioClip, float | None]:
+        keys = (
+            (job.sample.id, condition)
+            if window is None
+            else (job.sample.id, condition, str(window))
+        )
+        out = apply_chain(clip, chain, derive_seed(job.seed, *keys), babble_sources=babble)
+        return out.clip, out.snr_db
+
+    return apply
 
 
 def _diarizations(
@@ -196,8 +209,55 @@ def _score_cell(
     return replace(row, diarization_s=secs)
 
 
+def _streamable(job: SampleJob) -> float | None:
+    """The duration of a long recording that can be processed window by window, else None."""
+    import soundfile as sf
+
+    if not all(c.chunking != "none" and c.diarizer == "none" for c in job.cells):
+        return None
+    try:
+        duration = sf.info(str(job.sample.audio_path)).duration
+    except Exception:  # noqa: BLE001 - not a libsndfile format: the whole-file path decodes it
+        return None
+    return duration if duration > STREAM_ABOVE_S else None
+
+
+def _run_streaming(job: SampleJob, duration: float) -> list[ResultRow]:
+    """Long recordings: each cell reads, conditions and transcribes one window at a time."""
+    from stt_eval.pipeline import transcribe_stream
+
+    if duration > job.max_duration_s:
+        msg = (
+            f"{job.sample.audio_path}: is {duration:.0f} s long, over the {job.max_duration_s:.0f} s "
+            "per-file cap — raise max_duration_s in the experiment, or split the file"
+        )
+        return [failure_row(_base_row(job, c), msg) for c in job.cells]
+    cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
+    rows = []
+    for cell in job.cells:
+        base = _base_row(job, cell, duration)
+        try:
+            provider = get_provider(cell.provider.name, **dict(cell.provider.options))
+            result, snr = transcribe_stream(
+                provider, job.sample.audio_path, {"language": job.sample.language}, cache,
+                cell.chunking, cell.merge, job.sample.id, _conditioner(job, cell.condition),
+            )  # fmt: skip
+            rows.append(score_row(replace(base, snr_db=snr), job.sample, result, job.normalizer))
+        except (ProviderError, AudioError, ValueError, RuntimeError, OSError) as exc:
+            rows.append(failure_row(base, exc))
+    return rows
+
+
 def run_sample(job: SampleJob) -> list[ResultRow]:
-    """Process every cell of one sample; any failure becomes a failure row, never an exception."""
+    """Process every cell of one sample; any failure becomes a failure row, never an exception.
+
+    Recordings longer than STREAM_ABOVE_S whose cells are all chunked (and not diarized) are
+    read window by window so memory does not grow with their length; conditions then apply per
+    window and the row's SNR is the mean over windows.
+    """
+    duration = _streamable(job)
+    if duration is not None:
+        return _run_streaming(job, duration)
     try:
         clip = load_audio(job.sample.audio_path, job.max_duration_s)
     except AudioError as exc:
@@ -209,7 +269,7 @@ def run_sample(job: SampleJob) -> list[ResultRow]:
         by_condition.setdefault(cell.condition, []).append(cell)
     for condition, cells in by_condition.items():
         try:
-            conditioned, snr = _condition(job, clip, condition)
+            conditioned, snr = _conditioner(job, condition)(clip)
         except Exception as exc:  # noqa: BLE001 - a bad condition fails its cells, not the run
             rows += [
                 failure_row(_base_row(job, c, clip.duration_s), f"condition {condition}: {exc}")

@@ -193,3 +193,39 @@ def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
         and "bad.rttm:1" in by_id["jfk2"].error
         and "tdur" in by_id["jfk2"].error
     )
+
+
+def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, monkeypatch):
+    import stt_eval.runner as runner
+
+    shutil.copy(
+        SAMPLE / "audio" / "mfa_michaelandsickmichael.flac", tmp_path / "long.flac"
+    )  # 52 s stereo
+    text = {
+        r["id"]: r["text"]
+        for r in map(json.loads, (SAMPLE / "manifest.jsonl").read_text().splitlines())
+    }
+    row = {"id": "long", "audio": "long.flac", "text": text["mfa_michaelandsickmichael"]}
+    (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
+    noisy = "noise(kind=white, snr_db=10)"
+
+    def exp(*conditions):
+        return Experiment(
+            dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("faster-whisper"),), chunking=("20s/2s",),
+            conditions=conditions, workers=1, output=tmp_path / "r", name="s",
+        )  # fmt: skip
+
+    cache = tmp_path / "cache"
+    (whole,) = run_experiment(exp("clean"), progress=False, cache_root=cache).rows
+    monkeypatch.setattr(runner, "STREAM_ABOVE_S", 30.0)  # the 52 s file now streams
+    streamed = {
+        r.condition: r
+        for r in run_experiment(exp("clean", noisy), progress=False, cache_root=cache).rows
+    }
+    # the same 16 kHz windows are sent, so every chunk is a cache hit with the same text
+    clean = streamed["clean"]
+    assert (
+        clean.cached and clean.hypothesis == whole.hypothesis and clean.boundary_errors is not None
+    )
+    assert streamed[noisy].status == "ok" and streamed[noisy].ref_words == whole.ref_words
+    assert abs(streamed[noisy].snr_db - 10) < 0.5 and not streamed[noisy].cached
