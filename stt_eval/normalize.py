@@ -6,8 +6,9 @@ Presets (the name is stored with every result):
   (lower case, punctuation, numbers "thirty" → "30", "Mr." → "mister", British → American
   spelling, fillers "uh"/"um"/"hmm" dropped) — what public leaderboards use. For a sample whose
   language is not English, Whisper's basic (multilingual) normalizer is used instead.
-  Known quirk: "ten o'clock" and "10 o'clock" both become "100 clock" — the same on both sides,
-  so WER is unaffected.
+  Known quirks, the same on both sides so WER is unaffected: "ten o'clock" and "10 o'clock" both
+  become "100 clock", and the interjection "oh" becomes the digit "0" (the number normalizer reads
+  it as zero) — expect "0" in normalized text shown in reports.
 - ``basic``: markup handled, lower case, punctuation removed (apostrophes inside words kept),
   whitespace collapsed.
 - ``none``: split on whitespace; nothing else.

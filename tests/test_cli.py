@@ -118,3 +118,14 @@ def test_conditions_preview_writes_audio_and_prints_the_achieved_snr(tmp_path, c
     assert abs(info.duration - 11.0) < 0.01
     snr = float(printed.split("achieved SNR ")[1].split(" dB")[0])
     assert abs(snr - 5.0) < 0.5
+
+
+def test_transcribe_streams_long_chunked_files_with_the_same_result(monkeypatch):
+    import stt_eval.runner as runner
+
+    audio = SAMPLE / "audio" / "mfa_michaelandsickmichael.flac"  # 52 s
+    whole = transcribe_file(audio, chunking="20s/2s")
+    monkeypatch.setattr(runner, "STREAM_ABOVE_S", 30.0)
+    streamed = transcribe_file(audio, chunking="20s/2s")
+    assert streamed.cached and not whole.cached  # the same window bytes: all cache hits
+    assert streamed.transcript.text == whole.transcript.text and streamed.cuts == whole.cuts
