@@ -3,7 +3,7 @@
 Twenty one-hour files with 2-4 speakers each (turns of 0.5-12 s, ~10 % overlapped speech); the
 hypothesis is the reference with boundaries shifted, ~8 % of turns relabelled and ~5 % dropped,
 plus a few false-alarm turns. All three scorers see the same turns and the same scoring region
-(UEM = 0 to the latest end of each file, stt-eval's default) with md-eval's collar 0.25 s
+(UEM = first to last reference turn of each file: md-eval's default and stt-eval's) with md-eval's collar 0.25 s
 (pyannote collar=0.5), and must agree on the pooled DER.
 
     python benchmarks/bench_der.py [--files 20] [--collar 0.25] [--seed 0]
@@ -26,7 +26,7 @@ import time
 import warnings
 from pathlib import Path
 
-from stt_eval.datasets.annotations import write_rttm, write_uem
+from stt_eval.datasets.annotations import write_rttm
 from stt_eval.metrics.diarization import default_uem, merge_turns, score_files
 from stt_eval.types import SpeakerTurn
 
@@ -94,9 +94,8 @@ def run_md_eval(ref, hyp, collar, tmp: Path):
         return None, None
     write_rttm(ref, tmp / "ref.rttm")
     write_rttm(hyp, tmp / "hyp.rttm")
-    write_uem({f: default_uem(ref[f], hyp[f]) for f in ref}, tmp / "all.uem")
     args = [sctk, "md-eval.pl", "-r", str(tmp / "ref.rttm"), "-s", str(tmp / "hyp.rttm")]
-    args += ["-u", str(tmp / "all.uem"), "-c", str(collar)]
+    args += ["-c", str(collar)]  # md-eval's own default region, which stt-eval's default matches
     t = time.perf_counter()
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     elapsed = time.perf_counter() - t

@@ -326,8 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Diarization error rate with missed speech, false alarm and speaker confusion (seconds), and "
             "JER, per file and pooled, via pyannote.metrics. --collar is md-eval's: seconds on each side "
-            "of every reference boundary that are not scored. Without --uem, each file is scored from "
-            "0 s to the last end of any reference or hypothesis turn."
+            "of every reference boundary that are not scored. Without --uem, each file is scored like "
+            "md-eval.pl without -u: from the first to the last reference turn."
         ),
     )
     p.add_argument("reference", help="reference RTTM")

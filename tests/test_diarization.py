@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stt_eval.datasets.annotations import read_rttm, write_rttm, write_uem
+from stt_eval.datasets.annotations import read_rttm, write_rttm
 from stt_eval.metrics.diarization import (
     DERCounts,
     default_uem,
@@ -37,11 +37,13 @@ def test_missed_false_alarm_and_overlap_by_hand():
     # hyp z                                                          |zzzz|       11-12
     # best mapping x->A, y->B.
     # 4-5: A and B talk, only x(A) found -> 1 s missed; 5-6: only y(B) -> 1 s missed;
-    # 9-10: B talks, nobody found -> 1 s missed; 11-12: z with no reference -> 1 s false alarm.
+    # 9-10: B talks, nobody found -> 1 s missed; 11-12: z with no reference -> 1 s false alarm
+    # when the UEM covers it (the default region, md-eval's, stops at the last reference end).
     # total reference speech = 6 + 6 = 12 s.
     ref = [T("A", 0, 6), T("B", 4, 10)]
     hyp = [T("x", 0, 5), T("y", 5, 9), T("z", 11, 12)]
-    score = score_diarization(ref, hyp)
+    assert score_diarization(ref, hyp).counts.false_alarm_s == 0.0  # z is outside 0-10
+    score = score_diarization(ref, hyp, uem=[(0.0, 12.0)])
     assert score.counts.missed_s == pytest.approx(3.0)
     assert score.counts.false_alarm_s == pytest.approx(1.0)
     assert score.counts.confusion_s == pytest.approx(0.0)
@@ -116,15 +118,21 @@ def test_explicit_uem_limits_scoring():
     assert score.scored_region == ((0.0, 10.0),)
 
 
-def test_default_region_is_zero_to_latest_end_and_silences_pyannote():
+def test_default_region_is_the_reference_extent_like_md_eval_and_silences_pyannote():
+    # time (s)  0    2    3         6         9
+    # ref A          AAAAAAAAAAAAAAA                    2-6
+    # hyp x               xxxxxxxxxxxxxxxxxxx           3-9
+    # default region = 2-6: 1 s missed (2-3); 6-9 is outside, so no false alarm
     ref, hyp = [T("A", 2, 6)], [T("x", 3, 9)]
-    assert default_uem(ref, hyp) == ((0.0, 9.0),)
+    assert default_uem(ref, hyp) == ((2.0, 6.0),)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pyannote's "uem was approximated" would fail this
         score = score_diarization(ref, hyp)
-    assert score.scored_region == ((0.0, 9.0),)
-    assert score.counts.false_alarm_s == pytest.approx(3.0)
+    assert score.scored_region == ((2.0, 6.0),)
+    assert score.counts.false_alarm_s == 0.0
     assert score.counts.missed_s == pytest.approx(1.0)
+    whole = score_diarization(ref, hyp, uem=[(0.0, 9.0)])  # a UEM over the whole file counts it
+    assert whole.counts.false_alarm_s == pytest.approx(3.0)
 
 
 def test_empty_hypothesis_is_all_missed():
@@ -138,7 +146,9 @@ def test_reference_without_speech_gives_nan_with_reason():
     score = score_diarization([], [T("x", 1, 2)])
     assert math.isnan(score.der) and math.isnan(score.jer)
     assert "no speech" in score.reason
-    assert score.counts.false_alarm_s == pytest.approx(1.0)  # still pooled
+    with_uem = score_diarization([], [T("x", 1, 2)], uem=[(0.0, 5.0)])
+    assert math.isnan(with_uem.der) and "no speech" in with_uem.reason
+    assert with_uem.counts.false_alarm_s == pytest.approx(1.0)  # still pooled
 
 
 def test_same_speaker_overlap_is_not_counted_twice():
@@ -185,13 +195,13 @@ needs_sctk = pytest.mark.skipif(
 
 
 def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float) -> float:
-    """md-eval.pl's pooled DER in percent, scoring the same region as stt-eval's default."""
+    """md-eval.pl's pooled DER in percent with its own default region (no -u): stt-eval's
+    default is meant to be the same, so no UEM is passed to either side."""
     write_rttm(ref, tmp / "ref.rttm")
     write_rttm(hyp, tmp / "hyp.rttm")
-    write_uem({f: default_uem(ref[f], hyp.get(f, ())) for f in ref}, tmp / "all.uem")
     out = subprocess.run(
         [SCTK, "md-eval.pl", "-r", str(tmp / "ref.rttm"), "-s", str(tmp / "hyp.rttm")]
-        + ["-u", str(tmp / "all.uem"), "-c", str(collar)],
+        + ["-c", str(collar)],
         capture_output=True,
         text=True,
         check=True,
@@ -219,13 +229,24 @@ def _perturb(turns, kind: str, rng: random.Random):
 
 @needs_sctk
 @pytest.mark.parametrize("collar", [0.0, 0.25])
-@pytest.mark.parametrize("kind", ["shift", "swap", "drop"])
+@pytest.mark.parametrize("kind", ["shift", "swap", "drop", "outside"])
 def test_agrees_with_md_eval_on_sample(tmp_path, kind, collar):
     ref = {}
     for path in sorted((SAMPLE / "rttm").glob("*.rttm")):
         ref.update(read_rttm(path))
     rng = random.Random(f"{kind}-{collar}")
-    hyp = {fid: _perturb(turns, kind, rng) for fid, turns in ref.items()}
+    hyp = {
+        fid: _perturb(turns, "shift" if kind == "outside" else kind, rng)
+        for fid, turns in ref.items()
+    }
+    if kind == "outside":  # hypothesis speech before the first and after the last reference turn
+        for fid, turns in hyp.items():
+            first, last = min(t.start for t in ref[fid]), max(t.end for t in ref[fid])
+            extra = [
+                T("sys0", max(0.0, first - 1.0), first + 0.5),
+                T("sys1", last - 0.5, last + 2.0),
+            ]
+            hyp[fid] = [*turns, *extra]
     ours = sum(s.counts for s in score_files(ref, hyp, collar=collar).values())
     theirs = _md_eval(tmp_path, ref, hyp, collar)
     assert ours.der > 0  # the perturbation did something

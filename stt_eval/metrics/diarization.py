@@ -14,12 +14,17 @@ width of that zone, so stt-eval passes ``2 * collar`` to pyannote::
     collar=0.25     ..........[xxxxxxxxxxxxxxxxxx]........        [9.75, 10.25] not scored
     pyannote        collar=0.5 (total width, centred on 10.0)     the same zone
 
-Scoring region. With ``uem=None`` the region is :data:`DEFAULT_SCORING_REGION`: from 0 s to the
-latest end of any reference or hypothesis turn, passed to pyannote as an explicit UEM (pyannote
-would otherwise approximate the same extent and warn). Time where neither side has speech adds
-nothing to any component, so this equals "score everything". md-eval without ``-u`` instead
-scores only the reference's extent (first to last reference turn), which ignores hypothesis speech
-outside it; give md-eval a UEM to compare like with like.
+Scoring region. With ``uem=None`` the region is :data:`DEFAULT_SCORING_REGION`, md-eval's own
+default (``md-eval.pl`` without ``-u`` builds its UEM with ``uem_from_rttm`` over the reference):
+from the start of the first to the end of the last reference turn, passed to pyannote as an
+explicit UEM (pyannote would otherwise approximate a different extent and warn). Hypothesis speech
+before the first or after the last reference turn is therefore not scored; pass a UEM covering
+the whole recording to count it as false alarm::
+
+    time (s)    0    2              6         9
+    reference        AAAAAAAAAAAAAAA
+    hypothesis            xxxxxxxxxxxxxxxxxxxx
+    scored           [=============]             6-9 s of x is outside: not a false alarm
 
 Reference without speech. DER's denominator is then 0: ``DERCounts.der`` is NaN (and the score
 says why in ``reason``), while false-alarm seconds are still counted so pooled DER includes them.
@@ -38,8 +43,8 @@ from stt_eval.datasets.annotations import merge_regions
 from stt_eval.types import SpeakerTurn
 
 DEFAULT_SCORING_REGION = (
-    "no UEM given: score from 0 s to the latest end of any reference or hypothesis turn "
-    "(the union extent of both; silence on both sides adds nothing)"
+    "no UEM given: as md-eval.pl without -u, from the start of the first to the end of the last "
+    "reference turn (hypothesis speech outside that span is not scored)"
 )
 """What is scored when no UEM is given; printed by reports next to DER."""
 
@@ -157,9 +162,13 @@ def merge_turns(turns: Iterable[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
 def default_uem(
     ref_turns: Iterable[SpeakerTurn], hyp_turns: Iterable[SpeakerTurn]
 ) -> tuple[Region, ...]:
-    """:data:`DEFAULT_SCORING_REGION`: ``((0, latest end),)``, or ``()`` when both are empty."""
-    end = max((t.end for t in (*ref_turns, *hyp_turns)), default=0.0)
-    return ((0.0, float(end)),) if end > 0 else ()
+    """:data:`DEFAULT_SCORING_REGION`: ``((first ref start, last ref end),)``; ``()`` without
+    reference turns. `hyp_turns` is accepted for symmetry but does not move the region."""
+    ref = list(ref_turns)
+    if not ref:
+        return ()
+    start, end = min(t.start for t in ref), max(t.end for t in ref)
+    return ((float(start), float(end)),) if end > start else ()
 
 
 def _annotation(turns: Sequence[SpeakerTurn], uri: str):
