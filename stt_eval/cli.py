@@ -108,6 +108,8 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
         chunking=args.chunking,
         merge=args.merge,
         language=args.language,
+        seed=args.seed,
+        diarizer=args.diarizer,
         use_cache=not args.no_cache,
     )
     t = out.transcript
@@ -312,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="merge strategy for chunks: concat, text-align, timestamp",
     )
     p.add_argument("--language", default="en", help="language hint for multilingual models")
+    p.add_argument("--seed", type=int, default=0, help="seed for random conditions (noise)")
+    p.add_argument(
+        "--diarizer",
+        default="none",
+        help="local diarizer (senko) to label words with speakers: prints '[12.3s] SPEAKER_01: …' lines",
+    )
     p.add_argument(
         "--no-cache",
         action="store_true",

