@@ -6,7 +6,7 @@ Plain functions over plain data; the runner only decides what to call on which w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,27 @@ def transcribe_chunk(
     return transcript, elapsed, False
 
 
+def _transcribe_windows(
+    provider: Provider,
+    windows: Sequence[Chunk],
+    clips: Iterable[tuple[Chunk, AudioClip]],
+    options: Mapping[str, Any],
+    cache: TranscriptCache,
+    merge: str,
+) -> Transcribed:
+    """Transcribe each window's clip on its own (cached) and merge them in global time."""
+    from stt_eval.chunking import cut_points, merge_chunks
+
+    parts: list[tuple[Chunk, Transcript]] = []
+    total, all_cached = 0.0, True
+    for window, clip in clips:
+        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
+        parts.append((window, t))
+        total += secs
+        all_cached &= cached
+    return Transcribed(merge_chunks(parts, merge), cut_points(windows), total, all_cached)
+
+
 def transcribe(
     provider: Provider,
     clip: AudioClip,
@@ -54,26 +75,15 @@ def transcribe(
     sample_id: str = "",
 ) -> Transcribed:
     """Transcribe a whole clip, or its windows one by one and merge them back in global time."""
-    if chunking == "none":
-        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
-        return Transcribed(t, (), secs, cached)
-    from stt_eval.chunking import cut_points, merge_chunks, parse_chunking, plan_chunks
+    from stt_eval.chunking import parse_chunking, plan_chunks
 
     setting = parse_chunking(chunking)
     if setting.chunk_s is None:
-        return transcribe(provider, clip, options, cache, "none", merge, sample_id)
+        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
+        return Transcribed(t, (), secs, cached)
     windows = plan_chunks(setting, clip, sample_id)
-    parts: list[tuple[Chunk, Transcript]] = []
-    total, all_cached = 0.0, True
-    for window in windows:
-        t, secs, cached = transcribe_chunk(
-            provider, clip.slice(window.offset_s, window.end_s), options, cache
-        )
-        parts.append((window, t))
-        total += secs
-        all_cached &= cached
-    cuts = cut_points(windows)
-    return Transcribed(merge_chunks(parts, merge), cuts, total, all_cached)
+    clips = ((w, clip.slice(w.offset_s, w.end_s)) for w in windows)
+    return _transcribe_windows(provider, windows, clips, options, cache, merge)
 
 
 def transcribe_stream(
@@ -92,28 +102,20 @@ def transcribe_stream(
     applied to each window on its own (seeded per window); the returned SNR is the mean of the
     windows' achieved SNRs in dB (None when no noise was added).
     """
-    from stt_eval.chunking import (
-        cut_points,
-        iter_chunk_clips,
-        merge_chunks,
-        parse_chunking,
-        plan_chunks_from_file,
-    )
+    from stt_eval.chunking import iter_chunk_clips, parse_chunking, plan_chunks_from_file
 
     windows = plan_chunks_from_file(parse_chunking(chunking), path, sample_id)
-    parts: list[tuple[Chunk, Transcript]] = []
     snrs: list[float] = []
-    total, all_cached = 0.0, True
-    for window, clip in iter_chunk_clips(path, windows):
-        if condition is not None:
-            clip, snr = condition(clip, window.index)
-            if snr is not None:
-                snrs.append(snr)
-        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
-        parts.append((window, t))
-        total += secs
-        all_cached &= cached
-    merged = Transcribed(merge_chunks(parts, merge), cut_points(windows), total, all_cached)
+
+    def conditioned() -> Iterator[tuple[Chunk, AudioClip]]:
+        for window, clip in iter_chunk_clips(path, windows):
+            if condition is not None:
+                clip, snr = condition(clip, window.index)
+                if snr is not None:
+                    snrs.append(snr)
+            yield window, clip
+
+    merged = _transcribe_windows(provider, windows, conditioned(), options, cache, merge)
     return merged, (sum(snrs) / len(snrs) if snrs else None)
 
 
