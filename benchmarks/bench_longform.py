@@ -2,7 +2,7 @@
 
 Loops real speech (``longform_en``, 199 s) into a temporary FLAC of about ``--minutes`` (whole
 loops, so the reference is the loop's text repeated), then for each window: read it from disk
-(``iter_chunk_clips``) → add white noise at 10 dB SNR → transcribe with faster-whisper tiny.en
+(``stt_eval.audio.open_audio``) → add white noise at 10 dB SNR → transcribe with faster-whisper tiny.en
 (int8, beam 1, 2 threads) → merge all windows. Prints peak RSS (target < 1 GB), throughput and
 RTF beside the anchor (tiny.en RTF 0.054 on 2 cores, DESIGN.md section 13), and the WER.
 
@@ -20,21 +20,16 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from stt_eval.audio import AudioClip, load_audio
-from stt_eval.chunking import (
-    format_chunking,
-    iter_chunk_clips,
-    merge_chunks,
-    parse_chunking,
-    plan_windows,
-)
+from stt_eval.audio import AudioClip, load_audio, open_audio
+from stt_eval.chunking import format_chunking, merge_chunks, parse_chunking, plan_windows
 from stt_eval.metrics.wer import score_text
-from stt_eval.types import Transcript
+from stt_eval.types import Chunk, Transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -66,6 +61,13 @@ def build_recording(source: AudioClip, loops: int, path: Path) -> float:
         for _ in range(loops):
             f.write(source.samples)
     return loops * source.duration_s
+
+
+def read_windows(path: Path, windows: Sequence[Chunk]) -> Iterator[tuple[Chunk, AudioClip]]:
+    """Each window read from disk on its own: memory stays at one window."""
+    with open_audio(path) as audio:
+        for window in windows:
+            yield window, audio.read(window.offset_s, window.end_s)
 
 
 def make_condition():
@@ -155,7 +157,7 @@ def main() -> None:
         rss_track = []
         t_start = time.perf_counter()
         t_mark = t_start
-        it = iter_chunk_clips(path, windows)
+        it = read_windows(path, windows)
         for k in range(len(windows)):
             a = time.perf_counter()
             chunk, clip = next(it)

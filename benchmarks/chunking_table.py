@@ -20,7 +20,6 @@ from pathlib import Path
 from stt_eval.audio import AudioClip, load_audio
 from stt_eval.chunking import (
     MERGE_STRATEGIES,
-    boundary_errors,
     cut_points,
     format_chunking,
     merge_chunks,
@@ -28,8 +27,10 @@ from stt_eval.chunking import (
     plan_chunks,
     plan_windows,
 )
+from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import score_text
 from stt_eval.types import Transcript
+from stt_eval.vad import speech_silences
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -69,7 +70,13 @@ def main() -> None:
     )
     for spec in args.settings:
         setting = parse_chunking(spec)
-        windows = plan_chunks(setting, clip, "longform_en")
+        windows = plan_chunks(
+            setting,
+            clip.duration_s,
+            clip.slice,
+            find_silences=speech_silences,
+            sample_id="longform_en",
+        )
         cuts = cut_points(windows) if setting.enabled else ref_cuts
         runs, elapsed = [], 0.0
         for seed in range(args.seeds):

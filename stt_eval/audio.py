@@ -1,18 +1,23 @@
-"""Audio in and out: load any common format to mono 16 kHz 16-bit, and write WAV bytes.
+"""Audio in and out: load any common format to mono 16 kHz 16-bit, read windows of a recording
+on disk, write WAV bytes, and run the bundled ffmpeg.
 
 libsndfile (soundfile) decodes wav/flac/ogg/opus/mp3/sph in-process; anything else (m4a/AAC,
 webm, shorten-compressed sph, …) goes through the static ffmpeg that imageio-ffmpeg ships, piped
-straight to raw PCM so no ffprobe (which that package lacks) is ever needed.
+straight to raw PCM so no ffprobe (which that package lacks) is ever needed. ``run_ffmpeg`` is
+the one place the package starts ffmpeg (decoding here, the codec condition in ``conditions``).
 """
 
 from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
+from types import TracebackType
 
+import imageio_ffmpeg
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
@@ -70,9 +75,33 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
 
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary bundled with imageio-ffmpeg (no system ffmpeg needed)."""
-    import imageio_ffmpeg
-
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+class FfmpegError(RuntimeError):
+    """ffmpeg exited non-zero. Callers turn it into their own error (AudioError, ConditionError)
+    with ``last_line``, ffmpeg's own last word on what went wrong."""
+
+    def __init__(self, returncode: int, stderr: str) -> None:
+        self.returncode = returncode
+        self.stderr = stderr
+        lines = stderr.strip().splitlines()
+        self.last_line: str | None = lines[-1] if lines else None
+        super().__init__(f"ffmpeg failed ({self.last_line or f'exit code {returncode}'})")
+
+
+def run_ffmpeg(args: Sequence[str], *, input: bytes | None = None) -> bytes:
+    """Run the bundled ffmpeg on ``args`` (``input`` fed to stdin) and return what it wrote to
+    stdout.
+
+    Always quiet and non-interactive (``-nostdin -v error``), so stderr holds only errors; a
+    non-zero exit raises FfmpegError carrying that stderr.
+    """
+    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", *args]
+    proc = subprocess.run(cmd, input=input, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise FfmpegError(proc.returncode, proc.stderr.decode(errors="replace"))
+    return proc.stdout
 
 
 def _check_file(path: Path) -> None:
@@ -88,25 +117,44 @@ def _check_file(path: Path) -> None:
         raise AudioError(path, "file is empty (0 bytes)", "re-export or re-download the recording")
 
 
+_SOUNDFILE_CANNOT = (sf.LibsndfileError, RuntimeError, TypeError)
+"""What soundfile raises for a file libsndfile cannot decode (then ffmpeg takes over)."""
+
+
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return data.mean(axis=1), int(rate)
 
 
+def _decode_ffmpeg(
+    path: Path,
+    problem: str,
+    fix: str,
+    start_s: float | None = None,
+    duration_s: float | None = None,
+) -> np.ndarray:
+    """Decode a file (or ``duration_s`` from ``start_s``, an input seek) with ffmpeg straight to
+    mono 16 kHz float samples on the 16-bit grid; a failure is an AudioError(problem, fix)."""
+    seek = ["-ss", f"{start_s:.6f}"] if start_s is not None else []
+    length = ["-t", f"{duration_s:.6f}"] if duration_s is not None else []
+    args = [*seek, "-i", str(path), *length, "-f", "s16le", "-ac", "1", "-ar", str(TARGET_RATE)]
+    try:
+        out = run_ffmpeg([*args, "-"])
+    except FfmpegError as err:
+        reason = err.last_line or f"ffmpeg exit code {err.returncode}"
+        raise AudioError(path, f"{problem} ({reason})", fix) from err
+    return np.frombuffer(out, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+_UNREADABLE = (
+    "not a readable audio file",
+    "check the file is audio and not truncated; re-export it as WAV or FLAC",
+)
+"""AudioError problem and fix when ffmpeg cannot decode a whole file either."""
+
+
 def _read_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1"]
-    cmd += ["-ar", str(TARGET_RATE), "-"]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1] if detail else f"ffmpeg exit code {proc.returncode}"
-        raise AudioError(
-            path,
-            f"not a readable audio file ({reason})",
-            "check the file is audio and not truncated; re-export it as WAV or FLAC",
-        )
-    pcm = np.frombuffer(proc.stdout, dtype=np.int16)
-    return pcm.astype(np.float32) / 32768.0, TARGET_RATE
+    return _decode_ffmpeg(path, *_UNREADABLE), TARGET_RATE
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -133,7 +181,7 @@ def load_audio(path: Path | str, max_duration_s: float | None = None) -> AudioCl
     _check_file(path)
     try:
         samples, rate = _read_soundfile(path)
-    except (sf.LibsndfileError, RuntimeError, TypeError):
+    except _SOUNDFILE_CANNOT:
         samples, rate = _read_ffmpeg(path)
     if len(samples) == 0:
         raise AudioError(
@@ -154,3 +202,91 @@ def save_wav(clip: AudioClip, path: Path | str) -> Path:
     path = Path(path)
     path.write_bytes(clip.to_wav_bytes())
     return path
+
+
+def audio_duration(path: Path | str) -> float | None:
+    """Length in seconds from the file's header, or None when libsndfile cannot read it (m4a, …).
+
+    Cheap: nothing is decoded. None means "ask ``AudioFile.duration_s``", which decodes.
+    """
+    try:
+        return float(sf.info(str(path)).duration)
+    except _SOUNDFILE_CANNOT:
+        return None
+
+
+class AudioFile:
+    """A recording on disk, open for reading windows of it one at a time.
+
+    Memory stays at one window however long the recording is: libsndfile formats are read
+    with ``seek``/``read`` of just the window's frames; anything else (m4a, …) goes through the
+    bundled ffmpeg with an input seek per window. Each window is normalized on its own, so for
+    16 kHz input ``read(a, b)`` equals ``load_audio(path).slice(a, b)`` sample for sample, while
+    a file at another rate may differ from whole-file resampling by a few samples at the edges.
+
+    Not a frozen record: it holds an open file handle. Use it as a context manager (or call
+    ``close``)::
+
+        with open_audio(path) as audio:
+            clip = audio.read(28.0, 58.0)
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        _check_file(self.path)
+        try:
+            self._handle: sf.SoundFile | None = sf.SoundFile(str(self.path))
+        except _SOUNDFILE_CANNOT:
+            self._handle = None
+        self._ffmpeg_samples: int | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds. From the header for libsndfile formats; otherwise the whole file
+        is decoded once with ffmpeg to count its samples (exact, as ``load_audio`` would give;
+        transiently ~115 MB per hour of audio)."""
+        if self._handle is not None:
+            return self._handle.frames / self._handle.samplerate
+        if self._ffmpeg_samples is None:
+            self._ffmpeg_samples = len(_decode_ffmpeg(self.path, *_UNREADABLE))
+        return self._ffmpeg_samples / TARGET_RATE
+
+    def read(self, start_s: float, end_s: float) -> AudioClip:
+        """The normalized clip (mono, 16 kHz, 16-bit) of [start_s, end_s), clipped to the file."""
+        if self._handle is None:
+            start_s = max(0.0, start_s)
+            samples = _decode_ffmpeg(
+                self.path,
+                f"window at {start_s:g}s could not be decoded",
+                "re-export the recording as WAV or FLAC",
+                start_s,
+                max(0.0, end_s - start_s),
+            )
+            return AudioClip(samples, TARGET_RATE)
+        f = self._handle
+        a = min(f.frames, max(0, round(start_s * f.samplerate)))
+        b = max(a, min(f.frames, round(end_s * f.samplerate)))
+        f.seek(a)
+        data = f.read(b - a, dtype="float32", always_2d=True)
+        return normalize(data.mean(axis=1), f.samplerate)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def __enter__(self) -> AudioFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_audio(path: Path | str) -> AudioFile:
+    """Open a recording on disk for reading windows (see ``AudioFile``); raises AudioError for a
+    missing, empty or directory path."""
+    return AudioFile(path)

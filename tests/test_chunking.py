@@ -1,4 +1,4 @@
-"""Chunking: window plans, merges, boundary errors, VAD cuts, windowed reading, real long-form."""
+"""Chunking: settings, window plans, merges, boundary errors, VAD cuts, real long-form."""
 
 from __future__ import annotations
 
@@ -8,28 +8,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from stt_eval.audio import load_audio
+from stt_eval.audio import AudioClip, load_audio, open_audio
 from stt_eval.chunking import (
     MERGE_STRATEGIES,
     ChunkingError,
     ChunkSetting,
-    boundary_errors,
     cut_points,
     format_chunking,
-    iter_chunk_clips,
     merge_chunks,
     parse_chunking,
-    plan_chunks_from_file,
-    plan_vad_windows,
-    plan_vad_windows_from_file,
+    plan_chunks,
     plan_windows,
 )
+from stt_eval.chunking.planning import plan_vad_windows
+from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import align_words, score_text
 from stt_eval.types import Chunk, Transcript, Word
+from stt_eval.vad import speech_silences
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -146,6 +144,64 @@ def test_windows_cover_with_overlap_and_no_gap(chunk, n_chunks, frac):
     assert all(c.duration_s <= chunk + TOL for c in ws)
     if len(ws) > 1:  # minimal: the second-to-last window did not already reach the end
         assert ws[-2].end_s < duration
+
+
+def _no_read(start_s, end_s):
+    raise AssertionError(f"the fixed planner read audio ({start_s}, {end_s})")
+
+
+@pytest.mark.parametrize("spec", ["none", "30s", "30s/2s"])
+def test_plan_chunks_fixed_never_reads_audio(spec):
+    setting = parse_chunking(spec)
+    got = plan_chunks(setting, 70.0, _no_read, sample_id="s")
+    assert got == plan_windows(70.0, setting.chunk_s, setting.overlap_s, "s")
+
+
+def test_plan_chunks_vad_needs_a_silence_finder():
+    with pytest.raises(ChunkingError, match="find_silences=stt_eval.vad.speech_silences"):
+        plan_chunks(parse_chunking("30s/2s/vad"), 70.0, _no_read)
+
+
+def _quiet_spans(clip: AudioClip, threshold: float = 0.01) -> list[tuple[float, float]]:
+    """A stand-in silence finder (no engine): runs of 20 ms frames with RMS below threshold."""
+    hop = round(0.02 * clip.sample_rate)
+    n = len(clip.samples) // hop
+    rms = np.sqrt((clip.samples[: n * hop].reshape(n, hop) ** 2).mean(axis=1))
+    spans, start = [], None
+    for k, quiet in enumerate([*(rms < threshold), False]):
+        if quiet and start is None:
+            start = k
+        elif not quiet and start is not None:
+            spans.append((start * 0.02, k * 0.02))
+            start = None
+    return spans
+
+
+def test_vad_planner_puts_seams_in_the_pauses_the_finder_reports():
+    # 70 s of noise with two pauses; fixed 30s/2s seams would be at 29 s and 57 s
+    rate = 16000
+    x = np.random.default_rng(0).normal(0, 0.1, 70 * rate).astype(np.float32)
+    pauses = [(27.6, 28.4), (54.2, 55.0)]
+    for a, b in pauses:
+        x[round(a * rate) : round(b * rate)] = 0.0
+    clip = AudioClip(x, rate)
+    reads = []
+
+    def read(a, b):
+        reads.append((a, b))
+        return clip.slice(a, b)
+
+    setting = parse_chunking("30s/2s/vad")
+    windows = plan_chunks(setting, clip.duration_s, read, find_silences=_quiet_spans)
+    cuts = cut_points(windows)
+    assert len(cuts) == 2
+    for cut, (a, b) in zip(cuts, pauses, strict=True):
+        assert a < cut < b, f"seam {cut:.2f}s not in the pause {a}-{b}s"
+    assert all(w.duration_s <= 30.0 + 1e-6 for w in windows)
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert a.end_s - b.offset_s == pytest.approx(2.0, abs=1e-6)
+    # only the seconds around each seam were read: tolerance 3 s + 1 s of context each side
+    assert len(reads) == 2 and all(b - a <= 5.0 + 1e-6 for a, b in reads)
 
 
 # ----------------------------------------------------------------------------- merging
@@ -349,7 +405,9 @@ def test_boundary_errors_map_normalized_tokens_back_to_words():
 
 def test_vad_cuts_land_in_silence():
     clip = load_audio(LONGFORM)
-    windows = plan_vad_windows(clip, 30.0, 2.0, sample_id="longform_en")
+    windows = plan_vad_windows(
+        clip.duration_s, clip.slice, speech_silences, 30.0, 2.0, sample_id="longform_en"
+    )
     assert windows[0].offset_s == 0.0 and windows[-1].end_s == pytest.approx(clip.duration_s)
     for a, b in zip(windows, windows[1:], strict=False):
         assert a.end_s - b.offset_s == pytest.approx(2.0, abs=1e-6)
@@ -366,46 +424,20 @@ def test_vad_cuts_land_in_silence():
     # the fixed cut at 29 s falls mid-word; the VAD plan must not keep it
     assert all(abs(cut - 29.0) > 0.2 for cut in cut_points(windows))
     # reading only the audio around each seam from disk gives the same plan
-    assert plan_vad_windows_from_file(LONGFORM, 30.0, 2.0, sample_id="longform_en") == windows
-    assert plan_chunks_from_file(parse_chunking("30s/2s/vad"), LONGFORM, "longform_en") == windows
-
-
-def test_iter_chunk_clips_reads_each_window(tmp_path):
-    rate = 8000
-    samples = (np.arange(rate * 10) % 200 / 200 - 0.5).astype(np.float32) * 0.5
-    path = tmp_path / "tone.wav"
-    sf.write(path, np.stack([samples, samples], axis=1), rate, subtype="PCM_16")
-    windows = plan_windows(10.0, 4.0, 1.0)
-    got = list(iter_chunk_clips(path, windows))
-    assert [c for c, _ in got] == windows
-    for chunk, clip in got:
-        assert clip.sample_rate == 16000
-        assert len(clip.samples) == pytest.approx(chunk.duration_s * 16000, abs=2)
-    whole = load_audio(LONGFORM)
-    real = plan_windows(whole.duration_s, 30.0, 2.0)
-    for chunk, clip in list(iter_chunk_clips(LONGFORM, real))[-2:]:  # last one is shorter
-        expect = whole.slice(chunk.offset_s, chunk.end_s).samples
-        assert len(clip.samples) == len(expect)
-        assert np.array_equal(clip.samples, expect)
-
-
-def test_iter_chunk_clips_decodes_other_formats_with_ffmpeg(tmp_path):
-    import subprocess
-
-    from stt_eval.audio import ffmpeg_exe
-
-    wav, m4a = tmp_path / "tone.wav", tmp_path / "tone.m4a"
-    t = np.arange(16000 * 6) / 16000
-    sf.write(wav, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000)
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(wav), "-c:a", "aac", str(m4a)], check=True
+    setting = parse_chunking("30s/2s/vad")
+    with open_audio(LONGFORM) as audio:
+        from_disk = plan_chunks(
+            setting,
+            audio.duration_s,
+            audio.read,
+            find_silences=speech_silences,
+            sample_id="longform_en",
+        )
+    assert from_disk == windows
+    in_memory = plan_chunks(
+        setting, clip.duration_s, clip.slice, find_silences=speech_silences, sample_id="longform_en"
     )
-    windows = plan_windows(6.0, 4.0, 1.0)
-    got = list(iter_chunk_clips(m4a, windows))
-    assert [c for c, _ in got] == windows
-    for chunk, clip in got:
-        assert abs(len(clip.samples) / 16000 - chunk.duration_s) < 0.05
-        assert 0.15 < float(np.sqrt(np.mean(clip.samples**2))) < 0.25  # the tone, not silence
+    assert in_memory == windows
 
 
 # ----------------------------------------------------------------------------- slow: real engine
@@ -421,6 +453,7 @@ def _reference(sample_id):
 
 @pytest.mark.slow
 def test_chunked_wer_matches_unchunked_on_real_long_form():
+    # the engine (loads faster-whisper): imported only by this slow test
     from stt_eval.providers.registry import get_provider
 
     engine = get_provider("faster-whisper")  # tiny.en, beam 1, seeded: reproducible

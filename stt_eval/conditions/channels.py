@@ -5,14 +5,13 @@ ffmpeg, gain, and resampling.
 from __future__ import annotations
 
 import math
-import subprocess
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from stt_eval.audio import TARGET_RATE, ffmpeg_exe, resample, to_int16
+from stt_eval.audio import TARGET_RATE, FfmpegError, resample, run_ffmpeg, to_int16
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from stt_eval.conditions.step import Value, _fit_length, _StepContext
@@ -64,13 +63,11 @@ def _telephony(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) ->
 
 def _run_ffmpeg(args: list[str], data: bytes, what: str) -> bytes:
     """Run the bundled ffmpeg on stdin bytes; raise ConditionError with its last error line."""
-    cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", *args]
-    proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
-    if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines()
-        reason = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise ConditionError(f"{what}: ffmpeg failed ({reason})")
-    return proc.stdout
+    try:
+        return run_ffmpeg(args, input=data)
+    except FfmpegError as err:
+        reason = err.last_line or f"exit code {err.returncode}"
+        raise ConditionError(f"{what}: ffmpeg failed ({reason})") from err
 
 
 def _codec(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) -> np.ndarray:
