@@ -27,7 +27,8 @@ import warnings
 from pathlib import Path
 
 from stt_eval.datasets.annotations import write_rttm
-from stt_eval.metrics.diarization import default_uem, merge_turns, score_files
+from stt_eval.intervals import merge_turns
+from stt_eval.metrics.diarization import default_uem, score_files
 from stt_eval.types import SpeakerTurn
 
 
@@ -66,9 +67,8 @@ def perturb(turns, rng: random.Random) -> tuple[SpeakerTurn, ...]:
 
 def run_stt_eval(ref, hyp, collar):
     t = time.perf_counter()
-    scores = score_files(ref, hyp, collar=collar)
-    counts = sum(s.counts for s in scores.values())
-    return counts.der, time.perf_counter() - t
+    der = score_files(ref, hyp, collar=collar).total.der
+    return der, time.perf_counter() - t
 
 
 def run_pyannote(ref, hyp, collar):

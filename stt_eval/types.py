@@ -50,6 +50,22 @@ class SpeakerTurn:
 
 
 @dataclass(frozen=True)
+class SpeakerSegment:
+    """Reference text said by one speaker between `start` and `end` seconds (an STM row), for
+    speaker-attributed WER."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+    def __post_init__(self) -> None:
+        if not str(self.speaker).strip():
+            raise InvalidRecord("SpeakerSegment: speaker label is empty; give every segment one")
+        _check_span(self.start, self.end, f"SpeakerSegment({self.speaker!r})")
+
+
+@dataclass(frozen=True)
 class Word:
     """One recognised word with its time span in seconds; confidence in [0, 1] when known."""
 
@@ -105,12 +121,17 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Sample:
-    """One labelled recording: audio, reference transcript, optional speaker turns and terms."""
+    """One labelled recording: audio, reference transcript, optional speaker turns and terms.
+
+    ``turns`` are the reference speaker turns (RTTM, for DER); ``segments`` the
+    speaker-attributed reference text (STM segments, for cpWER).
+    """
 
     id: str
     audio_path: Path
     text: str
     turns: tuple[SpeakerTurn, ...] | None = None
+    segments: tuple[SpeakerSegment, ...] | None = None
     language: str = "en"
     terms: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -124,8 +145,9 @@ class Sample:
             )
         object.__setattr__(self, "audio_path", Path(self.audio_path))
         object.__setattr__(self, "terms", tuple(self.terms))
-        if self.turns is not None:
-            object.__setattr__(self, "turns", tuple(self.turns))
+        for name in ("turns", "segments"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -185,11 +207,15 @@ class ResultRow:
     der_false_alarm_s: float | None = None
     der_confusion_s: float | None = None
     der_total_s: float | None = None
-    jer: float | None = None
+    jer_speaker_error: float | None = None  # JER components (pyannote's), pooled by adding
+    jer_speakers: int | None = None
     collar_s: float | None = None
     diarization_s: float = 0.0
     cp_errors: int | None = None
     cp_ref_words: int | None = None
+    cp_subs: int | None = None  # cpWER's S/D/I split (cp_errors = cp_subs + cp_dels + cp_ins)
+    cp_dels: int | None = None
+    cp_ins: int | None = None
     snr_db: float | None = None
     audio_s: float = 0.0
     processing_s: float = 0.0

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from stt_eval.datasets.annotations import read_rttm, write_rttm
+from stt_eval.intervals import merge_turns
 from stt_eval.metrics.diarization import (
     DERCounts,
+    FileScores,
+    JERCounts,
     default_uem,
-    merge_turns,
     score_diarization,
     score_files,
 )
@@ -51,6 +53,8 @@ def test_missed_false_alarm_and_overlap_by_hand():
     assert score.der == pytest.approx(4 / 12)
     # JER: A vs x: 1 - 5/6; B vs y: 1 - 4/6; mean = (1/6 + 2/6) / 2
     assert score.jer == pytest.approx(0.25)
+    assert score.jer_counts.speaker_error == pytest.approx(1 / 6 + 2 / 6)
+    assert score.jer_counts.speakers == 2
     assert dict(score.mapping) == {"x": "A", "y": "B"}
     assert sum(s.jer for s in score.per_speaker) / 2 == pytest.approx(score.jer)
 
@@ -139,12 +143,13 @@ def test_empty_hypothesis_is_all_missed():
     score = score_diarization([T("A", 0, 3), T("B", 3, 5)], [])
     assert score.counts == DERCounts(missed_s=5.0, total_s=5.0)
     assert score.der == 1.0
-    assert score.jer == 1.0
+    assert score.jer_counts == JERCounts(speaker_error=2.0, speakers=2)
 
 
 def test_reference_without_speech_gives_nan_with_reason():
     score = score_diarization([], [T("x", 1, 2)])
     assert math.isnan(score.der) and math.isnan(score.jer)
+    assert score.jer_counts == JERCounts()  # adds nothing to a pooled JER
     assert "no speech" in score.reason
     with_uem = score_diarization([], [T("x", 1, 2)], uem=[(0.0, 5.0)])
     assert math.isnan(with_uem.der) and "no speech" in with_uem.reason
@@ -159,6 +164,31 @@ def test_same_speaker_overlap_is_not_counted_twice():
     assert score.der == 0.0
 
 
+# time (s)   0        2.75 3.0 3.25             6.0                 10
+# ref A      AAAAAAAAAAAAAAA|AAAAAAAAAAAAAAAAAAAA|                         A 0-3 touches A 3-6
+# ref B                                         |BBBBBBBBBBBBBBBBBBB|      B 6-10
+# hyp        xxxxxxxxxxxxxyy|yyxxxxxxxxxxxxxxxxxx|zzzzzzzzzzzzzzzzzzz|      y (2.9-3.1) is wrong
+TOUCH_REF = [T("A", 0, 3), T("A", 3, 6), T("B", 6, 10)]
+TOUCH_HYP = [T("x", 0, 2.9), T("y", 2.9, 3.1), T("x", 3.1, 6), T("z", 6, 10)]
+
+
+def test_collar_goes_around_touching_turns_as_written():
+    # As md-eval (and pyannote) do, the boundary at 3.0 between two touching turns of A gets
+    # its collar: [2.75, 3.25] is not scored, so y's 0.2 s of confusion lies inside it.
+    # Unscored: 0-0.25, 2.75-3.25, 5.75-6.25, 9.75-10 = 1.5 s of 10 -> total 8.5, no error.
+    score = score_diarization(TOUCH_REF, TOUCH_HYP, collar=0.25)
+    assert score.counts.total_s == pytest.approx(8.5)
+    assert score.counts.error_s == pytest.approx(0.0)
+    # written as one turn, A 0-6 has no boundary at 3.0: y is 0.2 s of confusion over 9 s
+    joined = score_diarization(merge_turns(TOUCH_REF), TOUCH_HYP, collar=0.25)
+    assert joined.counts.total_s == pytest.approx(9.0)
+    assert joined.counts.confusion_s == pytest.approx(0.2)
+    # without a collar, touching turns and the joined turn score the same
+    assert score_diarization(TOUCH_REF, TOUCH_HYP).counts == (
+        score_diarization(merge_turns(TOUCH_REF), TOUCH_HYP).counts
+    )
+
+
 @pytest.mark.parametrize("collar", [-0.1, float("nan")])
 def test_bad_collar_raises(collar):
     with pytest.raises(ValueError, match="collar"):
@@ -171,8 +201,33 @@ def test_pooling_adds_seconds_not_rates():
     pooled = sum([short.counts, long.counts])
     assert pooled == DERCounts(missed_s=101.0, total_s=110.0)
     assert pooled.der == pytest.approx(101 / 110)  # not (0.1 + 1.0) / 2
+    assert (pooled.missed_rate, pooled.false_alarm_rate) == (pytest.approx(101 / 110), 0.0)
     by_file = score_files({"a": [T("A", 0, 10)], "b": [T("A", 0, 100)]}, {"a": [T("x", 0, 9)]})
-    assert sum(s.counts for s in by_file.values()) == pooled
+    assert isinstance(by_file, FileScores) and list(by_file.per_file) == ["a", "b"]
+    assert by_file.total == pooled
+
+
+def test_pooled_jer_weighs_speakers_not_files():
+    # file a: one speaker, nothing found: its Jaccard error is 1 -> JER 100 %
+    # file b: three speakers, found exactly (relabelled) -> JER 0 %
+    # pooled: (1 + 0) / (1 + 3) = 25 %; the mean of the two file JERs would be 50 %
+    ref = {"a": [T("A", 0, 10)], "b": [T("A", 0, 10), T("B", 10, 20), T("C", 20, 30)]}
+    hyp = {"b": [T("x", 0, 10), T("y", 10, 20), T("z", 20, 30)]}
+    scores = score_files(ref, hyp)
+    assert [s.jer for s in scores.per_file.values()] == [1.0, 0.0]
+    assert scores.jer_total == JERCounts(speaker_error=1.0, speakers=4)
+    assert scores.jer_total.jer == pytest.approx(0.25)
+
+
+def test_jer_counts_add_and_validate():
+    assert sum([JERCounts(0.5, 1), JERCounts(0.3, 3)]) == JERCounts(0.8, 4)
+    assert math.isnan(JERCounts().jer)
+    with pytest.raises(ValueError, match="speakers"):
+        JERCounts(0.0, -1)
+    with pytest.raises(ValueError, match="speaker_error"):
+        JERCounts(2.5, 2)  # each speaker's error is at most 1
+    with pytest.raises(ValueError, match="speaker_error"):
+        JERCounts(float("nan"), 1)
 
 
 def test_score_files_rejects_hypothesis_without_reference():
@@ -227,6 +282,7 @@ def _perturb(turns, kind: str, rng: random.Random):
     return merge_turns(out)
 
 
+@pytest.mark.slow
 @needs_sctk
 @pytest.mark.parametrize("collar", [0.0, 0.25])
 @pytest.mark.parametrize("kind", ["shift", "swap", "drop", "outside"])
@@ -247,47 +303,95 @@ def test_agrees_with_md_eval_on_sample(tmp_path, kind, collar):
                 T("sys1", last - 0.5, last + 2.0),
             ]
             hyp[fid] = [*turns, *extra]
-    ours = sum(s.counts for s in score_files(ref, hyp, collar=collar).values())
+    ours = score_files(ref, hyp, collar=collar).total
     theirs = _md_eval(tmp_path, ref, hyp, collar)
     assert ours.der > 0  # the perturbation did something
     assert 100 * ours.der == pytest.approx(theirs, abs=0.01)
 
 
+@pytest.mark.slow
+@needs_sctk
+@pytest.mark.parametrize("collar", [0.0, 0.25])
+def test_agrees_with_md_eval_on_touching_and_overlapping_turns_of_one_speaker(tmp_path, collar):
+    """Collars around the reference turns as written, speech counted once: md-eval's rules."""
+    ref = {
+        "touch": TOUCH_REF,
+        "overlap": [T("A", 0, 6), T("A", 4, 10), T("B", 10, 12)],  # A 4-6 written twice
+    }
+    hyp = {
+        "touch": TOUCH_HYP,
+        "overlap": [T("x", 0, 3.9), T("y", 3.9, 4.2), T("x", 4.2, 7), T("y", 7, 8)]
+        + [T("x", 8, 10), T("z", 10.5, 12.5)],
+    }
+    ours = score_files(ref, hyp, collar=collar).total
+    assert ours.der > 0
+    assert 100 * ours.der == pytest.approx(_md_eval(tmp_path, ref, hyp, collar), abs=0.01)
+
+
 # --------------------------------------------------------------------------- raw pyannote
 
 
-def _random_turns(rng: random.Random, prefix: str, n: int):
+def _random_turns(rng: random.Random, prefix: str, n: int, speakers: int = 3):
     out = []
     for _ in range(n):
         start = round(rng.uniform(0, 60), 2)
-        out.append(T(f"{prefix}{rng.randint(0, 2)}", start, round(start + rng.uniform(0.2, 8), 2)))
+        speaker = f"{prefix}{rng.randrange(speakers)}"
+        out.append(T(speaker, start, round(start + rng.uniform(0.2, 8), 2)))
     return merge_turns(out)
+
+
+def _pyannote(turns, regions, uri="f"):
+    """Turns and (start, end) regions as pyannote's Annotation and Timeline."""
+    # pyannote.* costs ~1 s to import: only the tests that call it pay
+    from pyannote.core import Annotation, Segment, Timeline
+
+    ann = Annotation(uri=uri)
+    for i, t in enumerate(turns):
+        ann[Segment(t.start, t.end), i] = t.speaker
+    return ann, Timeline([Segment(s, e) for s, e in regions], uri=uri)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_matches_a_direct_pyannote_call(seed):
     """The single-crop shortcut gives what DiarizationErrorRate/JaccardErrorRate give directly."""
-    from pyannote.core import Annotation, Segment, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
 
     rng = random.Random(seed)
     ref, hyp = _random_turns(rng, "r", 25), _random_turns(rng, "h", 25)
     collar, skip = (0.0, 0.25, 0.5)[seed % 3], seed >= 3
     uem = [(1.0, 30.0), (35.0, 70.0)]
-    r, h = Annotation(), Annotation()
-    for i, t in enumerate(ref):
-        r[Segment(t.start, t.end), i] = t.speaker
-    for i, t in enumerate(hyp):
-        h[Segment(t.start, t.end), i] = t.speaker
-    tl = Timeline([Segment(s, e) for s, e in uem])
+    (r, tl), (h, _) = _pyannote(ref, uem), _pyannote(hyp, uem)
     direct = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip)(r, h, uem=tl, detailed=True)
-    jer = JaccardErrorRate(collar=2 * collar, skip_overlap=skip)(r, h, uem=tl)
+    jer = JaccardErrorRate(collar=2 * collar, skip_overlap=skip)(r, h, uem=tl, detailed=True)
     ours = score_diarization(ref, hyp, collar=collar, skip_overlap=skip, uem=uem)
     assert ours.counts.missed_s == pytest.approx(direct["missed detection"], abs=1e-6)
     assert ours.counts.false_alarm_s == pytest.approx(direct["false alarm"], abs=1e-6)
     assert ours.counts.confusion_s == pytest.approx(direct["confusion"], abs=1e-6)
     assert ours.counts.total_s == pytest.approx(direct["total"], abs=1e-6)
-    assert ours.jer == pytest.approx(jer, abs=1e-9)
+    assert ours.jer_counts.speaker_error == pytest.approx(jer["speaker error"], abs=1e-9)
+    assert ours.jer_counts.speakers == jer["speaker count"]
+    assert ours.jer == pytest.approx(jer["jaccard error rate"], abs=1e-9)
+
+
+@pytest.mark.parametrize("collar", [0.0, 0.25])
+def test_pooled_jer_is_pyannotes_accumulated_jer(collar):
+    """Summed JERCounts over files = abs(JaccardErrorRate) after the same files."""
+    from pyannote.metrics.diarization import JaccardErrorRate
+
+    rng = random.Random(f"pool-{collar}")
+    # 1 to 5 speakers per file, so pooling (by speaker) and a mean over files differ
+    ref = {f"f{i}": _random_turns(rng, "r", rng.randint(5, 20), 1 + i % 5) for i in range(6)}
+    hyp = {fid: _random_turns(rng, "h", rng.randint(1, 20)) for fid in ref}
+    metric = JaccardErrorRate(collar=2 * collar)
+    per_file = []
+    for fid in ref:
+        region = default_uem(ref[fid], hyp[fid])  # the region score_files uses without a UEM
+        (r, uem), (h, _) = _pyannote(ref[fid], region, fid), _pyannote(hyp[fid], region, fid)
+        per_file.append(metric(r, h, uem=uem))
+    ours = score_files(ref, hyp, collar=collar)
+    assert ours.jer_total.jer == pytest.approx(abs(metric), abs=1e-9)
+    assert ours.jer_total.speakers == metric.accumulated_["speaker count"]
+    assert abs(metric) != pytest.approx(sum(per_file) / len(per_file), abs=1e-6)  # not a mean
 
 
 # --------------------------------------------------------------------------- properties

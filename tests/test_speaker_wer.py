@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from stt_eval.datasets.annotations import StmSegment as S
 from stt_eval.metrics.speaker_wer import CpWERCounts, cpwer
+from stt_eval.types import SpeakerSegment as S
 from stt_eval.types import Word
 
 # time (s)  0        2        4      5

@@ -9,14 +9,14 @@ Formats (whitespace-separated columns; ``;;`` starts a comment line; blank lines
 
 - RTTM (10 columns): ``SPEAKER file chnl tbeg tdur <NA> <NA> name <NA> <NA>``. Only ``SPEAKER``
   rows carry turns; the other NIST RTTM types (``SPKR-INFO``, ``LEXEME``, ...) are skipped.
-  Overlapping turns of one speaker are merged into one (md-eval does the same), with a warning,
-  so their overlap is not counted twice.
+  Overlapping turns of one speaker are merged into one, with a warning, so their overlap is not
+  counted twice; touching turns are kept as written (md-eval puts a collar at their boundary).
 - STM: ``file chnl speaker tbeg tend [<labels>] text...``. Segments whose speaker is
   ``inter_segment_gap`` or whose text is ``ignore_time_segment_in_scoring`` are excluded
   (sclite's convention).
 - CTM: ``file chnl tbeg tdur word [conf]`` (5 or 6 columns); ``conf`` may be ``NA``/``<NA>``.
   Zero-duration words are allowed (aligners emit them), negative ones are not.
-- UEM: ``file chnl tbeg tend``: the regions to score. Overlapping regions are merged.
+- UEM: ``file chnl tbeg tend``: the regions to score. Overlapping or touching regions are merged.
 
 Channels are read but not kept: stt-eval scores one channel per recording.
 """
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from stt_eval.types import InvalidRecord, SpeakerTurn, Word
+from stt_eval.intervals import merge_regions, merge_turns, same_speaker_overlaps
+from stt_eval.types import InvalidRecord, SpeakerSegment, SpeakerTurn, Word
 
 RTTM_COLUMNS = 10
 RTTM_OTHER_TYPES = frozenset(
@@ -66,29 +66,6 @@ class AnnotationError(ValueError):
         self.fix = fix
         where = f"{path}:{line_no}" if line_no is not None else str(path)
         super().__init__(f"{where}: {problem} — {fix}")
-
-
-@dataclass(frozen=True)
-class StmSegment:
-    """One reference segment of an STM file: who said `text` between `start` and `end` seconds."""
-
-    speaker: str
-    start: float
-    end: float
-    text: str
-
-    def __post_init__(self) -> None:
-        if not str(self.speaker).strip():
-            raise InvalidRecord("StmSegment: speaker label is empty; give every segment a label")
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-                raise InvalidRecord(f"StmSegment: {name}={value!r} must be a non-negative number")
-        if self.end < self.start:
-            raise InvalidRecord(
-                f"StmSegment({self.speaker!r}): end={self.end} is before start={self.start}; "
-                "swap them or fix the source"
-            )
 
 
 # --------------------------------------------------------------------------- line parsing
@@ -146,30 +123,20 @@ def _check_id(path: Path, no: int, file_id: str, known_ids: Collection[str] | No
 
 
 def _merge_same_speaker(path: Path, turns: list[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
-    """Sort turns and merge overlapping turns of one speaker (as md-eval does), warning once."""
-    by_speaker: dict[str, list[SpeakerTurn]] = {}
-    for t in sorted(turns, key=lambda t: (t.start, t.end)):
-        by_speaker.setdefault(t.speaker, []).append(t)
-    merged: list[SpeakerTurn] = []
-    overlaps: list[str] = []
-    for speaker, items in by_speaker.items():
-        current = items[0]
-        for t in items[1:]:
-            if t.start < current.end:
-                overlaps.append(f"{speaker} {t.start:g}-{t.end:g}")
-                current = SpeakerTurn(speaker, current.start, max(current.end, t.end))
-            else:
-                merged.append(current)
-                current = t
-        merged.append(current)
+    """Sort turns and merge overlapping turns of one speaker (their overlap would count twice),
+    warning once. Touching turns stay apart: md-eval puts a collar at every boundary as written,
+    so the annotator's boundary still matters to DER with a collar (see :mod:`stt_eval.intervals`).
+    """
+    overlaps = same_speaker_overlaps(turns)
     if overlaps:
+        first = overlaps[0]
         warnings.warn(
-            f"{path}: merged {len(overlaps)} overlapping turn(s) of the same speaker "
-            f"(first: {overlaps[0]}) so their overlap is not counted twice; fix the RTTM to "
-            "silence this",
+            f"{path}: merged {len(overlaps)} stretch(es) of overlapping turns of one speaker "
+            f"(first: {first.speaker} {first.start:g}-{first.end:g}) so their overlap is not "
+            "counted twice; fix the RTTM to silence this",
             stacklevel=3,
         )
-    return tuple(sorted(merged, key=lambda t: (t.start, t.end, t.speaker)))
+    return merge_turns(turns, keep_touching=True)
 
 
 # --------------------------------------------------------------------------- RTTM
@@ -182,7 +149,8 @@ def read_rttm(
 
     Raises :class:`AnnotationError` for a row without exactly 10 columns, a non-numeric or
     negative time, a duration <= 0, an unknown row type, or a file id not in `known_ids`
-    (when given). Overlapping turns of one speaker are merged with a warning.
+    (when given). Overlapping turns of one speaker are merged with a warning; touching ones are
+    kept as written.
     """
     path = Path(path)
     raw: dict[str, list[SpeakerTurn]] = {}
@@ -259,14 +227,14 @@ def write_rttm(
 
 def read_stm(
     path: Path | str, known_ids: Collection[str] | None = None
-) -> dict[str, tuple[StmSegment, ...]]:
+) -> dict[str, tuple[SpeakerSegment, ...]]:
     """Reference segments of an STM file, by file id, sorted by start time.
 
     Excluded segments (speaker ``inter_segment_gap`` or text ``ignore_time_segment_in_scoring``)
     are skipped, as sclite does. An optional ``<...>`` label column after the times is dropped.
     """
     path = Path(path)
-    out: dict[str, list[StmSegment]] = {}
+    out: dict[str, list[SpeakerSegment]] = {}
     for no, fields in _lines(path):
         if len(fields) < 5:
             raise AnnotationError(
@@ -292,7 +260,7 @@ def read_stm(
         if speaker.lower() in STM_EXCLUDED_SPEAKERS or text.lower() == STM_EXCLUDED_TEXT:
             continue
         _check_id(path, no, file_id, known_ids)
-        out.setdefault(file_id, []).append(StmSegment(speaker, start, end, text))
+        out.setdefault(file_id, []).append(SpeakerSegment(speaker, start, end, text))
     return {
         fid: tuple(sorted(segs, key=lambda s: (s.start, s.end, s.speaker)))
         for fid, segs in out.items()
@@ -300,7 +268,7 @@ def read_stm(
 
 
 def write_stm(
-    segments_by_file: Mapping[str, Iterable[StmSegment]], path: Path | str, channel: str = "1"
+    segments_by_file: Mapping[str, Iterable[SpeakerSegment]], path: Path | str, channel: str = "1"
 ) -> Path:
     """Write reference segments as STM, files in id order, segments by start time."""
 
@@ -373,7 +341,7 @@ def write_ctm(
 def read_uem(
     path: Path | str, known_ids: Collection[str] | None = None
 ) -> dict[str, tuple[tuple[float, float], ...]]:
-    """Scoring regions of a UEM file, by file id, sorted and merged where they overlap."""
+    """Scoring regions of a UEM file, by file id, sorted and merged where they overlap or touch."""
     path = Path(path)
     out: dict[str, list[tuple[float, float]]] = {}
     for no, fields in _lines(path):
@@ -399,21 +367,6 @@ def read_uem(
     return {fid: merge_regions(spans) for fid, spans in out.items()}
 
 
-def merge_regions(spans: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
-    """Sort (start, end) regions and merge those that overlap or touch.
-
-    >>> merge_regions([(5, 6), (0, 2), (1, 3)])
-    ((0, 3), (5, 6))
-    """
-    merged: list[tuple[float, float]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
 def write_uem(
     regions_by_file: Mapping[str, Iterable[tuple[float, float]]],
     path: Path | str,
@@ -428,12 +381,3 @@ def write_uem(
                 yield f"{fid} {channel} {_fmt(start)} {_fmt(end)}"
 
     return _write(path, rows())
-
-
-READERS: Mapping[str, Callable[..., dict]] = {
-    "rttm": read_rttm,
-    "stm": read_stm,
-    "ctm": read_ctm,
-    "uem": read_uem,
-}
-"""Reader by file extension (lower case, no dot)."""

@@ -29,8 +29,15 @@ the whole recording to count it as false alarm::
 Reference without speech. DER's denominator is then 0: ``DERCounts.der`` is NaN (and the score
 says why in ``reason``), while false-alarm seconds are still counted so pooled DER includes them.
 
-Overlapping turns of one speaker (reference or hypothesis) are merged before scoring, so their
-overlap is not counted twice.
+JER comes as pyannote.metrics' own components in :class:`JERCounts` (the summed Jaccard errors of
+the reference speakers, and their number), which add like :class:`DERCounts`: a corpus JER is
+``sum(jer_counts).jer``, what ``abs(JaccardErrorRate())`` gives after every file, never a mean of
+per-file JERs.
+
+Merging. Overlapping or touching turns of one speaker (reference or hypothesis) are merged with
+:func:`stt_eval.intervals.merge_turns` before scoring, so an overlap is not counted twice. Collars
+go around the reference turns as given, before merging, as md-eval and pyannote do: a boundary
+between two touching turns of one speaker still gets its no-score collar.
 """
 
 from __future__ import annotations
@@ -38,9 +45,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
-from stt_eval.datasets.annotations import merge_regions
+from stt_eval.intervals import Region, merge_regions, merge_turns
 from stt_eval.types import SpeakerTurn
+
+DEFAULT_COLLAR = 0.25
+"""The collar runs and commands use unless told otherwise: md-eval's ``-c 0.25`` (seconds on each
+side of a reference boundary), the usual value. :func:`score_diarization` itself defaults to 0."""
 
 DEFAULT_SCORING_REGION = (
     "no UEM given: as md-eval.pl without -u, from the start of the first to the end of the last "
@@ -49,8 +61,6 @@ DEFAULT_SCORING_REGION = (
 """What is scored when no UEM is given; printed by reports next to DER."""
 
 UNDEFINED_REASON = "reference has no speech in the scored region, so DER is undefined (0/0)"
-
-Region = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -94,10 +104,73 @@ class DERCounts:
     def error_s(self) -> float:
         return self.missed_s + self.false_alarm_s + self.confusion_s
 
+    def _share(self, seconds: float) -> float:
+        return seconds / self.total_s if self.total_s > 0 else math.nan
+
     @property
     def der(self) -> float:
         """(missed + false alarm + confusion) / reference speech; NaN when there is none."""
-        return self.error_s / self.total_s if self.total_s > 0 else math.nan
+        return self._share(self.error_s)
+
+    @property
+    def missed_rate(self) -> float:
+        """DER's missed-speech part: missed / reference speech (the three parts add up to DER)."""
+        return self._share(self.missed_s)
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self._share(self.false_alarm_s)
+
+    @property
+    def confusion_rate(self) -> float:
+        return self._share(self.confusion_s)
+
+
+@dataclass(frozen=True)
+class JERCounts:
+    """pyannote.metrics' JER components: reference speakers' summed Jaccard errors and their
+    number; adds.
+
+    ``jer = speaker_error / speakers``. Pooled over files this is what pyannote's own
+    ``abs(JaccardErrorRate())`` reports (errors summed / speakers summed): every reference speaker
+    weighs the same, whichever file it is in; it is not the mean of per-file JERs.
+
+    >>> a = JERCounts(speaker_error=0.5, speakers=1)  # one speaker, half wrong: JER 50 %
+    >>> b = JERCounts(speaker_error=0.3, speakers=3)  # three speakers: JER 10 %
+    >>> round(sum([a, b]).jer, 9)  # 0.8 / 4, not (50 % + 10 %) / 2
+    0.2
+    """
+
+    speaker_error: float = 0.0
+    speakers: int = 0
+
+    def __post_init__(self) -> None:
+        n, e = self.speakers, self.speaker_error
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+            raise ValueError(f"JERCounts: speakers={n!r} must be an int >= 0")
+        # each speaker's Jaccard error is in [0, 1] (the slack absorbs float dust)
+        if not isinstance(e, Real) or not 0 <= e <= n + 1e-9 * max(1, n):
+            raise ValueError(
+                f"JERCounts: speaker_error={e!r} must be between 0 and speakers={n} "
+                "(the sum of per-speaker Jaccard errors, each at most 1)"
+            )
+        object.__setattr__(self, "speakers", int(n))
+        object.__setattr__(self, "speaker_error", float(e))
+
+    def __add__(self, other: JERCounts) -> JERCounts:
+        if not isinstance(other, JERCounts):
+            return NotImplemented
+        return JERCounts(self.speaker_error + other.speaker_error, self.speakers + other.speakers)
+
+    def __radd__(self, other: object) -> JERCounts:
+        if other == 0:  # sum() starts from 0
+            return self
+        return NotImplemented
+
+    @property
+    def jer(self) -> float:
+        """Summed speaker errors / reference speakers; NaN when there is no reference speaker."""
+        return self.speaker_error / self.speakers if self.speakers > 0 else math.nan
 
 
 @dataclass(frozen=True)
@@ -124,10 +197,10 @@ class SpeakerScore:
 
 @dataclass(frozen=True)
 class DiarizationScore:
-    """DER components of one file, its JER, per-speaker detail and the region that was scored."""
+    """DER and JER components of one file, per-speaker detail and the region that was scored."""
 
     counts: DERCounts
-    jer: float
+    jer_counts: JERCounts = JERCounts()
     per_speaker: tuple[SpeakerScore, ...] = ()
     mapping: Mapping[str, str] = field(default_factory=dict)
     scored_region: tuple[Region, ...] = ()
@@ -137,26 +210,29 @@ class DiarizationScore:
     def der(self) -> float:
         return self.counts.der
 
+    @property
+    def jer(self) -> float:
+        return self.jer_counts.jer
 
-def merge_turns(turns: Iterable[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
-    """Merge overlapping or touching turns of the same speaker; sorted by (start, end, speaker).
 
-    >>> merge_turns([SpeakerTurn("a", 0, 2), SpeakerTurn("a", 1, 3), SpeakerTurn("b", 1, 2)])
-    (SpeakerTurn(speaker='a', start=0, end=3), SpeakerTurn(speaker='b', start=1, end=2))
+@dataclass(frozen=True)
+class FileScores:
+    """Scores by file id and their pooled counts, so callers never add them up themselves.
+
+    ``total.der`` is seconds of error over seconds of reference speech across all files;
+    ``jer_total.jer`` is summed speaker errors over summed reference speakers (pyannote's
+    ``abs(JaccardErrorRate())`` over the same files).
     """
-    out: list[SpeakerTurn] = []
-    last: dict[str, int] = {}
-    for t in sorted(turns, key=lambda t: (t.start, t.end, t.speaker)):
-        if t.end <= t.start:
-            continue
-        i = last.get(t.speaker)
-        if i is not None and t.start <= out[i].end:
-            if t.end > out[i].end:
-                out[i] = SpeakerTurn(t.speaker, out[i].start, t.end)
-            continue
-        last[t.speaker] = len(out)
-        out.append(t)
-    return tuple(sorted(out, key=lambda t: (t.start, t.end, t.speaker)))
+
+    per_file: dict[str, DiarizationScore]
+
+    @property
+    def total(self) -> DERCounts:
+        return sum((s.counts for s in self.per_file.values()), DERCounts())
+
+    @property
+    def jer_total(self) -> JERCounts:
+        return sum((s.jer_counts for s in self.per_file.values()), JERCounts())
 
 
 def default_uem(
@@ -171,12 +247,14 @@ def default_uem(
     return ((float(start), float(end)),) if end > start else ()
 
 
-def _annotation(turns: Sequence[SpeakerTurn], uri: str):
+def _annotation(turns: Iterable[SpeakerTurn], uri: str):
+    # pyannote.* costs ~1 s to import: loaded only when something is scored
     from pyannote.core import Annotation, Segment
 
     ann = Annotation(uri=uri)
     for i, t in enumerate(turns):
-        ann[Segment(t.start, t.end), i] = t.speaker
+        if t.end > t.start:
+            ann[Segment(t.start, t.end), i] = t.speaker
     return ann
 
 
@@ -205,35 +283,42 @@ def score_diarization(
     `collar` is md-eval's (seconds on each side of each reference boundary; pyannote gets
     ``2 * collar``). `skip_overlap` leaves regions where reference speakers overlap unscored.
     `uem` is the (start, end) regions to score (overlapping ones are merged); ``None`` means
-    :data:`DEFAULT_SCORING_REGION`.
+    :data:`DEFAULT_SCORING_REGION`. Collars go around `ref_turns` as given; overlapping or
+    touching turns of one speaker are merged for everything else (see the module docstring).
     A hypothesis with no turns is all missed speech; a reference with no speech gives NaN DER
     and JER with the reason in ``.reason``.
     """
+    # pyannote.* costs ~1 s to import: loaded only when something is scored
     from pyannote.core import Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+    from pyannote.metrics.diarization import (
+        JER_SPEAKER_COUNT,
+        JER_SPEAKER_ERROR,
+        DiarizationErrorRate,
+        JaccardErrorRate,
+    )
 
     _check_args(collar, uem)
+    ref_turns = tuple(ref_turns)  # read twice: as given (for collars) and merged
     ref = merge_turns(ref_turns)
     hyp = merge_turns(hyp_turns)
     regions = merge_regions(uem) if uem is not None else default_uem(ref, hyp)
     if not regions:
-        return DiarizationScore(DERCounts(), math.nan, reason=UNDEFINED_REASON)
+        return DiarizationScore(DERCounts(), reason=UNDEFINED_REASON)
 
     reference, hypothesis = _annotation(ref, "ref"), _annotation(hyp, "ref")
     timeline = Timeline([Segment(s, e) for s, e in regions], uri="ref")
-    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip_overlap)
-    # Remove collars (and overlap) once, as pyannote's own DER does internally; then score the
-    # cropped annotations with collar 0 inside their extent. Same numbers as calling
-    # DiarizationErrorRate(collar=2 * collar)(reference, hypothesis, uem=timeline), but the
-    # costly crop against a many-piece UEM runs once instead of four times (DER, JER, mapping).
-    r, h, scored = metric.uemify(
-        reference,
-        hypothesis,
-        uem=timeline,
-        collar=2 * collar,
-        skip_overlap=skip_overlap,
-        returns_uem=True,
-    )
+    metric = DiarizationErrorRate()
+    # pyannote's own uemify(collar=2 * collar, skip_overlap=...) in two steps: collars around
+    # the reference turns as given (md-eval and pyannote put one at every written boundary, also
+    # between touching turns of one speaker), overlap from the merged turns (one speaker's own
+    # pieces are not overlapping speech). Then score the cropped annotations inside their
+    # extent: the same numbers as DiarizationErrorRate(collar=2 * collar)(reference,
+    # hypothesis, uem=timeline) on merged turns, but the costly crop against a many-piece UEM
+    # runs once instead of four times (DER, JER, mapping).
+    scored = metric.extrude(timeline, _annotation(ref_turns, "ref"), collar=2 * collar)
+    scored = metric.extrude(scored, reference, skip_overlap=skip_overlap)
+    r = reference.crop(scored, mode="intersection")
+    h = hypothesis.crop(scored, mode="intersection")
     extent = Timeline([Segment(regions[0][0], regions[-1][1])], uri="ref")
     detail = DiarizationErrorRate()(r, h, uem=extent, detailed=True)
     counts = DERCounts(
@@ -244,14 +329,15 @@ def score_diarization(
     )
     scored_region = tuple((seg.start, seg.end) for seg in scored)
     if counts.total_s == 0:
-        return DiarizationScore(
-            counts, math.nan, scored_region=scored_region, reason=UNDEFINED_REASON
-        )
-    jer = JaccardErrorRate()(r, h, uem=extent)
+        return DiarizationScore(counts, scored_region=scored_region, reason=UNDEFINED_REASON)
+    jer = JaccardErrorRate()(r, h, uem=extent, detailed=True)
     mapping = {str(k): str(v) for k, v in metric.optimal_mapping(r, h).items()}
     return DiarizationScore(
         counts=counts,
-        jer=float(jer),
+        jer_counts=JERCounts(
+            speaker_error=float(jer[JER_SPEAKER_ERROR]),
+            speakers=round(jer[JER_SPEAKER_COUNT]),
+        ),
         per_speaker=_per_speaker(r, h, mapping),
         mapping=mapping,
         scored_region=scored_region,
@@ -288,11 +374,11 @@ def score_files(
     collar: float = 0.0,
     skip_overlap: bool = False,
     uem_by_file: Mapping[str, Sequence[Region]] | None = None,
-) -> dict[str, DiarizationScore]:
-    """:func:`score_diarization` for every reference file (missing hypothesis = all missed).
+) -> FileScores:
+    """:func:`score_diarization` for every reference file (missing hypothesis = all missed),
+    with the pooled DER and JER counts in ``.total`` and ``.jer_total``.
 
     A hypothesis file with no reference raises, since it would otherwise be silently ignored.
-    Pool with ``sum(s.counts for s in result.values())``.
     """
     extra = sorted(set(hyp_by_file) - set(ref_by_file))
     if extra:
@@ -300,13 +386,15 @@ def score_files(
             f"hypothesis has file id(s) {extra[:5]} with no reference; "
             "fix the ids or add reference turns"
         )
-    return {
-        fid: score_diarization(
-            ref_by_file[fid],
-            hyp_by_file.get(fid, ()),
-            collar=collar,
-            skip_overlap=skip_overlap,
-            uem=None if uem_by_file is None else uem_by_file.get(fid),
-        )
-        for fid in sorted(ref_by_file)
-    }
+    return FileScores(
+        {
+            fid: score_diarization(
+                ref_by_file[fid],
+                hyp_by_file.get(fid, ()),
+                collar=collar,
+                skip_overlap=skip_overlap,
+                uem=None if uem_by_file is None else uem_by_file.get(fid),
+            )
+            for fid in sorted(ref_by_file)
+        }
+    )

@@ -25,7 +25,7 @@ SESSION = "session"
 
 
 class SpeakerText(Protocol):
-    """Anything with a speaker and text (e.g. ``StmSegment``); start/end are used when present."""
+    """Anything with a speaker and text (e.g. ``SpeakerSegment``); start/end are used when present."""
 
     speaker: str
     text: str

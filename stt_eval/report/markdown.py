@@ -1,4 +1,5 @@
-"""The Markdown summary of a run: pooled WER per provider (and condition), per-file table, worst files."""
+"""The Markdown summary of a run: pooled WER per provider (and condition) with TOTAL rows,
+pooled DER/JER/cpWER, a per-file table, worst files and failures."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import math
 
 import pandas as pd
 
-from stt_eval.report.tables import failures, per_file, pooled, pooled_der, worst_files
+from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
+from stt_eval.report.tables import TOTAL, failures, per_file, pooled, pooled_der, worst_files
 
 
 def _fmt(value: object) -> str:
@@ -47,7 +49,9 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
     parts = [
         f"# {title}\n",
         f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
-        "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer).\n",
+        "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer). "
+        "A TOTAL row pools all of a provider's rows above it (counts added, rate from the sums); "
+        "there is none across providers.\n",
         notes,
         "## Pooled WER\n",
         md_table(total),
@@ -56,21 +60,23 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         pivot = pooled(frame, ["provider", "condition"]).pivot(
             index="condition", columns="provider", values="wer"
         )
-        order = list(dict.fromkeys(frame["condition"]))
+        order = [*dict.fromkeys(frame["condition"]), TOTAL]
         pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
         parts += ["## WER by condition\n", md_table(pivot, percent=tuple(pivot.columns[1:]))]
     der = pooled_der(frame)
     if len(der):
         collar = frame["collar_s"].dropna().iloc[0]
-        from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
-
         parts += [
             "## Diarization (files with reference speaker turns)\n",
             f"DER = (missed + false alarm + confusion) / reference speech, seconds pooled over files; "
             f"collar {collar:g} s each side of reference boundaries (md-eval convention); "
-            f"scoring region: {DEFAULT_SCORING_REGION}. JER is the mean over files. "
+            f"scoring region: {DEFAULT_SCORING_REGION}. JER = the reference speakers' summed "
+            "Jaccard errors / their number, added up over files (pyannote.metrics' components: "
+            "each reference speaker weighs the same), not a mean of per-file JERs; "
+            "– where the rows do not carry its components. "
             "cpWER: words get the speaker of the overlapping diarized turn, then meeteval's "
-            "concatenated minimum-permutation WER against the speaker-attributed reference.\n",
+            "concatenated minimum-permutation WER against the speaker-attributed reference. "
+            "A diarizer's TOTAL row pools its rows above it.\n",
             md_table(
                 der,
                 percent=tuple(
@@ -80,7 +86,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
                 ),
             ),
         ]
-    files = per_file(frame)
+    files = per_file(frame, total=True)
     first = frame["condition"].iloc[0] if len(frame) else "clean"
     parts += [
         f"## Per file ({first})\n",

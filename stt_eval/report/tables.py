@@ -1,65 +1,206 @@
-"""Tidy tables from a run's rows: pooled WER by any grouping, per-file rows, worst files.
+"""Tidy tables from a run's rows: pooled WER/CER, pooled DER/JER/cpWER, per-file rows, worst
+files, failures.
 
-Rates always come from pooled counts (sum of errors / sum of reference words), never from
-averaging per-file rates.
+Pooling is addition. A table sums the count columns of its rows per group, builds the metric's
+value object from the sums (:class:`WordCounts`, :class:`CharCounts`, :class:`DERCounts`,
+:class:`JERCounts`, :class:`CpWERCounts`) and reads the rate from it, so each formula lives once,
+in ``stt_eval.metrics``, and no rate is ever an average of rates.
+
+TOTAL rows, as in pyannote.metrics' ``report()``: the first grouping column names what is
+compared (the provider; the diarizer for DER). Each of its values that has more than one row
+gets a TOTAL row right after them, pooling those rows; its other grouping columns read
+``TOTAL``. There is no TOTAL across providers: pooled over different systems, it would describe
+none of them. In a TOTAL row every count, ``files`` and ``failed`` included, is the sum of the
+rows above it.
+
+A rate whose counts a row does not carry (rows written before JER components and cpWER's S/D/I
+split were stored) is NaN, shown as "–": it is never estimated.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pandas as pd
 
-COUNT_COLUMNS = ("hits", "subs", "dels", "ins", "ref_words", "char_edits", "ref_chars")
+from stt_eval.metrics.diarization import DERCounts, JERCounts
+from stt_eval.metrics.speaker_wer import CpWERCounts
+from stt_eval.metrics.wer import CharCounts, WordCounts
+
+TOTAL = "TOTAL"
+"""The label of pooled rows in the grouping columns (``sample_id`` in :func:`per_file`)."""
+
+WORD_COLUMNS = ("hits", "subs", "dels", "ins", "ref_words")
+COUNT_COLUMNS = (*WORD_COLUMNS, "char_edits", "ref_chars")
+DER_COLUMNS = ("der_missed_s", "der_false_alarm_s", "der_confusion_s", "der_total_s")
+JER_COLUMNS = ("jer_speaker_error", "jer_speakers")
+CP_COLUMNS = ("cp_errors", "cp_ref_words", "cp_subs", "cp_dels", "cp_ins")
+TRANSCRIPT_KEY = ("sample_id", "provider", "condition", "chunking", "merge")
+"""One transcript: the diarizer only adds speaker turns, so rows differing by it share one."""
 
 
-def pooled(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Pooled WER/CER with S/D/I per group of successful rows, plus file and failure counts."""
-    ok = frame[frame["status"] == "ok"]
-    sums = ok.groupby(list(by), sort=False)[list(COUNT_COLUMNS)].sum()
-    files = ok.groupby(list(by), sort=False)["sample_id"].nunique().rename("files")
-    failed = (
-        frame[frame["status"] == "failed"].groupby(list(by), sort=False).size().rename("failed")
-    )
-    out = sums.join(files).join(failed, how="outer").fillna(0)
-    errors = out["subs"] + out["dels"] + out["ins"]
-    out["wer"] = errors / out["ref_words"].where(out["ref_words"] > 0)
-    out["cer"] = out["char_edits"] / out["ref_chars"].where(out["ref_chars"] > 0)
+# --------------------------------------------------------------------------- pooling helpers
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column, or all-NaN when an older rows file does not have it."""
+    return frame[name] if name in frame else pd.Series(math.nan, index=frame.index)
+
+
+def _known(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Rows that carry every one of `columns`."""
+    known = pd.Series(True, index=frame.index)
+    for col in columns:
+        known &= _column(frame, col).notna()
+    return known
+
+
+def _first(frame: pd.DataFrame, key: Sequence[str]) -> pd.Series:
+    """1 on the first row of each `key` value, 0 on repeats: summed, it counts distinct keys."""
+    return (~frame.duplicated(list(key))).astype(int)
+
+
+def _totals(
+    sums: pd.DataFrame, system: list[str], columns: list[str], several_only: bool = True
+) -> pd.DataFrame:
+    """TOTAL rows: `columns` of `sums` added up per `system` (only for systems with more than
+    one row unless `several_only` is False); the other grouping columns read TOTAL."""
+    groups = sums.groupby(system, sort=False)
+    totals = groups[columns].sum()
+    if several_only:
+        totals = totals[groups.size() > 1]
+    totals = totals.reset_index()
+    for col in sums.columns:
+        if col not in totals:
+            totals[col] = TOTAL
+    return totals[list(sums.columns)]
+
+
+def _pool(
+    rows: pd.DataFrame,
+    by: Sequence[str],
+    columns: Sequence[str],
+    system: Sequence[str],
+    total: bool,
+    several_only: bool = True,
+) -> pd.DataFrame:
+    """`columns` summed per group of `by` (groups in order of appearance), each `system`'s TOTAL
+    row right after its groups when `total`."""
+    by, columns, system = list(by), list(columns), list(system)
+    sums = rows.groupby(by, sort=False)[columns].sum().reset_index()
+    if not total or len(system) == len(by):
+        return sums
+    totals = _totals(sums, system, columns, several_only)
+    order = {k: i for i, k in enumerate(dict.fromkeys(sums[system].itertuples(False, None)))}
+    both = pd.concat([sums, totals], ignore_index=True)
+    rank = [order[k] for k in both[system].itertuples(False, None)]
+    is_total = [False] * len(sums) + [True] * len(totals)
+    key = pd.DataFrame({"rank": rank, "total": is_total})
+    return both.loc[key.sort_values(["rank", "total"], kind="stable").index].reset_index(drop=True)
+
+
+def _words(r: dict) -> WordCounts:
+    return WordCounts(int(r["hits"]), int(r["subs"]), int(r["dels"]), int(r["ins"]))
+
+
+def _der(r: dict) -> DERCounts:
+    return DERCounts(*(float(r[c]) for c in DER_COLUMNS))
+
+
+def _jer(r: dict) -> float:
+    if r["jer_missing"]:
+        return math.nan
+    return JERCounts(float(r["jer_speaker_error"]), int(r["jer_speakers"])).jer
+
+
+def _cpwer(r: dict) -> float:
+    if r["cp_missing"]:
+        return math.nan
+    errors, ref_words, subs, dels, ins = (int(r[c]) for c in CP_COLUMNS)
+    return CpWERCounts(errors, ref_words, subs, dels, ins).cpwer
+
+
+def _transcripts(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per transcript (see :data:`TRANSCRIPT_KEY`) and group of `by`, an ok row when
+    there is one, so word counts are not added once per diarizer (unless grouped by it)."""
+    key = list(dict.fromkeys([*TRANSCRIPT_KEY, *by]))
+    ranked = frame.assign(_failed=frame["status"] != "ok").sort_values("_failed", kind="stable")
+    return ranked.drop_duplicates(key).sort_index().drop(columns="_failed")
+
+
+# --------------------------------------------------------------------------- WER
+
+
+def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.DataFrame:
+    """Pooled WER/CER with S/D/I per group of rows, plus file and failure counts; with `total`,
+    a TOTAL row per value of ``by[0]`` pooling its groups (see the module docstring)."""
+    by = list(by)
+    frame = _transcripts(frame, by)
+    ok = frame["status"] == "ok"
+    rows = frame[by].copy()
+    for col in COUNT_COLUMNS:
+        rows[col] = frame[col].where(ok, 0)  # a failure counts nothing but itself
+    rows["files"] = _first(frame[ok], [*by, "sample_id"]).reindex(frame.index, fill_value=0)
+    rows["failed"] = (~ok).astype(int)
+    boundary = _column(frame, "boundary_errors").where(ok)
+    rows["boundary_errors"] = boundary.fillna(0)
+    rows["boundary_rows"] = boundary.notna().astype(int)
+    columns = [*COUNT_COLUMNS, "files", "failed", "boundary_errors", "boundary_rows"]
+    out = _pool(rows, by, columns, by[:1], total)
+    records = out.to_dict("records")
+    out["wer"] = [_words(r).wer for r in records]
+    out["cer"] = [CharCounts(int(r["char_edits"]), int(r["ref_chars"])).cer for r in records]
     for col in (*COUNT_COLUMNS, "files", "failed"):
         out[col] = out[col].astype(int)
-    if "boundary_errors" in ok and ok["boundary_errors"].notna().any():
+    if boundary.notna().any():
         # errors within ±1 s of a chunk cut (only chunked rows have cuts)
-        sums = ok.groupby(list(by), sort=False)["boundary_errors"].sum(min_count=1)
-        out["boundary_errors"] = sums.astype("Int64")
-    return out.reset_index()
+        errors = out["boundary_errors"].where(out["boundary_rows"] > 0)
+        out["boundary_errors"] = errors.astype("Int64")
+    else:
+        out = out.drop(columns="boundary_errors")
+    return out.drop(columns="boundary_rows")
 
 
-def per_file(frame: pd.DataFrame) -> pd.DataFrame:
-    """One line per successful row with its own WER (for drill-down, not for averaging)."""
-    ok = frame[frame["status"] == "ok"].copy()
-    ok["wer"] = (ok["subs"] + ok["dels"] + ok["ins"]) / ok["ref_words"].where(ok["ref_words"] > 0)
-    cols = [
-        "sample_id",
-        "provider",
-        "condition",
-        "chunking",
-        "merge",
-        "wer",
-        "subs",
-        "dels",
-        "ins",
-        "ref_words",
-        "audio_s",
-        "processing_s",
-    ]
-    return ok[cols].sort_values(["sample_id", "provider", "condition"]).reset_index(drop=True)
+PER_FILE_COLUMNS = (
+    "sample_id",
+    "provider",
+    "condition",
+    "chunking",
+    "merge",
+    "wer",
+    "subs",
+    "dels",
+    "ins",
+    "ref_words",
+    "audio_s",
+    "processing_s",
+)
+
+
+def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
+    """One line per successful transcript with its own WER (for drill-down, not for averaging).
+
+    With `total`, a TOTAL line (``sample_id`` TOTAL) per provider × condition × chunking × merge
+    with more than one file, after all files: its counts, audio and processing seconds added up
+    and its WER from them, as pyannote.metrics' ``report()`` ends with one.
+    """
+    ok = _transcripts(frame[frame["status"] == "ok"])
+    ok = ok.sort_values(["sample_id", "provider", "condition"]).reset_index(drop=True)
+    rows = ok[[*TRANSCRIPT_KEY, *WORD_COLUMNS, "audio_s", "processing_s"]]
+    if total and len(rows):
+        system = list(TRANSCRIPT_KEY[1:])
+        sums = _totals(rows, system, [*WORD_COLUMNS, "audio_s", "processing_s"])
+        rows = pd.concat([rows, sums], ignore_index=True)
+    out = rows.copy()
+    out["wer"] = [_words(r).wer for r in rows.to_dict("records")]
+    return out[list(PER_FILE_COLUMNS)]
 
 
 def worst_files(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """The n rows with the highest WER (ties broken by more errors)."""
+    """The n transcripts with the highest WER (ties: more reference words, so more errors)."""
     rows = per_file(frame)
-    rows["errors"] = rows["subs"] + rows["dels"] + rows["ins"]
-    return rows.sort_values(["wer", "errors"], ascending=False).head(n).drop(columns="errors")
+    return rows.sort_values(["wer", "ref_words"], ascending=False).head(n).reset_index(drop=True)
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,15 +213,22 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-DER_COLUMNS = ("der_missed_s", "der_false_alarm_s", "der_confusion_s", "der_total_s")
+# --------------------------------------------------------------------------- diarization
 
 
-def pooled_der(frame: pd.DataFrame, by: Sequence[str] = ("diarizer", "condition")) -> pd.DataFrame:
-    """Pooled DER (seconds added up over files) and mean JER per group, plus cpWER.
+def pooled_der(
+    frame: pd.DataFrame, by: Sequence[str] = ("diarizer", "condition"), total: bool = True
+) -> pd.DataFrame:
+    """Pooled DER (with its missed / false-alarm / confusion parts) and JER per group, plus
+    cpWER per provider; with `total`, a TOTAL row per value of ``by[0]``.
 
     A local diarizer's turns do not depend on the ASR provider, so its rows are de-duplicated
-    per sample × condition; provider-native diarization stays per provider.
+    per sample × condition; provider-native diarization stays per provider. JER pools pyannote's
+    components (summed speaker errors / summed reference speakers), never a mean of file JERs.
     """
+    by = list(by)
+    if "der_total_s" not in frame:
+        return pd.DataFrame()
     rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
     if rows.empty:
         return pd.DataFrame()
@@ -88,27 +236,36 @@ def pooled_der(frame: pd.DataFrame, by: Sequence[str] = ("diarizer", "condition"
         rows["diarizer"] != "provider", "provider:" + rows["provider"]
     )
     der_rows = rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
-    out = der_rows.groupby(list(by), sort=False)[list(DER_COLUMNS)].sum()
-    out["files"] = der_rows.groupby(list(by), sort=False)["sample_id"].nunique()
-    out["jer"] = der_rows.groupby(list(by), sort=False)["jer"].mean()
-    err = out["der_missed_s"] + out["der_false_alarm_s"] + out["der_confusion_s"]
-    out["der"] = err / out["der_total_s"].where(out["der_total_s"] > 0)
-    for part, col in (
-        ("miss", "der_missed_s"),
-        ("fa", "der_false_alarm_s"),
-        ("conf", "der_confusion_s"),
-    ):
-        out[part] = out[col] / out["der_total_s"].where(out["der_total_s"] > 0)
-    out = out.reset_index()
-    cp = rows[rows["cp_ref_words"].notna()]
-    if not cp.empty:
-        cp_sum = (
-            cp.groupby([*by, "provider"], sort=False)[["cp_errors", "cp_ref_words"]]
-            .sum()
-            .reset_index()
-        )
-        cp_sum["cpwer"] = cp_sum["cp_errors"] / cp_sum["cp_ref_words"]
-        wide = cp_sum.pivot_table(index=list(by), columns="provider", values="cpwer", sort=False)
-        wide.columns = [f"cpwer {c}" for c in wide.columns]
-        out = out.merge(wide.reset_index(), on=list(by), how="left")
-    return out.drop(columns=list(DER_COLUMNS))
+    der_rows = _counts_or_missing(der_rows, JER_COLUMNS, "jer_missing")
+    der_rows["files"] = _first(der_rows, [*by, "sample_id"])
+    columns = [*DER_COLUMNS, *JER_COLUMNS, "jer_missing", "files"]
+    out = _pool(der_rows, by, columns, by[:1], total)
+    records = out.to_dict("records")
+    der = [_der(r) for r in records]
+    out["files"] = out["files"].astype(int)
+    out["jer"] = [_jer(r) for r in records]
+    out["der"] = [c.der for c in der]
+    out["miss"] = [c.missed_rate for c in der]
+    out["fa"] = [c.false_alarm_rate for c in der]
+    out["conf"] = [c.confusion_rate for c in der]
+    out = out.drop(columns=[*DER_COLUMNS, *JER_COLUMNS, "jer_missing"])
+    cp = rows[_column(rows, "cp_ref_words").notna()]
+    if cp.empty:
+        return out
+    # cpWER is not de-duplicated: the words, so the speaker-attributed errors, are the provider's
+    cp = _counts_or_missing(cp, CP_COLUMNS, "cp_missing")
+    system = [by[0], "provider"]
+    cp_sums = _pool(cp, [*by, "provider"], [*CP_COLUMNS, "cp_missing"], system, total, False)
+    cp_sums["cpwer"] = [_cpwer(r) for r in cp_sums.to_dict("records")]
+    wide = cp_sums.pivot(index=by, columns="provider", values="cpwer")
+    wide.columns = [f"cpwer {c}" for c in wide.columns]
+    return out.merge(wide.reset_index(), on=by, how="left")
+
+
+def _counts_or_missing(rows: pd.DataFrame, columns: Sequence[str], flag: str) -> pd.DataFrame:
+    """`columns` with 0 where a row lacks any of them, and `flag` = 1 on those rows, so a group's
+    sum of `flag` says whether its pooled rate is known."""
+    known = _known(rows, columns)
+    out = rows.assign(**{col: _column(rows, col).where(known, 0) for col in columns})
+    out[flag] = (~known).astype(int)
+    return out
