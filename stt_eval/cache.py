@@ -18,7 +18,8 @@ from typing import Any
 
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+"""Bumped when an entry's layout changes; part of every key, so old entries are never misread."""
 
 
 def default_cache_dir() -> Path:
@@ -61,28 +62,52 @@ def cache_key(audio_wav: bytes, identity: Mapping[str, Any], options: Mapping[st
 
 
 @dataclass(frozen=True)
+class CachedTranscript:
+    """A cache hit: the transcript and the engine seconds measured when it was made."""
+
+    transcript: Transcript
+    processing_s: float
+
+
+@dataclass(frozen=True)
 class TranscriptCache:
-    """A directory of cached transcripts; ``None`` root disables caching."""
+    """A directory of cached transcripts; ``None`` root disables caching.
+
+    Each entry records its own key; an entry that does not parse, or holds another key, is
+    treated as missing (recomputed and overwritten), never served.
+    """
 
     root: Path | None
 
-    def _path(self, key: str) -> Path:
-        assert self.root is not None
+    def path(self, key: str) -> Path:
+        """Where the entry for `key` lives (under ``root/transcripts/``)."""
+        if self.root is None:
+            raise ValueError("this cache is disabled (root=None): it has no entries")
         return self.root / "transcripts" / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Transcript | None:
+    def get(self, key: str) -> CachedTranscript | None:
         if self.root is None:
             return None
         try:
-            return transcript_from_dict(json.loads(self._path(key).read_text(encoding="utf-8")))
-        except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
-            return None  # missing or unreadable entries are simply recomputed
+            entry = json.loads(self.path(key).read_text(encoding="utf-8"))
+            if entry["key"] != key:
+                return None
+            return CachedTranscript(
+                transcript_from_dict(entry["transcript"]), float(entry["processing_s"])
+            )
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return None  # missing or unreadable entries are recomputed
 
-    def put(self, key: str, transcript: Transcript) -> None:
+    def put(self, key: str, transcript: Transcript, processing_s: float) -> None:
         if self.root is None:
             return
-        path = self._path(key)
+        path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "key": key,
+            "processing_s": processing_s,
+            "transcript": transcript_to_dict(transcript),
+        }
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(transcript_to_dict(transcript), default=float), encoding="utf-8")
+        tmp.write_text(json.dumps(entry, default=float), encoding="utf-8")
         tmp.replace(path)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalize import DEFAULT_PRESET, check_preset
 
 if sys.version_info >= (3, 11):
@@ -86,7 +87,7 @@ class Experiment:
     max_duration_s: float = 4 * 3600.0
     output: Path = Path("results")
     name: str = "run"
-    collar: float = 0.25
+    collar: float = DEFAULT_COLLAR
     skip_overlap: bool = False
 
     def __post_init__(self) -> None:

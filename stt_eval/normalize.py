@@ -29,6 +29,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from whisper_normalizer.basic import BasicTextNormalizer
+from whisper_normalizer.english import EnglishTextNormalizer
+
 PRESETS = ("whisper", "basic", "none")
 DEFAULT_PRESET = "whisper"
 
@@ -57,15 +60,11 @@ def _basic(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _whisper_english() -> Callable[[str], str]:
-    from whisper_normalizer.english import EnglishTextNormalizer
-
     return EnglishTextNormalizer()
 
 
 @lru_cache(maxsize=1)
 def _whisper_basic() -> Callable[[str], str]:
-    from whisper_normalizer.basic import BasicTextNormalizer
-
     return BasicTextNormalizer()
 
 

@@ -1,241 +1,286 @@
-"""One recording through the pipeline: condition → chunk → transcribe (cached) → merge → score.
+"""One recording through the pipeline: prepare → plan windows → transcribe (cached) → merge →
+diarize → score.
 
-Plain functions over plain data; the runner only decides what to call on which worker.
+:func:`run_recording` is the only per-recording path of a run; ``api.transcribe_file`` goes
+through the same stages (:func:`~stt_eval.prepared.prepare`, :func:`transcribe`,
+:func:`diarize`). The runner only plans jobs and decides which worker runs them.
+
+Exception policy: anything one recording can raise becomes a failure row with its reason, and
+the run carries on. Our own errors (bad audio, a provider's refusal, a condition that cannot
+run) are expected and need no traceback; anything else is a bug in stt-eval, so its traceback
+also goes to the ``stt_eval`` log.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from stt_eval.audio import AudioClip
 from stt_eval.cache import TranscriptCache, cache_key
-from stt_eval.metrics.wer import char_counts, score_text
+from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
+from stt_eval.conditions import Conditioned, ConditionError
+from stt_eval.diarizers import get_diarizer
+from stt_eval.experiment import ProviderSpec
+from stt_eval.intervals import merge_turns
+from stt_eval.prepared import PreparedAudio, Recording, WholeAudio, mean_snr, prepare
 from stt_eval.providers.base import Provider
+from stt_eval.providers.registry import get_provider
+from stt_eval.scoring import Scoring, failure_row, score_row, score_speakers
 from stt_eval.types import Chunk, ResultRow, Sample, SpeakerTurn, Transcript
+
+log = logging.getLogger("stt_eval")
 
 
 @dataclass(frozen=True)
 class Transcribed:
-    """A (possibly chunked and merged) transcript, where the cuts were, and what it cost."""
+    """A (possibly chunked and merged) transcript, where the cuts were, what it cost, and the
+    achieved SNR of the audio it was made from (None when no noise was added)."""
 
     transcript: Transcript
-    cuts: tuple[float, ...]
-    processing_s: float
-    cached: bool
+    cuts: tuple[float, ...] = ()
+    processing_s: float = 0.0
+    cached: bool = False
+    snr_db: float | None = None
 
 
-def transcribe_chunk(
+def transcribe_clip(
     provider: Provider, clip: AudioClip, options: Mapping[str, Any], cache: TranscriptCache
 ) -> tuple[Transcript, float, bool]:
-    """Transcribe one clip, through the content-addressed cache; time counts only engine work."""
+    """One request, through the content-addressed cache.
+
+    Returns the transcript, the engine seconds measured when it was made (a cache hit keeps the
+    original time, so a resumed run reports what the work cost) and whether it was a hit.
+    """
     key = cache_key(clip.to_wav_bytes(), provider.cache_identity(), options)
     hit = cache.get(key)
     if hit is not None:
-        return hit, 0.0, True
+        return hit.transcript, hit.processing_s, True
     provider.load()
     start = time.perf_counter()
     transcript = provider.transcribe(clip, options)
     elapsed = time.perf_counter() - start
-    cache.put(key, transcript)
+    cache.put(key, transcript, elapsed)
     return transcript, elapsed, False
-
-
-def _transcribe_windows(
-    provider: Provider,
-    windows: Sequence[Chunk],
-    clips: Iterable[tuple[Chunk, AudioClip]],
-    options: Mapping[str, Any],
-    cache: TranscriptCache,
-    merge: str,
-) -> Transcribed:
-    """Transcribe each window's clip on its own (cached) and merge them in global time."""
-    from stt_eval.chunking import cut_points, merge_chunks
-
-    parts: list[tuple[Chunk, Transcript]] = []
-    total, all_cached = 0.0, True
-    for window, clip in clips:
-        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
-        parts.append((window, t))
-        total += secs
-        all_cached &= cached
-    return Transcribed(merge_chunks(parts, merge), cut_points(windows), total, all_cached)
 
 
 def transcribe(
     provider: Provider,
-    clip: AudioClip,
+    audio: PreparedAudio,
     options: Mapping[str, Any],
     cache: TranscriptCache,
     chunking: str = "none",
     merge: str = "timestamp",
     sample_id: str = "",
 ) -> Transcribed:
-    """Transcribe a whole clip, or its windows one by one and merge them back in global time."""
-    from stt_eval.chunking import parse_chunking, plan_chunks
-
+    """Transcribe prepared audio whole, or window by window merged back in global time."""
     setting = parse_chunking(chunking)
-    if setting.chunk_s is None:
-        t, secs, cached = transcribe_chunk(provider, clip, options, cache)
-        return Transcribed(t, (), secs, cached)
-    windows = plan_chunks(setting, clip, sample_id)
-    clips = ((w, clip.slice(w.offset_s, w.end_s)) for w in windows)
-    return _transcribe_windows(provider, windows, clips, options, cache, merge)
-
-
-def transcribe_stream(
-    provider: Provider,
-    path: Path,
-    options: Mapping[str, Any],
-    cache: TranscriptCache,
-    chunking: str,
-    merge: str,
-    sample_id: str = "",
-    condition: Callable[[AudioClip, int], tuple[AudioClip, float | None]] | None = None,
-) -> tuple[Transcribed, float | None]:
-    """Transcribe a long recording window by window, read from disk one window at a time.
-
-    Memory stays at one window whatever the recording's length. `condition(clip, index)` is
-    applied to each window on its own (seeded per window); the returned SNR is the mean of the
-    windows' achieved SNRs in dB (None when no noise was added).
-    """
-    from stt_eval.chunking import iter_chunk_clips, parse_chunking, plan_chunks_from_file
-
-    windows = plan_chunks_from_file(parse_chunking(chunking), path, sample_id)
-    snrs: list[float] = []
-
-    def conditioned() -> Iterator[tuple[Chunk, AudioClip]]:
-        for window, clip in iter_chunk_clips(path, windows):
-            if condition is not None:
-                clip, snr = condition(clip, window.index)
-                if snr is not None:
-                    snrs.append(snr)
-            yield window, clip
-
-    merged = _transcribe_windows(provider, windows, conditioned(), options, cache, merge)
-    return merged, (sum(snrs) / len(snrs) if snrs else None)
-
-
-def score_row(base: ResultRow, sample: Sample, result: Transcribed, normalizer: str) -> ResultRow:
-    """Fill a row's counts from a transcript scored against the sample's reference."""
-    ws = score_text(sample.text, result.transcript.text, normalizer, sample.language)
-    cc = char_counts(ws.ref, ws.hyp)
-    boundary = None
-    if result.cuts:
-        from stt_eval.chunking import boundary_errors
-
-        boundary = boundary_errors(
-            ws,
-            result.transcript.words,
-            result.cuts,
-            normalizer=normalizer,
-            language=sample.language,
-        )
-    return replace(
-        base,
-        hits=ws.counts.hits,
-        subs=ws.counts.subs,
-        dels=ws.counts.dels,
-        ins=ws.counts.ins,
-        ref_words=ws.counts.ref_words,
-        ref_chars=cc.ref_chars,
-        char_edits=cc.edits,
-        boundary_errors=boundary,
-        processing_s=result.processing_s,
-        cached=result.cached,
-        language=result.transcript.language,
-        hypothesis=result.transcript.text,
-    )
-
-
-def identity(component: Any) -> Mapping[str, Any]:
-    """What identifies a component's output for the cache: its own identity, else its fields."""
-    if hasattr(component, "cache_identity"):
-        return component.cache_identity()
-    from dataclasses import asdict
-    from importlib import metadata
-
-    try:
-        version = metadata.version(component.name)
-    except metadata.PackageNotFoundError:
-        version = None
-    return {"component": component.name, "version": version, **asdict(component)}
+    if not setting.enabled:
+        if not isinstance(audio, WholeAudio):
+            raise ValueError("an unchunked transcription needs the whole recording in memory")
+        t, secs, cached = transcribe_clip(provider, audio.clip, options, cache)
+        return Transcribed(t, (), secs, cached, audio.conditioned.snr_db)
+    windows = audio.plan(setting, sample_id)
+    parts: list[tuple[Chunk, Transcript]] = []
+    snrs: list[float | None] = []
+    total, all_cached = 0.0, True
+    for window, conditioned in audio.windows(windows):
+        t, secs, cached = transcribe_clip(provider, conditioned.clip, options, cache)
+        parts.append((window, t))
+        snrs.append(conditioned.snr_db)
+        total += secs
+        all_cached &= cached
+    merged = merge_chunks(parts, merge)
+    return Transcribed(merged, cut_points(windows), total, all_cached, mean_snr(snrs))
 
 
 def diarize(
     diarizer: Any, clip: AudioClip, cache: TranscriptCache
 ) -> tuple[tuple[SpeakerTurn, ...], float, bool]:
     """Speaker turns of a clip from a local diarizer, through the same content-addressed cache."""
-    key = cache_key(clip.to_wav_bytes(), identity(diarizer), {"task": "diarize"})
+    key = cache_key(clip.to_wav_bytes(), diarizer.cache_identity(), {"task": "diarize"})
     hit = cache.get(key)
     if hit is not None:
-        return hit.turns, 0.0, True
-    if hasattr(diarizer, "load"):
-        diarizer.load()
+        return hit.transcript.turns, hit.processing_s, True
+    diarizer.load()
     start = time.perf_counter()
     turns = tuple(diarizer.diarize(clip))
     elapsed = time.perf_counter() - start
-    cache.put(key, Transcript(text="", turns=turns))
+    cache.put(key, Transcript(text="", turns=turns), elapsed)
     return turns, elapsed, False
 
 
 def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
-    """A provider's own diarization: its turns, else runs of words with the same speaker."""
+    """A provider's own diarization: its turns, else one turn per run of consecutive words of
+    one speaker (from the run's first start to its last end)."""
     if transcript.turns:
-        return transcript.turns
-    turns: list[SpeakerTurn] = []
+        return merge_turns(transcript.turns)
+    runs: list[SpeakerTurn] = []
     for w in transcript.words:
         if w.speaker is None:
             continue
-        if turns and turns[-1].speaker == w.speaker:
-            turns[-1] = SpeakerTurn(w.speaker, turns[-1].start, max(turns[-1].end, w.end))
+        if runs and runs[-1].speaker == w.speaker:
+            runs[-1] = SpeakerTurn(w.speaker, runs[-1].start, max(runs[-1].end, w.end))
         else:
-            turns.append(SpeakerTurn(w.speaker, w.start, max(w.end, w.start + 1e-3)))
-    return tuple(turns)
+            runs.append(SpeakerTurn(w.speaker, w.start, max(w.end, w.start + 1e-3)))
+    return merge_turns(runs)
 
 
-def score_speakers(
-    row: ResultRow,
-    sample: Sample,
-    transcript: Transcript,
-    hyp_turns: tuple[SpeakerTurn, ...],
-    normalizer: str,
-    collar: float,
-    skip_overlap: bool,
+# --------------------------------------------------------------------------- one recording
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One provider × condition × chunking × merge × diarizer combination of the grid."""
+
+    provider: ProviderSpec
+    condition: str
+    chunking: str
+    merge: str
+    diarizer: str
+
+    def key(self, sample_id: str) -> tuple[str, ...]:
+        """The identity of this cell for one sample (what resume matches finished rows on)."""
+        return (
+            sample_id,
+            self.provider.label,
+            self.condition,
+            self.chunking,
+            self.merge,
+            self.diarizer,
+        )
+
+
+@dataclass(frozen=True)
+class RecordingJob:
+    """One sample under one condition, with every cell to run on it (picklable for workers).
+
+    The conditioned audio is made once and shared by every provider and diarizer of the job.
+    """
+
+    run_id: str
+    sample: Sample
+    condition: str
+    cells: tuple[Cell, ...]
+    scoring: Scoring
+    seed: int = 0
+    max_duration_s: float | None = None
+    cache_root: str | None = None
+    babble_paths: tuple[str, ...] = ()
+
+    def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
+        s = self.sample
+        return ResultRow(
+            run_id=self.run_id, sample_id=s.id, provider=cell.provider.label,
+            condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
+            diarizer=cell.diarizer, normalizer=self.scoring.normalizer, audio_s=audio_s,
+            snr_db=snr_db, reference=s.text, meta=s.meta,
+        )  # fmt: skip
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failure row's reason. Our own errors carry the file and the fix; anything else is a bug
+    in stt-eval, so its traceback is logged as well."""
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("stt_eval."):
+        return str(exc) if str(exc) else type(exc).__name__
+    log.error("internal error (please report it): %s", exc, exc_info=exc)
+    return f"internal error in stt-eval: {type(exc).__name__}: {exc} (traceback in the log)"
+
+
+def _needs_whole(cells: Iterable[Cell]) -> bool:
+    return any(c.chunking == "none" or c.diarizer not in ("none", "provider") for c in cells)
+
+
+def _diarizations(
+    job: RecordingJob, audio: PreparedAudio, cache: TranscriptCache
+) -> dict[str, tuple[tuple[SpeakerTurn, ...], float, bool] | str]:
+    """Local diarizer turns of the conditioned clip, once per diarizer (shared by providers);
+    a diarizer that fails maps to its failure reason."""
+    out: dict[str, Any] = {}
+    if job.sample.turns is None or not isinstance(audio, WholeAudio):
+        return out
+    for name in dict.fromkeys(c.diarizer for c in job.cells):
+        if name in ("none", "provider"):
+            continue
+        try:
+            out[name] = diarize(get_diarizer(name), audio.clip, cache)
+        except Exception as exc:  # noqa: BLE001 - becomes the failure reason of its cells
+            out[name] = f"diarizer {name}: {describe_error(exc)}"
+    return out
+
+
+def _run_cell(
+    job: RecordingJob, cell: Cell, audio: PreparedAudio, cache: TranscriptCache, diarized: Mapping
 ) -> ResultRow:
-    """Add DER/JER (reference RTTM vs hypothesis turns) and cpWER (reference STM vs words with
-    speakers assigned from the turns) to a scored row."""
-    from stt_eval.diarizers.base import assign_speakers
-    from stt_eval.metrics.diarization import score_diarization
-
-    if sample.turns is None:
+    sample = job.sample
+    provider = get_provider(cell.provider.name, **dict(cell.provider.options))
+    options = {"language": sample.language}
+    result = transcribe(provider, audio, options, cache, cell.chunking, cell.merge, sample.id)
+    base = job.base_row(cell, audio.duration_s, result.snr_db)
+    row = score_row(base, sample, result.transcript, result.cuts, job.scoring)
+    row = replace(row, processing_s=result.processing_s, cached=result.cached)
+    if cell.diarizer == "none" or sample.turns is None:
         return row
-    ds = score_diarization(sample.turns, hyp_turns, collar=collar, skip_overlap=skip_overlap)
-    row = replace(
-        row,
-        der_missed_s=ds.counts.missed_s,
-        der_false_alarm_s=ds.counts.false_alarm_s,
-        der_confusion_s=ds.counts.confusion_s,
-        der_total_s=ds.counts.total_s,
-        jer=ds.jer,
-        collar_s=collar,
-        warning=ds.reason,
-    )
-    stm = sample.meta.get("stm_path")
-    if stm and transcript.words and hyp_turns:
-        from stt_eval.datasets.manifest import reference_segments
-        from stt_eval.metrics.speaker_wer import cpwer
-
-        words = assign_speakers(transcript.words, hyp_turns)
-        cp = cpwer(reference_segments(Path(stm), sample.id), words, normalizer, sample.language)
-        row = replace(row, cp_errors=cp.errors, cp_ref_words=cp.ref_words)
-    return row
+    if cell.diarizer == "provider":
+        turns, secs = speaker_turns_of(result.transcript), 0.0
+        if not turns:
+            return replace(
+                row, warning=f"{cell.provider.label} returned no speakers; DER not scored"
+            )
+    else:
+        found = diarized[cell.diarizer]
+        if isinstance(found, str):
+            return failure_row(base, found)
+        turns, secs, _ = found
+    row = score_speakers(row, sample, result.transcript, turns, job.scoring)
+    return replace(row, diarization_s=secs)
 
 
-def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:
-    """A failed cell: status "failed" and the reason; never an empty hypothesis scored as ok."""
-    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return replace(base, status="failed", error=message, hits=0, subs=0, dels=0, ins=0, ref_words=0)
+def run_recording(job: RecordingJob) -> list[ResultRow]:
+    """Every cell of one sample under one condition; failures become rows, never exceptions."""
+    cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
+    recording = Recording(job.sample.id, job.sample.audio_path, job.babble_paths)
+    try:
+        audio = prepare(
+            recording, job.condition, job.seed,
+            max_duration_s=job.max_duration_s, needs_whole=_needs_whole(job.cells),
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - unusable audio or condition fails its cells
+        reason = describe_error(exc)
+        if isinstance(exc, ConditionError):
+            reason = f"condition {job.condition}: {reason}"
+        return [failure_row(job.base_row(c), reason) for c in job.cells]
+    diarized = _diarizations(job, audio, cache)
+    rows = []
+    for cell in job.cells:
+        try:
+            rows.append(_run_cell(job, cell, audio, cache, diarized))
+        except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
+            rows.append(failure_row(job.base_row(cell, audio.duration_s), describe_error(exc)))
+    return rows
+
+
+def conditioned_audio(
+    recording: Recording, condition: str, seed: int, max_duration_s: float | None = None
+) -> Conditioned:
+    """The whole conditioned recording exactly as a run's engines hear it unchunked."""
+    audio = prepare(recording, condition, seed, max_duration_s=max_duration_s, needs_whole=True)
+    assert isinstance(audio, WholeAudio)  # needs_whole=True never streams
+    return audio.conditioned
+
+
+__all__ = [
+    "Cell",
+    "RecordingJob",
+    "Transcribed",
+    "conditioned_audio",
+    "diarize",
+    "run_recording",
+    "speaker_turns_of",
+    "transcribe",
+    "transcribe_clip",
+]

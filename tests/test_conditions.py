@@ -115,7 +115,7 @@ def test_no_noise_gives_no_snr(jfk):
 
 
 def test_babble_needs_other_sources(jfk):
-    with pytest.raises(ConditionError, match="babble_sources"):
+    with pytest.raises(ConditionError, match="--dataset"):
         apply_chain(jfk, parse_chain("noise(snr_db=5, kind=babble)"), 0)
     with pytest.raises(ConditionError, match="sample itself"):
         apply_chain(jfk, parse_chain("noise(snr_db=5, kind=babble)"), 0, babble_sources=[jfk])

@@ -38,6 +38,7 @@ def test_pocketsphinx_fillers_and_variants(token, word):
     assert clean_word(token) == word
 
 
+@pytest.mark.slow
 def test_pocketsphinx_decodes_its_own_test_utterance():
     # pocketsphinx's own test suite asserts this hypothesis for goforward.raw
     t = get_provider("pocketsphinx").transcribe(
@@ -49,6 +50,7 @@ def test_pocketsphinx_decodes_its_own_test_utterance():
     assert all(a.end <= b.start + 1e-6 for a, b in zip(t.words, t.words[1:]))
 
 
+@pytest.mark.slow
 def test_faster_whisper_tiny_en_on_jfk():
     t = get_provider("faster-whisper").transcribe(load_audio(SAMPLE / "audio" / "whisper_jfk.flac"))
     ref = "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -65,6 +67,7 @@ def test_faster_whisper_identity_covers_model_and_decoding():
     assert a.cache_identity()["model"] == "tiny.en"
 
 
+@pytest.mark.slow
 def test_pocketsphinx_result_does_not_depend_on_what_was_decoded_before():
     engine = get_provider("pocketsphinx")
     jfk = load_audio(SAMPLE / "audio" / "whisper_jfk.flac")

@@ -20,9 +20,12 @@ from stt_eval.normalize import normalize_text
 
 from .conftest import FIXTURES
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("sctk") is None, reason="sctk (sclite) not installed: apt-get install sctk"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("sctk") is None, reason="sctk (sclite) not installed: apt-get install sctk"
+    ),
+]
 
 VOCAB = "the a of and to in is you that it he was for on are as with his they at".split()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stt_eval.audio import TARGET_RATE, AudioClip, AudioError, load_audio, resample
+from stt_eval.audio import TARGET_RATE, AudioClip, AudioError, audio_duration, load_audio, resample
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.step import Value, _NoiseResult, _StepContext
 
@@ -27,8 +27,9 @@ VAD_FLOOR_DBFS = -80.0
 
 MIN_NOISE_FILE_S = 1.0
 """A noise file shorter than this loops audibly; it is rejected at validation time."""
-BABBLE_TALKERS = 5
-"""Babble mixes up to this many other samples' speech (fewer if fewer are given)."""
+BABBLE_TALKERS = 3
+"""Babble mixes this many other recordings' speech (fewer if fewer are given); a run offers each
+sample the first BABBLE_TALKERS other recordings of its dataset."""
 
 # --- active speech level ---------------------------------------------------------------------
 
@@ -150,8 +151,9 @@ def _apply_noise(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) 
     if kind == "babble":
         if len(ctx.babble_sources) < 1:
             raise ConditionError(
-                "noise(kind=babble) needs at least 1 other sample's speech in babble_sources "
-                "(the runner passes the other samples; a single-sample dataset cannot babble)"
+                "noise(kind=babble) needs other recordings' speech to mix: a run takes them "
+                "from the dataset; for one file pass the dataset it belongs to (--dataset "
+                "MANIFEST); a single-recording dataset cannot babble"
             )
         if ctx.original is not None and any(
             np.array_equal(s.samples, ctx.original) for s in ctx.babble_sources
@@ -179,12 +181,8 @@ def _apply_noise(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) 
 
 def _noise_file_duration(path: Path) -> float:
     """Duration of a noise file in seconds (header only when libsndfile can read it)."""
-    import soundfile as sf
-
-    try:
-        return float(sf.info(str(path)).duration)
-    except (sf.LibsndfileError, RuntimeError, TypeError):
-        return load_audio(path).duration_s
+    duration = audio_duration(path)
+    return duration if duration is not None else load_audio(path).duration_s
 
 
 def _check_noise(params: Mapping[str, Value]) -> None:

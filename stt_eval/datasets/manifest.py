@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stt_eval.datasets.annotations import AnnotationError, read_rttm, read_stm
 from stt_eval.types import InvalidRecord, Sample
 
 FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "meta")
@@ -152,13 +153,13 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
                 )
             meta[f"{key}_path"] = str(ref)
     turns = _reference_turns(Path(meta["rttm_path"]), sid) if row.get("rttm") else None
-    if row.get("stm"):
-        reference_segments(Path(meta["stm_path"]), sid)  # validate now, not mid-run
+    segments = reference_segments(Path(meta["stm_path"]), sid) if row.get("stm") else None
     return Sample(
         id=sid,
         audio_path=base / str(row["audio"]),
         text=str(row["text"]),
         turns=turns,
+        segments=segments,
         language=language,
         terms=tuple(terms),
         meta=meta,
@@ -171,8 +172,6 @@ def _reference_turns(path: Path, sample_id: str) -> tuple:
     An RTTM with no turns for this sample is allowed (the recording may hold no speech): DER is
     then undefined and reported as such, while WER is still scored.
     """
-    from stt_eval.datasets.annotations import AnnotationError, read_rttm
-
     try:
         return read_rttm(path).get(sample_id, ())
     except AnnotationError as exc:
@@ -181,8 +180,6 @@ def _reference_turns(path: Path, sample_id: str) -> tuple:
 
 def reference_segments(path: Path, sample_id: str) -> tuple:
     """The sample's speaker-attributed reference segments (STM), for cpWER."""
-    from stt_eval.datasets.annotations import AnnotationError, read_stm
-
     try:
         segments = read_stm(path).get(sample_id, ())
     except AnnotationError as exc:

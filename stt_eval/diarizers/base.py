@@ -8,9 +8,9 @@ said when" as :class:`Word` s. :func:`assign_speakers` joins the two by time ove
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from stt_eval.audio import AudioClip
 from stt_eval.types import SpeakerTurn, Word
@@ -24,6 +24,14 @@ class Diarizer(Protocol):
 
     def diarize(self, clip: AudioClip) -> tuple[SpeakerTurn, ...]:
         """Speaker turns of `clip`, in seconds from its start; ``()`` when no one speaks."""
+        ...
+
+    def load(self) -> None:
+        """Load models up front (timings then count only diarization)."""
+        ...
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        """Everything about this diarizer that changes its output (engine version, settings)."""
         ...
 
 

