@@ -1,0 +1,407 @@
+"""The one HTTP client: sessions, timeouts, the retry policy, rate limits and key redaction.
+
+Providers map a request and a response; everything about *sending* lives here, in one place
+(openai-python's ``_base_client`` is the model):
+
+- Retry 408, 409, 429 and 5xx, connection errors, timeouts and a 2xx whose body is not valid
+  JSON; never retry 400, 401, 403, 404, 413, 415 or 422 (the same request would fail again).
+- Wait what ``Retry-After`` says (seconds or an HTTP date, capped at ``MAX_RETRY_AFTER_S``);
+  without it, exponential backoff from ``MIN_WAIT_S`` capped at ``MAX_WAIT_S``, with full jitter.
+- The read timeout grows with the audio's duration (a 2-hour file is not a 5-second request).
+- Errors are typed (:mod:`stt_eval.providers.base`) and carry the status, the provider's own
+  message and the fix; API keys are redacted from every message.
+- Each request's attempts, waits and the latency of the attempt that succeeded are added to the
+  :class:`Meter` of the :func:`metered` block around it (the pipeline puts them in the row).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+from dotenv import dotenv_values, find_dotenv
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from stt_eval.providers.base import (
+    AuthError,
+    InputRejected,
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+)
+
+MAX_ATTEMPTS = 5
+MIN_WAIT_S = 2.0
+MAX_WAIT_S = 30.0
+MAX_RETRY_AFTER_S = 120.0
+"""A server asking for a longer pause than this is waited for this long, then retried."""
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+READ_TIMEOUT_PER_AUDIO_S = 1.0
+"""Added to the read timeout per second of audio sent: batch APIs take time to answer."""
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""Retried besides every 5xx."""
+AUTH_STATUSES = frozenset({401, 403})
+REJECTED_STATUSES = frozenset({400, 404, 413, 415, 422})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry; the defaults are the common production setting."""
+
+    attempts: int = MAX_ATTEMPTS
+    min_wait_s: float = MIN_WAIT_S
+    max_wait_s: float = MAX_WAIT_S
+    max_retry_after_s: float = MAX_RETRY_AFTER_S
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.min_wait_s < 0 or self.max_wait_s < self.min_wait_s:
+            raise ValueError(
+                f"retry policy {self}: needs attempts >= 1 and 0 <= min_wait_s <= max_wait_s"
+            )
+
+    def backoff_s(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff after failed attempt number `attempt` (1-based).
+
+        >>> RetryPolicy(min_wait_s=2, max_wait_s=30).backoff_s(10, random.Random(0)) <= 30
+        True
+        """
+        cap = min(self.max_wait_s, self.min_wait_s * 2 ** (attempt - 1))
+        return rng.uniform(self.min_wait_s, cap)
+
+
+def retry_after_s(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: a number of seconds or an HTTP date.
+
+    >>> retry_after_s("3")
+    3.0
+    >>> retry_after_s("Wed, 21 Oct 2015 07:28:05 GMT", datetime(2015, 10, 21, 7, 28, tzinfo=timezone.utc))
+    5.0
+    >>> retry_after_s("soon") is None
+    True
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret replaced by ``***`` (keys never reach a message or a log)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def api_key(variable: str, provider: str) -> str:
+    """The API key in environment variable `variable`, else in a ``.env`` file found from the
+    working directory upwards; a missing key is an AuthError naming the variable."""
+    value = os.environ.get(variable)
+    if not value:
+        found = find_dotenv(usecwd=True)
+        value = dotenv_values(found).get(variable) if found else None
+    if not value:
+        raise AuthError(
+            f"{provider}: no API key: set {variable} in the environment or in a .env file in "
+            f"the working directory ({variable}=...)"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- metering
+
+
+@dataclass
+class Meter:
+    """What the requests of one transcription cost: attempts, seconds slept between them, and
+    the wall time of the attempts that succeeded (a polling API adds up several requests)."""
+
+    requests: int = 0
+    attempts: int = 0
+    wait_s: float = 0.0
+    latency_s: float = 0.0
+
+
+_METER: ContextVar[Meter | None] = ContextVar("stt_eval_http_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Meter]:
+    """Collect the requests sent inside the block (in this thread) into a new Meter."""
+    meter = Meter()
+    token = _METER.set(meter)
+    try:
+        yield meter
+    finally:
+        _METER.reset(token)
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+class RateLimiter:
+    """A token bucket of `per_minute` requests (bursts up to `burst`) and a cap on requests in
+    flight, shared by the threads of one process that call the same provider."""
+
+    def __init__(
+        self,
+        per_minute: float | None = None,
+        in_flight: int | None = None,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute is not None and per_minute <= 0:
+            raise ValueError(f"requests per minute must be > 0, got {per_minute}")
+        if in_flight is not None and in_flight < 1:
+            raise ValueError(f"requests in flight must be >= 1, got {in_flight}")
+        self.per_minute, self.in_flight, self.burst = per_minute, in_flight, max(1, burst)
+        self._clock, self._sleep = clock, sleep
+        self._tokens = float(self.burst)
+        self._last = clock()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(in_flight) if in_flight else None
+
+    def _take(self) -> float:
+        """Take a token if there is one (0.0), else say how long until there is one."""
+        with self._lock:
+            now = self._clock()
+            rate = self.per_minute / 60.0  # type: ignore[operator]
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / rate
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait for a token and a free in-flight slot; hold the slot while the request runs."""
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            while self.per_minute is not None and (wait := self._take()) > 0:
+                self._sleep(wait)
+            yield
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+
+_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def shared_limiter(
+    provider: str, base_url: str, per_minute: float | None, in_flight: int | None
+) -> RateLimiter:
+    """The process's limiter for one provider endpoint (created on first use)."""
+    key = (provider, base_url)
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None or (limiter.per_minute, limiter.in_flight) != (per_minute, in_flight):
+            limiter = _LIMITERS[key] = RateLimiter(per_minute, in_flight)
+        return limiter
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A successful response: status, headers and body (``.json()`` parses it)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def provider_message(body: bytes) -> str:
+    """The provider's own error text from a JSON error body (the common shapes), else the start
+    of the body as text."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body[:300].decode("utf-8", errors="replace").strip()
+    if isinstance(doc, dict):
+        for path in (("error", "message"), ("err_msg",), ("errors",), ("error",), ("message",),
+                     ("detail",), ("reason",)):  # fmt: skip
+            value: Any = doc
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return json.dumps(doc)[:300]
+
+
+@dataclass
+class HttpClient:
+    """Sends one provider's requests with the retry policy, the rate limit and its auth headers.
+
+    `key_variable` names the environment variable of the key (it goes in the fix of an auth
+    error); `secrets` are redacted from every message.
+    """
+
+    provider: str
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    key_variable: str = ""
+    secrets: tuple[str, ...] = ()
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    limiter: RateLimiter | None = None
+    session: requests.Session = field(default_factory=requests.Session)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.perf_counter
+    rng: random.Random = field(default_factory=random.Random)
+
+    def url(self, path: str) -> str:
+        return path if "://" in path else self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        json_body: Any = None,
+        files: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        audio_s: float = 0.0,
+        expect_json: bool = True,
+    ) -> HttpResponse:
+        """Send a request, retrying what is worth retrying; raise a typed ProviderError."""
+        meter = _METER.get()
+        attempts = 0
+
+        def attempt() -> HttpResponse:
+            nonlocal attempts
+            attempts += 1
+            return self._send(method, path, params, data, json_body, files, headers, audio_s,
+                              expect_json, meter)  # fmt: skip
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            after = getattr(exc, "retry_after_s", None)
+            if after is not None:
+                seconds = min(after, self.policy.max_retry_after_s)
+            else:
+                seconds = self.policy.backoff_s(state.attempt_number, self.rng)
+            if meter is not None:
+                meter.wait_s += seconds
+            return seconds
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts),
+            wait=wait,
+            retry=retry_if_exception_type(TransientProviderError),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except TransientProviderError as exc:
+            if attempts > 1:
+                exc.args = (f"{exc.args[0]} (gave up after {attempts} attempts)",)
+            raise
+        finally:
+            if meter is not None:
+                meter.requests += 1
+                meter.attempts += attempts
+
+    def _send(self, method, path, params, data, json_body, files, headers, audio_s, expect_json,
+              meter) -> HttpResponse:  # fmt: skip
+        timeout = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S + READ_TIMEOUT_PER_AUDIO_S * audio_s)
+        if files:  # a retried multipart body must be re-read from the start
+            for value in files.values():
+                stream = value[1] if isinstance(value, tuple) else value
+                if hasattr(stream, "seek"):
+                    stream.seek(0)
+        limit = self.limiter.slot() if self.limiter is not None else _no_limit()
+        with limit:
+            start = self.clock()
+            try:
+                response = self.session.request(
+                    method, self.url(path), params=params, data=data, json=json_body,
+                    files=files, headers={**self.headers, **(headers or {})}, timeout=timeout,
+                )  # fmt: skip
+            except requests.Timeout as exc:
+                raise TransientProviderError(self._say(f"timed out ({exc})")) from None
+            except requests.RequestException as exc:
+                raise TransientProviderError(self._say(f"could not connect ({exc})")) from None
+            elapsed = self.clock() - start
+        status, body = response.status_code, response.content
+        if 200 <= status < 300:
+            if expect_json:
+                try:
+                    json.loads(body)
+                except (ValueError, UnicodeDecodeError):
+                    raise TransientProviderError(
+                        self._say(f"{status} with a body that is not valid JSON: {body[:80]!r}")
+                    ) from None
+            if meter is not None:
+                meter.latency_s += elapsed
+            return HttpResponse(status, dict(response.headers), body)
+        raise self._error(status, body, response.headers.get("Retry-After"))
+
+    def _say(self, text: str) -> str:
+        return redact(f"{self.provider}: {text}", self.secrets)
+
+    def _error(self, status: int, body: bytes, retry_after: str | None) -> ProviderError:
+        said = provider_message(body)
+        message = self._say(f"HTTP {status}: {said}")
+        kw = {"status": status, "provider_message": redact(said, self.secrets)}
+        if status in AUTH_STATUSES:
+            where = f"check {self.key_variable}" if self.key_variable else "check the API key"
+            return AuthError(f"{message} — {where} (and the account's access)", **kw)
+        if status in REJECTED_STATUSES:
+            fix = (
+                "the file is over the provider's size limit" if status == 413 else "fix the request"
+            )
+            return InputRejected(f"{message} — {fix}; resending it will not help", **kw)
+        if status in RETRY_STATUSES or status >= 500:
+            return TransientProviderError(message, retry_after_s=retry_after_s(retry_after), **kw)
+        return PermanentProviderError(message, **kw)
+
+
+@contextmanager
+def _no_limit() -> Iterator[None]:
+    yield
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """A file's bytes (for upload bodies)."""
+    return Path(path).read_bytes()

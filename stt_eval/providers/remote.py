@@ -1,0 +1,102 @@
+"""What every HTTP provider shares: its options (base URL, rate limit, retries, price), its key,
+its client and the upload-size check. Each provider module adds its request and response mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from stt_eval.http import (
+    MAX_ATTEMPTS,
+    MAX_WAIT_S,
+    MIN_WAIT_S,
+    HttpClient,
+    RetryPolicy,
+    api_key,
+    shared_limiter,
+)
+from stt_eval.providers.base import InputRejected
+
+
+@dataclass(frozen=True)
+class RemoteProvider:
+    """Options of every HTTP provider (defaults: the vendor's endpoint and documented plan).
+
+    ``base_url`` points the provider at a proxy, a self-hosted server or a loopback test server;
+    ``requests_per_minute`` and ``max_in_flight`` limit what this process sends; ``max_attempts``,
+    ``min_wait_s`` and ``max_wait_s`` shape the retries; ``price_per_minute`` overrides the
+    contract price (US dollars per audio minute) used for costs.
+    """
+
+    base_url: str = ""
+    requests_per_minute: float | None = None
+    max_in_flight: int | None = None
+    max_attempts: int = MAX_ATTEMPTS
+    min_wait_s: float = MIN_WAIT_S
+    max_wait_s: float = MAX_WAIT_S
+    price_per_minute: float | None = None
+
+    KEY_VARIABLE: ClassVar[str] = ""
+    DEFAULT_BASE_URL: ClassVar[str] = ""
+    DEFAULT_PER_MINUTE: ClassVar[float | None] = None
+    DEFAULT_IN_FLIGHT: ClassVar[int | None] = None
+    MAX_UPLOAD_BYTES: ClassVar[int | None] = None
+    OUTPUT_NEUTRAL: ClassVar[frozenset[str]] = frozenset(
+        {"name", "requests_per_minute", "max_in_flight", "max_attempts", "min_wait_s",
+         "max_wait_s", "price_per_minute"}
+    )  # fmt: skip
+    """Options that change how requests are sent or priced, not what comes back."""
+
+    @property
+    def endpoint(self) -> str:
+        return (self.base_url or self.DEFAULT_BASE_URL).rstrip("/")
+
+    def auth_headers(self, key: str) -> Mapping[str, str]:
+        """The documented auth header(s) for `key`."""
+        raise NotImplementedError
+
+    def key(self) -> str:
+        return api_key(self.KEY_VARIABLE, getattr(self, "name", type(self).__name__))
+
+    def load(self) -> None:
+        """Check the key is there before anything is sent (a clear error naming its variable)."""
+        self.key()
+
+    def client(self) -> HttpClient:
+        """An HTTP client with this provider's auth, retry policy and shared rate limit."""
+        key = self.key()
+        name = getattr(self, "name", type(self).__name__)
+        per_minute = self.requests_per_minute or self.DEFAULT_PER_MINUTE
+        in_flight = self.max_in_flight or self.DEFAULT_IN_FLIGHT
+        return HttpClient(
+            name,
+            self.endpoint,
+            headers=self.auth_headers(key),
+            key_variable=self.KEY_VARIABLE,
+            secrets=(key,),
+            policy=RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s),
+            limiter=shared_limiter(name, self.endpoint, per_minute, in_flight),
+        )
+
+    def check_size(self, body: bytes) -> None:
+        """Refuse an upload over the provider's documented size limit before sending it."""
+        limit = self.MAX_UPLOAD_BYTES
+        if limit is not None and len(body) > limit:
+            name = getattr(self, "name", type(self).__name__)
+            raise InputRejected(
+                f"{name}: the audio is {len(body) / 1e6:.1f} MB, over the provider's "
+                f'{limit / 1e6:.0f} MB limit — chunk it (chunking = ["30s/2s"]) or shorten it'
+            )
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        """Every option that changes the output (never the key): endpoint, model, switches."""
+        fields = {
+            k: v for k, v in vars(self).items() if k not in self.OUTPUT_NEUTRAL and k != "base_url"
+        }
+        return {
+            "engine": getattr(self, "name", type(self).__name__),
+            "endpoint": self.endpoint,
+            **fields,
+        }
