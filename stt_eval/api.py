@@ -25,7 +25,7 @@ from stt_eval.metrics.wer import CorpusScore, score_corpus
 from stt_eval.normalize import DEFAULT_PRESET
 from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
-from stt_eval.providers.registry import PROVIDERS, get_provider
+from stt_eval.providers.registry import get_provider, provider_names
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import SUMMARY_FILE, rows_frame
 from stt_eval.runner import RunResult, run_experiment
@@ -254,10 +254,12 @@ def preview_condition(
 def list_providers() -> dict[str, dict[str, Any]]:
     """Registered providers and their options with defaults."""
     out = {}
-    for name in sorted(PROVIDERS):
+    for name in provider_names():
         engine = get_provider(name)
         out[name] = {
-            f.name: getattr(engine, f.name) for f in dataclasses.fields(engine) if f.name != "name"
+            f.name: getattr(engine, f.name)
+            for f in dataclasses.fields(engine)
+            if f.name != "name" and not f.metadata.get("hook")
         }
     return out
 

@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.types import Measured, SpeakerTurn, Transcript, Word
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 """Bumped when an entry's layout changes; part of every key, so old entries are never misread."""
 
 
@@ -63,10 +63,10 @@ def cache_key(audio_wav: bytes, identity: Mapping[str, Any], options: Mapping[st
 
 @dataclass(frozen=True)
 class CachedTranscript:
-    """A cache hit: the transcript and the engine seconds measured when it was made."""
+    """A cache hit: the transcript and what making it cost, measured when it was made."""
 
     transcript: Transcript
-    processing_s: float
+    measured: Measured
 
 
 @dataclass(frozen=True)
@@ -93,19 +93,19 @@ class TranscriptCache:
             if entry["key"] != key:
                 return None
             return CachedTranscript(
-                transcript_from_dict(entry["transcript"]), float(entry["processing_s"])
+                transcript_from_dict(entry["transcript"]), Measured(**entry["measured"])
             )
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
             return None  # missing or unreadable entries are recomputed
 
-    def put(self, key: str, transcript: Transcript, processing_s: float) -> None:
+    def put(self, key: str, transcript: Transcript, measured: Measured) -> None:
         if self.root is None:
             return
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
             "key": key,
-            "processing_s": processing_s,
+            "measured": asdict(measured),
             "transcript": transcript_to_dict(transcript),
         }
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -121,7 +121,10 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
             "words": words,
             "cuts": list(out.cuts),
             "snr_db": out.snr_db,
-            "processing_s": out.processing_s,
+            "processing_s": out.measured.processing_s,
+            "latency_s": out.measured.latency_s,
+            "attempts": out.measured.attempts,
+            "cost_usd": out.measured.cost_usd,
             "cached": out.cached,
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))

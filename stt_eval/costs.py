@@ -34,7 +34,7 @@ PRICES: dict[tuple[str, str], Price] = {
         0.0043, "third-party pages citing Deepgram's pre-recorded Nova-3 list price (unconfirmed "
         "by Deepgram's own pages)", "2026-08-21",
     ),
-    ("assemblyai", "universal"): Price(
+    ("assemblyai", "universal-3-pro"): Price(
         0.0035, "a competitor's model card quoting AssemblyAI at $3.50 per 1,000 minutes "
         "(unconfirmed by AssemblyAI)", "2026-08-21",
     ),

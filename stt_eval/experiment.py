@@ -36,6 +36,7 @@ else:  # pragma: no cover
 KEYS = (
     "name", "dataset", "providers", "conditions", "chunking", "merge", "diarizers", "normalizer",
     "seed", "workers", "select", "ids", "max_duration_s", "output", "collar", "skip_overlap",
+    "budget_usd", "http_workers",
 )  # fmt: skip
 
 
@@ -89,6 +90,8 @@ class Experiment:
     name: str = "run"
     collar: float = DEFAULT_COLLAR
     skip_overlap: bool = False
+    budget_usd: float | None = None
+    http_workers: int = 8
 
     def __post_init__(self) -> None:
         check_preset(self.normalizer)
@@ -98,6 +101,10 @@ class Experiment:
             )
         if self.workers < 1:
             raise ExperimentError(f"workers={self.workers} must be >= 1")
+        if self.http_workers < 1:
+            raise ExperimentError(f"http_workers={self.http_workers} must be >= 1")
+        if self.budget_usd is not None and not self.budget_usd >= 0:
+            raise ExperimentError(f"budget_usd={self.budget_usd} must be >= 0 US dollars")
         for axis in ("providers", "conditions", "chunking", "merge", "diarizers"):
             if not getattr(self, axis):
                 raise ExperimentError(f"{axis} is empty; list at least one")
@@ -108,8 +115,8 @@ class Experiment:
     def fingerprint(self) -> str:
         """A short hash of the grid (not of paths to outputs), used to name and resume runs."""
         d = asdict(self)
-        d.pop("output")
-        d.pop("workers")
+        for key in ("output", "workers", "http_workers", "budget_usd"):
+            d.pop(key)
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -168,6 +175,8 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
         ("name", str),
         ("collar", float),
         ("skip_overlap", bool),
+        ("budget_usd", float),
+        ("http_workers", int),
     ):
         if key in d:
             kw[key] = cast(d[key])

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from typing import Any
 
 import requests
 from dotenv import dotenv_values, find_dotenv
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from stt_eval.providers.base import (
     AuthError,
@@ -42,6 +41,7 @@ from stt_eval.providers.base import (
     ProviderError,
     TransientProviderError,
 )
+from stt_eval.ratelimit import RateLimiter
 
 MAX_ATTEMPTS = 5
 MIN_WAIT_S = 2.0
@@ -165,75 +165,6 @@ def metered() -> Iterator[Meter]:
         _METER.reset(token)
 
 
-# --------------------------------------------------------------------------- rate limits
-
-
-class RateLimiter:
-    """A token bucket of `per_minute` requests (bursts up to `burst`) and a cap on requests in
-    flight, shared by the threads of one process that call the same provider."""
-
-    def __init__(
-        self,
-        per_minute: float | None = None,
-        in_flight: int | None = None,
-        *,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if per_minute is not None and per_minute <= 0:
-            raise ValueError(f"requests per minute must be > 0, got {per_minute}")
-        if in_flight is not None and in_flight < 1:
-            raise ValueError(f"requests in flight must be >= 1, got {in_flight}")
-        self.per_minute, self.in_flight, self.burst = per_minute, in_flight, max(1, burst)
-        self._clock, self._sleep = clock, sleep
-        self._tokens = float(self.burst)
-        self._last = clock()
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(in_flight) if in_flight else None
-
-    def _take(self) -> float:
-        """Take a token if there is one (0.0), else say how long until there is one."""
-        with self._lock:
-            now = self._clock()
-            rate = self.per_minute / 60.0  # type: ignore[operator]
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * rate)
-            self._last = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / rate
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Wait for a token and a free in-flight slot; hold the slot while the request runs."""
-        if self._slots is not None:
-            self._slots.acquire()
-        try:
-            while self.per_minute is not None and (wait := self._take()) > 0:
-                self._sleep(wait)
-            yield
-        finally:
-            if self._slots is not None:
-                self._slots.release()
-
-
-_LIMITERS: dict[tuple[str, str], RateLimiter] = {}
-_LIMITERS_LOCK = threading.Lock()
-
-
-def shared_limiter(
-    provider: str, base_url: str, per_minute: float | None, in_flight: int | None
-) -> RateLimiter:
-    """The process's limiter for one provider endpoint (created on first use)."""
-    key = (provider, base_url)
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(key)
-        if limiter is None or (limiter.per_minute, limiter.in_flight) != (per_minute, in_flight):
-            limiter = _LIMITERS[key] = RateLimiter(per_minute, in_flight)
-        return limiter
-
-
 # --------------------------------------------------------------------------- the client
 
 
@@ -286,6 +217,7 @@ class HttpClient:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.perf_counter
     rng: random.Random = field(default_factory=random.Random)
+    read_timeout_s: float = READ_TIMEOUT_S
 
     def url(self, path: str) -> str:
         return path if "://" in path else self.base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -302,8 +234,13 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         audio_s: float = 0.0,
         expect_json: bool = True,
+        idempotent: bool = True,
     ) -> HttpResponse:
-        """Send a request, retrying what is worth retrying; raise a typed ProviderError."""
+        """Send a request, retrying what is worth retrying; raise a typed ProviderError.
+
+        A request that is not `idempotent` (one that creates a billed job) is retried only when
+        the server surely did not act on it: a 429, or a connection that was never made.
+        """
         meter = _METER.get()
         attempts = 0
 
@@ -324,10 +261,15 @@ class HttpClient:
                 meter.wait_s += seconds
             return seconds
 
+        def worth_retrying(exc: BaseException) -> bool:
+            if not isinstance(exc, TransientProviderError):
+                return False
+            return idempotent or exc.status == 429 or isinstance(exc, _NotConnected)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),
             wait=wait,
-            retry=retry_if_exception_type(TransientProviderError),
+            retry=retry_if_exception(worth_retrying),
             sleep=self.sleep,
             reraise=True,
         )
@@ -344,7 +286,7 @@ class HttpClient:
 
     def _send(self, method, path, params, data, json_body, files, headers, audio_s, expect_json,
               meter) -> HttpResponse:  # fmt: skip
-        timeout = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S + READ_TIMEOUT_PER_AUDIO_S * audio_s)
+        timeout = (CONNECT_TIMEOUT_S, self.read_timeout_s + READ_TIMEOUT_PER_AUDIO_S * audio_s)
         if files:  # a retried multipart body must be re-read from the start
             for value in files.values():
                 stream = value[1] if isinstance(value, tuple) else value
@@ -358,8 +300,14 @@ class HttpClient:
                     method, self.url(path), params=params, data=data, json=json_body,
                     files=files, headers={**self.headers, **(headers or {})}, timeout=timeout,
                 )  # fmt: skip
+            except requests.ConnectTimeout as exc:
+                raise _NotConnected(self._say(f"could not connect ({exc})")) from None
             except requests.Timeout as exc:
                 raise TransientProviderError(self._say(f"timed out ({exc})")) from None
+            except requests.ConnectionError as exc:
+                if _never_connected(exc):
+                    raise _NotConnected(self._say(f"could not connect ({exc})")) from None
+                raise TransientProviderError(self._say(f"connection failed ({exc})")) from None
             except requests.RequestException as exc:
                 raise TransientProviderError(self._say(f"could not connect ({exc})")) from None
             elapsed = self.clock() - start
@@ -395,6 +343,15 @@ class HttpClient:
         if status in RETRY_STATUSES or status >= 500:
             return TransientProviderError(message, retry_after_s=retry_after_s(retry_after), **kw)
         return PermanentProviderError(message, **kw)
+
+
+class _NotConnected(TransientProviderError):
+    """The connection was never made, so the server cannot have acted on the request."""
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    text = str(exc)
+    return any(s in text for s in ("Connection refused", "NewConnectionError", "Name or service"))
 
 
 @contextmanager

@@ -24,48 +24,65 @@ from stt_eval.audio import AudioClip
 from stt_eval.cache import TranscriptCache, cache_key
 from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
 from stt_eval.conditions import Conditioned, ConditionError
+from stt_eval.costs import Price, cost_usd, price_of
 from stt_eval.diarizers import get_diarizer
 from stt_eval.experiment import ProviderSpec
+from stt_eval.http import metered
 from stt_eval.intervals import merge_turns
 from stt_eval.prepared import PreparedAudio, Recording, WholeAudio, mean_snr, prepare
 from stt_eval.providers.base import Provider
 from stt_eval.providers.registry import get_provider
 from stt_eval.scoring import Scoring, failure_row, score_row, score_speakers
-from stt_eval.types import Chunk, ResultRow, Sample, SpeakerTurn, Transcript
+from stt_eval.types import Chunk, Measured, ResultRow, Sample, SpeakerTurn, Transcript
 
 log = logging.getLogger("stt_eval")
 
 
 @dataclass(frozen=True)
 class Transcribed:
-    """A (possibly chunked and merged) transcript, where the cuts were, what it cost, and the
-    achieved SNR of the audio it was made from (None when no noise was added)."""
+    """A (possibly chunked and merged) transcript, where the cuts were, what it cost, whether
+    all of it came from the cache, and the achieved SNR of the audio (None: no noise added)."""
 
     transcript: Transcript
     cuts: tuple[float, ...] = ()
-    processing_s: float = 0.0
+    measured: Measured = Measured()
     cached: bool = False
     snr_db: float | None = None
 
 
+def price(provider: Provider) -> Price | None:
+    """A provider's list price per audio minute (its override, else the price table)."""
+    return price_of(
+        provider.name, getattr(provider, "model", None), getattr(provider, "price_per_minute", None)
+    )
+
+
 def transcribe_clip(
     provider: Provider, clip: AudioClip, options: Mapping[str, Any], cache: TranscriptCache
-) -> tuple[Transcript, float, bool]:
-    """One request, through the content-addressed cache.
+) -> tuple[Transcript, Measured, bool]:
+    """One transcription, through the content-addressed cache.
 
-    Returns the transcript, the engine seconds measured when it was made (a cache hit keeps the
-    original time, so a resumed run reports what the work cost) and whether it was a hit.
+    Returns the transcript, what it cost when it was made (a cache hit keeps the measured time
+    and price, so a resumed run reports what the work cost) and whether it was a hit.
     """
     key = cache_key(clip.to_wav_bytes(), provider.cache_identity(), options)
     hit = cache.get(key)
     if hit is not None:
-        return hit.transcript, hit.processing_s, True
+        return hit.transcript, hit.measured, True
     provider.load()
-    start = time.perf_counter()
-    transcript = provider.transcribe(clip, options)
-    elapsed = time.perf_counter() - start
-    cache.put(key, transcript, elapsed)
-    return transcript, elapsed, False
+    with metered() as meter:
+        start = time.perf_counter()
+        transcript = provider.transcribe(clip, options)
+        elapsed = time.perf_counter() - start
+    remote = meter.requests > 0
+    measured = Measured(
+        processing_s=elapsed,
+        latency_s=meter.latency_s if remote else elapsed,
+        attempts=1 + (meter.attempts - meter.requests if remote else 0),
+        cost_usd=cost_usd(price(provider), clip.duration_s),
+    )
+    cache.put(key, transcript, measured)
+    return transcript, measured, False
 
 
 def transcribe(
@@ -82,17 +99,17 @@ def transcribe(
     if not setting.enabled:
         if not isinstance(audio, WholeAudio):
             raise ValueError("an unchunked transcription needs the whole recording in memory")
-        t, secs, cached = transcribe_clip(provider, audio.clip, options, cache)
-        return Transcribed(t, (), secs, cached, audio.conditioned.snr_db)
+        t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
+        return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
     windows = audio.plan(setting, sample_id)
     parts: list[tuple[Chunk, Transcript]] = []
     snrs: list[float | None] = []
-    total, all_cached = 0.0, True
+    total, all_cached = Measured(), True
     for window, conditioned in audio.windows(windows):
-        t, secs, cached = transcribe_clip(provider, conditioned.clip, options, cache)
+        t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
         parts.append((window, t))
         snrs.append(conditioned.snr_db)
-        total += secs
+        total += measured
         all_cached &= cached
     merged = merge_chunks(parts, merge)
     return Transcribed(merged, cut_points(windows), total, all_cached, mean_snr(snrs))
@@ -105,12 +122,12 @@ def diarize(
     key = cache_key(clip.to_wav_bytes(), diarizer.cache_identity(), {"task": "diarize"})
     hit = cache.get(key)
     if hit is not None:
-        return hit.transcript.turns, hit.processing_s, True
+        return hit.transcript.turns, hit.measured.processing_s, True
     diarizer.load()
     start = time.perf_counter()
     turns = tuple(diarizer.diarize(clip))
     elapsed = time.perf_counter() - start
-    cache.put(key, Transcript(text="", turns=turns), elapsed)
+    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
     return turns, elapsed, False
 
 
@@ -171,6 +188,7 @@ class RecordingJob:
     max_duration_s: float | None = None
     cache_root: str | None = None
     babble_paths: tuple[str, ...] = ()
+    remote: bool = False
 
     def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
         s = self.sample
@@ -218,11 +236,23 @@ def _run_cell(
 ) -> ResultRow:
     sample = job.sample
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-    options = {"language": sample.language}
+    options: dict[str, Any] = {"language": sample.language}
+    warning = None
+    if sample.audio_url and cell.condition == "clean" and cell.chunking == "none":
+        options["audio_url"] = sample.audio_url  # the provider fetches the same recording
+    elif sample.audio_url:
+        warning = (
+            "audio_url not used: the condition or chunking changes the audio, so it is uploaded"
+        )
     result = transcribe(provider, audio, options, cache, cell.chunking, cell.merge, sample.id)
-    base = job.base_row(cell, audio.duration_s, result.snr_db)
+    base = replace(job.base_row(cell, audio.duration_s, result.snr_db), warning=warning)
     row = score_row(base, sample, result.transcript, result.cuts, job.scoring)
-    row = replace(row, processing_s=result.processing_s, cached=result.cached)
+    m = result.measured
+    row = replace(
+        row, processing_s=m.processing_s, latency_s=m.latency_s, attempts=m.attempts,
+        rtfx=audio.duration_s / m.latency_s if m.latency_s > 0 else None, cost_usd=m.cost_usd,
+        cached=result.cached,
+    )  # fmt: skip
     if cell.diarizer == "none" or sample.turns is None:
         return row
     if cell.diarizer == "provider":

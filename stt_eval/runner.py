@@ -15,21 +15,24 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from stt_eval.audio import audio_duration
 from stt_eval.cache import default_cache_dir
-from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking, plan_windows
+from stt_eval.costs import Estimate, check_budget, cost_usd
 from stt_eval.datasets.manifest import RowProblem, load_manifest
 from stt_eval.diarizers import DIARIZERS
 from stt_eval.experiment import Experiment, ExperimentError
-from stt_eval.pipeline import Cell, RecordingJob, run_recording
+from stt_eval.pipeline import Cell, RecordingJob, price, run_recording
 from stt_eval.prepared import babble_talkers, canonical_condition
-from stt_eval.providers.registry import get_provider
+from stt_eval.providers.registry import get_provider, is_remote
 from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, read_rows, write_results
 from stt_eval.scoring import Scoring, failure_row
 from stt_eval.types import ResultRow, Sample
@@ -54,8 +57,10 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     bad = [d for d in exp.diarizers if d not in known]
     if bad:
         raise ExperimentError(f"unknown diarizer {bad}; choose from {', '.join(known)}")
-    for spec in exp.providers:  # unknown names/options fail here, not mid-run
-        get_provider(spec.name, **dict(spec.options))
+    for spec in exp.providers:  # unknown names/options and missing keys fail here, not mid-run
+        provider = get_provider(spec.name, **dict(spec.options))
+        if is_remote(provider):
+            provider.load()
     return tuple(
         Cell(p, cond, ch, m if ch != "none" else "none", d)
         for p in exp.providers
@@ -77,6 +82,11 @@ def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
     return [s for s in out if all(s.meta.get(k) == v for k, v in exp.select.items())]
 
 
+def is_remote_cell(cell: Cell) -> bool:
+    """Whether a cell's provider is an HTTP API (its jobs run in threads, not processes)."""
+    return is_remote(get_provider(cell.provider.name, **dict(cell.provider.options)))
+
+
 def plan_jobs(
     exp: Experiment,
     cells: Sequence[Cell],
@@ -85,27 +95,50 @@ def plan_jobs(
     done: set[tuple[str, ...]],
     cache_root: str | None,
 ) -> list[RecordingJob]:
-    """One job per sample × condition with the cells not yet done, longest recordings first
-    (so the pool does not end waiting on one long file)."""
+    """One job per sample × condition × kind of provider (local engines, HTTP APIs) with the
+    cells not yet done, longest recordings first (so a pool does not end waiting on one file)."""
     scoring = Scoring(exp.normalizer, exp.collar, exp.skip_overlap)
+    remote = {c: is_remote_cell(c) for c in cells}
     jobs = []
     for s in samples:
         todo = [c for c in cells if c.key(s.id) not in done]
-        for condition in dict.fromkeys(c.condition for c in todo):
+        talkers = babble_talkers(s.audio_path, dataset_paths)
+        for condition, kind in dict.fromkeys((c.condition, remote[c]) for c in todo):
+            group = tuple(c for c in todo if c.condition == condition and remote[c] == kind)
+            job = RecordingJob(exp.run_id, s, condition, group, scoring, exp.seed)
             jobs.append(
-                RecordingJob(
-                    exp.run_id,
-                    s,
-                    condition,
-                    tuple(c for c in todo if c.condition == condition),
-                    scoring,
-                    exp.seed,
-                    exp.max_duration_s,
-                    cache_root,
-                    babble_talkers(s.audio_path, dataset_paths),
+                replace(
+                    job,
+                    max_duration_s=exp.max_duration_s,
+                    cache_root=cache_root,
+                    babble_paths=talkers,
+                    remote=kind,
                 )  # fmt: skip
             )
     return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
+
+
+def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
+    """Audio seconds, requests and list price each provider is about to be sent (before cache
+    hits, which are only known once the audio is conditioned); local engines cost nothing."""
+    sent: dict[str, list[float]] = {}
+    prices: dict[str, Any] = {}
+    for job in jobs:
+        duration = audio_duration(job.sample.audio_path) or 0.0
+        requests = {}
+        for cell in job.cells:
+            setting = parse_chunking(cell.chunking)
+            windows = plan_windows(duration, setting.chunk_s, setting.overlap_s) if duration else []
+            requests[(cell.provider.label, cell.chunking)] = [w.duration_s for w in windows]
+            if cell.provider.label not in prices:
+                provider = get_provider(cell.provider.name, **dict(cell.provider.options))
+                prices[cell.provider.label] = price(provider)
+        for (label, _), windows in requests.items():
+            sent.setdefault(label, []).extend(windows)
+    return [
+        Estimate(label, sum(w), len(w), cost_usd(prices[label], sum(w)))
+        for label, w in sent.items()
+    ]
 
 
 def _manifest_rows(
@@ -132,19 +165,27 @@ def _init_worker(threads: str) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def _iter_results(jobs: Sequence[RecordingJob], workers: int) -> Iterator[list[ResultRow]]:
-    """Each job's rows as it finishes: in this process, or on a pool of spawned workers (each
-    loads its engines once and uses its share of the cores)."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield run_recording(job)
-        return
-    threads = str(max(1, (os.cpu_count() or 2) // workers))
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
-    ) as pool:
-        futures = [pool.submit(run_recording, job) for job in jobs]
+def _iter_results(
+    jobs: Sequence[RecordingJob], workers: int, http_workers: int
+) -> Iterator[list[ResultRow]]:
+    """Each job's rows as it finishes. Local engines run on a pool of spawned processes (each
+    loads its engines once and uses its share of the cores), or in one thread when there is
+    one worker; HTTP providers run in threads, limited per provider by their rate limits."""
+    local = [j for j in jobs if not j.remote]
+    remote = [j for j in jobs if j.remote]
+    with ExitStack() as stack:
+        if workers > 1 and len(local) > 1:
+            threads = str(max(1, (os.cpu_count() or 2) // workers))
+            ctx = multiprocessing.get_context("spawn")
+            engines: Executor = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+            )
+        else:
+            engines = ThreadPoolExecutor(1)
+        stack.enter_context(engines)
+        http = stack.enter_context(ThreadPoolExecutor(http_workers))
+        futures = [engines.submit(run_recording, j) for j in local]
+        futures += [http.submit(run_recording, j) for j in remote]
         for fut in as_completed(futures):
             yield fut.result()
 
@@ -193,13 +234,18 @@ def run_experiment(
     dataset_paths = [str(s.audio_path) for s in manifest.samples]
     done = {row_key(r) for r in kept}
     jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root)
+    estimates = estimate(jobs)
+    if progress:
+        for e in estimates:
+            print(f"plan: {e.describe()}", file=sys.stderr)
+    check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
     total = sum(len(j.cells) for j in jobs)
     bar = None
     if progress:
         bar = tqdm(total=total, unit="cell", desc=exp.run_id, file=sys.stderr, disable=not total)
     try:
-        for rows in _iter_results(jobs, exp.workers):
+        for rows in _iter_results(jobs, exp.workers, exp.http_workers):
             append_rows(rows_path, rows)
             new_rows += rows
             if on_rows:

@@ -124,7 +124,8 @@ class Sample:
     """One labelled recording: audio, reference transcript, optional speaker turns and terms.
 
     ``turns`` are the reference speaker turns (RTTM, for DER); ``segments`` the
-    speaker-attributed reference text (STM segments, for cpWER).
+    speaker-attributed reference text (STM segments, for cpWER); ``audio_url`` where a provider
+    can fetch the same recording itself (sent instead of the audio when nothing alters it).
     """
 
     id: str
@@ -132,6 +133,7 @@ class Sample:
     text: str
     turns: tuple[SpeakerTurn, ...] | None = None
     segments: tuple[SpeakerSegment, ...] | None = None
+    audio_url: str | None = None
     language: str = "en"
     terms: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -171,6 +173,36 @@ class Chunk:
     @property
     def end_s(self) -> float:
         return self.offset_s + self.duration_s
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What transcribing cost when it was done: engine seconds, the wall time of the requests
+    that succeeded (the engine time for local engines), attempts (1 + retries) and list price
+    in US dollars (None when no price is documented). Adds over chunks; kept by the cache."""
+
+    processing_s: float = 0.0
+    latency_s: float = 0.0
+    attempts: int = 0
+    cost_usd: float | None = 0.0
+
+    def __add__(self, other: Measured) -> Measured:
+        if not isinstance(other, Measured):
+            return NotImplemented
+        cost = (
+            None
+            if self.cost_usd is None or other.cost_usd is None
+            else self.cost_usd + other.cost_usd
+        )
+        return Measured(
+            self.processing_s + other.processing_s,
+            self.latency_s + other.latency_s,
+            self.attempts + other.attempts,
+            cost,
+        )
+
+    def __radd__(self, other: object) -> Measured:
+        return self if other == 0 else NotImplemented  # type: ignore[return-value]
 
 
 Status = Literal["ok", "failed"]
@@ -219,8 +251,11 @@ class ResultRow:
     snr_db: float | None = None
     audio_s: float = 0.0
     processing_s: float = 0.0
+    latency_s: float = 0.0
+    attempts: int = 0
+    rtfx: float | None = None
+    cost_usd: float | None = None
     cached: bool = False
-    cost: float = 0.0
     language: str | None = None
     hypothesis: str = ""
     reference: str = ""

@@ -15,7 +15,7 @@ from stt_eval.diarizers.senko import SenkoDiarizer
 from stt_eval.pipeline import transcribe_clip
 from stt_eval.providers.faster_whisper import FasterWhisper
 from stt_eval.providers.pocketsphinx import PocketSphinx
-from stt_eval.types import Transcript, Word
+from stt_eval.types import Measured, Transcript, Word
 
 OUTPUT_NEUTRAL = {"name", "cpu_threads"}
 """Fields that do not change what an engine returns (thread count only changes its speed)."""
@@ -65,9 +65,9 @@ def test_the_key_covers_the_audio_bytes_and_the_request_options():
 def test_an_entry_keeps_its_measured_time(tmp_path):
     cache = TranscriptCache(tmp_path)
     t = Transcript("hello there", (Word("hello", 0.0, 0.4, 0.9), Word("there", 0.5, 0.9)))
-    cache.put("ab" * 32, t, 1.25)
+    cache.put("ab" * 32, t, Measured(1.25, 2.5, 3, 0.01))
     hit = cache.get("ab" * 32)
-    assert hit.transcript == t and hit.processing_s == 1.25
+    assert hit.transcript == t and hit.measured == Measured(1.25, 2.5, 3, 0.01)
 
 
 @pytest.mark.slow

@@ -66,7 +66,8 @@ def test_errors_are_one_line_naming_the_problem(tmp_path, capsys):
     assert (
         main(["transcribe", str(SAMPLE / "audio" / "whisper_jfk.flac"), "--provider", "nope"]) == 2
     )
-    assert "known providers: faster-whisper, pocketsphinx" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "known providers:" in err and all(p in err for p in ("pocketsphinx", "pulse", "openai"))
 
 
 def test_every_command_has_help_that_explains():

@@ -107,7 +107,8 @@ def _job(sample: Sample, *providers: str) -> RecordingJob:
 
 
 def test_a_bug_is_a_failure_row_with_its_traceback_in_the_log(monkeypatch, caplog):
-    monkeypatch.setitem(registry.PROVIDERS, "broken", lambda **kw: _Broken(**kw))
+    real = registry.provider_class
+    monkeypatch.setattr(registry, "provider_class", lambda n: _Broken if n == "broken" else real(n))
     sample = Sample("jfk", SAMPLE / "audio" / "whisper_jfk.flac", "and so my fellow americans")
     with caplog.at_level(logging.ERROR, logger="stt_eval"):
         (row,) = run_recording(_job(sample, "broken"))

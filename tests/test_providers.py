@@ -7,7 +7,7 @@ import pytest
 from stt_eval.audio import load_audio
 from stt_eval.metrics.wer import score_text
 from stt_eval.providers.pocketsphinx import clean_word
-from stt_eval.providers.registry import PROVIDERS, UnknownProvider, get_provider
+from stt_eval.providers.registry import UnknownProvider, get_provider, provider_names
 
 from .conftest import SAMPLE
 
@@ -15,7 +15,7 @@ from .conftest import SAMPLE
 def test_unknown_provider_lists_known_ones():
     with pytest.raises(UnknownProvider) as err:
         get_provider("whisperx")
-    assert all(name in str(err.value) for name in PROVIDERS)
+    assert all(name in str(err.value) for name in provider_names())
 
 
 def test_unknown_option_names_the_provider():
@@ -75,3 +75,28 @@ def test_pocketsphinx_result_does_not_depend_on_what_was_decoded_before():
     first = engine.transcribe(jfk)
     engine.transcribe(other)  # would shift the carried-over cepstral mean
     assert engine.transcribe(jfk).words == first.words
+
+
+def test_unknown_option_lists_the_valid_ones():
+    with pytest.raises(UnknownProvider, match=r"valid options: .*maxhmmpf"):
+        get_provider("pocketsphinx", beam=3)
+
+
+def test_a_plugin_registers_through_an_entry_point(tmp_path, monkeypatch):
+    """A package's entry point in the stt_eval.providers group is a provider like the others."""
+    (tmp_path / "my_stt.py").write_text(
+        "from dataclasses import dataclass\n"
+        "@dataclass(frozen=True)\n"
+        "class Mine:\n"
+        "    model: str = 'x'\n"
+        "    name: str = 'mine'\n"
+    )
+    dist = tmp_path / "my_stt-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-stt\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[stt_eval.providers]\nmine = my_stt:Mine\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "mine" in provider_names()
+    assert get_provider("mine", model="y").model == "y"
+    with pytest.raises(UnknownProvider, match="valid options: model"):
+        get_provider("mine", modle="y")

@@ -8,7 +8,14 @@ import math
 import pytest
 
 from stt_eval.report.markdown import summary_markdown
-from stt_eval.report.tables import TOTAL, per_file, pooled, pooled_der, worst_files
+from stt_eval.report.tables import (
+    TOTAL,
+    per_file,
+    pooled,
+    pooled_der,
+    speed_and_cost,
+    worst_files,
+)
 from stt_eval.results import rows_frame
 from stt_eval.types import ResultRow
 
@@ -193,3 +200,21 @@ def test_summary_has_total_rows_and_describes_jer_as_pooled():
     assert "| TOTAL | p | none | none | 5.0 % | 1 | 0 | 0 | 20 |" in text  # per file, clean
     assert "| TOTAL | 12.5 % |\n" in text  # WER by condition: p pooled over conditions
     assert "mean over files" not in text and "not a mean of per-file JERs" in text
+
+
+def test_speed_and_cost_pool_seconds_and_dollars():
+    frame = rows_frame(
+        [
+            _row("a", "api", 1, 10, audio_s=10.0, latency_s=2.0, attempts=1, cost_usd=0.01),
+            _row("b", "api", 1, 10, audio_s=20.0, latency_s=3.0, attempts=3, cost_usd=0.02,
+                 cached=True),
+            _row("a", "free", 0, 10, audio_s=10.0, latency_s=1.0, attempts=1, cost_usd=None),
+        ]
+    )  # fmt: skip
+    api, free = speed_and_cost(frame).to_dict("records")
+    # RTFx 30 s / 5 s = 6 (not the mean of 5 and 6.67); 2 retries; $0.03 for 30 s = $3.60 / hour
+    assert (api["rtfx"], api["retries"], api["cached"]) == (6.0, 2, 0.5)
+    assert api["cost_usd"] == pytest.approx(0.03) and api["usd_per_audio_hour"] == pytest.approx(
+        3.6
+    )
+    assert math.isnan(free["cost_usd"]) and free["rtfx"] == 10.0  # unknown price stays unknown

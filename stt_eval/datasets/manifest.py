@@ -22,7 +22,7 @@ from typing import Any
 from stt_eval.datasets.annotations import AnnotationError, read_rttm, read_stm
 from stt_eval.types import InvalidRecord, Sample
 
-FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "meta")
+FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta")
 REQUIRED = ("id", "audio", "text")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -160,10 +160,20 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
         text=str(row["text"]),
         turns=turns,
         segments=segments,
+        audio_url=_audio_url(row.get("audio_url")),
         language=language,
         terms=tuple(terms),
         meta=meta,
     )
+
+
+def _audio_url(value: Any) -> str | None:
+    """A hosted copy of the recording (http or https) a provider may fetch itself."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidRecord(f"audio_url {value!r} must be an http(s) URL or left out")
+    return value
 
 
 def _reference_turns(path: Path, sample_id: str) -> tuple:
@@ -269,6 +279,8 @@ def sample_to_row(sample: Sample, base: Path) -> dict[str, Any]:
             row[key] = rel(meta.pop(f"{key}_path"))
     if sample.terms:
         row["terms"] = list(sample.terms)
+    if sample.audio_url:
+        row["audio_url"] = sample.audio_url
     if meta:
         row["meta"] = meta
     return row

@@ -1,44 +1,86 @@
-"""Providers by name: one module each, imported only when asked for."""
+"""Providers by name: one module each, imported only when asked for.
+
+Built in: the local engines and the HTTP APIs. Other packages add providers through the
+``stt_eval.providers`` entry-point group (name = a class or factory taking the options as
+keywords), so a team can evaluate its in-house engine without editing stt-eval::
+
+    [project.entry-points."stt_eval.providers"]
+    my-engine = "my_package.stt:MyEngine"
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass
+from importlib import import_module
+from importlib.metadata import entry_points
 from typing import Any
 
 from stt_eval.providers.base import Provider
+from stt_eval.providers.remote import RemoteProvider
 
+ENTRY_POINT_GROUP = "stt_eval.providers"
 
-def _faster_whisper(**kw: Any) -> Provider:
-    from stt_eval.providers.faster_whisper import FasterWhisper
-
-    return FasterWhisper(**kw)
-
-
-def _pocketsphinx(**kw: Any) -> Provider:
-    from stt_eval.providers.pocketsphinx import PocketSphinx
-
-    return PocketSphinx(**kw)
-
-
-PROVIDERS: Mapping[str, Callable[..., Provider]] = {
-    "faster-whisper": _faster_whisper,
-    "pocketsphinx": _pocketsphinx,
+BUILT_IN: Mapping[str, str] = {
+    "faster-whisper": "stt_eval.providers.faster_whisper:FasterWhisper",
+    "pocketsphinx": "stt_eval.providers.pocketsphinx:PocketSphinx",
+    "pulse": "stt_eval.providers.pulse:Pulse",
+    "openai": "stt_eval.providers.openai:OpenAICompatible",
+    "deepgram": "stt_eval.providers.deepgram:Deepgram",
+    "assemblyai": "stt_eval.providers.assemblyai:AssemblyAI",
 }
+"""Registered name → ``module:class``."""
 
 
 class UnknownProvider(ValueError):
-    """A provider name that is not registered."""
+    """A provider name that is not registered, or options it does not take."""
+
+
+def _load(target: str) -> Callable[..., Provider]:
+    module, _, attr = target.partition(":")
+    return getattr(import_module(module), attr)
+
+
+def _plugins() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def provider_names() -> list[str]:
+    """Every provider name that can be used: built in and installed plugins."""
+    return sorted({*BUILT_IN, *_plugins()})
+
+
+def provider_class(name: str) -> Callable[..., Provider]:
+    """The class (or factory) registered as `name`; unknown names list the known ones."""
+    if name in BUILT_IN:
+        return _load(BUILT_IN[name])
+    plugins = _plugins()
+    if name in plugins:
+        return plugins[name].load()
+    raise UnknownProvider(
+        f"unknown provider {name!r}; known providers: {', '.join(provider_names())}"
+    )
 
 
 def get_provider(name: str, **options: Any) -> Provider:
     """Build a provider by name; unknown names and options list the valid ones."""
-    if name not in PROVIDERS:
-        raise UnknownProvider(
-            f"unknown provider {name!r}; known providers: {', '.join(sorted(PROVIDERS))}"
+    factory = provider_class(name)
+    if is_dataclass(factory):
+        valid = sorted(
+            f.name for f in fields(factory) if f.name != "name" and not f.metadata.get("hook")
         )
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise UnknownProvider(
+                f"provider {name!r} does not take option(s) {unknown}; valid options: "
+                f"{', '.join(valid)}"
+            )
     try:
-        return PROVIDERS[name](**options)
+        return factory(**options)
     except TypeError as exc:
-        raise UnknownProvider(
-            f"provider {name!r} does not take these options {sorted(options)}: {exc}"
-        ) from exc
+        raise UnknownProvider(f"provider {name!r}: bad options {sorted(options)}: {exc}") from exc
+
+
+def is_remote(provider: Provider) -> bool:
+    """Whether a provider sends audio over HTTP (runs in threads, costs money, is rate limited)."""
+    return isinstance(provider, RemoteProvider)

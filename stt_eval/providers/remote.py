@@ -12,12 +12,13 @@ from stt_eval.http import (
     MAX_ATTEMPTS,
     MAX_WAIT_S,
     MIN_WAIT_S,
+    READ_TIMEOUT_S,
     HttpClient,
     RetryPolicy,
     api_key,
-    shared_limiter,
 )
 from stt_eval.providers.base import InputRejected
+from stt_eval.ratelimit import shared_limiter
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class RemoteProvider:
     ``base_url`` points the provider at a proxy, a self-hosted server or a loopback test server;
     ``requests_per_minute`` and ``max_in_flight`` limit what this process sends; ``max_attempts``,
     ``min_wait_s`` and ``max_wait_s`` shape the retries; ``price_per_minute`` overrides the
-    contract price (US dollars per audio minute) used for costs.
+    contract price (US dollars per audio minute) used for costs; ``read_timeout_s`` is the read
+    timeout before the audio's share (one more second per second of audio) is added.
     """
 
     base_url: str = ""
@@ -37,6 +39,7 @@ class RemoteProvider:
     min_wait_s: float = MIN_WAIT_S
     max_wait_s: float = MAX_WAIT_S
     price_per_minute: float | None = None
+    read_timeout_s: float = READ_TIMEOUT_S
 
     KEY_VARIABLE: ClassVar[str] = ""
     DEFAULT_BASE_URL: ClassVar[str] = ""
@@ -45,7 +48,7 @@ class RemoteProvider:
     MAX_UPLOAD_BYTES: ClassVar[int | None] = None
     OUTPUT_NEUTRAL: ClassVar[frozenset[str]] = frozenset(
         {"name", "requests_per_minute", "max_in_flight", "max_attempts", "min_wait_s",
-         "max_wait_s", "price_per_minute"}
+         "max_wait_s", "price_per_minute", "read_timeout_s"}
     )  # fmt: skip
     """Options that change how requests are sent or priced, not what comes back."""
 
@@ -78,6 +81,7 @@ class RemoteProvider:
             secrets=(key,),
             policy=RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s),
             limiter=shared_limiter(name, self.endpoint, per_minute, in_flight),
+            read_timeout_s=self.read_timeout_s,
         )
 
     def check_size(self, body: bytes) -> None:

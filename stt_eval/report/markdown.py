@@ -8,7 +8,15 @@ import math
 import pandas as pd
 
 from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
-from stt_eval.report.tables import TOTAL, failures, per_file, pooled, pooled_der, worst_files
+from stt_eval.report.tables import (
+    TOTAL,
+    failures,
+    per_file,
+    pooled,
+    pooled_der,
+    speed_and_cost,
+    worst_files,
+)
 
 
 def _fmt(value: object) -> str:
@@ -56,6 +64,16 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         "## Pooled WER\n",
         md_table(total),
     ]
+    speed = speed_and_cost(frame)
+    if len(speed):
+        parts += [
+            "## Speed and cost\n",
+            "Latency: wall time of the requests that succeeded (engine time for local engines); "
+            "RTFx = audio seconds / latency seconds, pooled. Cost: list price of the audio "
+            "sent (– where no price is documented; set price_per_minute). Cached rows keep what "
+            "was measured when they were computed.\n",
+            md_table(speed, percent=("cached",)),
+        ]
     if "condition" in by and frame["condition"].nunique() > 1:
         pivot = pooled(frame, ["provider", "condition"]).pivot(
             index="condition", columns="provider", values="wer"
