@@ -180,6 +180,28 @@ class HttpResponse:
         return json.loads(self.body)
 
 
+def body_kind(body: bytes) -> str:
+    """``json``, ``text`` (a plain transcript) or ``broken`` (cut-off JSON, an HTML page,
+    nothing, or not UTF-8).
+
+    >>> body_kind(b'{"text": "hi"}'), body_kind(b"hi there\\n"), body_kind(b'{"text": "h')
+    ('json', 'text', 'broken')
+    >>> body_kind(b"<html>502 Bad Gateway</html>"), body_kind(b"  ")
+    ('broken', 'broken')
+    """
+    try:
+        text = body.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return "broken"
+    if not text or text.startswith("<"):
+        return "broken"
+    try:
+        json.loads(text)
+    except ValueError:
+        return "broken" if text[0] in "{[" else "text"
+    return "json"
+
+
 def provider_message(body: bytes) -> str:
     """The provider's own error text from a JSON error body (the common shapes), else the start
     of the body as text."""
@@ -228,18 +250,20 @@ class HttpClient:
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
-        data: bytes | None = None,
+        data: bytes | Sequence[tuple[str, str]] | None = None,
         json_body: Any = None,
         files: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         audio_s: float = 0.0,
         expect_json: bool = True,
         idempotent: bool = True,
+        accept_text: bool = False,
     ) -> HttpResponse:
         """Send a request, retrying what is worth retrying; raise a typed ProviderError.
 
         A request that is not `idempotent` (one that creates a billed job) is retried only when
-        the server surely did not act on it: a 429, or a connection that was never made.
+        the server surely did not act on it: a 429, or a connection that was never made. With
+        `accept_text`, a 2xx plain-text body passes the JSON check (broken JSON still retries).
         """
         meter = _METER.get()
         attempts = 0
@@ -248,7 +272,7 @@ class HttpClient:
             nonlocal attempts
             attempts += 1
             return self._send(method, path, params, data, json_body, files, headers, audio_s,
-                              expect_json, meter)  # fmt: skip
+                              expect_json, accept_text, meter)  # fmt: skip
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -285,7 +309,7 @@ class HttpClient:
                 meter.attempts += attempts
 
     def _send(self, method, path, params, data, json_body, files, headers, audio_s, expect_json,
-              meter) -> HttpResponse:  # fmt: skip
+              accept_text, meter) -> HttpResponse:  # fmt: skip
         timeout = (CONNECT_TIMEOUT_S, self.read_timeout_s + READ_TIMEOUT_PER_AUDIO_S * audio_s)
         if files:  # a retried multipart body must be re-read from the start
             for value in files.values():
@@ -313,13 +337,11 @@ class HttpClient:
             elapsed = self.clock() - start
         status, body = response.status_code, response.content
         if 200 <= status < 300:
-            if expect_json:
-                try:
-                    json.loads(body)
-                except (ValueError, UnicodeDecodeError):
-                    raise TransientProviderError(
-                        self._say(f"{status} with a body that is not valid JSON: {body[:80]!r}")
-                    ) from None
+            kind = body_kind(body) if expect_json else "json"
+            if kind == "broken" or (kind == "text" and not accept_text):
+                raise TransientProviderError(
+                    self._say(f"{status} with a body that is not valid JSON: {body[:80]!r}")
+                )
             if meter is not None:
                 meter.latency_s += elapsed
             return HttpResponse(status, dict(response.headers), body)

@@ -60,8 +60,13 @@ class RemoteProvider:
         """The documented auth header(s) for `key`."""
         raise NotImplementedError
 
+    @property
+    def key_env(self) -> str:
+        """The environment variable (or .env entry) that holds the key."""
+        return self.KEY_VARIABLE
+
     def key(self) -> str:
-        return api_key(self.KEY_VARIABLE, getattr(self, "name", type(self).__name__))
+        return api_key(self.key_env, getattr(self, "name", type(self).__name__))
 
     def load(self) -> None:
         """Check the key is there before anything is sent (a clear error naming its variable)."""
@@ -77,7 +82,7 @@ class RemoteProvider:
             name,
             self.endpoint,
             headers=self.auth_headers(key),
-            key_variable=self.KEY_VARIABLE,
+            key_variable=self.key_env,
             secrets=(key,),
             policy=RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s),
             limiter=shared_limiter(name, self.endpoint, per_minute, in_flight),

@@ -1,0 +1,146 @@
+"""Whole runs against real loopback servers: faults end as retries or failure rows, nothing is
+sent before the checks, nothing is paid twice, and the key is nowhere in what a run leaves."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from stt_eval.api import write_summary
+from stt_eval.costs import OverBudget
+from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.providers.base import AuthError
+from stt_eval.runner import run_experiment
+from stt_eval.testing.deepgram import deepgram_server
+from stt_eval.testing.openai import faster_whisper_backend, openai_fault, openai_server
+from stt_eval.types import Transcript, Word
+
+from .conftest import SAMPLE
+
+KEY = "sk-loopback-secret-42"
+TEXT = {"jfk": "and so my fellow americans", "goforward": "go forward ten meters"}
+
+
+def _heard(audio: bytes, request) -> Transcript:
+    """A fixed "model": the same four words whatever it hears."""
+    words = (Word("go", 0.1, 0.3, 0.9), Word("forward", 0.3, 0.7, 0.8),
+             Word("ten", 0.8, 1.0, 0.9), Word("meters", 1.0, 1.4, 0.95))  # fmt: skip
+    return Transcript("go forward ten meters", words, language="en")
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    rows = []
+    for sid, name in (("jfk", "whisper_jfk.flac"), ("goforward", "pocketsphinx_goforward.flac")):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+        rows.append({"id": sid, "audio": name, "text": TEXT[sid],
+                     "audio_url": f"https://example.com/{name}"})  # fmt: skip
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path / "m.jsonl"
+
+
+def _exp(dataset, tmp_path, provider: ProviderSpec, **kw) -> Experiment:
+    return Experiment(dataset=dataset, providers=(provider,), workers=1, output=tmp_path / "r",
+                      name="http", **kw)  # fmt: skip
+
+
+def _openai(server, **options) -> ProviderSpec:
+    opts = {"base_url": server.url + "/v1", "min_wait_s": 0.0, "max_wait_s": 0.0, **options}
+    return ProviderSpec("openai", tuple(sorted(opts.items())))
+
+
+def test_a_run_over_http_retries_records_and_keeps_the_key_out(
+    dataset, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    cache = tmp_path / "cache"
+    with openai_server(_heard, api_key=KEY) as server, caplog.at_level(logging.DEBUG):
+        server.inject(openai_fault(503, message=f"upstream said {KEY}"))
+        exp = _exp(dataset, tmp_path, _openai(server, price_per_minute=0.006))
+        result = run_experiment(exp, progress=False, cache_root=cache)
+        rows = {r.sample_id: r for r in result.rows}
+        assert [r.status for r in result.rows] == ["ok", "ok"]
+        assert rows["goforward"].subs + rows["goforward"].dels + rows["goforward"].ins == 0
+        assert sorted(r.attempts for r in result.rows) == [1, 2]  # one 503, retried
+        assert all(r.latency_s > 0 and r.rtfx > 0 for r in result.rows)
+        # list price of what was sent: $0.006 per minute of each file
+        assert rows["jfk"].cost_usd == pytest.approx(0.006 * 11.0 / 60, rel=1e-3)
+        sent = len(server.requests)
+        again = run_experiment(exp, progress=False, cache_root=cache, fresh=True)
+        assert len(server.requests) == sent  # nothing paid for twice
+        assert all(r.cached for r in again.rows)
+        cost = {r.sample_id: r.cost_usd for r in result.rows}
+        assert {r.sample_id: r.cost_usd for r in again.rows} == cost  # as measured then
+    write_summary(again)
+    for path in [*(tmp_path / "r").rglob("*"), *cache.rglob("*")]:
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in caplog.text
+
+
+def test_nothing_is_sent_over_budget_or_without_a_key(dataset, tmp_path, monkeypatch):
+    with openai_server(_heard, api_key=KEY) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        exp = _exp(dataset, tmp_path, _openai(server, price_per_minute=1.0), budget_usd=0.05)
+        with pytest.raises(OverBudget, match=r"over the budget of \$0.05"):
+            run_experiment(exp, progress=False)
+        monkeypatch.delenv("OPENAI_API_KEY")
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(AuthError, match="OPENAI_API_KEY"):
+            run_experiment(_exp(dataset, tmp_path, _openai(server)), progress=False)
+        assert server.requests == []
+
+
+def test_a_file_over_the_duration_cap_is_a_failure_row_and_not_sent(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with openai_server(_heard, api_key=KEY) as server:
+        exp = _exp(dataset, tmp_path, _openai(server), max_duration_s=5.0)
+        rows = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
+        assert rows["jfk"].status == "failed" and "over the 5 s per-file cap" in rows["jfk"].error
+        assert rows["goforward"].status == "ok" and len(server.requests) == 1
+
+
+def test_permanent_errors_are_failure_rows_sent_once(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with openai_server(_heard, api_key=KEY) as server:
+        server.inject(openai_fault(400, message="bad audio"))
+        rows = run_experiment(_exp(dataset, tmp_path, _openai(server)), progress=False).rows
+        failed = [r for r in rows if r.status == "failed"]
+        assert len(failed) == 1 and "HTTP 400: bad audio" in failed[0].error
+        assert failed[0].hypothesis == "" and failed[0].ref_words == 0  # not scored as deletions
+        assert len(server.requests) == 2
+
+
+def test_url_mode_only_when_nothing_alters_the_audio(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
+    with deepgram_server(_heard, api_key=KEY) as server:
+        spec = ProviderSpec("deepgram", (("base_url", server.url),))
+        conditions = ("clean", "noise(kind=white, snr_db=20)")
+        exp = _exp(dataset, tmp_path, spec, conditions=conditions, ids=("goforward",))
+        rows = {r.condition: r for r in run_experiment(exp, progress=False).rows}
+        bodies = sorted(r.headers.get("Content-Type", "") for r in server.requests)
+    assert bodies == ["application/json", "audio/wav"]
+    assert rows["clean"].warning is None
+    assert "audio_url not used" in rows["noise(kind=white, snr_db=20)"].warning
+
+
+@pytest.mark.slow
+def test_http_run_gives_the_local_engines_counts(tmp_path, monkeypatch):
+    """The OpenAI-compatible path backed by faster-whisper scores like the engine itself."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    manifest = SAMPLE / "manifest.jsonl"
+    local = Experiment(dataset=manifest, providers=(ProviderSpec("faster-whisper"),),
+                       select={"quick": True}, workers=1, output=tmp_path / "r", name="local")  # fmt: skip
+    with openai_server(faster_whisper_backend(), api_key=KEY) as server:
+        remote = Experiment(dataset=manifest, providers=(_openai(server, model="whisper-1"),),
+                            select={"quick": True}, workers=1, output=tmp_path / "r", name="http")  # fmt: skip
+        over_http = run_experiment(remote, progress=False).rows
+    direct = run_experiment(local, progress=False).rows
+
+    def counts(rows):
+        return sorted((r.sample_id, r.hits, r.subs, r.dels, r.ins, r.ref_words) for r in rows)
+
+    assert counts(over_http) == counts(direct) and len(direct) == 4
