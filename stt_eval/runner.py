@@ -236,8 +236,10 @@ def run_experiment(
     jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root)
     estimates = estimate(jobs)
     if progress:
+        if kept:
+            print(f"plan: {len(kept)} cells already done in {run_dir} (kept)", file=sys.stderr)
         for e in estimates:
-            print(f"plan: {e.describe()}", file=sys.stderr)
+            print(f"plan: {e.describe()} (cache hits are not sent)", file=sys.stderr)
     check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
     total = sum(len(j.cells) for j in jobs)

@@ -144,3 +144,26 @@ def test_http_run_gives_the_local_engines_counts(tmp_path, monkeypatch):
         return sorted((r.sample_id, r.hits, r.subs, r.dels, r.ins, r.ref_words) for r in rows)
 
     assert counts(over_http) == counts(direct) and len(direct) == 4
+
+
+def test_provider_diarization_is_scored_against_the_reference_turns(tmp_path, monkeypatch):
+    """diarizers = ["provider"]: the speakers a provider returns get DER, JER and cpWER."""
+    monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
+    for name in ("pyannote_sample.flac", "pyannote_sample.rttm", "pyannote_sample.stm"):
+        folder = "audio" if name.endswith(".flac") else name.rsplit(".", 1)[1]
+        shutil.copy(SAMPLE / folder / name, tmp_path / name)
+    row = {"id": "pyannote_sample", "audio": "pyannote_sample.flac", "text": "hello there hi",
+           "rttm": "pyannote_sample.rttm", "stm": "pyannote_sample.stm"}  # fmt: skip
+    (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
+
+    def two_speakers(audio: bytes, request) -> Transcript:
+        return Transcript("hello there hi", (Word("hello", 0.5, 1.0, 0.9, "0"),
+                          Word("there", 1.0, 1.5, 0.9, "0"), Word("hi", 6.0, 6.5, 0.9, "1")))  # fmt: skip
+
+    with deepgram_server(two_speakers, api_key=KEY) as server:
+        spec = ProviderSpec("deepgram", (("base_url", server.url), ("diarize", True)))
+        exp = _exp(tmp_path / "m.jsonl", tmp_path, spec, diarizers=("provider",))
+        (got,) = run_experiment(exp, progress=False).rows
+    assert got.status == "ok" and got.diarizer == "provider"
+    assert got.der_total_s == pytest.approx(16.34, abs=0.01)  # reference speech in the RTTM
+    assert got.jer_speakers == 2 and got.cp_ref_words is not None
