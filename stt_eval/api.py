@@ -25,7 +25,7 @@ from stt_eval.metrics.wer import CorpusScore, score_corpus
 from stt_eval.normalize import DEFAULT_PRESET
 from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
-from stt_eval.providers.registry import get_provider, provider_names
+from stt_eval.providers.registry import get_provider, is_remote, provider_names
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import SUMMARY_FILE, rows_frame
 from stt_eval.runner import RunResult, run_experiment
@@ -256,11 +256,19 @@ def list_providers() -> dict[str, dict[str, Any]]:
     out = {}
     for name in provider_names():
         engine = get_provider(name)
-        out[name] = {
+        shown = {}
+        if is_remote(engine):  # the defaults in force, not the "use the default" markers
+            shown = {
+                "base_url": engine.endpoint,
+                "requests_per_minute": engine.requests_per_minute or engine.DEFAULT_PER_MINUTE,
+                "max_in_flight": engine.max_in_flight or engine.DEFAULT_IN_FLIGHT,
+            }
+        options = {
             f.name: getattr(engine, f.name)
             for f in dataclasses.fields(engine)
             if f.name != "name" and not f.metadata.get("hook")
         }
+        out[name] = options | shown
     return out
 
 

@@ -99,10 +99,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"N={total.ref_words}, {len(score.per_utterance)} utterances, "
             f"normalizer {args.normalizer})"
         )
-    for uid in score.missing_hypotheses:
-        print(f"warning: no hypothesis for reference id {uid!r} (not scored)", file=sys.stderr)
-    for uid in score.missing_references:
-        print(f"warning: hypothesis id {uid!r} has no reference (not scored)", file=sys.stderr)
+    for ids, what in ((score.missing_hypotheses, "has no hypothesis"),
+                      (score.missing_references, "is a hypothesis with no reference")):  # fmt: skip
+        for uid in ids:
+            print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
     return 0
 
 
@@ -201,8 +201,7 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 
 
 def _flag(p: argparse.ArgumentParser, flag: str, defaults: dict, help: str, **kw: Any) -> None:
-    """Add ``--flag`` whose dest and default are the API parameter's (dest from the flag name
-    unless given)."""
+    """Add ``--flag`` with the API parameter's name (from the flag unless given) and default."""
     dest = kw.pop("dest", flag.lstrip("-").replace("-", "_"))
     p.add_argument(flag, dest=dest, default=defaults[dest], help=help, **kw)
 
@@ -383,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # stdout closed early (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(
             "interrupted; rows written so far are kept — run the same command again to resume",

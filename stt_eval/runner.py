@@ -240,6 +240,19 @@ def run_experiment(
             print(f"plan: {len(kept)} cells already done in {run_dir} (kept)", file=sys.stderr)
         for e in estimates:
             print(f"plan: {e.describe()} (cache hits are not sent)", file=sys.stderr)
+        uploads = sum(
+            1
+            for j in jobs
+            if j.remote and j.sample.audio_url
+            for c in j.cells
+            if c.condition != "clean" or c.chunking != "none"
+        )
+        if uploads:
+            print(
+                f"plan: {uploads} cells of samples with an audio_url upload their audio instead: "
+                "the URL serves the recording as it is, not as a condition or chunking makes it",
+                file=sys.stderr,
+            )
     check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
     total = sum(len(j.cells) for j in jobs)
