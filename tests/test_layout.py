@@ -52,6 +52,9 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize(("name", "path"), _modules(), ids=[n for n, _ in _modules()])
 def test_imports_point_down_the_flow(name, path):
     imported = _imports(path)
+    if name == "stt_eval.cli" or name.startswith("stt_eval.cli."):
+        imported = {m for m in imported if not m.startswith("stt_eval.cli")}  # its own parts
+        name = "stt_eval.cli"
     forbidden = list(UPSTREAM_OF_EVERYTHING) if name not in UPSTREAM_OF_EVERYTHING else []
     if name == "stt_eval.api":
         forbidden = ["stt_eval.cli"]

@@ -1,0 +1,154 @@
+"""What each ``stt-eval`` command prints: one API call (made through :func:`call`) and its
+output as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from stt_eval import api
+from stt_eval.diarizers import render_transcript
+from stt_eval.metrics.diarization import DERCounts
+from stt_eval.results import SUMMARY_FILE
+
+
+def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
+    """Call an API function with the parsed flags of the same names: the projection itself."""
+    return func(**{name: getattr(args, name) for name in inspect.signature(func).parameters})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    result = call(api.run, args)
+    for problem in result.manifest_problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE})", file=sys.stderr)
+    return 0
+
+
+def _counts_json(c: Any) -> dict[str, Any]:
+    return {k: getattr(c, k) for k in ("hits", "subs", "dels", "ins", "ref_words")}
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    score = call(api.score_files, args)
+    total = score.total
+    if args.json:
+        out = {
+            "normalizer": args.normalizer,
+            "total": {"wer": total.wer, **_counts_json(total), "errors": total.errors},
+            "per_utterance": {uid: _counts_json(c) for uid, c in score.per_utterance.items()},
+            "missing_hypotheses": list(score.missing_hypotheses),
+            "missing_references": list(score.missing_references),
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(
+            f"WER {100 * total.wer:.2f} %  (S={total.subs} D={total.dels} I={total.ins} "
+            f"N={total.ref_words}, {len(score.per_utterance)} utterances, "
+            f"normalizer {args.normalizer})"
+        )
+    for ids, what in ((score.missing_hypotheses, "has no hypothesis"),
+                      (score.missing_references, "is a hypothesis with no reference")):  # fmt: skip
+        for uid in ids:
+            print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    out = call(api.transcribe_file, args)
+    t = out.transcript
+    if args.json:
+        words = [
+            {"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
+             "confidence": w.confidence, "speaker": w.speaker}
+            for w in t.words
+        ]  # fmt: skip
+        doc = {
+            "text": t.text,
+            "language": t.language,
+            "words": words,
+            "cuts": list(out.cuts),
+            "snr_db": out.snr_db,
+            "processing_s": out.measured.processing_s,
+            "latency_s": out.measured.latency_s,
+            "attempts": out.measured.attempts,
+            "cost_usd": out.measured.cost_usd,
+            "cached": out.cached,
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif args.diarizer != "none":
+        print(render_transcript(t.words))
+    else:
+        print(t.text)
+    return 0
+
+
+def _rate(x: float) -> float | None:
+    return None if math.isnan(x) else x
+
+
+def _der_json(c: DERCounts) -> dict[str, Any]:
+    parts = ("missed_s", "false_alarm_s", "confusion_s", "total_s")
+    return {"der": _rate(c.der), **{k: getattr(c, k) for k in parts}}
+
+
+def cmd_der(args: argparse.Namespace) -> int:
+    scores = call(api.score_diarization_files, args)
+    if args.json:
+        per_file = {
+            fid: {**_der_json(s.counts), "jer": _rate(s.jer), "note": s.reason}
+            for fid, s in scores.per_file.items()
+        }
+        total = {**_der_json(scores.total), "jer": _rate(scores.jer_total.jer)}
+        doc = {"collar": args.collar, "skip_overlap": args.skip_overlap, "total": total}
+        print(json.dumps({**doc, "per_file": per_file}, indent=2))
+        return 0
+    print(f"{'file':32s} {'DER':>7s} {'miss':>7s} {'FA':>7s} {'conf':>7s} {'JER':>7s} speech s")
+
+    def line(name: str, c: DERCounts, jer: float) -> str:
+        return (
+            f"{name:32s} {100 * c.der:6.2f}% {c.missed_s:7.2f} {c.false_alarm_s:7.2f} "
+            f"{c.confusion_s:7.2f} {100 * jer:6.2f}% {c.total_s:9.2f}"
+        )
+
+    for fid, s in scores.per_file.items():
+        print(line(fid, s.counts, s.jer))
+        if s.reason:
+            print(f"  note: {s.reason}")
+    print(line("TOTAL (pooled)", scores.total, scores.jer_total.jer))
+    overlap = "skipped" if args.skip_overlap else "scored"
+    print(f"collar {args.collar:g} s each side of reference boundaries; overlap {overlap}")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    out = call(api.preview_condition, args)
+    snr = f"achieved SNR {out.snr_db:.2f} dB (active speech vs added noise)"
+    snr = "no noise added" if out.snr_db is None else snr
+    print(f"wrote {args.output}: {out.clip.duration_s:.2f} s, 16 kHz mono 16-bit; {snr}")
+    return 0
+
+
+def cmd_conditions_list(args: argparse.Namespace) -> int:
+    for name, c in api.list_conditions().items():
+        print(f"{name:10s} {c['summary']}")
+        for pname, p in c["params"].items():
+            default = "required" if p["required"] else f"default {p['default']}"
+            print(f"    {pname:10s} {p['allowed']} ({default})")
+    print('\nchain them with "+", e.g. "telephony(codec=ulaw) + noise(snr_db=5, kind=pink)"')
+    return 0
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    for name, options in api.list_providers().items():
+        print(name)
+        for key, value in options.items():
+            print(f"    {key} = {value!r}")
+    print("\nset options in an experiment ({ name = ..., model = ... }) or with --option KEY=VALUE")
+    return 0
