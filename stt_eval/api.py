@@ -112,6 +112,8 @@ def write_summary(result: RunResult) -> Path:
         f"Run `{exp.run_id}` · {files} files · wall time {result.wall_s:.0f} s · "
         f"results in `{result.run_dir}`\n"
     )
+    if result.resumed is not None and result.resumed.describe():
+        notes += "\nResumed: " + "; ".join(result.resumed.describe()) + ".\n"
     text = summary_markdown(frame, f"stt-eval summary — {exp.run_id}", exp.normalizer, notes)
     path = result.run_dir / SUMMARY_FILE
     path.write_text(text, encoding="utf-8")

@@ -189,6 +189,7 @@ class RecordingJob:
     cache_root: str | None = None
     babble_paths: tuple[str, ...] = ()
     remote: bool = False
+    digest: str = ""
 
     def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
         s = self.sample
@@ -196,7 +197,7 @@ class RecordingJob:
             run_id=self.run_id, sample_id=s.id, provider=cell.provider.label,
             condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
             diarizer=cell.diarizer, normalizer=self.scoring.normalizer, audio_s=audio_s,
-            snr_db=snr_db, reference=s.text, meta=s.meta,
+            snr_db=snr_db, reference=s.text, meta=s.meta, sample_digest=self.digest,
         )  # fmt: skip
 
 

@@ -1,26 +1,32 @@
-"""A run directory's files: ``rows.jsonl`` (the source of truth, appended as cells finish),
-``results.parquet`` (the tidy table) and ``summary.md``.
+"""A run directory: ``rows.jsonl`` (the source of truth, appended as cells finish),
+``results.parquet`` (the tidy table), ``summary.md``, and ``LOCK`` while a run writes it.
 
-A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back.
+A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back; rows are
+tied to the content they were computed from (:func:`sample_digest`), so a resumed run keeps only
+rows whose recording and references are unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, fields
+import socket
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from stt_eval.types import ResultRow
+from stt_eval.types import ResultRow, Sample
 
 ROWS_FILE = "rows.jsonl"
 RESULTS_FILE = "results.parquet"
 SUMMARY_FILE = "summary.md"
 EXPERIMENT_FILE = "experiment.json"
+LOCK_FILE = "LOCK"
 
 _ROW_FIELDS = frozenset(f.name for f in fields(ResultRow))
 
@@ -84,3 +90,127 @@ def write_results(run_dir: Path, rows: Sequence[ResultRow]) -> Path:
     rows_frame(rows).to_parquet(tmp, index=False)
     tmp.replace(path)
     return path
+
+
+def rewrite_rows(path: Path, rows: Iterable[ResultRow]) -> None:
+    """Replace a rows file in one step (temp file, fsync, rename): a crash leaves the old file
+    or the new one, never half of each."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    append_rows(tmp, rows, mode="w")
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- content identity
+
+
+def sample_digest(sample: Sample) -> str:
+    """What a sample's rows were computed from: the audio file's bytes and every reference and
+    setting of the manifest row (not its path: a moved file with the same bytes is the same).
+
+    Resume keeps a row only while its sample's digest is unchanged, so an edited reference or a
+    replaced recording is scored again.
+    """
+    h = hashlib.sha256()
+    with Path(sample.audio_path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    fields_ = {k: v for k, v in asdict(sample).items() if k != "audio_path"}
+    h.update(json.dumps(fields_, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """Which earlier rows a resumed run keeps, and what it drops because its input changed."""
+
+    kept: tuple[ResultRow, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    def describe(self) -> list[str]:
+        out = [f"{len(self.kept)} finished cells kept"] if self.kept else []
+        if self.changed:
+            out.append(f"scored again, their recording or reference changed: {_ids(self.changed)}")
+        if self.removed:
+            out.append(f"dropped, no longer in the manifest or selection: {_ids(self.removed)}")
+        return out
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+
+
+def resume(rows: Iterable[ResultRow], digests: Mapping[str, str]) -> Resumed:
+    """Keep finished (ok) rows whose sample is still selected with the same digest."""
+    kept, changed, removed = [], set(), set()
+    for row in rows:
+        if row.status != "ok":
+            continue
+        if row.sample_id not in digests:
+            removed.add(row.sample_id)
+        elif row.sample_digest != digests[row.sample_id]:
+            changed.add(row.sample_id)
+        else:
+            kept.append(row)
+    return Resumed(tuple(kept), tuple(sorted(changed)), tuple(sorted(removed)))
+
+
+# --------------------------------------------------------------------------- one writer
+
+
+class RunLocked(RuntimeError):
+    """Another process is writing the same run directory."""
+
+
+class RunLock:
+    """An exclusive lock on a run directory (``LOCK`` holds the owner's PID, host and start),
+    so two runs of one experiment never write the same rows. A lock left by a process that is
+    gone (same host, PID not running) is taken over."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self.taken_over: dict[str, Any] | None = None
+
+    def __enter__(self) -> RunLock:
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner and _alive(owner):
+                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["started"]))
+                    raise RunLocked(
+                        f"{self.path.parent} is being written by PID {owner['pid']} on "
+                        f"{owner['host']} since {when}; wait for that run to finish (or stop "
+                        f"it), then run again — if it is gone, delete {self.path}"
+                    ) from None
+                self.taken_over = owner
+                self.path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return self
+        raise RunLocked(f"could not take {self.path}; another run keeps taking it")
+
+    def _owner(self) -> dict[str, Any] | None:
+        try:
+            owner = json.loads(self.path.read_text())
+            return owner if {"pid", "host", "started"} <= set(owner) else None
+        except (OSError, ValueError):
+            return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(owner: Mapping[str, Any]) -> bool:
+    if owner["host"] != socket.gethostname():
+        return True  # cannot tell from here: assume it is still running
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -9,14 +9,17 @@ transcripts are never paid for twice.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,9 +36,23 @@ from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline import Cell, RecordingJob, price, run_recording
 from stt_eval.prepared import babble_talkers, canonical_condition
 from stt_eval.providers.registry import get_provider, is_remote
-from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, read_rows, write_results
+from stt_eval.results import (
+    EXPERIMENT_FILE,
+    ROWS_FILE,
+    Resumed,
+    RunLock,
+    append_rows,
+    read_rows,
+    resume,
+    rewrite_rows,
+    sample_digest,
+    write_results,
+)
 from stt_eval.scoring import Scoring, failure_row
 from stt_eval.types import ResultRow, Sample
+
+PR_SET_PDEATHSIG = 1
+"""prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
 
 DIARIZER_CHOICES = ("none", "provider")
 """Besides the registered local diarizers: no diarization, or the provider's own speakers."""
@@ -94,6 +111,7 @@ def plan_jobs(
     dataset_paths: Sequence[str],
     done: set[tuple[str, ...]],
     cache_root: str | None,
+    digests: Mapping[str, str] | None = None,
 ) -> list[RecordingJob]:
     """One job per sample × condition × kind of provider (local engines, HTTP APIs) with the
     cells not yet done, longest recordings first (so a pool does not end waiting on one file)."""
@@ -113,7 +131,8 @@ def plan_jobs(
                     cache_root=cache_root,
                     babble_paths=talkers,
                     remote=kind,
-                )  # fmt: skip
+                    digest=(digests or {}).get(s.id, ""),
+                )
             )
     return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
 
@@ -160,9 +179,23 @@ def _manifest_rows(
     return rows
 
 
-def _init_worker(threads: str) -> None:
+def _init_worker(threads: str, parent: int) -> None:
+    """Share the cores; and die with the run: a worker whose parent was killed (SIGKILL leaves
+    no chance to clean up) must not linger holding its models."""
     os.environ["OMP_NUM_THREADS"] = threads
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with suppress(OSError, AttributeError):  # Linux: the kernel kills us when the parent dies
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Elsewhere (no prctl): notice the parent is gone within a second and exit."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _iter_results(
@@ -178,7 +211,7 @@ def _iter_results(
             threads = str(max(1, (os.cpu_count() or 2) // workers))
             ctx = multiprocessing.get_context("spawn")
             engines: Executor = ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())
             )
         else:
             engines = ThreadPoolExecutor(1)
@@ -199,6 +232,12 @@ class RunResult:
     rows: tuple[ResultRow, ...]
     manifest_problems: tuple[str, ...]
     wall_s: float
+    resumed: Resumed | None = None
+
+    @property
+    def failed(self) -> int:
+        """Cells that ended as failure rows."""
+        return sum(r.status == "failed" for r in self.rows)
 
 
 def run_experiment(
@@ -218,12 +257,35 @@ def run_experiment(
     cells = plan_cells(exp)
     manifest = load_manifest(exp.dataset)
     samples = select_samples(manifest.samples, exp)
+    if not manifest.samples and not manifest.problems:
+        raise ExperimentError(f"{exp.dataset}: the manifest has no rows; add one per recording")
+    if manifest.samples and not samples:
+        raise ExperimentError(
+            f"ids {list(exp.ids)} / select {dict(exp.select)} match none of the "
+            f"{len(manifest.samples)} samples of {exp.dataset} (e.g. ids "
+            f"{', '.join(s.id for s in manifest.samples[:3])}); fix the filter"
+        )
     run_dir = Path(exp.output) / exp.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir) as lock:
+        if lock.taken_over and progress:
+            print(
+                f"plan: took over the lock of a run that is gone: {lock.taken_over}",
+                file=sys.stderr,
+            )
+        return _run_locked(exp, cells, manifest, samples, run_dir, start, fresh=fresh,
+                           progress=progress, cache_root=cache_root, on_rows=on_rows)  # fmt: skip
+
+
+def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progress, cache_root,
+                on_rows) -> RunResult:  # fmt: skip
+    """The run itself, once the run directory is ours."""
     (run_dir / EXPERIMENT_FILE).write_text(json.dumps(asdict(exp), indent=2, default=str))
     rows_path = run_dir / ROWS_FILE
-    kept = [] if fresh else [r for r in read_rows(run_dir) if r.status == "ok"]
-    append_rows(rows_path, kept, mode="w")
+    digests = {s.id: sample_digest(s) for s in samples}
+    resumed = resume([] if fresh else read_rows(run_dir), digests)
+    kept = list(resumed.kept)
+    rewrite_rows(rows_path, kept)
     problem_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
     append_rows(rows_path, problem_rows)
     root = (
@@ -233,11 +295,11 @@ def run_experiment(
     )
     dataset_paths = [str(s.audio_path) for s in manifest.samples]
     done = {row_key(r) for r in kept}
-    jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root)
+    jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root, digests)
     estimates = estimate(jobs)
     if progress:
-        if kept:
-            print(f"plan: {len(kept)} cells already done in {run_dir} (kept)", file=sys.stderr)
+        for line in resumed.describe():
+            print(f"resume: {line}", file=sys.stderr)
         for e in estimates:
             print(f"plan: {e.describe()} (cache hits are not sent)", file=sys.stderr)
         uploads = sum(
@@ -273,4 +335,4 @@ def run_experiment(
     all_rows = tuple(kept + problem_rows + new_rows)
     write_results(run_dir, all_rows)
     problems = tuple(str(p) for p in manifest.problems)
-    return RunResult(exp, run_dir, all_rows, problems, time.perf_counter() - start)
+    return RunResult(exp, run_dir, all_rows, problems, time.perf_counter() - start, resumed)

@@ -257,6 +257,7 @@ class ResultRow:
     cost_usd: float | None = None
     cached: bool = False
     language: str | None = None
+    sample_digest: str = ""
     hypothesis: str = ""
     reference: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)

@@ -28,6 +28,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE})", file=sys.stderr)
+    if result.failed:
+        print(
+            f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
+            f"under Failures in {result.run_dir / SUMMARY_FILE}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

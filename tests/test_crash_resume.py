@@ -1,0 +1,174 @@
+"""Runs that are edited, doubled, emptied or killed: one writer per run, rows tied to the content
+they were computed from, workers that die with their run, and a kill -9 at random points that
+resumes to the table of an uninterrupted run without transcribing a finished unit again."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec
+from stt_eval.results import LOCK_FILE, RunLock, RunLocked, read_rows
+from stt_eval.runner import run_experiment
+
+from .conftest import SAMPLE
+
+FILES = {
+    "goforward": ("pocketsphinx_goforward.flac", "go forward ten meters"),
+    "jfk": ("whisper_jfk.flac", "and so my fellow americans ask not what your country can do"),
+}
+
+
+def _dataset(folder: Path, texts: dict[str, str] | None = None) -> Path:
+    rows = []
+    for sid, (name, text) in FILES.items():
+        if texts is not None and sid not in texts:
+            continue
+        shutil.copy(SAMPLE / "audio" / name, folder / name)
+        rows.append({"id": sid, "audio": name, "text": (texts or {}).get(sid, text)})
+    (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder / "m.jsonl"
+
+
+def _exp(manifest: Path, out: Path, **kw) -> Experiment:
+    return Experiment(dataset=manifest, providers=(ProviderSpec("pocketsphinx"),), workers=1,
+                      output=out, name="c", **kw)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_edited_reference_is_scored_again_and_a_removed_sample_dropped(tmp_path):
+    out = tmp_path / "results"
+    first = run_experiment(_exp(_dataset(tmp_path), out), progress=False, cache_root=tmp_path)
+    assert {r.sample_id: r.ref_words for r in first.rows} == {"goforward": 4, "jfk": 12}
+    # fix jfk's reference, drop goforward: same experiment file, same run id
+    manifest = _dataset(tmp_path, {"jfk": "and so my fellow americans"})
+    again = run_experiment(_exp(manifest, out), progress=False, cache_root=tmp_path)
+    assert again.run_dir == first.run_dir
+    assert [(r.sample_id, r.ref_words) for r in again.rows] == [("jfk", 5)]
+    assert again.resumed.changed == ("jfk",) and again.resumed.removed == ("goforward",)
+    assert [(r.sample_id, r.ref_words) for r in read_rows(again.run_dir)] == [("jfk", 5)]
+    assert again.rows[0].cached  # the audio did not change: the transcript is reused
+
+
+def test_a_second_writer_is_refused_while_the_first_lives(tmp_path):
+    (tmp_path / LOCK_FILE).write_text(
+        json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+    )
+    with pytest.raises(RunLocked, match=rf"PID {os.getpid()} on .*delete .*{LOCK_FILE}"):
+        RunLock(tmp_path).__enter__()
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    owner = {"pid": dead.pid, "host": socket.gethostname(), "started": 0}
+    (tmp_path / LOCK_FILE).write_text(json.dumps(owner))
+    with RunLock(tmp_path) as lock:
+        assert lock.taken_over == owner
+        assert json.loads((tmp_path / LOCK_FILE).read_text())["pid"] == os.getpid()
+    assert not (tmp_path / LOCK_FILE).exists()
+
+
+def test_an_empty_manifest_or_a_filter_matching_nothing_is_named(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(ExperimentError, match=r"empty.jsonl: the manifest has no rows"):
+        run_experiment(_exp(tmp_path / "empty.jsonl", tmp_path / "r"), progress=False)
+    manifest = _dataset(tmp_path)
+    with pytest.raises(ExperimentError, match=r"match none of the 2 samples .*goforward"):
+        run_experiment(_exp(manifest, tmp_path / "r", ids=("nope",)), progress=False)
+    with pytest.raises(ExperimentError, match=r"select \{'channel': 'phone'\}"):
+        run_experiment(_exp(manifest, tmp_path / "r", select={"channel": "phone"}), progress=False)
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+def _grid(folder: Path) -> Path:
+    rows = []
+    for name in ("pocketsphinx_goforward.flac", "whisper_jfk.flac", "mfa_cold_corpus.flac",
+                 "mfa_acoustic_corpus.flac"):  # fmt: skip
+        shutil.copy(SAMPLE / "audio" / name, folder / name)
+        text = {
+            r["audio"].split("/")[-1]: r["text"]
+            for r in map(json.loads, (SAMPLE / "manifest.jsonl").read_text().splitlines())
+        }[name]  # noqa: E501
+        rows.append({"id": name.split(".")[0], "audio": name, "text": text})
+    (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "e.toml").write_text(
+        'dataset = "m.jsonl"\nproviders = ["pocketsphinx"]\nworkers = 2\n'
+        'conditions = ["clean", "noise(kind=white, snr_db=10)", "telephony(codec=ulaw)"]\n'
+        'output = "results"\n'
+    )
+    return folder / "e.toml"
+
+
+def _run(toml: Path, cache: Path) -> subprocess.Popen:
+    env = {**os.environ, "STT_EVAL_CACHE": str(cache)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _left_behind(marker: str) -> list[int]:
+    """Processes still running whose command line or environment mentions `marker`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in environ:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _entries(cache: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "transcripts").rglob("*.json")}
+
+
+def _table(run_dir: Path) -> pd.DataFrame:
+    cols = ["sample_id", "condition", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
+    rows = [{c: getattr(r, c) for c in cols} for r in read_rows(run_dir)]
+    return pd.DataFrame(rows, columns=cols).sort_values(cols[:2]).reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_resumes_to_the_uninterrupted_table(tmp_path):
+    rng = random.Random(7)
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    for folder in (whole, killed):
+        folder.mkdir()
+    reference_toml = _grid(whole)
+    assert _run(reference_toml, whole / "cache").wait(timeout=300) == 0
+    expected = _table(next((whole / "results").iterdir()))
+
+    toml, cache = _grid(killed), killed / "cache"
+    for point in range(10):
+        before = _entries(cache) if (cache / "transcripts").exists() else {}
+        proc = _run(toml, cache)
+        time.sleep(rng.uniform(1.0, 6.0))
+        os.killpg(proc.pid, signal.SIGKILL) if point % 2 else proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.time() + 5
+        while _left_behind(str(cache)) and time.time() < deadline:
+            time.sleep(0.2)
+        assert _left_behind(str(cache)) == [], f"workers outlived the run killed at point {point}"
+        after = _entries(cache)
+        rewritten = [k for k, mtime in before.items() if after.get(k) != mtime]
+        assert rewritten == [], "a finished unit was transcribed again"
+    assert _run(toml, cache).wait(timeout=300) == 0
+    pd.testing.assert_frame_equal(_table(next((killed / "results").iterdir())), expected)
