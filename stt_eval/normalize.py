@@ -99,3 +99,17 @@ def normalize_text(text: str, preset: str = DEFAULT_PRESET, language: str = "en"
 def words(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> list[str]:
     """The normalized transcript as a list of words (what WER is computed over)."""
     return normalize_text(text, preset, language).split()
+
+
+def normalizes_to_nothing(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> bool:
+    """Whether a text has no word left after normalization with ``preset`` (only markup,
+    fillers or punctuation). A reference like that cannot be scored: WER over 0 reference words
+    is undefined, and the hypothesis's words would all count as insertions against a reference
+    that only says nothing intelligible was transcribed. Scorers flag it instead.
+
+    >>> normalizes_to_nothing("[inaudible] {laugh} uh")
+    True
+    >>> normalizes_to_nothing("[inaudible] yes")
+    False
+    """
+    return not words(text, preset, language)

@@ -4,13 +4,17 @@ This is the one place where a condition chain meets a recording, so a run, ``stt
 transcribe --condition`` and ``stt-eval conditions preview`` hear the same audio for the same
 sample, condition and seed. Seeds come from :func:`condition_seed` only.
 
-Two shapes, one contract (``duration_s``, ``plan``, ``windows``):
+Two shapes, one contract (``duration_s``, ``plan``, ``windows``, ``warnings``):
 
 - :class:`WholeAudio`: the recording decoded and conditioned in memory once; windows are slices.
 - :class:`StreamedAudio`: a long recording on disk, read and conditioned one window at a time
   (window ``k`` seeded with ``condition_seed(seed, id, condition, k)``), so memory does not grow
   with its length. Its VAD cuts are planned on the unconditioned recording, and its SNR is the
   mean of the windows' achieved SNRs.
+
+``warnings`` are about the source recording (digital silence, channels that cancel in the mono
+downmix, float samples past full scale; see :func:`stt_eval.audio.read_audio`): the audio is
+still transcribed and scored, and every row made from it should carry them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stt_eval.audio import AudioClip, AudioError, audio_duration, load_audio, open_audio
+from stt_eval.audio import (
+    AudioClip,
+    AudioError,
+    audio_duration,
+    audio_warnings,
+    load_audio,
+    open_audio,
+    read_audio,
+)
 from stt_eval.chunking import ChunkSetting, plan_chunks
 from stt_eval.conditions import Conditioned, apply_chain, derive_seed, format_chain, parse_chain
 from stt_eval.conditions.noise import BABBLE_TALKERS
@@ -95,9 +107,11 @@ class _Conditioner:
 
 @dataclass(frozen=True, eq=False)
 class WholeAudio:
-    """A recording decoded and conditioned in memory: ``clip`` is exactly what engines hear."""
+    """A recording decoded and conditioned in memory: ``clip`` is exactly what engines hear;
+    ``warnings`` are about the source recording."""
 
     conditioned: Conditioned
+    warnings: tuple[str, ...] = ()
 
     @property
     def clip(self) -> AudioClip:
@@ -126,11 +140,13 @@ class WholeAudio:
 
 @dataclass(frozen=True, eq=False)
 class StreamedAudio:
-    """A long recording on disk, read and conditioned window by window (bounded memory)."""
+    """A long recording on disk, read and conditioned window by window (bounded memory);
+    ``warnings`` come from one scan of the whole file when it was prepared."""
 
     path: Path
     duration_s: float
     condition: _Conditioner
+    warnings: tuple[str, ...] = ()
 
     def plan(self, setting: ChunkSetting, sample_id: str) -> list[Chunk]:
         with open_audio(self.path) as f:
@@ -166,20 +182,22 @@ def prepare(
 ) -> PreparedAudio:
     """Load (or open for streaming) and condition one recording; the pipeline's first stage.
 
-    Raises AudioError for unusable or over-long files and ConditionError for a chain that cannot
-    run on this audio.
+    Raises AudioError for unusable (truncated, damaged, …) or over-long files and ConditionError
+    for a chain that cannot run on this audio. A streamed recording is scanned whole first, so a
+    damaged one fails here rather than after some of its windows were sent.
     """
     conditioner = _Conditioner(recording, condition, seed, max_duration_s)
     duration = should_stream(recording.path, needs_whole)
     if duration is None:
-        return WholeAudio(conditioner(load_audio(recording.path, max_duration_s)))
+        loaded = read_audio(recording.path, max_duration_s)
+        return WholeAudio(conditioner(loaded.clip), loaded.warnings)
     if max_duration_s is not None and duration > max_duration_s:
         raise AudioError(
             recording.path,
             f"is {duration:.0f} s long, over the {max_duration_s:.0f} s per-file cap",
             "raise max_duration_s in the experiment, or split the file",
         )
-    return StreamedAudio(recording.path, duration, conditioner)
+    return StreamedAudio(recording.path, duration, conditioner, audio_warnings(recording.path))
 
 
 def mean_snr(snrs: Sequence[float | None]) -> float | None:

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from stt_eval.datasets.text import UnreadableText, read_lines
 from stt_eval.intervals import merge_regions, merge_turns, same_speaker_overlaps
 from stt_eval.types import InvalidRecord, SpeakerSegment, SpeakerTurn, Word
 
@@ -72,16 +73,16 @@ class AnnotationError(ValueError):
 
 
 def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(1-based line number, fields) of every non-blank, non-comment line."""
+    """(1-based line number, fields) of every non-blank, non-comment line of a UTF-8 file (a BOM
+    is removed with a warning; another encoding names the line and byte offset)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        lines = read_lines(path)
     except FileNotFoundError:
         raise AnnotationError(path, None, "file not found", "check the path") from None
-    except UnicodeDecodeError as exc:
-        raise AnnotationError(
-            path, None, f"not UTF-8 text ({exc})", "re-save it as UTF-8"
-        ) from None
-    for no, line in enumerate(text.splitlines(), start=1):
+    except UnreadableText as exc:
+        at = f" (byte offset {exc.offset})" if exc.offset is not None else ""
+        raise AnnotationError(path, exc.line, f"{exc.problem}{at}", exc.fix) from None
+    for no, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith(";;"):
             continue

@@ -7,11 +7,17 @@ in CSV) and ``meta`` (free metadata: an object in JSONL, ``meta.<name>`` columns
 keys become columns to group results by.
 
 Every bad row is reported at once with its row number, so a user fixes a manifest in one pass.
+Types are checked, never converted: in JSONL, ``id``, ``audio``, ``text``, ``rttm``, ``stm``,
+``language`` and ``audio_url`` are strings, ``terms`` a list of strings, ``meta`` an object whose
+values are strings, numbers, true/false or null (they become table columns); a key given twice
+or a NaN is refused. CSV cells are strings by nature. The file is UTF-8 (a BOM is removed with a
+warning; see :mod:`stt_eval.datasets.text`), and a manifest with no rows is an error.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -20,10 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.annotations import AnnotationError, read_rttm, read_stm
+from stt_eval.datasets.text import (
+    NotStrictJson,
+    UnreadableText,
+    json_type,
+    loads_strict,
+    read_text,
+    split_lines,
+)
 from stt_eval.types import InvalidRecord, Sample
 
 FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta")
 REQUIRED = ("id", "audio", "text")
+STRINGS = ("id", "audio", "text", "rttm", "stm", "language", "audio_url")
+"""Fields whose value is a string (the others: ``terms`` a list of strings, ``meta`` an object)."""
+RESERVED_META = ("rttm_path", "stm_path")
+"""Meta keys stt-eval sets itself (the resolved ``rttm`` / ``stm`` paths)."""
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -62,17 +80,34 @@ class Manifest:
     problems: tuple[RowProblem, ...]
 
 
+def _text(path: Path) -> str:
+    try:
+        return read_text(path)
+    except UnreadableText as exc:
+        raise ManifestError(path, f"{exc.where_problem} — {exc.fix}") from None
+
+
 def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text = _text(path)
+    if text.lstrip().startswith("["):
+        raise ManifestError(
+            path,
+            "is a JSON array; a manifest is JSON Lines: one object per line, no enclosing [ ] "
+            "(e.g. jq -c '.[]' manifest.json > manifest.jsonl)",
+        )
+    for n, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads_strict(line)
         except json.JSONDecodeError as exc:
             yield (
                 n,
                 f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object",
             )
+            continue
+        except NotStrictJson as exc:
+            yield n, f"not valid JSON: {exc}"
             continue
         yield (
             n,
@@ -83,40 +118,97 @@ def _read_jsonl(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
 
 
 def _read_csv(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        missing = [c for c in REQUIRED if c not in header]
-        unknown = [c for c in header if c not in FIELDS and not c.startswith("meta.")]
-        if missing or unknown:
-            raise ManifestError(
-                path,
-                f"CSV header {header} is wrong: missing {missing}, unknown {unknown}. "
-                f"Columns are {', '.join(FIELDS[:-1])} and meta.<name> for metadata; "
-                "the first line must be the header, e.g. 'id,audio,text'",
+    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in FIELDS and not c.startswith("meta.")]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or twice:
+        raise ManifestError(
+            path,
+            f"CSV header {header} is wrong: missing {missing}, unknown {unknown}"
+            + (f", given twice {twice} (the last would win)" if twice else "")
+            + f". Columns are {', '.join(FIELDS[:-1])} and meta.<name> for metadata; "
+            "the first line must be the header, e.g. 'id,audio,text'",
+        )
+    for n, raw in enumerate(reader, start=2):
+        row: dict[str, Any] = {
+            k: v for k, v in raw.items() if k and v not in (None, "") and not k.startswith("meta.")
+        }
+        if None in raw:
+            yield (
+                n,
+                f"has {len(header) + len(raw[None])} columns but the header has {len(header)}; quote fields that contain commas",
             )
-        for n, raw in enumerate(reader, start=2):
-            row: dict[str, Any] = {
-                k: v
-                for k, v in raw.items()
-                if k and v not in (None, "") and not k.startswith("meta.")
-            }
-            if None in raw:
-                yield (
-                    n,
-                    f"has {len(header) + len(raw[None])} columns but the header has {len(header)}; quote fields that contain commas",
+            continue
+        meta = {
+            k[5:]: v for k, v in raw.items() if k and k.startswith("meta.") and v not in (None, "")
+        }
+        if meta:
+            row["meta"] = meta
+        if "terms" in row:
+            row["terms"] = [t.strip() for t in row["terms"].split(";") if t.strip()]
+        yield n, row
+
+
+def _quoted(key: str, value: Any) -> str:
+    """The fix for a scalar that should have been a string: its JSON text, in quotes."""
+    return f'write it in quotes: "{key}": "{json.dumps(value)}"'
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _type_problems(row: dict[str, Any]) -> list[str]:
+    """Every value of a row whose JSON type is wrong: the key, the type found, and the fix."""
+    out = []
+    for key in STRINGS:
+        value = row.get(key)
+        if value is not None and not isinstance(value, str):
+            fix = (
+                "join the words into one string"
+                if key == "text" and isinstance(value, list)
+                else _quoted(key, value)
+                if isinstance(value, (int, float, bool))
+                else "make it a string"
+            )
+            out.append(f"{key} is {json_type(value)} ({_shown(value)}), not a string; {fix}")
+    terms = row.get("terms")
+    if terms is not None and not isinstance(terms, list):
+        out.append(
+            f"terms is {json_type(terms)} ({_shown(terms)}), not a list of strings; "
+            'write "terms": ["a", "b"]'
+        )
+    elif terms is not None:
+        out.extend(
+            f"terms[{i}] is {json_type(t)} ({_shown(t)}), not a string; terms must be a list of "
+            "strings: quote it"
+            for i, t in enumerate(terms)
+            if not isinstance(t, str)
+        )
+    meta = row.get("meta")
+    if meta is not None and not isinstance(meta, dict):
+        out.append(
+            f"meta is {json_type(meta)} ({_shown(meta)}), not an object; "
+            'write "meta": {"name": value}'
+        )
+    elif meta is not None:
+        for key, value in meta.items():
+            if key in RESERVED_META:
+                out.append(
+                    f"meta.{key} is reserved (stt-eval sets it from the {key[:-5]} field); "
+                    "rename the key"
                 )
-                continue
-            meta = {
-                k[5:]: v
-                for k, v in raw.items()
-                if k and k.startswith("meta.") and v not in (None, "")
-            }
-            if meta:
-                row["meta"] = meta
-            if "terms" in row:
-                row["terms"] = [t.strip() for t in row["terms"].split(";") if t.strip()]
-            yield n, row
+            elif isinstance(value, (dict, list)):
+                out.append(
+                    f"meta.{key} is {json_type(value)}, not a string, number, true/false or "
+                    "null; meta values become table columns: flatten it (e.g. join a list "
+                    "with ';')"
+                )
+    return out
 
 
 def _sample(row: dict[str, Any], base: Path) -> Sample:
@@ -125,6 +217,7 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
         raise InvalidRecord(
             f'unknown field(s) {unknown}; valid fields are {", ".join(FIELDS)} (put free metadata under "meta")'
         )
+    wrong = _type_problems(row)
     missing = [f for f in REQUIRED if row.get(f) in (None, "")]
     if missing:
         fix = (
@@ -132,21 +225,18 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
             if missing == ["text"]
             else "every row needs id, audio and text"
         )
-        raise InvalidRecord(f"missing {', '.join(missing)}: {fix}")
+        wrong.append(f"missing {', '.join(missing)}: {fix}")
+    if wrong:
+        raise InvalidRecord("; ".join(wrong))
     language = row.get("language") or "en"
     if not isinstance(language, str) or not _LANGUAGE.match(language):
         raise InvalidRecord(f"language {language!r} is not an ISO 639 code like 'en' or 'en-US'")
     terms = row.get("terms") or ()
-    if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
-        raise InvalidRecord("terms must be a list of strings")
-    meta = row.get("meta") or {}
-    if not isinstance(meta, dict):
-        raise InvalidRecord("meta must be an object of name: value pairs")
-    meta = dict(meta)
-    sid = str(row["id"])
+    meta = dict(row.get("meta") or {})
+    sid = row["id"]
     for key in ("rttm", "stm"):
         if row.get(key):
-            ref = base / str(row[key])
+            ref = base / row[key]
             if not ref.is_file():
                 raise InvalidRecord(
                     f"{key} file {ref} not found; fix the path (relative to the manifest) or drop the field"
@@ -156,8 +246,8 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     segments = reference_segments(Path(meta["stm_path"]), sid) if row.get("stm") else None
     return Sample(
         id=sid,
-        audio_path=base / str(row["audio"]),
-        text=str(row["text"]),
+        audio_path=base / row["audio"],
+        text=row["text"],
         turns=turns,
         segments=segments,
         audio_url=_audio_url(row.get("audio_url")),
@@ -206,7 +296,8 @@ def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool =
 
     Bad rows are collected as RowProblems (all of them, with row numbers); with ``strict=True``
     any problem raises ManifestError listing them all. ``check_audio`` reports rows whose audio
-    file does not exist.
+    file does not exist. A file that is not UTF-8 text, a CSV with a wrong header, a JSON array
+    instead of JSON Lines, or a manifest with no rows at all raises ManifestError.
     """
     path = Path(path)
     if not path.is_file():
@@ -224,7 +315,7 @@ def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool =
         if isinstance(row, str):
             problems.append(RowProblem(path, n, None, row))
             continue
-        sid = str(row.get("id")) if row.get("id") not in (None, "") else None
+        sid = row.get("id") if isinstance(row.get("id"), str) and row["id"] else None
         try:
             sample = _sample(row, path.parent)
         except InvalidRecord as exc:
@@ -252,6 +343,12 @@ def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool =
             )
             continue
         samples.append(sample)
+    if not samples and not problems:
+        raise ManifestError(
+            path,
+            "has no rows (it is empty, blank or only a CSV header); add one row per recording, "
+            'e.g. {"id": "call-001", "audio": "audio/call-001.wav", "text": "thank you"}',
+        )
     if strict and problems:
         raise ManifestError(path, problems)
     return Manifest(path, tuple(samples), tuple(problems))

@@ -1,7 +1,9 @@
 """Transcripts made elsewhere, keyed by utterance id: sclite trn, JSONL or a manifest.
 
 trn is sclite's format, one utterance a line: ``the words of it (utterance_id)``.
-JSONL rows need ``id`` and ``text`` (other fields, like a manifest's ``audio``, are ignored).
+JSONL rows need ``id`` and ``text``, both strings (other fields, like a manifest's ``audio``, are
+ignored). Files are UTF-8 (:mod:`stt_eval.datasets.text`: a BOM is removed with a warning, other
+encodings are refused with the line and byte offset).
 """
 
 from __future__ import annotations
@@ -10,6 +12,14 @@ import json
 import re
 from pathlib import Path
 
+from stt_eval.datasets.text import (
+    NotStrictJson,
+    UnreadableText,
+    json_type,
+    loads_strict,
+    read_lines,
+)
+
 _TRN = re.compile(r"^(?P<text>.*?)\s*\((?P<id>[^()\s]+)\)\s*$")
 
 
@@ -17,11 +27,23 @@ class TranscriptFileError(ValueError):
     """A transcript file could not be read; names the file, the line and the fix."""
 
 
+class NothingToScore(TranscriptFileError):
+    """References and hypotheses give no word to score (no shared id, or references that hold no
+    words): a WER would be undefined, so none is reported. Names both files."""
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return read_lines(path)
+    except UnreadableText as exc:
+        raise TranscriptFileError(str(exc)) from None
+
+
 def read_trn(path: Path | str) -> dict[str, str]:
     """sclite trn: ``text (id)`` per line; blank lines skipped; duplicate ids are errors."""
     path = Path(path)
     out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         m = _TRN.match(line)
@@ -38,25 +60,32 @@ def read_trn(path: Path | str) -> dict[str, str]:
 
 
 def read_jsonl(path: Path | str) -> dict[str, str]:
-    """JSONL rows with ``id`` and ``text``."""
+    """JSONL rows with a string ``id`` and a string ``text``; ids are never converted (``7`` and
+    ``"7"`` would otherwise match each other, or fail to, depending on the other file)."""
     path = Path(path)
     out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_lines(path), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({exc.msg})") from exc
+            row = loads_strict(line)
+        except (json.JSONDecodeError, NotStrictJson) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({reason})") from None
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
             raise TranscriptFileError(
                 f'{path}: line {n}: each row needs "id" and "text" (a string)'
             )
-        if str(row["id"]) in out:
+        if not isinstance(row["id"], str):
+            raise TranscriptFileError(
+                f'{path}: line {n}: "id" is {json_type(row["id"])} ({row["id"]!r}), not a string; '
+                "ids are never converted (7 and 7.0 would differ): write the id in quotes"
+            )
+        if row["id"] in out:
             raise TranscriptFileError(
                 f"{path}: line {n}: duplicate id {row['id']!r}; ids must be unique"
             )
-        out[str(row["id"])] = row["text"]
+        out[row["id"]] = row["text"]
     return out
 
 

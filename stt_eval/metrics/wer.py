@@ -8,12 +8,19 @@ number of errors and reference words agree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jiwer
 
-from stt_eval.normalize import DEFAULT_PRESET, words
+from stt_eval.normalize import DEFAULT_PRESET, normalizes_to_nothing, words
+
+
+def json_rate(rate: float) -> float | None:
+    """A rate for JSON: None (null) when it is undefined (NaN), since JSON has no NaN."""
+    return None if math.isnan(rate) else rate
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,13 @@ class WordCounts:
             return float("nan") if not (self.ref_words or self.hyp_words) else 1.0
         return 1.0 - self.hits**2 / (self.ref_words * self.hyp_words)
 
+    def as_dict(self) -> dict[str, Any]:
+        """Counts and rates as JSON-safe values: an undefined rate (no reference words) is None,
+        so ``json.dumps`` writes ``null``, never the invalid ``NaN``."""
+        counts = ("hits", "subs", "dels", "ins", "ref_words", "hyp_words", "errors")
+        rates = {name: json_rate(getattr(self, name)) for name in ("wer", "mer", "wil")}
+        return {**{name: getattr(self, name) for name in counts}, **rates}
+
 
 @dataclass(frozen=True)
 class AlignedOp:
@@ -113,6 +127,10 @@ class CharCounts:
     @property
     def cer(self) -> float:
         return self.edits / self.ref_chars if self.ref_chars else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe counts and CER (None when there are no reference characters)."""
+        return {"edits": self.edits, "ref_chars": self.ref_chars, "cer": json_rate(self.cer)}
 
 
 def align_words(ref: Sequence[str], hyp: Sequence[str]) -> WordScore:
@@ -156,15 +174,28 @@ def char_counts(ref_words: Sequence[str], hyp_words: Sequence[str]) -> CharCount
 
 @dataclass(frozen=True)
 class CorpusScore:
-    """Per-utterance counts for the ids present on both sides, and the ids present on one side only."""
+    """Per-utterance counts for the ids present on both sides, the ids present on one side only,
+    and the shared ids whose reference normalizes to nothing (only markup such as
+    ``[inaudible]``): those are reported, not scored, like unmatched ids."""
 
     per_utterance: dict[str, WordCounts]
     missing_hypotheses: tuple[str, ...]
     missing_references: tuple[str, ...]
+    empty_references: tuple[str, ...] = ()
 
     @property
     def total(self) -> WordCounts:
         return sum(self.per_utterance.values(), WordCounts())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole score as JSON-safe values (undefined rates are None, i.e. ``null``)."""
+        return {
+            "total": self.total.as_dict(),
+            "per_utterance": {uid: c.as_dict() for uid, c in self.per_utterance.items()},
+            "missing_hypotheses": list(self.missing_hypotheses),
+            "missing_references": list(self.missing_references),
+            "empty_references": list(self.empty_references),
+        }
 
 
 def score_corpus(
@@ -173,14 +204,18 @@ def score_corpus(
     normalizer: str = DEFAULT_PRESET,
     language: str = "en",
 ) -> CorpusScore:
-    """Score transcripts matched by id; ids on one side only are reported, never dropped silently."""
+    """Score transcripts matched by id; ids on one side only, and references that normalize to
+    nothing, are reported, never dropped or counted silently."""
+    shared = [uid for uid in references if uid in hypotheses]
+    empty = [uid for uid in shared if normalizes_to_nothing(references[uid], normalizer, language)]
     per = {
-        uid: score_text(ref, hypotheses[uid], normalizer, language).counts
-        for uid, ref in references.items()
-        if uid in hypotheses
+        uid: score_text(references[uid], hypotheses[uid], normalizer, language).counts
+        for uid in shared
+        if uid not in set(empty)
     }
     return CorpusScore(
         per,
         tuple(sorted(set(references) - set(hypotheses))),
         tuple(sorted(set(hypotheses) - set(references))),
+        tuple(empty),
     )
