@@ -29,6 +29,8 @@ EXPERIMENT_FILE = "experiment.json"
 LOCK_FILE = "LOCK"
 
 _ROW_FIELDS = frozenset(f.name for f in fields(ResultRow))
+_TUPLE_FIELDS = frozenset(f.name for f in fields(ResultRow) if str(f.type).startswith("tuple"))
+"""List-valued fields (edit words, confidence bins): JSON gives lists, rows keep tuples."""
 
 
 def row_to_dict(row: ResultRow) -> dict[str, Any]:
@@ -39,7 +41,13 @@ def row_to_dict(row: ResultRow) -> dict[str, Any]:
 def row_from_dict(d: dict[str, Any]) -> ResultRow:
     """A row read back; fields written by another version of stt-eval and unknown here are
     dropped (the rest still counts)."""
-    return ResultRow(**{k: v for k, v in d.items() if k in _ROW_FIELDS})
+    return ResultRow(
+        **{
+            k: tuple(v) if k in _TUPLE_FIELDS and isinstance(v, list) else v
+            for k, v in d.items()
+            if k in _ROW_FIELDS
+        }
+    )
 
 
 def read_rows(run_dir: Path) -> list[ResultRow]:
@@ -126,6 +134,7 @@ class Resumed:
     kept: tuple[ResultRow, ...]
     changed: tuple[str, ...]
     removed: tuple[str, ...]
+    outdated: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         out = [f"{len(self.kept)} finished cells kept"] if self.kept else []
@@ -133,6 +142,8 @@ class Resumed:
             out.append(f"scored again, their recording or reference changed: {_ids(self.changed)}")
         if self.removed:
             out.append(f"dropped, no longer in the manifest or selection: {_ids(self.removed)}")
+        if self.outdated:
+            out.append(f"made again, another engine version made them: {_ids(self.outdated)}")
         return out
 
 
@@ -140,19 +151,26 @@ def _ids(ids: Sequence[str]) -> str:
     return ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
 
 
-def resume(rows: Iterable[ResultRow], digests: Mapping[str, str]) -> Resumed:
-    """Keep finished (ok) rows whose sample is still selected with the same digest."""
-    kept, changed, removed = [], set(), set()
+def resume(
+    rows: Iterable[ResultRow], digests: Mapping[str, str], versions: Mapping[str, str]
+) -> Resumed:
+    """Keep finished (ok) rows whose sample is still selected with the same digest and whose
+    provider (label) still runs the same engine version."""
+    kept, changed, removed, outdated = [], set(), set(), set()
     for row in rows:
         if row.status != "ok":
             continue
-        if row.sample_id not in digests:
+        if versions.get(row.provider) != row.engine_version:
+            outdated.add(row.provider)
+        elif row.sample_id not in digests:
             removed.add(row.sample_id)
         elif row.sample_digest != digests[row.sample_id]:
             changed.add(row.sample_id)
         else:
             kept.append(row)
-    return Resumed(tuple(kept), tuple(sorted(changed)), tuple(sorted(removed)))
+    return Resumed(
+        tuple(kept), tuple(sorted(changed)), tuple(sorted(removed)), tuple(sorted(outdated))
+    )
 
 
 # --------------------------------------------------------------------------- one writer
@@ -214,3 +232,44 @@ def _alive(owner: Mapping[str, Any]) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run directory at a glance: what it holds and whether it is finished."""
+
+    run_id: str
+    path: Path
+    status: str  # "running", "finished" or "interrupted"
+    ok: int
+    failed: int
+    cost_usd: float
+    bytes: int
+    modified: float
+
+    def describe(self) -> str:
+        age_h = (time.time() - self.modified) / 3600
+        age = f"{age_h:.1f} h" if age_h < 48 else f"{age_h / 24:.0f} d"
+        return (
+            f"{self.run_id:32s} {self.status:11s} {self.ok:6d} ok {self.failed:5d} failed "
+            f"${self.cost_usd:8.2f} {self.bytes / 1e6:8.1f} MB {age:>7s} ago"
+        )
+
+
+def run_info(run_dir: Path) -> RunInfo:
+    """Status, row counts, list price and size of a run directory."""
+    rows = read_rows(run_dir)
+    lock = RunLock(run_dir)
+    owner = lock._owner() if lock.path.exists() else None
+    if owner and _alive(owner):
+        status = "running"
+    elif (run_dir / RESULTS_FILE).exists() and not lock.path.exists():
+        status = "finished"
+    else:
+        status = "interrupted"
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    return RunInfo(
+        run_dir.name, run_dir, status, sum(r.status == "ok" for r in rows),
+        sum(r.status == "failed" for r in rows), sum(r.cost_usd or 0.0 for r in rows),
+        sum(p.stat().st_size for p in files), max((p.stat().st_mtime for p in files), default=0),
+    )  # fmt: skip

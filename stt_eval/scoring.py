@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from stt_eval.diarizers.base import assign_speakers
 from stt_eval.metrics.boundary import boundary_errors
+from stt_eval.metrics.confidence import confidence_bins
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, score_diarization
+from stt_eval.metrics.errors import edits, flags
 from stt_eval.metrics.speaker_wer import cpwer
-from stt_eval.metrics.wer import char_counts, score_text
-from stt_eval.normalize import DEFAULT_PRESET, check_preset
+from stt_eval.metrics.terms import score_terms
+from stt_eval.metrics.wer import WordScore, char_counts, score_text
+from stt_eval.normalize import DEFAULT_PRESET, check_preset, normalizes_to_nothing
 from stt_eval.types import ResultRow, Sample, SpeakerTurn, Transcript
 
 
@@ -38,7 +42,8 @@ def score_row(
     cuts: Sequence[float],
     scoring: Scoring,
 ) -> ResultRow:
-    """Fill a row's WER/CER counts (and errors near chunk cuts) from a transcript."""
+    """Fill a row's WER/CER counts (and errors near chunk cuts) from a transcript, with the
+    analysis counts (:func:`analysis_fields`)."""
     ws = score_text(sample.text, transcript.text, scoring.normalizer, sample.language)
     cc = char_counts(ws.ref, ws.hyp)
     boundary = None
@@ -59,8 +64,41 @@ def score_row(
         boundary_errors=boundary,
         language=transcript.language,
         hypothesis=transcript.text,
-        warning=f"merge fell back to {fallback}" if fallback else base.warning,
+        warning=join_warnings(
+            base.warning,
+            f"merge fell back to {fallback}" if fallback else None,
+            f"the reference has no words under the {scoring.normalizer} normalizer (only markup "
+            "or fillers): WER is undefined for this row; fix the reference or drop the row"
+            if normalizes_to_nothing(sample.text, scoring.normalizer, sample.language)
+            else None,
+        ),
+        **analysis_fields(ws, sample, transcript, scoring),
     )
+
+
+def analysis_fields(
+    ws: WordScore, sample: Sample, transcript: Transcript, scoring: Scoring
+) -> dict[str, Any]:
+    """Row fields for error analysis from one alignment: domain-term counts, words and errors
+    per confidence bin (when the provider gives confidences), edit words and output flags."""
+    terms = score_terms(sample.terms, ws, scoring.normalizer, sample.language)
+    total = terms.total
+    bins = confidence_bins(ws.ref, transcript.words, scoring.normalizer, sample.language)
+    ed = edits(ws)
+    return {
+        "term_ref": total.ref,
+        "term_hyp": total.hyp,
+        "term_hits": total.hits,
+        "term_errors": total.bag_errors,
+        "terms_missed": terms.missed,
+        "conf_words_by_bin": None if bins is None else bins.words,
+        "conf_errors_by_bin": None if bins is None else bins.errors,
+        "conf_sum_by_bin": None if bins is None else tuple(round(c, 6) for c in bins.conf_sum),
+        "sub_words": ed.subs,
+        "del_words": ed.dels,
+        "ins_words": ed.ins,
+        "flags": flags(transcript.text, ws),
+    }
 
 
 def score_speakers(
@@ -77,7 +115,7 @@ def score_speakers(
     ds = score_diarization(
         sample.turns, hyp_turns, collar=scoring.collar, skip_overlap=scoring.skip_overlap
     )
-    warning = "; ".join(w for w in (row.warning, ds.reason) if w) or None
+    warning = join_warnings(row.warning, ds.reason)
     row = replace(
         row,
         der_missed_s=ds.counts.missed_s,
@@ -101,6 +139,11 @@ def score_speakers(
             cp_ins=cp.insertions,
         )
     return row
+
+
+def join_warnings(*warnings: str | None) -> str | None:
+    """Several warnings as one row field (None when there are none)."""
+    return "; ".join(w for w in warnings if w) or None
 
 
 def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:

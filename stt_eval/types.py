@@ -251,16 +251,34 @@ class ResultRow:
     snr_db: float | None = None
     audio_s: float = 0.0
     processing_s: float = 0.0
+    condition_s: float = 0.0  # this run's time decoding and conditioning the audio (its share)
     latency_s: float = 0.0
     attempts: int = 0
     rtfx: float | None = None
     cost_usd: float | None = None
     cached: bool = False
     language: str | None = None
+    engine: str = ""
+    model: str | None = None
+    engine_version: str = ""
+    stt_eval_version: str = ""
     sample_digest: str = ""
     hypothesis: str = ""
     reference: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # analysis counts (stt_eval.metrics: terms, confidence, errors); all pool by adding
+    term_ref: int = 0  # domain-term occurrences in the reference
+    term_hyp: int = 0  # ... in the hypothesis
+    term_hits: int = 0  # reference occurrences recognised (aligned word for word)
+    term_errors: int = 0  # the term error rate's numerator, sum over terms of |ref - hyp|
+    terms_missed: tuple[str, ...] = ()  # the normalized terms of the occurrences missed
+    conf_words_by_bin: tuple[int, ...] | None = None  # words per confidence tenth; None: none
+    conf_errors_by_bin: tuple[int, ...] | None = None  # ... of them substituted or inserted
+    conf_sum_by_bin: tuple[float, ...] | None = None  # their summed confidences (calibration)
+    sub_words: tuple[str, ...] = ()  # substitutions as "ref → hyp" (normalized words)
+    del_words: tuple[str, ...] = ()
+    ins_words: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()  # metrics.errors.FLAGS that apply (hallucination, loops)
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):

