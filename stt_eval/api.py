@@ -4,19 +4,22 @@ printing, and a test checks that each parameter has a flag with the same default
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import os
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from stt_eval import cache_admin
 from stt_eval.audio import save_wav
 from stt_eval.cache import TranscriptCache, default_cache_dir
+from stt_eval.cache_admin import CacheInfo, PruneReport, VerifyReport
 from stt_eval.conditions import REGISTRY, Conditioned
 from stt_eval.datasets.annotations import read_rttm, read_uem
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.transcripts import read_transcripts
+from stt_eval.datasets.transcripts import NothingToScore, read_transcripts
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
 from stt_eval.metrics import diarization
@@ -27,19 +30,23 @@ from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcrib
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
 from stt_eval.providers.registry import get_provider, is_remote, provider_names
 from stt_eval.report.markdown import summary_markdown
-from stt_eval.results import SUMMARY_FILE, rows_frame
+from stt_eval.results import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
 from stt_eval.runner import RunResult, run_experiment
 
 __all__ = [
+    "cache_info",
     "default_experiment",
     "list_conditions",
     "list_providers",
+    "list_runs",
     "preview_condition",
+    "prune_cache",
     "run",
     "sample_manifest",
     "score_diarization_files",
     "score_files",
     "transcribe_file",
+    "verify_cache",
     "version",
 ]
 
@@ -103,6 +110,22 @@ def default_experiment(full: bool = False) -> Experiment:
     )
 
 
+def time_split(result: RunResult) -> str:
+    """Where this run's time went: engine, diarization and conditioning seconds measured in
+    this run (cached rows cost nothing now), wall time and CPU utilisation."""
+    fresh = [r for r in result.rows if r.status == "ok" and not r.cached]
+    engine = sum(r.processing_s for r in fresh)
+    diarization = sum(r.diarization_s for r in fresh)
+    conditioning = sum(r.condition_s for r in result.rows)
+    cores = os.cpu_count() or 1
+    use = result.cpu_s / result.wall_s / cores if result.wall_s > 0 else 0.0
+    return (
+        f"\nTime: engines {engine:.1f} s, diarization {diarization:.1f} s, decoding and "
+        f"conditioning audio {conditioning:.1f} s (summed over workers) in {result.wall_s:.1f} s "
+        f"of wall time; CPU {result.cpu_s:.1f} s = {use:.0%} of {cores} cores.\n"
+    )
+
+
 def write_summary(result: RunResult) -> Path:
     """Write the run's Markdown summary (pooled tables, per file, worst files, failures)."""
     exp = result.experiment
@@ -112,6 +135,7 @@ def write_summary(result: RunResult) -> Path:
         f"Run `{exp.run_id}` · {files} files · wall time {result.wall_s:.0f} s · "
         f"results in `{result.run_dir}`\n"
     )
+    notes += time_split(result) + "\n"
     if result.resumed is not None and result.resumed.describe():
         notes += "\nResumed: " + "; ".join(result.resumed.describe()) + ".\n"
     text = summary_markdown(frame, f"stt-eval summary — {exp.run_id}", exp.normalizer, notes)
@@ -127,13 +151,17 @@ def run(
     fresh: bool = False,
     workers: int | None = None,
     output: Path | str | None = None,
+    executor: str | None = None,
+    scheduler: str | None = None,
     progress: bool = True,
 ) -> RunResult:
     """Run (or resume) an experiment and write its results and summary.
 
     ``experiment``: a TOML path, an Experiment, or None for the bundled sample (``full`` picks
     every sample file and the full condition grid). ``workers`` and ``output`` override the
-    experiment's; ``fresh`` discards earlier rows of the same run instead of resuming.
+    experiment's, and so do ``executor`` ("local" or "dask") and ``scheduler`` (a Dask scheduler
+    address; none: a LocalCluster); ``fresh`` discards earlier rows of the same run instead of
+    resuming.
     """
     if experiment is None:
         exp = default_experiment(full=full)
@@ -145,6 +173,9 @@ def run(
         exp = replace(exp, workers=workers)
     if output is not None:
         exp = replace(exp, output=Path(output))
+    if executor is not None or scheduler is not None:
+        executor = executor or ("dask" if scheduler else exp.executor)
+        exp = replace(exp, executor=executor, scheduler=scheduler or exp.scheduler)
     result = run_experiment(exp, fresh=fresh, progress=progress)
     write_summary(result)
     return result
@@ -156,10 +187,40 @@ def score_files(
     normalizer: str = DEFAULT_PRESET,
     language: str = "en",
 ) -> CorpusScore:
-    """Score transcripts made elsewhere (trn or JSONL, matched by id)."""
-    return score_corpus(
-        read_transcripts(references), read_transcripts(hypotheses), normalizer, language
+    """Score transcripts made elsewhere (trn or JSONL, matched by id).
+
+    Ids on one side only, and references that normalize to nothing (only markup), are listed on
+    the result and not scored. Raises NothingToScore (a ValueError naming both files) when no
+    id is on both sides or the shared references hold no word: a WER would be undefined.
+    """
+    refs, hyps = read_transcripts(references), read_transcripts(hypotheses)
+    score = score_corpus(refs, hyps, normalizer, language)
+    if score.total.ref_words:
+        return score
+    if not refs or not hyps:
+        which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
+        raise NothingToScore(
+            f"{which} holds no {kind}, so nothing in {references} and {hypotheses} can be "
+            "scored; check you passed the right file (trn lines are 'words (id)', JSONL rows "
+            '{"id": …, "text": …})'
+        )
+    if not score.per_utterance and not score.empty_references:
+        raise NothingToScore(
+            f"{references} and {hypotheses} share no utterance id (references: {_some(refs)}; "
+            f"hypotheses: {_some(hyps)}); ids must match exactly, case and punctuation included"
+        )
+    raise NothingToScore(
+        f"the references in {references} shared with {hypotheses} hold no words after the "
+        f"{normalizer!r} normalizer ({_some(score.empty_references)} normalize to nothing: "
+        "only markup such as [noise] or {laugh}), so WER is undefined; add the words that "
+        "were said, or score with another normalizer (normalizer='none', --normalizer none)"
     )
+
+
+def _some(ids: Collection[str], shown: int = 3) -> str:
+    """A few ids of a collection, for messages: "5 id(s), e.g. 'a', 'b', 'c'"."""
+    first = ", ".join(repr(i) for i in list(ids)[:shown])
+    return f"{len(ids)} id(s), e.g. {first}" if len(ids) > shown else f"{len(ids)} id(s): {first}"
 
 
 def _recording(audio: Path | str, dataset: Path | str | None) -> tuple[Recording, str | None]:
@@ -272,6 +333,39 @@ def list_providers() -> dict[str, dict[str, Any]]:
         }
         out[name] = options | shown
     return out
+
+
+def cache_info(root: Path | str | None = None) -> CacheInfo:
+    """What the transcript cache holds (entries, size, per engine, bad or quarantined ones);
+    `root` defaults to $STT_EVAL_CACHE or ~/.cache/stt-eval."""
+    return cache_admin.cache_info(root or default_cache_dir())
+
+
+def verify_cache(root: Path | str | None = None) -> VerifyReport:
+    """Check every cache entry as a read would; move bad ones to the quarantine and list them."""
+    return cache_admin.verify_cache(root or default_cache_dir())
+
+
+def prune_cache(
+    root: Path | str | None = None,
+    *,
+    older_than_days: float | None = None,
+    engine: str | None = None,
+    dry_run: bool = False,
+) -> PruneReport:
+    """Remove cache entries older than some days and/or made by one engine (both: entries that
+    match both), and empty the quarantine; `dry_run` only says what would go."""
+    return cache_admin.prune_cache(
+        root or default_cache_dir(), older_than_days=older_than_days, engine=engine,
+        dry_run=dry_run,
+    )  # fmt: skip
+
+
+def list_runs(output: Path | str = "results") -> list[RunInfo]:
+    """The runs in an output directory, newest first: status, rows, cost, size and age."""
+    root = Path(output)
+    dirs = [d for d in root.iterdir() if (d / ROWS_FILE).exists()] if root.is_dir() else []
+    return sorted((run_info(d) for d in dirs), key=lambda r: -r.modified)
 
 
 def list_conditions() -> dict[str, dict[str, Any]]:

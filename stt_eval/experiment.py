@@ -1,17 +1,10 @@
-"""Experiments: what to run, as data — dataset × providers × conditions × chunking, from TOML.
+"""Experiments: what to run, as typed data — dataset × providers × conditions × chunking.
 
-An experiment file (paths relative to the file)::
-
-    name = "call-centre"
-    dataset = "../datasets/calls/manifest.jsonl"
-    providers = ["faster-whisper", { name = "pocketsphinx" }]
-    conditions = ["clean", "noise(snr_db=10, kind=babble)", "telephony(codec=ulaw)"]
-    chunking = ["none", "30s/2s"]
-    merge = ["timestamp"]
-    normalizer = "whisper"
-    seed = 0
-    workers = 2
-    select = { channel = "phone" }     # keep samples whose meta matches
+The schema is the :class:`Experiment` dataclass itself, validated by pydantic: scalars are
+strict (``workers = 2.7`` or ``skip_overlap = "false"`` are errors, never coerced), unknown keys
+are errors, and every axis value is checked against its registry (providers and their options,
+conditions, chunk settings, merge strategies, diarizers) — all problems of a file at once, each
+with its key path, before any audio is read. See ``experiments/example.toml`` for every setting.
 """
 
 from __future__ import annotations
@@ -21,101 +14,156 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
+
+from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.diarizers import DIARIZERS
 from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalize import DEFAULT_PRESET, check_preset
+from stt_eval.prepared import canonical_condition
+from stt_eval.providers.base import Engine, engine_of
+from stt_eval.providers.registry import get_provider
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-KEYS = (
-    "name", "dataset", "providers", "conditions", "chunking", "merge", "diarizers", "normalizer",
-    "seed", "workers", "select", "ids", "max_duration_s", "output", "collar", "skip_overlap",
-    "budget_usd", "http_workers",
-)  # fmt: skip
+EXECUTORS = ("local", "dask")
+"""Where jobs run: this machine's processes and threads, or a Dask cluster."""
+
+DIARIZER_CHOICES = ("none", "provider")
+"""Besides the registered local diarizers: no diarization, or the provider's own speakers."""
+
+_CONFIG = ConfigDict(extra="forbid")
 
 
 class ExperimentError(ValueError):
     """An experiment file or setting is invalid; the message names it and the fix."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_CONFIG)
 class ProviderSpec:
-    """A provider by registry name, its options, and the label results are reported under."""
+    """A provider by registry name, its options, and the label results are reported under.
 
-    name: str
-    options: tuple[tuple[str, Any], ...] = ()
-    label: str = ""
+    Building one checks the name and the options against the provider (unknown ones list the
+    valid ones), so a typo fails when the experiment is read, not mid-run.
+    """
+
+    name: StrictStr
+    options: tuple[tuple[StrictStr, Any], ...] = ()
+    label: StrictStr = ""
 
     def __post_init__(self) -> None:
+        get_provider(self.name, **dict(self.options))
         if not self.label:
             model = dict(self.options).get("model")
             object.__setattr__(self, "label", f"{self.name}:{model}" if model else self.name)
 
+    def engine(self) -> Engine:
+        """The engine, model and version this provider runs (recorded with every row)."""
+        return engine_of(get_provider(self.name, **dict(self.options)))
+
     @classmethod
-    def parse(cls, value: str | Mapping[str, Any]) -> ProviderSpec:
+    def parse(cls, value: Any) -> Any:
+        """A provider from TOML: a name, or a table with ``name``, options and ``label``."""
         if isinstance(value, str):
             return cls(value)
-        if not isinstance(value, Mapping) or "name" not in value:
-            raise ExperimentError(f'provider {value!r} must be a name or a table with "name"')
-        opts = {k: v for k, v in value.items() if k not in ("name", "label")}
-        return cls(str(value["name"]), tuple(sorted(opts.items())), str(value.get("label", "")))
+        if isinstance(value, Mapping) and "name" in value:
+            opts = {k: v for k, v in value.items() if k not in ("name", "label")}
+            return cls(value["name"], tuple(sorted(opts.items())), value.get("label", ""))
+        if isinstance(value, Mapping):
+            raise ValueError('a provider table needs "name", e.g. { name = "faster-whisper" }')
+        return value
 
 
-@dataclass(frozen=True)
+def _checked(check: Any, choices: tuple[str, ...], what: str) -> Any:
+    def validate(value: str) -> str:
+        if check is not None:
+            return check(value)
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(choices)}")
+        return value
+
+    return AfterValidator(validate)
+
+
+def _preset(name: str) -> str:
+    check_preset(name)
+    return name
+
+
+def _chunking(text: str) -> str:
+    return format_chunking(parse_chunking(text))
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise ValueError(f"manifest {path} not found; give the path of a .jsonl or .csv file")
+    return path
+
+
+Axis = Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+Condition = Annotated[StrictStr, _checked(canonical_condition, (), "condition")]
+Chunking = Annotated[StrictStr, _checked(_chunking, (), "chunking")]
+Merge = Annotated[StrictStr, _checked(None, MERGE_STRATEGIES, "merge strategy")]
+Diarizer = Annotated[StrictStr, _checked(None, (*DIARIZER_CHOICES, *DIARIZERS), "diarizer")]
+Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
+
+
+@dataclass(frozen=True, config=_CONFIG)
 class Experiment:
-    """A full grid to run; every field is recorded in the run directory."""
+    """A full grid to run; every field is recorded, resolved, in the run directory."""
 
-    dataset: Path
-    providers: tuple[ProviderSpec, ...] = (
-        ProviderSpec("faster-whisper"),
-        ProviderSpec("pocketsphinx"),
-    )
-    conditions: tuple[str, ...] = ("clean",)
-    chunking: tuple[str, ...] = ("none",)
-    merge: tuple[str, ...] = ("timestamp",)
-    diarizers: tuple[str, ...] = ("none",)
-    normalizer: str = DEFAULT_PRESET
-    seed: int = 0
-    workers: int = 2
-    select: Mapping[str, Any] = field(default_factory=dict)
-    ids: tuple[str, ...] = ()
-    max_duration_s: float = 4 * 3600.0
+    dataset: Annotated[Path, AfterValidator(_existing)]
+    providers: Annotated[
+        tuple[Annotated[ProviderSpec, BeforeValidator(ProviderSpec.parse)], ...],
+        Field(min_length=1),
+    ] = (ProviderSpec("faster-whisper"), ProviderSpec("pocketsphinx"))
+    conditions: Annotated[tuple[Condition, ...], Field(min_length=1)] = ("clean",)
+    chunking: Annotated[tuple[Chunking, ...], Field(min_length=1)] = ("none",)
+    merge: Annotated[tuple[Merge, ...], Field(min_length=1)] = ("timestamp",)
+    diarizers: Annotated[tuple[Diarizer, ...], Field(min_length=1)] = ("none",)
+    normalizer: Annotated[StrictStr, AfterValidator(_preset)] = DEFAULT_PRESET
+    seed: StrictInt = 0
+    workers: Annotated[StrictInt, Field(ge=1)] = 2
+    select: dict[StrictStr, Scalar] = field(default_factory=dict)
+    ids: tuple[StrictStr, ...] = ()
+    max_duration_s: Annotated[StrictFloat, Field(gt=0)] = 4 * 3600.0
     output: Path = Path("results")
-    name: str = "run"
-    collar: float = DEFAULT_COLLAR
-    skip_overlap: bool = False
-    budget_usd: float | None = None
-    http_workers: int = 8
+    name: Annotated[StrictStr, Field(min_length=1, pattern=r"^[\w.-]+$")] = "run"
+    collar: Annotated[StrictFloat, Field(ge=0, le=5)] = DEFAULT_COLLAR
+    skip_overlap: StrictBool = False
+    budget_usd: Annotated[StrictFloat, Field(ge=0)] | None = None
+    http_workers: Annotated[StrictInt, Field(ge=1)] = 8
+    executor: Annotated[StrictStr, _checked(None, EXECUTORS, "executor")] = "local"
+    scheduler: StrictStr | None = None
 
     def __post_init__(self) -> None:
-        check_preset(self.normalizer)
-        if not 0 <= self.collar <= 5:
-            raise ExperimentError(
-                f"collar={self.collar} must be between 0 and 5 seconds (md-eval style, each side)"
-            )
-        if self.workers < 1:
-            raise ExperimentError(f"workers={self.workers} must be >= 1")
-        if self.http_workers < 1:
-            raise ExperimentError(f"http_workers={self.http_workers} must be >= 1")
-        if self.budget_usd is not None and not self.budget_usd >= 0:
-            raise ExperimentError(f"budget_usd={self.budget_usd} must be >= 0 US dollars")
-        for axis in ("providers", "conditions", "chunking", "merge", "diarizers"):
-            if not getattr(self, axis):
-                raise ExperimentError(f"{axis} is empty; list at least one")
         labels = [p.label for p in self.providers]
         if len(set(labels)) != len(labels):
-            raise ExperimentError(f"provider labels {labels} repeat; give each a distinct label")
+            raise ValueError(f"provider labels {labels} repeat; give each a distinct label")
 
     def fingerprint(self) -> str:
-        """A short hash of the grid (not of paths to outputs), used to name and resume runs."""
+        """A short hash of the grid (not of where outputs go or how fast), naming the run."""
         d = asdict(self)
-        for key in ("output", "workers", "http_workers", "budget_usd"):
+        for key in ("output", "workers", "http_workers", "budget_usd", "executor", "scheduler"):
             d.pop(key)
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
@@ -125,13 +173,8 @@ class Experiment:
         return f"{self.name}-{self.fingerprint()}"
 
 
-def _tuple(value: Any, key: str) -> tuple[Any, ...]:
-    if isinstance(value, (str, Mapping)):
-        return (value,)
-    if not isinstance(value, list):
-        raise ExperimentError(f"{key} must be a list, got {value!r}")
-    return tuple(value)
-
+KEYS = tuple(Experiment.__dataclass_fields__)
+"""Every setting an experiment file may hold."""
 
 _PATH_PARAM = re.compile(r"""(\bpath\s*=\s*)("[^"]*"|'[^']*'|[^,)\s]+)""")
 
@@ -142,8 +185,7 @@ def resolve_condition_paths(condition: str, base: Path) -> str:
     def fix(m: re.Match[str]) -> str:
         raw = m.group(2)
         quote = raw[0] if raw[0] in "\"'" else ""
-        value = raw.strip("\"'")
-        path = Path(value).expanduser()
+        path = Path(raw.strip("\"'")).expanduser()
         if path.is_absolute():
             return m.group(0)
         q = quote or '"'
@@ -152,39 +194,53 @@ def resolve_condition_paths(condition: str, base: Path) -> str:
     return _PATH_PARAM.sub(fix, condition)
 
 
+def _where(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a key path: ``providers[1].options``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def explain(exc: ValidationError) -> list[str]:
+    """One line per problem: key path, what is wrong, and the fix where there is a general one."""
+    lines = []
+    errors = exc.errors()
+    itemised = {e["loc"][0] for e in errors if len(e["loc"]) > 1}
+    for err in errors:
+        if err["type"] == "too_short" and err["loc"][0] in itemised:
+            continue  # its items' own errors say why it ended up empty
+        where, message = _where(err["loc"]), err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+            message = f"unknown setting; valid settings: {', '.join(KEYS)}"
+        elif err["type"] == "missing_argument" or err["type"] == "missing":
+            message = "missing; " + ("the path of a manifest" if where == "dataset" else "set it")
+        elif "input" in err and err["type"].endswith("_type"):
+            message += f", got {err['input']!r}"
+            if err["type"] == "bool_type":
+                message += " (write true or false, without quotes)"
+        lines.append(f"{where}: {message}")
+    return lines
+
+
 def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     """Build an Experiment from parsed TOML; paths are relative to `base`."""
-    unknown = sorted(set(d) - set(KEYS))
-    if unknown:
-        raise ExperimentError(f"unknown setting(s) {unknown}; valid settings: {', '.join(KEYS)}")
-    if "dataset" not in d:
-        raise ExperimentError('missing "dataset": the path of a manifest (.jsonl or .csv)')
-    kw: dict[str, Any] = {"dataset": (base / d["dataset"]).resolve()}
-    if "providers" in d:
-        kw["providers"] = tuple(ProviderSpec.parse(p) for p in _tuple(d["providers"], "providers"))
-    for key in ("conditions", "chunking", "merge", "diarizers", "ids"):
-        if key in d:
-            kw[key] = tuple(str(v) for v in _tuple(d[key], key))
-    if "conditions" in kw:
-        kw["conditions"] = tuple(resolve_condition_paths(c, base) for c in kw["conditions"])
-    for key, cast in (
-        ("normalizer", str),
-        ("seed", int),
-        ("workers", int),
-        ("max_duration_s", float),
-        ("name", str),
-        ("collar", float),
-        ("skip_overlap", bool),
-        ("budget_usd", float),
-        ("http_workers", int),
-    ):
-        if key in d:
-            kw[key] = cast(d[key])
-    if "select" in d:
-        kw["select"] = dict(d["select"])
-    if "output" in d:
-        kw["output"] = base / d["output"]
-    return Experiment(**kw)
+    d = dict(d)
+    for key in ("dataset", "output"):
+        if isinstance(d.get(key), str):
+            d[key] = (base / d[key]).resolve()
+    for key in ("providers", "conditions", "chunking", "merge", "diarizers", "ids"):
+        if isinstance(d.get(key), (str, Mapping)):
+            d[key] = [d[key]]  # one value where a list is expected
+    if isinstance(d.get("conditions"), list):
+        d["conditions"] = [
+            resolve_condition_paths(c, base) if isinstance(c, str) else c for c in d["conditions"]
+        ]
+    try:
+        return TypeAdapter(Experiment).validate_python(d)
+    except ValidationError as exc:
+        lines = explain(exc)
+        raise ExperimentError(f"{len(lines)} problem(s):\n  " + "\n  ".join(lines)) from None
 
 
 def load_experiment(path: Path | str) -> Experiment:

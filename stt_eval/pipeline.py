@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from stt_eval import __version__
 from stt_eval.audio import AudioClip
 from stt_eval.cache import TranscriptCache, cache_key
 from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
@@ -30,9 +31,10 @@ from stt_eval.experiment import ProviderSpec
 from stt_eval.http import metered
 from stt_eval.intervals import merge_turns
 from stt_eval.prepared import PreparedAudio, Recording, WholeAudio, mean_snr, prepare
+from stt_eval.progress import UnitDone
 from stt_eval.providers.base import Provider
 from stt_eval.providers.registry import get_provider
-from stt_eval.scoring import Scoring, failure_row, score_row, score_speakers
+from stt_eval.scoring import Scoring, failure_row, join_warnings, score_row, score_speakers
 from stt_eval.types import Chunk, Measured, ResultRow, Sample, SpeakerTurn, Transcript
 
 log = logging.getLogger("stt_eval")
@@ -93,13 +95,17 @@ def transcribe(
     chunking: str = "none",
     merge: str = "timestamp",
     sample_id: str = "",
+    on_unit: Callable[[Measured, bool], None] | None = None,
 ) -> Transcribed:
-    """Transcribe prepared audio whole, or window by window merged back in global time."""
+    """Transcribe prepared audio whole, or window by window merged back in global time;
+    `on_unit(measured, cached)` is called after each window (for progress)."""
     setting = parse_chunking(chunking)
+    report = on_unit or (lambda measured, cached: None)
     if not setting.enabled:
         if not isinstance(audio, WholeAudio):
             raise ValueError("an unchunked transcription needs the whole recording in memory")
         t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
+        report(measured, cached)
         return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
     windows = audio.plan(setting, sample_id)
     parts: list[tuple[Chunk, Transcript]] = []
@@ -107,6 +113,7 @@ def transcribe(
     total, all_cached = Measured(), True
     for window, conditioned in audio.windows(windows):
         t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
+        report(measured, cached)
         parts.append((window, t))
         snrs.append(conditioned.snr_db)
         total += measured
@@ -190,14 +197,21 @@ class RecordingJob:
     babble_paths: tuple[str, ...] = ()
     remote: bool = False
     digest: str = ""
+    events: Any = field(default=None, compare=False, repr=False)
+    """A queue for progress events (one :class:`~stt_eval.progress.UnitDone` per window)."""
 
     def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
+        """A row of this job's sample and `cell`, with the engine, model and versions that make
+        it (filled in before anything can fail, so a failure row names them too)."""
         s = self.sample
+        engine = cell.provider.engine()
         return ResultRow(
             run_id=self.run_id, sample_id=s.id, provider=cell.provider.label,
             condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
             diarizer=cell.diarizer, normalizer=self.scoring.normalizer, audio_s=audio_s,
             snr_db=snr_db, reference=s.text, meta=s.meta, sample_digest=self.digest,
+            engine=engine.name, model=engine.model, engine_version=engine.version,
+            stt_eval_version=__version__,
         )  # fmt: skip
 
 
@@ -245,8 +259,18 @@ def _run_cell(
         warning = (
             "audio_url not used: the condition or chunking changes the audio, so it is uploaded"
         )
-    result = transcribe(provider, audio, options, cache, cell.chunking, cell.merge, sample.id)
-    base = replace(job.base_row(cell, audio.duration_s, result.snr_db), warning=warning)
+
+    def on_unit(measured: Measured, cached: bool) -> None:
+        if job.events is not None:
+            job.events.put(
+                UnitDone(cell.provider.label, cached, measured.attempts, measured.cost_usd)
+            )
+
+    result = transcribe(
+        provider, audio, options, cache, cell.chunking, cell.merge, sample.id, on_unit
+    )
+    base = job.base_row(cell, audio.duration_s, result.snr_db)
+    base = replace(base, warning=join_warnings(*audio.warnings, warning))
     row = score_row(base, sample, result.transcript, result.cuts, job.scoring)
     m = result.measured
     row = replace(
@@ -259,9 +283,8 @@ def _run_cell(
     if cell.diarizer == "provider":
         turns, secs = speaker_turns_of(result.transcript), 0.0
         if not turns:
-            return replace(
-                row, warning=f"{cell.provider.label} returned no speakers; DER not scored"
-            )
+            said = f"{cell.provider.label} returned no speakers; DER not scored"
+            return replace(row, warning=join_warnings(row.warning, said))
     else:
         found = diarized[cell.diarizer]
         if isinstance(found, str):
@@ -275,6 +298,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     """Every cell of one sample under one condition; failures become rows, never exceptions."""
     cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
     recording = Recording(job.sample.id, job.sample.audio_path, job.babble_paths)
+    start = time.perf_counter()
     try:
         audio = prepare(
             recording, job.condition, job.seed,
@@ -285,6 +309,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
         if isinstance(exc, ConditionError):
             reason = f"condition {job.condition}: {reason}"
         return [failure_row(job.base_row(c), reason) for c in job.cells]
+    condition_s = (time.perf_counter() - start) / len(job.cells)  # shared by the job's cells
     diarized = _diarizations(job, audio, cache)
     rows = []
     for cell in job.cells:
@@ -292,7 +317,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             rows.append(_run_cell(job, cell, audio, cache, diarized))
         except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
             rows.append(failure_row(job.base_row(cell, audio.duration_s), describe_error(exc)))
-    return rows
+    return [replace(r, condition_s=condition_s) for r in rows]
 
 
 def conditioned_audio(

@@ -9,32 +9,26 @@ transcripts are never paid for twice.
 
 from __future__ import annotations
 
-import ctypes
 import json
-import multiprocessing
-import os
-import signal
+import resource
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from contextlib import ExitStack, suppress
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from stt_eval import __version__
 from stt_eval.audio import audio_duration
 from stt_eval.cache import default_cache_dir
-from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking, plan_windows
+from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.costs import Estimate, check_budget, cost_usd
 from stt_eval.datasets.manifest import RowProblem, load_manifest
-from stt_eval.diarizers import DIARIZERS
+from stt_eval.executors import iter_results
 from stt_eval.experiment import Experiment, ExperimentError
-from stt_eval.pipeline import Cell, RecordingJob, price, run_recording
-from stt_eval.prepared import babble_talkers, canonical_condition
+from stt_eval.pipeline import Cell, RecordingJob, price
+from stt_eval.prepared import babble_talkers
+from stt_eval.progress import Progress
 from stt_eval.providers.registry import get_provider, is_remote
 from stt_eval.results import (
     EXPERIMENT_FILE,
@@ -54,37 +48,31 @@ from stt_eval.types import ResultRow, Sample
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
 
-DIARIZER_CHOICES = ("none", "provider")
-"""Besides the registered local diarizers: no diarization, or the provider's own speakers."""
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its waited-for children (the workers)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
-    """Expand the grid, validating every axis before any audio is touched.
-
-    Merge strategies only vary for chunked settings; unknown names list the valid ones.
-    """
-    conditions = tuple(dict.fromkeys(canonical_condition(c) for c in exp.conditions))
-    chunkings = tuple(dict.fromkeys(format_chunking(parse_chunking(c)) for c in exp.chunking))
-    bad = [m for m in exp.merge if m not in MERGE_STRATEGIES]
-    if bad and any(c != "none" for c in chunkings):
-        raise ExperimentError(
-            f"unknown merge strategy {bad}; choose from {', '.join(MERGE_STRATEGIES)}"
-        )
-    known = (*DIARIZER_CHOICES, *DIARIZERS)
-    bad = [d for d in exp.diarizers if d not in known]
-    if bad:
-        raise ExperimentError(f"unknown diarizer {bad}; choose from {', '.join(known)}")
-    for spec in exp.providers:  # unknown names/options and missing keys fail here, not mid-run
+    """Expand the grid (the Experiment has already checked and canonicalised every axis);
+    merge strategies only vary for chunked settings. Remote providers' keys are checked here,
+    before anything is sent."""
+    for spec in exp.providers:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
             provider.load()
     return tuple(
         Cell(p, cond, ch, m if ch != "none" else "none", d)
         for p in exp.providers
-        for cond in conditions
-        for ch in chunkings
-        for m in (exp.merge if ch != "none" else ("none",))
-        for d in exp.diarizers
+        for cond in dict.fromkeys(exp.conditions)
+        for ch in dict.fromkeys(exp.chunking)
+        for m in (dict.fromkeys(exp.merge) if ch != "none" else ("none",))
+        for d in dict.fromkeys(exp.diarizers)
     )
 
 
@@ -137,6 +125,16 @@ def plan_jobs(
     return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
 
 
+def units(job: RecordingJob) -> int:
+    """How many windows a job transcribes (a whole recording is one), for the progress bar."""
+    duration = audio_duration(job.sample.audio_path) or 0.0
+    count = 0
+    for cell in job.cells:
+        setting = parse_chunking(cell.chunking)
+        count += len(plan_windows(duration, setting.chunk_s, setting.overlap_s)) if duration else 1
+    return count
+
+
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing."""
@@ -179,50 +177,6 @@ def _manifest_rows(
     return rows
 
 
-def _init_worker(threads: str, parent: int) -> None:
-    """Share the cores; and die with the run: a worker whose parent was killed (SIGKILL leaves
-    no chance to clean up) must not linger holding its models."""
-    os.environ["OMP_NUM_THREADS"] = threads
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with suppress(OSError, AttributeError):  # Linux: the kernel kills us when the parent dies
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """Elsewhere (no prctl): notice the parent is gone within a second and exit."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-def _iter_results(
-    jobs: Sequence[RecordingJob], workers: int, http_workers: int
-) -> Iterator[list[ResultRow]]:
-    """Each job's rows as it finishes. Local engines run on a pool of spawned processes (each
-    loads its engines once and uses its share of the cores), or in one thread when there is
-    one worker; HTTP providers run in threads, limited per provider by their rate limits."""
-    local = [j for j in jobs if not j.remote]
-    remote = [j for j in jobs if j.remote]
-    with ExitStack() as stack:
-        if workers > 1 and len(local) > 1:
-            threads = str(max(1, (os.cpu_count() or 2) // workers))
-            ctx = multiprocessing.get_context("spawn")
-            engines: Executor = ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())
-            )
-        else:
-            engines = ThreadPoolExecutor(1)
-        stack.enter_context(engines)
-        http = stack.enter_context(ThreadPoolExecutor(http_workers))
-        futures = [engines.submit(run_recording, j) for j in local]
-        futures += [http.submit(run_recording, j) for j in remote]
-        for fut in as_completed(futures):
-            yield fut.result()
-
-
 @dataclass(frozen=True)
 class RunResult:
     """Where a run lives, every row it holds (resumed rows included), and how long it took."""
@@ -233,6 +187,8 @@ class RunResult:
     manifest_problems: tuple[str, ...]
     wall_s: float
     resumed: Resumed | None = None
+    cpu_s: float = 0.0
+    """CPU seconds this run used, in this process and its worker processes."""
 
     @property
     def failed(self) -> int:
@@ -253,12 +209,10 @@ def run_experiment(
     ``cache_root``: the transcript cache directory, ``"default"`` (:func:`default_cache_dir`) or
     None (no cache). ``fresh`` discards the run's earlier rows instead of resuming.
     """
-    start = time.perf_counter()
+    start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
     manifest = load_manifest(exp.dataset)
     samples = select_samples(manifest.samples, exp)
-    if not manifest.samples and not manifest.problems:
-        raise ExperimentError(f"{exp.dataset}: the manifest has no rows; add one per recording")
     if manifest.samples and not samples:
         raise ExperimentError(
             f"ids {list(exp.ids)} / select {dict(exp.select)} match none of the "
@@ -280,10 +234,16 @@ def run_experiment(
 def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progress, cache_root,
                 on_rows) -> RunResult:  # fmt: skip
     """The run itself, once the run directory is ours."""
-    (run_dir / EXPERIMENT_FILE).write_text(json.dumps(asdict(exp), indent=2, default=str))
+    resolved = {
+        "experiment": asdict(exp),  # every default filled in
+        "engines": {spec.label: asdict(spec.engine()) for spec in exp.providers},
+        "stt_eval_version": __version__,
+    }
+    (run_dir / EXPERIMENT_FILE).write_text(json.dumps(resolved, indent=2, default=str))
     rows_path = run_dir / ROWS_FILE
     digests = {s.id: sample_digest(s) for s in samples}
-    resumed = resume([] if fresh else read_rows(run_dir), digests)
+    versions = {spec.label: spec.engine().version for spec in exp.providers}
+    resumed = resume([] if fresh else read_rows(run_dir), digests, versions)
     kept = list(resumed.kept)
     rewrite_rows(rows_path, kept)
     problem_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
@@ -317,22 +277,18 @@ def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progres
             )
     check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
-    total = sum(len(j.cells) for j in jobs)
-    bar = None
-    if progress:
-        bar = tqdm(total=total, unit="cell", desc=exp.run_id, file=sys.stderr, disable=not total)
+    bar = Progress(sum(units(j) for j in jobs), exp.run_id, enabled=progress)
     try:
-        for rows in _iter_results(jobs, exp.workers, exp.http_workers):
+        for rows in iter_results(jobs, exp, bar.unit if progress else None):
             append_rows(rows_path, rows)
             new_rows += rows
+            bar.rows(rows)
             if on_rows:
                 on_rows(rows)
-            if bar is not None:
-                bar.update(len(rows))
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     all_rows = tuple(kept + problem_rows + new_rows)
     write_results(run_dir, all_rows)
     problems = tuple(str(p) for p in manifest.problems)
-    return RunResult(exp, run_dir, all_rows, problems, time.perf_counter() - start, resumed)
+    wall, cpu = time.perf_counter() - start[0], cpu_seconds() - start[1]
+    return RunResult(exp, run_dir, all_rows, problems, wall, resumed, cpu)

@@ -42,8 +42,9 @@ def _dataset(folder: Path, texts: dict[str, str] | None = None) -> Path:
 
 
 def _exp(manifest: Path, out: Path, **kw) -> Experiment:
-    return Experiment(dataset=manifest, providers=(ProviderSpec("pocketsphinx"),), workers=1,
-                      output=out, name="c", **kw)  # fmt: skip
+    kw = {"workers": 1, **kw}
+    return Experiment(dataset=manifest, providers=(ProviderSpec("pocketsphinx"),), output=out,
+                      name="c", **kw)  # fmt: skip
 
 
 @pytest.mark.slow
@@ -82,7 +83,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
 
 def test_an_empty_manifest_or_a_filter_matching_nothing_is_named(tmp_path):
     (tmp_path / "empty.jsonl").write_text("")
-    with pytest.raises(ExperimentError, match=r"empty.jsonl: the manifest has no rows"):
+    with pytest.raises(ValueError, match=r"empty.jsonl: has no rows .*add one row"):
         run_experiment(_exp(tmp_path / "empty.jsonl", tmp_path / "r"), progress=False)
     manifest = _dataset(tmp_path)
     with pytest.raises(ExperimentError, match=r"match none of the 2 samples .*goforward"):
@@ -172,3 +173,38 @@ def test_kill_9_at_random_points_resumes_to_the_uninterrupted_table(tmp_path):
         assert rewritten == [], "a finished unit was transcribed again"
     assert _run(toml, cache).wait(timeout=300) == 0
     pd.testing.assert_frame_equal(_table(next((killed / "results").iterdir())), expected)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_and_leaves_a_resumable_run(tmp_path):
+    toml, cache = _grid(tmp_path), tmp_path / "cache"
+    proc = _run(toml, cache)
+    time.sleep(6.0)
+    started = time.time()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130 and time.time() - started < 30
+    run_dir = next((tmp_path / "results").iterdir())
+    assert not (run_dir / LOCK_FILE).exists()
+    deadline = time.time() + 5
+    while _left_behind(str(cache)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _left_behind(str(cache)) == []
+    assert _run(toml, cache).wait(timeout=300) == 0
+    assert len(read_rows(run_dir)) == 12
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_local_table(tmp_path):
+    pytest.importorskip("distributed")
+    manifest = _dataset(tmp_path)
+    local = run_experiment(_exp(manifest, tmp_path / "a"), progress=False, cache_root=None)
+    on_dask = run_experiment(
+        _exp(manifest, tmp_path / "b", executor="dask", workers=2), progress=False,
+        cache_root=None,
+    )  # fmt: skip
+    cols = ["sample_id", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
+
+    def table(rows):
+        return sorted(tuple(getattr(r, c) for c in cols) for r in rows)
+
+    assert table(on_dask.rows) == table(local.rows) and len(local.rows) == 2

@@ -13,7 +13,9 @@ from .conftest import ROOT
 PACKAGE = ROOT / "stt_eval"
 MAX_LINES = 400
 
-UPSTREAM_OF_EVERYTHING = ("stt_eval.pipeline", "stt_eval.runner", "stt_eval.api", "stt_eval.cli")
+UPSTREAM_OF_EVERYTHING = (
+    "stt_eval.pipeline", "stt_eval.executors", "stt_eval.runner", "stt_eval.api", "stt_eval.cli",
+)  # fmt: skip
 FORBIDDEN = {
     # module prefix: imports it must never make
     "stt_eval.audio": ("stt_eval.metrics", "stt_eval.report", "stt_eval.providers"),
@@ -58,10 +60,10 @@ def test_imports_point_down_the_flow(name, path):
     forbidden = list(UPSTREAM_OF_EVERYTHING) if name not in UPSTREAM_OF_EVERYTHING else []
     if name == "stt_eval.api":
         forbidden = ["stt_eval.cli"]
-    if name in ("stt_eval.runner",):
+    if name in ("stt_eval.runner", "stt_eval.executors"):
         forbidden = ["stt_eval.api", "stt_eval.cli"]
     if name == "stt_eval.pipeline":
-        forbidden = ["stt_eval.runner", "stt_eval.api", "stt_eval.cli"]
+        forbidden = ["stt_eval.executors", "stt_eval.runner", "stt_eval.api", "stt_eval.cli"]
     for prefix, bad in FORBIDDEN.items():
         if name == prefix or name.startswith(prefix + "."):
             forbidden += bad

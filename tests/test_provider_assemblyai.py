@@ -447,6 +447,7 @@ def test_cache_identity_leaves_out_polling_and_the_key():
         == b.cache_identity()
         == {
             "engine": "assemblyai",
+            "version": "api v2",
             "endpoint": "https://api.assemblyai.com",
             "speech_model": None,
             "language_code": None,

@@ -303,6 +303,7 @@ def test_cache_identity_has_the_output_options_and_endpoint_never_the_key():
     identity = Deepgram(base_url="http://proxy/", diarize=True, max_attempts=2).cache_identity()
     assert identity == {
         "engine": "deepgram",
+        "version": "api v1",
         "endpoint": "http://proxy",
         "model": "nova-3",
         "language": None,

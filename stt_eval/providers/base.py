@@ -7,6 +7,7 @@ never sleeps or retries; the runner decides what to do with the typed error it r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from stt_eval.audio import AudioClip
@@ -48,6 +49,26 @@ class AuthError(PermanentProviderError):
 
 class InputRejected(PermanentProviderError):
     """The provider refused this audio (too long, too large, unsupported)."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What made a transcript: engine (provider) name, model, and engine or API version."""
+
+    name: str
+    model: str | None
+    version: str
+
+
+def engine_of(provider: Provider) -> Engine:
+    """The engine, model and version a provider records in its cache identity."""
+    identity = provider.cache_identity()
+    model = identity.get("model") or identity.get("speech_model")
+    return Engine(
+        str(identity.get("engine", provider.name)),
+        None if model is None else str(model),
+        str(identity.get("version", "")),
+    )
 
 
 @runtime_checkable

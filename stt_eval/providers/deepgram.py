@@ -61,6 +61,7 @@ class Deepgram(RemoteProvider):
     name: str = "deepgram"
 
     KEY_VARIABLE: ClassVar[str] = "DEEPGRAM_API_KEY"
+    API_VERSION: ClassVar[str] = "v1"
     DEFAULT_BASE_URL: ClassVar[str] = "https://api.deepgram.com"
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = PRERECORDED_CONCURRENCY
 

@@ -100,6 +100,7 @@ class OpenAICompatible(RemoteProvider):
     name: str = "openai"
 
     KEY_VARIABLE = "OPENAI_API_KEY"
+    API_VERSION = "v1"
     DEFAULT_BASE_URL = "https://api.openai.com/v1"
     MAX_UPLOAD_BYTES = MAX_BYTES
     OUTPUT_NEUTRAL = RemoteProvider.OUTPUT_NEUTRAL | {"key_variable"}

@@ -96,6 +96,7 @@ class Pulse(RemoteProvider):
     name: str = "pulse"
 
     KEY_VARIABLE = "SMALLEST_API_KEY"
+    API_VERSION = "waves/v1"
     DEFAULT_BASE_URL = "https://api.smallest.ai"
     DEFAULT_PER_MINUTE = 25  # Standard plan batch RPM (pulse.mdx model card)
     MAX_UPLOAD_BYTES = MAX_BYTES

@@ -42,6 +42,10 @@ class RemoteProvider:
     read_timeout_s: float = READ_TIMEOUT_S
 
     KEY_VARIABLE: ClassVar[str] = ""
+    API_VERSION: ClassVar[str] = ""
+    """The vendor's API version (its URL path), recorded with every row and in the cache key."""
+    API_VERSION: ClassVar[str] = ""
+    """The vendor's API version (its URL path), recorded with every row and in the cache key."""
     DEFAULT_BASE_URL: ClassVar[str] = ""
     DEFAULT_PER_MINUTE: ClassVar[float | None] = None
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = None
@@ -104,8 +108,6 @@ class RemoteProvider:
         fields = {
             k: v for k, v in vars(self).items() if k not in self.OUTPUT_NEUTRAL and k != "base_url"
         }
-        return {
-            "engine": getattr(self, "name", type(self).__name__),
-            "endpoint": self.endpoint,
-            **fields,
-        }
+        name = getattr(self, "name", type(self).__name__)
+        version = f"api {self.API_VERSION}" if self.API_VERSION else "api"
+        return {"engine": name, "version": version, "endpoint": self.endpoint, **fields}

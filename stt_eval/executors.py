@@ -1,0 +1,152 @@
+"""Executors: where a run's jobs are computed. Local engines on spawned processes (or one
+thread), HTTP providers on threads, or every job on a Dask cluster — the same jobs, the same
+rows. Rows come back as each job finishes; progress events (one per transcribed window) arrive
+on a queue the runner drains while it waits."""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from contextlib import ExitStack, suppress
+from dataclasses import replace
+from typing import Any
+
+from stt_eval.experiment import Experiment, ExperimentError
+from stt_eval.pipeline import RecordingJob, run_recording
+from stt_eval.types import ResultRow
+
+PR_SET_PDEATHSIG = 1
+"""prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
+
+POLL_S = 0.2
+"""How often the waiting runner drains progress events."""
+
+
+def _init_worker(threads: str, parent: int) -> None:
+    """Share the cores; and die with the run: a worker whose parent was killed (SIGKILL leaves
+    no chance to clean up) must not linger holding its models."""
+    os.environ["OMP_NUM_THREADS"] = threads
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with suppress(OSError, AttributeError):  # Linux: the kernel kills us when the parent dies
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """Elsewhere (no prctl): notice the parent is gone within a second and exit."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def iter_results(
+    jobs: Sequence[RecordingJob], exp: Experiment, on_unit: Callable[[Any], None] | None = None
+) -> Iterator[list[ResultRow]]:
+    """Each job's rows as it finishes, on the experiment's executor; `on_unit` gets one
+    progress event per transcribed window (local executor; Dask reports per job)."""
+    if exp.executor == "dask":
+        yield from _iter_dask(jobs, exp)
+    else:
+        yield from _iter_local(jobs, exp.workers, exp.http_workers, on_unit)
+
+
+def _iter_local(
+    jobs: Sequence[RecordingJob],
+    workers: int,
+    http_workers: int,
+    on_unit: Callable[[Any], None] | None,
+) -> Iterator[list[ResultRow]]:
+    """Local engines on a pool of spawned processes (each loads its engines once and uses its
+    share of the cores), or in one thread when there is one worker; HTTP providers in threads,
+    limited per provider by their rate limits. On Ctrl-C (or any error) queued jobs are
+    cancelled and the worker processes stopped at once; finished rows are already on disk."""
+    local = [j for j in jobs if not j.remote]
+    remote = [j for j in jobs if j.remote]
+    with ExitStack() as stack:
+        pooled = workers > 1 and len(local) > 1
+        if pooled:
+            threads = str(max(1, (os.cpu_count() or 2) // workers))
+            ctx = multiprocessing.get_context("spawn")
+            events: Any = stack.enter_context(ctx.Manager()).Queue() if on_unit else None
+            engines: Executor = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, os.getpid())
+            )
+        else:
+            events = queue.Queue() if on_unit else None
+            engines = ThreadPoolExecutor(1)
+        http = ThreadPoolExecutor(http_workers)
+        pending = {engines.submit(run_recording, replace(j, events=events)) for j in local}
+        pending |= {http.submit(run_recording, replace(j, events=events)) for j in remote}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+                _drain(events, on_unit)
+                for fut in done:
+                    yield fut.result()
+            _drain(events, on_unit)
+        except BaseException:
+            processes = getattr(engines, "_processes", None) or {}
+            for process in list(processes.values()):
+                process.kill()  # do not let them finish their jobs
+            for pool in (engines, http):
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        engines.shutdown(wait=True)
+        http.shutdown(wait=True)
+
+
+def _drain(events: Any, on_unit: Callable[[Any], None] | None) -> None:
+    if events is None or on_unit is None:
+        return
+    while True:
+        try:
+            on_unit(events.get_nowait())
+        except (queue.Empty, EOFError, OSError):
+            return
+
+
+def _iter_dask(jobs: Sequence[RecordingJob], exp: Experiment) -> Iterator[list[ResultRow]]:
+    """The same jobs on a Dask cluster: the scheduler at ``exp.scheduler``, else a
+    ``LocalCluster`` of ``exp.workers`` single-threaded processes (each loads its engines once)."""
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError as exc:  # an optional extra
+        raise ExperimentError(
+            "executor = 'dask' needs Dask distributed: pip install 'stt-eval[dask]'"
+        ) from exc
+    with ExitStack() as stack:
+        if exp.scheduler:
+            client = stack.enter_context(Client(exp.scheduler))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=exp.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )  # fmt: skip
+            )
+            client = stack.enter_context(Client(cluster))
+        futures = client.map(run_recording, list(jobs), pure=False)
+        try:
+            for _, rows in dask_completed(futures, with_results=True):
+                yield rows
+        except BaseException:
+            client.cancel(futures)
+            raise
