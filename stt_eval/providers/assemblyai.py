@@ -35,7 +35,7 @@ from stt_eval.providers.base import (
     PermanentProviderError,
     TransientProviderError,
 )
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 UPLOAD_PATH = "/v2/upload"
@@ -44,9 +44,6 @@ POLL_INTERVAL_S = 3.0
 POLL_TIMEOUT_S = 900.0
 MAX_UPLOAD_BYTES = 2_200_000_000
 """AssemblyAI FAQ: uploads up to 2.2 GB (5 GB / 10 h for audio fetched from a URL)."""
-
-REQUEST_OPTIONS = frozenset({"language", "audio_url"})
-"""Per-request options understood: the sample's language and a URL AssemblyAI fetches itself."""
 
 PENDING = frozenset({"queued", "processing"})
 _FLAGS = ("language_detection", "speaker_labels", "punctuate", "format_text")
@@ -208,18 +205,6 @@ def language_code(language: str) -> str:
     ('en_us', 'es')
     """
     return language.strip().lower().replace("-", "_")
-
-
-def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[str, Any]:
-    """The per-request options, refusing keys this provider does not understand (a misspelt
-    option silently ignored would make a run measure something else than intended)."""
-    opts = dict(options or {})
-    unknown = sorted(set(opts) - REQUEST_OPTIONS)
-    if unknown:
-        raise ValueError(
-            f"{provider}: unknown request option(s) {unknown}; known: {sorted(REQUEST_OPTIONS)}"
-        )
-    return opts
 
 
 def parse_transcript(doc: Any) -> Transcript:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from stt_eval.audio import AudioClip
 from stt_eval.providers.base import PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 LISTEN_PATH = "/v1/listen"
@@ -33,9 +33,6 @@ DEFAULT_MODEL = "nova-3"
 PRERECORDED_CONCURRENCY = 100
 """Deepgram's rate-limits page: Nova/Enhanced/Base pre-recorded, up to 100 concurrent requests
 per project (Whisper Cloud: 5 — set ``max_in_flight=5`` for it)."""
-
-REQUEST_OPTIONS = frozenset({"language", "audio_url"})
-"""Per-request options understood: the sample's language and a URL Deepgram fetches itself."""
 
 _FLAGS = ("detect_language", "diarize", "punctuate", "smart_format", "utterances")
 
@@ -123,18 +120,6 @@ class Deepgram(RemoteProvider):
         return parse_listen_response(
             response.json(), diarized=self.diarize, language=params.get("language")
         )
-
-
-def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[str, Any]:
-    """The per-request options, refusing keys this provider does not understand (a misspelt
-    option silently ignored would make a run measure something else than intended)."""
-    opts = dict(options or {})
-    unknown = sorted(set(opts) - REQUEST_OPTIONS)
-    if unknown:
-        raise ValueError(
-            f"{provider}: unknown request option(s) {unknown}; known: {sorted(REQUEST_OPTIONS)}"
-        )
-    return opts
 
 
 def parse_listen_response(doc: Any, *, diarized: bool, language: str | None = None) -> Transcript:

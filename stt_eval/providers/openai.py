@@ -24,7 +24,6 @@ Third-party servers deviate from OpenAI's answers; these are tolerated:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from typing import Any
 from stt_eval.audio import AudioClip
 from stt_eval.http import HttpResponse, body_kind
 from stt_eval.providers.base import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, number, time_span
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 PATH = "/audio/transcriptions"
@@ -219,7 +218,7 @@ def transcript_from_openai(doc: Any, language: str | None = None) -> Transcript:
     turns = tuple(
         SpeakerTurn(str(s["speaker"]), *span)
         for s in segments
-        if s.get("speaker") not in (None, "") and (span := _span(s)) is not None
+        if s.get("speaker") not in (None, "") and (span := time_span(s)) is not None
     )
     return Transcript(
         text.strip(),
@@ -230,33 +229,19 @@ def transcript_from_openai(doc: Any, language: str | None = None) -> Transcript:
     )
 
 
-def _number(value: Any) -> float | None:
-    """A finite number, clamped at 0 (times and confidences are never negative)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, float(value)) if math.isfinite(value) else None
-
-
-def _span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
-    start, end = _number(entry.get("start")), _number(entry.get("end"))
-    if start is None or end is None:
-        return None
-    return start, max(start, end)
-
-
 def _words(entries: Any) -> tuple[Word, ...]:
     """The server's words; none at all if any lacks its text or times (segments take over)."""
     if not isinstance(entries, list):
         return ()
     words = []
     for entry in entries:
-        span = _span(entry) if isinstance(entry, dict) else None
+        span = time_span(entry) if isinstance(entry, dict) else None
         text = entry.get("word") if isinstance(entry, dict) else None
         if span is None or not isinstance(text, str):
             return ()
         if text.strip():
             score = entry.get("confidence", entry.get("probability"))
-            confidence = _number(score)
+            confidence = number(score)
             words.append(
                 Word(text.strip(), *span, None if confidence is None else min(1.0, confidence))
             )
@@ -285,7 +270,7 @@ def spread_words(
 def _spread_segments(segments: list[dict[str, Any]]) -> tuple[Word, ...]:
     words: list[Word] = []
     for s in segments:
-        span = _span(s)
+        span = time_span(s)
         if span is None or not isinstance(s.get("text"), str):
             return ()
         speaker = s.get("speaker")

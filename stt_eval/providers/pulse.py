@@ -32,7 +32,7 @@ from typing import Any
 
 from stt_eval.audio import AudioClip
 from stt_eval.providers.base import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, number, time_span
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 LEGACY_PATH = "/waves/v1/pulse/get_text"
@@ -272,20 +272,6 @@ def speaker_label(value: Any) -> str | None:
     return None
 
 
-def _number(value: Any) -> float | None:
-    """A finite number, clamped at 0 (times and confidences are never negative)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, float(value)) if math.isfinite(value) else None
-
-
-def _span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
-    start, end = _number(entry.get("start")), _number(entry.get("end"))
-    if start is None or end is None:
-        return None
-    return start, max(start, end)
-
-
 def _words(entries: Any) -> tuple[Word, ...]:
     """Words with times; if any entry lacks a word or times, no words at all (the text stays)
     rather than a word list that no longer matches the text."""
@@ -293,13 +279,13 @@ def _words(entries: Any) -> tuple[Word, ...]:
         return ()
     words = []
     for entry in entries:
-        span = _span(entry) if isinstance(entry, dict) else None
+        span = time_span(entry) if isinstance(entry, dict) else None
         text = entry.get("word") if isinstance(entry, dict) else None
         if span is None or not isinstance(text, str):
             return ()
         if not text.strip():
             continue
-        confidence = _number(entry.get("confidence"))
+        confidence = number(entry.get("confidence"))
         words.append(
             Word(
                 text.strip(),
@@ -316,7 +302,7 @@ def _turns(utterances: Any, words: Sequence[Word]) -> tuple[SpeakerTurn, ...]:
     if isinstance(utterances, list) and utterances:
         turns = []
         for u in utterances:
-            span = _span(u) if isinstance(u, dict) else None
+            span = time_span(u) if isinstance(u, dict) else None
             speaker = speaker_label(u.get("speaker")) if isinstance(u, dict) else None
             if span is None or speaker is None:
                 break

@@ -4,6 +4,7 @@ its client and the upload-size check. Each provider module adds its request and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -111,3 +112,36 @@ class RemoteProvider:
         name = getattr(self, "name", type(self).__name__)
         version = f"api {self.API_VERSION}" if self.API_VERSION else "api"
         return {"engine": name, "version": version, "endpoint": self.endpoint, **fields}
+
+
+REQUEST_OPTIONS = frozenset({"language", "audio_url"})
+"""Per-request options the pipeline passes: the sample's language, and a URL where the provider
+can fetch the same recording itself."""
+
+
+def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[str, Any]:
+    """The per-request options, refusing keys this provider does not understand (a misspelt
+    option silently ignored would make a run measure something else than intended)."""
+    opts = dict(options or {})
+    unknown = sorted(set(opts) - REQUEST_OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"{provider}: unknown request option(s) {unknown}; known: {sorted(REQUEST_OPTIONS)}"
+        )
+    return opts
+
+
+def number(value: Any) -> float | None:
+    """A finite number from a response, clamped at 0 (times and confidences are never
+    negative); None for anything else (null, a string, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return max(0.0, float(value)) if math.isfinite(value) else None
+
+
+def time_span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
+    """An entry's (start, end) in seconds with end >= start, or None when either is missing."""
+    start, end = number(entry.get("start")), number(entry.get("end"))
+    if start is None or end is None:
+        return None
+    return start, max(start, end)
