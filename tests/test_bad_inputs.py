@@ -651,3 +651,38 @@ def test_run_makes_failure_rows_for_bad_inputs_and_scores_the_rest(tmp_path):
     number = by_id["number"]
     assert number.status == "failed" and "row 3" in number.error
     assert "text is a number (42)" in number.error and "write it in quotes" in number.error
+
+
+# --------------------------------------------------------------------------- in a whole run
+
+
+@pytest.mark.slow
+def test_a_run_flags_warnings_in_rows_and_exits_1_when_cells_failed(tmp_path, capsys):
+    """Cancelling channels and a markup-only reference are scored with a warning in the row; a
+    failed cell makes `stt-eval run` say how many failed and exit 1."""
+    rate = 16000
+    speech, _ = sf.read(SAMPLE / "audio" / "pocketsphinx_goforward.flac", dtype="float32")
+    sf.write(tmp_path / "cancel.wav", np.stack([speech, -speech], axis=1), rate)
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "go.flac")
+    (tmp_path / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    rows = [
+        {"id": "cancel", "audio": "cancel.wav", "text": "go forward ten meters"},
+        {"id": "markup", "audio": "go.flac", "text": "[inaudible] {laugh}"},
+        {"id": "broken", "audio": "broken.wav", "text": "go forward"},
+    ]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "e.toml").write_text(
+        'dataset = "m.jsonl"\nproviders = ["pocketsphinx"]\nworkers = 1\noutput = "r"\n'
+    )
+    assert main(["run", str(tmp_path / "e.toml"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 3 cells failed" in err
+    by_id = {
+        r["sample_id"]: r
+        for r in map(
+            json.loads, next((tmp_path / "r").glob("*/rows.jsonl")).read_text().splitlines()
+        )
+    }  # noqa: E501
+    assert by_id["cancel"]["status"] == "ok" and "cancel" in by_id["cancel"]["warning"]
+    assert by_id["markup"]["ref_words"] == 0 and "no words" in by_id["markup"]["warning"]
+    assert by_id["broken"]["status"] == "failed" and "broken.wav" in by_id["broken"]["error"]
