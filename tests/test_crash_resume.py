@@ -208,3 +208,57 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path):
         return sorted(tuple(getattr(r, c) for c in cols) for r in rows)
 
     assert table(on_dask.rows) == table(local.rows) and len(local.rows) == 2
+
+
+@pytest.mark.slow
+def test_kill_9_never_sends_a_finished_unit_twice_to_a_paid_provider(tmp_path):
+    """The loopback provider's log: after SIGKILLs at random points and a resume, a unit is sent
+    again only if its first request was still in flight (or just answered) when the run died."""
+    import hashlib
+    import threading
+
+    from stt_eval.testing.openai import openai_server
+    from stt_eval.types import Transcript, Word
+
+    log: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    def model(audio: bytes, request) -> Transcript:
+        start = time.time()
+        time.sleep(0.3)
+        with lock:
+            log.append((hashlib.sha256(audio).hexdigest(), start, time.time()))
+        return Transcript("ask not", (Word("ask", 0.1, 0.4, 0.9), Word("not", 0.4, 0.7, 0.9)))
+
+    toml, cache = _grid(tmp_path), tmp_path / "cache"
+    rng, kills = random.Random(3), []
+    with openai_server(model, api_key="sk-kill") as server:
+        text = toml.read_text().replace(
+            'providers = ["pocketsphinx"]',
+            f'providers = [{{ name = "openai", base_url = "{server.url}/v1", min_wait_s = 0.0 }}]',
+        )
+        toml.write_text(text + "http_workers = 4\n")
+        env = {**os.environ, "OPENAI_API_KEY": "sk-kill", "STT_EVAL_CACHE": str(cache)}
+        for _ in range(4):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            time.sleep(rng.uniform(0.8, 2.5))
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            kills.append(time.time())
+        final = subprocess.run([sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
+                               env=env, capture_output=True, timeout=300)  # fmt: skip
+        assert final.returncode == 0, final.stderr[-500:]
+    assert len(read_rows(next((tmp_path / "results").iterdir()))) == 12
+    first_seen: dict[str, tuple[float, float]] = {}
+    for digest, start, end in sorted(log, key=lambda e: e[1]):
+        if digest in first_seen:
+            _, done = first_seen[digest]
+            assert any(k - 1.0 < done < k + 1.0 for k in kills), (
+                "a unit answered well before any kill was sent again"
+            )
+        else:
+            first_seen[digest] = (start, end)
+    assert len(first_seen) == 12  # every unit answered at least once
