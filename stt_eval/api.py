@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from importlib import metadata
 from importlib.util import find_spec
@@ -18,8 +18,9 @@ from stt_eval.cache import TranscriptCache, default_cache_dir
 from stt_eval.cache_admin import CacheInfo, PruneReport, VerifyReport
 from stt_eval.conditions import REGISTRY, Conditioned
 from stt_eval.datasets.annotations import read_rttm, read_uem
+from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.transcripts import NothingToScore, read_transcripts
+from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
 from stt_eval.metrics import diarization
@@ -36,6 +37,7 @@ from stt_eval.runner import RunResult, run_experiment
 __all__ = [
     "cache_info",
     "default_experiment",
+    "import_dataset",
     "list_conditions",
     "list_providers",
     "list_runs",
@@ -186,41 +188,37 @@ def score_files(
     hypotheses: Path | str,
     normalizer: str = DEFAULT_PRESET,
     language: str = "en",
+    cer: bool = False,
+    align: bool = False,
+    by: str | None = None,
+    workers: int = 1,
 ) -> CorpusScore:
-    """Score transcripts made elsewhere (trn or JSONL, matched by id).
+    """Score transcripts made elsewhere: trn, plain text (paired by line), JSONL (ours or
+    NeMo's ``pred_text``), STM references with CTM hypotheses (words go to the segment they
+    fall in by time); see :mod:`stt_eval.datasets.score_inputs`.
 
-    Ids on one side only, and references that normalize to nothing (only markup), are listed on
-    the result and not scored. Raises NothingToScore (a ValueError naming both files) when no
-    id is on both sides or the shared references hold no word: a WER would be undefined.
+    ``cer`` adds character edits, ``align`` keeps each utterance's alignment, ``by`` pools
+    counts per label (``spk``, ``meta.KEY``), ``workers`` processes normalize a large corpus.
+    Ids on one side only, and references that normalize to nothing (only markup), are listed
+    on the result and not scored. Raises NothingToScore (a ValueError naming both files) when
+    no id is on both sides or the shared references hold no word: a WER would be undefined.
     """
-    refs, hyps = read_transcripts(references), read_transcripts(hypotheses)
-    score = score_corpus(refs, hyps, normalizer, language)
-    if score.total.ref_words:
-        return score
-    if not refs or not hyps:
-        which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
-        raise NothingToScore(
-            f"{which} holds no {kind}, so nothing in {references} and {hypotheses} can be "
-            "scored; check you passed the right file (trn lines are 'words (id)', JSONL rows "
-            '{"id": …, "text": …})'
-        )
-    if not score.per_utterance and not score.empty_references:
-        raise NothingToScore(
-            f"{references} and {hypotheses} share no utterance id (references: {_some(refs)}; "
-            f"hypotheses: {_some(hyps)}); ids must match exactly, case and punctuation included"
-        )
-    raise NothingToScore(
-        f"the references in {references} shared with {hypotheses} hold no words after the "
-        f"{normalizer!r} normalizer ({_some(score.empty_references)} normalize to nothing: "
-        "only markup such as [noise] or {laugh}), so WER is undefined; add the words that "
-        "were said, or score with another normalizer (normalizer='none', --normalizer none)"
+    refs = read_utterances(references)
+    hyps = read_utterances(hypotheses, hypotheses=True)
+    ref_texts, hyp_texts = pair(refs, hyps)
+    score = score_corpus(
+        ref_texts, hyp_texts, normalizer, language, alignments=align, cer=cer, workers=workers
     )
-
-
-def _some(ids: Collection[str], shown: int = 3) -> str:
-    """A few ids of a collection, for messages: "5 id(s), e.g. 'a', 'b', 'c'"."""
-    first = ", ".join(repr(i) for i in list(ids)[:shown])
-    return f"{len(ids)} id(s), e.g. {first}" if len(ids) > shown else f"{len(ids)} id(s): {first}"
+    check_scorable(score, refs.path, hyps.path, ref_texts, hyp_texts, normalizer)
+    if by is None:
+        return score
+    labels = {**hyps.labels, **refs.labels}
+    if not any(by in row for row in labels.values()):
+        raise ValueError(
+            f"--by {by}: no utterance in {references} or {hypotheses} has the label {by!r}; "
+            "speakers come from STM or a JSONL 'speaker' field, meta.KEY from JSONL fields"
+        )
+    return replace(score, by=by, groups=score.breakdown(labels, by))
 
 
 def _recording(audio: Path | str, dataset: Path | str | None) -> tuple[Recording, str | None]:

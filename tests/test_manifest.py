@@ -39,7 +39,7 @@ def test_all_bad_rows_are_reported_with_row_numbers(tmp_path, audio):
             {"id": "notext", "audio": audio},
             {"id": "ok", "audio": audio, "text": "duplicate"},
             {"id": "gone", "audio": "nope.wav", "text": "x"},
-            {"id": "extra", "audio": audio, "text": "x", "speaker": "bob"},
+            {"id": "extra", "audio": audio, "text": "x", "speaker": {"name": "bob"}},
             {"id": "lang", "audio": audio, "text": "x", "language": "English"},
             "{not json",
         ],
@@ -51,12 +51,35 @@ def test_all_bad_rows_are_reported_with_row_numbers(tmp_path, audio):
     assert "missing text" in by_row[2] and "add the reference transcript" in by_row[2]
     assert "duplicate id" in by_row[3] and "row 1" in by_row[3]
     assert "nope.wav" in by_row[4] and "not found" in by_row[4]
-    assert "speaker" in by_row[5] and "meta" in by_row[5]
+    assert "'speaker' is an object" in by_row[5] and "meta column" in by_row[5]
     assert "'English'" in by_row[6] and "ISO 639" in by_row[6]
     assert "not valid JSON" in by_row[7]
     with pytest.raises(ManifestError) as err:
         load_manifest(path, strict=True)
     assert str(err.value).count("row ") >= 6
+
+
+def test_unknown_fields_are_kept_as_meta_with_one_warning_per_field(tmp_path, audio):
+    rows = [
+        {"id": f"u{i}", "audio": audio, "text": "go", "speaker": f"s{i}", "duration": 1.5}
+        for i in range(3)
+    ]
+    rows.append({"id": "m", "audio": audio, "text": "go", "txt": "typo", "meta": {"a": 1}})
+    with pytest.warns(UserWarning) as caught:
+        m = load_manifest(_write_jsonl(tmp_path / "m.jsonl", rows), strict=True)
+    notes = [str(w.message) for w in caught]
+    assert len(notes) == 3 and notes == list(m.notes)  # speaker, duration, txt: once each
+    assert "'speaker'" in notes[0] and "3 rows, first row 1" in notes[0]
+    assert "did you mean 'text'?" in notes[2] and "row 4" in notes[2]
+    assert m.samples[1].meta == {"speaker": "s1", "duration": 1.5}
+    assert m.samples[3].meta == {"a": 1, "txt": "typo"}
+
+
+def test_csv_unknown_columns_are_meta_too(tmp_path, audio):
+    (tmp_path / "m.csv").write_text(f"id,audio,text,speaker\nx,{audio},go forward,bob\n")
+    with pytest.warns(UserWarning, match="'speaker' is not a manifest field"):
+        (s,) = load_manifest(tmp_path / "m.csv", strict=True).samples
+    assert s.meta == {"speaker": "bob"}
 
 
 def test_csv_with_metadata_and_terms(tmp_path, audio):

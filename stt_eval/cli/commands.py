@@ -38,6 +38,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _align_lines(uid: str, score: Any) -> list[str]:
+    """One utterance's alignment as sclite ``pralign`` shows it: REF / HYP / Eval rows, the
+    errors upper-cased, ``***`` for a missing word, S/D/I under each column."""
+    ref, hyp, evals = [], [], []
+    for op in score.ops:
+        r = list(score.ref[op.ref_start : op.ref_end])
+        h = list(score.hyp[op.hyp_start : op.hyp_end])
+        n = max(len(r), len(h))
+        r += ["*" * len(w) for w in h[len(r) :]]
+        h += ["*" * len(w) for w in r[len(h) :]]
+        mark = {"equal": "", "substitute": "S", "delete": "D", "insert": "I"}[op.type]
+        for rw, hw in zip(r[:n], h[:n], strict=True):
+            width = max(len(rw), len(hw))
+            same = op.type == "equal"
+            ref.append((rw if same else rw.upper()).ljust(width))
+            hyp.append((hw if same else hw.upper()).ljust(width))
+            evals.append(mark.ljust(width))
+    c = score.counts
+    return [
+        f"id: ({uid})",
+        f"Scores: (#C #S #D #I) {c.hits} {c.subs} {c.dels} {c.ins}",
+        ("REF:  " + " ".join(ref)).rstrip(),
+        ("HYP:  " + " ".join(hyp)).rstrip(),
+        ("Eval: " + " ".join(evals)).rstrip(),
+        "",
+    ]
+
+
 def cmd_score(args: argparse.Namespace) -> int:
     score = call(api.score_files, args)
     total = score.total
@@ -45,17 +73,32 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(json.dumps({"normalizer": args.normalizer, **score.as_dict()}, indent=2,
                          allow_nan=False))  # fmt: skip
     else:
+        for uid, aligned in score.alignments.items():
+            print("\n".join(_align_lines(uid, aligned)))
+        cer = f", CER {100 * score.total_chars.cer:.2f} %" if args.cer else ""
         print(
             f"WER {100 * total.wer:.2f} %  (S={total.subs} D={total.dels} I={total.ins} "
             f"N={total.ref_words}, {len(score.per_utterance)} utterances, "
-            f"normalizer {args.normalizer})"
+            f"normalizer {args.normalizer}){cer}"
         )
+        for value, c in score.groups.items():
+            print(f"  {score.by}={value}: WER {100 * c.wer:.2f} %  (S={c.subs} D={c.dels} "
+                  f"I={c.ins} N={c.ref_words})")  # fmt: skip
     for ids, what in ((score.missing_hypotheses, "has no hypothesis"),
                       (score.missing_references, "is a hypothesis with no reference"),
                       (score.empty_references, "has a reference with no words after "
                        f"normalization ({args.normalizer})")):  # fmt: skip
         for uid in ids:
             print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    manifest = call(api.import_dataset, args)
+    for problem in manifest.problems:
+        print(f"warning: not imported: {problem}", file=sys.stderr)
+    print(f"wrote {args.output}: {len(manifest.samples)} samples ({len(manifest.problems)} rows "
+          "left out)")  # fmt: skip
     return 0
 
 

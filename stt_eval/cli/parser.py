@@ -12,6 +12,7 @@ from typing import Any
 from stt_eval import api
 from stt_eval.chunking import MERGE_STRATEGIES
 from stt_eval.cli import commands
+from stt_eval.datasets.importers import FORMATS
 from stt_eval.experiment import EXECUTORS
 from stt_eval.normalize import PRESETS
 
@@ -19,7 +20,8 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 
   stt-eval run                      bundled sample × local engines × default conditions
   stt-eval run my.toml              your dataset × providers × conditions × chunking
-  stt-eval score REFS HYPS          score transcripts made elsewhere (trn or JSONL)
+  stt-eval score REFS HYPS          score transcripts made elsewhere (trn, txt, JSONL, STM/CTM)
+  stt-eval import FORMAT PATH -o manifest.jsonl   a NeMo/Kaldi/HF/STM/lhotse dataset as a manifest
   stt-eval transcribe AUDIO         see what an engine makes of one file
   stt-eval der REF.rttm HYP.rttm    score diarization made elsewhere (DER, JER)
   stt-eval conditions preview AUDIO "CHAIN" -o out.wav   listen to a condition
@@ -95,17 +97,45 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
         "score",
         help="score transcripts made elsewhere",
         description=(
-            "Score hypotheses against references matched by id. Files are sclite trn "
-            '(\'words (id)\') or JSONL ({"id", "text"}). Both sides get the same normalizer. '
-            "Ids present on one side only are reported on stderr, never silently dropped."
+            "Score hypotheses against references. Files: sclite trn ('words (id)'), JSONL "
+            '({"id", "text"}, or NeMo rows with audio_filepath and pred_text), plain .txt (one '
+            "utterance a line, paired by line number, with a warning), and STM references with "
+            "CTM hypotheses (each word scored in the reference segment it falls in by time, as "
+            "sclite -h ctm). Both sides get the same normalizer. Ids present on one side only "
+            "are reported on stderr, never silently dropped."
         ),
     )
-    p.add_argument("references", help="reference transcripts (.trn or .jsonl)")
-    p.add_argument("hypotheses", help="hypothesis transcripts (.trn or .jsonl)")
+    p.add_argument("references", help="reference transcripts (.trn, .txt, .jsonl or .stm)")
+    p.add_argument("hypotheses", help="hypothesis transcripts (.trn, .txt, .jsonl or .ctm)")
     _flag(p, "--normalizer", d, f"text normalization (default: {d['normalizer']})", choices=PRESETS)
     _flag(p, "--language", d, "language of the texts (non-English: Whisper's basic normalizer)")
+    _flag(p, "--cer", d, "also the character error rate", action="store_true")
+    _flag(p, "--align", d, "print each utterance's REF/HYP alignment with S/D/I marks",
+          action="store_true")  # fmt: skip
+    _flag(p, "--by", d, "WER per speaker (spk, from STM or JSONL 'speaker') or meta.KEY",
+          metavar="spk|meta.KEY")  # fmt: skip
+    _flag(p, "--workers", d, "processes normalizing a large corpus (same counts)", type=int)
     p.add_argument("--json", action="store_true", help="pooled and per-utterance counts as JSON")
     p.set_defaults(func=commands.cmd_score)
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="write a dataset in another toolkit's format as an stt-eval manifest",
+        description=(
+            "Read a NeMo / open_asr_leaderboard JSONL manifest, a Kaldi data dir (wav.scp, text, "
+            "segments, utt2spk), a Hugging Face audio folder (metadata.csv/jsonl), an sclite "
+            "STM (one sample per segment) or a lhotse CutSet (pip install lhotse), and write our "
+            "JSONL manifest. Slices of longer recordings (Kaldi segments, NeMo offset, STM "
+            "segments) keep meta.offset_s and meta.duration_s. Rows that cannot be imported are "
+            "listed on stderr with their file and row."
+        ),
+    )
+    p.add_argument("format", choices=FORMATS, help="the dataset's format")
+    p.add_argument("path", help="the manifest file, data dir or folder")
+    p.add_argument("-o", "--output", required=True, help="the manifest to write (.jsonl)")
+    p.set_defaults(func=commands.cmd_import)
 
 
 def _add_transcribe(sub: argparse._SubParsersAction) -> None:
@@ -236,7 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"stt-eval {api.version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, _add_score, _add_transcribe, _add_der, _add_conditions, _add_cache):
+    for add in (
+        _add_run,
+        _add_score,
+        _add_import,
+        _add_transcribe,
+        _add_der,
+        _add_conditions,
+        _add_cache,
+    ):
         add(sub)
     p = sub.add_parser(
         "runs",
@@ -260,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("run",): api.run,
     ("score",): api.score_files,
+    ("import",): api.import_dataset,
     ("transcribe",): api.transcribe_file,
     ("der",): api.score_diarization_files,
     ("conditions", "preview"): api.preview_condition,

@@ -7,6 +7,8 @@ in CSV) and ``meta`` (free metadata: an object in JSONL, ``meta.<name>`` columns
 keys become columns to group results by.
 
 Every bad row is reported at once with its row number, so a user fixes a manifest in one pass.
+A field that is not one of these (a NeMo ``duration``, a ``speaker`` column) is kept under
+``meta`` with one warning per field for the whole file (:attr:`Manifest.notes`), not refused.
 Types are checked, never converted: in JSONL, ``id``, ``audio``, ``text``, ``rttm``, ``stm``,
 ``language`` and ``audio_url`` are strings, ``terms`` a list of strings, ``meta`` an object whose
 values are strings, numbers, true/false or null (they become table columns); a key given twice
@@ -20,29 +22,35 @@ import csv
 import io
 import json
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.annotations import AnnotationError, read_rttm, read_stm
+from stt_eval.datasets.manifest_fields import (
+    FIELDS,
+    REQUIRED,
+    fold_unknown,
+    leftover_problems,
+    type_problems,
+    unknown_field_note,
+)
 from stt_eval.datasets.text import (
     NotStrictJson,
     UnreadableText,
-    json_type,
     loads_strict,
     read_text,
     split_lines,
 )
 from stt_eval.types import InvalidRecord, Sample
 
-FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta")
-REQUIRED = ("id", "audio", "text")
-STRINGS = ("id", "audio", "text", "rttm", "stm", "language", "audio_url")
-"""Fields whose value is a string (the others: ``terms`` a list of strings, ``meta`` an object)."""
-RESERVED_META = ("rttm_path", "stm_path")
-"""Meta keys stt-eval sets itself (the resolved ``rttm`` / ``stm`` paths)."""
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class UnknownFieldWarning(UserWarning):
+    """A manifest has a field that is not a manifest field; it was kept under ``meta``."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,8 @@ class Manifest:
     path: Path
     samples: tuple[Sample, ...]
     problems: tuple[RowProblem, ...]
+    notes: tuple[str, ...] = ()
+    """Warnings about the whole file (one per field that is not a manifest field, kept as meta)."""
 
 
 def _text(path: Path) -> str:
@@ -121,12 +131,11 @@ def _read_csv(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(_text(path), newline=""))
     header = reader.fieldnames or []
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in FIELDS and not c.startswith("meta.")]
     twice = sorted({c for c in header if header.count(c) > 1})
-    if missing or unknown or twice:
+    if missing or twice:
         raise ManifestError(
             path,
-            f"CSV header {header} is wrong: missing {missing}, unknown {unknown}"
+            f"CSV header {header} is wrong: missing {missing}"
             + (f", given twice {twice} (the last would win)" if twice else "")
             + f". Columns are {', '.join(FIELDS[:-1])} and meta.<name> for metadata; "
             "the first line must be the header, e.g. 'id,audio,text'",
@@ -151,73 +160,8 @@ def _read_csv(path: Path) -> Iterable[tuple[int, dict[str, Any] | str]]:
         yield n, row
 
 
-def _quoted(key: str, value: Any) -> str:
-    """The fix for a scalar that should have been a string: its JSON text, in quotes."""
-    return f'write it in quotes: "{key}": "{json.dumps(value)}"'
-
-
-def _shown(value: Any) -> str:
-    """A value for a message, cut short if long."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _type_problems(row: dict[str, Any]) -> list[str]:
-    """Every value of a row whose JSON type is wrong: the key, the type found, and the fix."""
-    out = []
-    for key in STRINGS:
-        value = row.get(key)
-        if value is not None and not isinstance(value, str):
-            fix = (
-                "join the words into one string"
-                if key == "text" and isinstance(value, list)
-                else _quoted(key, value)
-                if isinstance(value, (int, float, bool))
-                else "make it a string"
-            )
-            out.append(f"{key} is {json_type(value)} ({_shown(value)}), not a string; {fix}")
-    terms = row.get("terms")
-    if terms is not None and not isinstance(terms, list):
-        out.append(
-            f"terms is {json_type(terms)} ({_shown(terms)}), not a list of strings; "
-            'write "terms": ["a", "b"]'
-        )
-    elif terms is not None:
-        out.extend(
-            f"terms[{i}] is {json_type(t)} ({_shown(t)}), not a string; terms must be a list of "
-            "strings: quote it"
-            for i, t in enumerate(terms)
-            if not isinstance(t, str)
-        )
-    meta = row.get("meta")
-    if meta is not None and not isinstance(meta, dict):
-        out.append(
-            f"meta is {json_type(meta)} ({_shown(meta)}), not an object; "
-            'write "meta": {"name": value}'
-        )
-    elif meta is not None:
-        for key, value in meta.items():
-            if key in RESERVED_META:
-                out.append(
-                    f"meta.{key} is reserved (stt-eval sets it from the {key[:-5]} field); "
-                    "rename the key"
-                )
-            elif isinstance(value, (dict, list)):
-                out.append(
-                    f"meta.{key} is {json_type(value)}, not a string, number, true/false or "
-                    "null; meta values become table columns: flatten it (e.g. join a list "
-                    "with ';')"
-                )
-    return out
-
-
 def _sample(row: dict[str, Any], base: Path) -> Sample:
-    unknown = sorted(set(row) - set(FIELDS))
-    if unknown:
-        raise InvalidRecord(
-            f'unknown field(s) {unknown}; valid fields are {", ".join(FIELDS)} (put free metadata under "meta")'
-        )
-    wrong = _type_problems(row)
+    wrong = leftover_problems(row) + type_problems(row)
     missing = [f for f in REQUIRED if row.get(f) in (None, "")]
     if missing:
         fix = (
@@ -311,10 +255,14 @@ def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool =
     samples: list[Sample] = []
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
+    unknown: dict[str, list[int]] = {}
     for n, row in rows:
         if isinstance(row, str):
             problems.append(RowProblem(path, n, None, row))
             continue
+        row, moved = fold_unknown(row)
+        for name in moved:
+            unknown.setdefault(name, []).append(n)
         sid = row.get("id") if isinstance(row.get("id"), str) and row["id"] else None
         try:
             sample = _sample(row, path.parent)
@@ -351,7 +299,10 @@ def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool =
         )
     if strict and problems:
         raise ManifestError(path, problems)
-    return Manifest(path, tuple(samples), tuple(problems))
+    notes = tuple(f"{path}: {unknown_field_note(f, rows)}" for f, rows in unknown.items())
+    for note in notes:
+        warnings.warn(note, UnknownFieldWarning, stacklevel=2)
+    return Manifest(path, tuple(samples), tuple(problems), notes)
 
 
 def sample_to_row(sample: Sample, base: Path) -> dict[str, Any]:

@@ -9,13 +9,13 @@ number of errors and reference words agree.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import jiwer
 
-from stt_eval.normalize import DEFAULT_PRESET, normalizes_to_nothing, words
+from stt_eval.normalize import DEFAULT_PRESET, check_preset, words
 
 
 def json_rate(rate: float) -> float | None:
@@ -176,26 +176,103 @@ def char_counts(ref_words: Sequence[str], hyp_words: Sequence[str]) -> CharCount
 class CorpusScore:
     """Per-utterance counts for the ids present on both sides, the ids present on one side only,
     and the shared ids whose reference normalizes to nothing (only markup such as
-    ``[inaudible]``): those are reported, not scored, like unmatched ids."""
+    ``[inaudible]``): those are reported, not scored, like unmatched ids. ``alignments`` (when
+    asked for) holds each scored utterance's normalized words and edit runs; ``chars`` (when
+    asked for) its character edits, for CER."""
 
     per_utterance: dict[str, WordCounts]
     missing_hypotheses: tuple[str, ...]
     missing_references: tuple[str, ...]
     empty_references: tuple[str, ...] = ()
+    alignments: Mapping[str, WordScore] = field(default_factory=dict)
+    chars: Mapping[str, CharCounts] = field(default_factory=dict)
+    by: str | None = None
+    groups: Mapping[str, WordCounts] = field(default_factory=dict)
+    """Pooled counts per value of label ``by`` (see :meth:`breakdown`), when asked for."""
 
     @property
     def total(self) -> WordCounts:
         return sum(self.per_utterance.values(), WordCounts())
 
+    @property
+    def total_chars(self) -> CharCounts:
+        return sum(self.chars.values(), CharCounts())
+
+    def breakdown(self, labels: Mapping[str, Mapping[str, str]], key: str) -> dict[str, WordCounts]:
+        """Pooled counts per value of label ``key`` (``spk``, ``meta.channel``); utterances
+        without that label pool under ``"(none)"``."""
+        out: dict[str, WordCounts] = {}
+        for uid, counts in self.per_utterance.items():
+            value = labels.get(uid, {}).get(key, "(none)")
+            out[value] = out.get(value, WordCounts()) + counts
+        return dict(sorted(out.items()))
+
     def as_dict(self) -> dict[str, Any]:
         """The whole score as JSON-safe values (undefined rates are None, i.e. ``null``)."""
-        return {
+        out = {
             "total": self.total.as_dict(),
             "per_utterance": {uid: c.as_dict() for uid, c in self.per_utterance.items()},
             "missing_hypotheses": list(self.missing_hypotheses),
             "missing_references": list(self.missing_references),
             "empty_references": list(self.empty_references),
         }
+        if self.chars:
+            out["total_chars"] = self.total_chars.as_dict()
+        if self.by:
+            out["by"] = {self.by: {k: c.as_dict() for k, c in self.groups.items()}}
+        return out
+
+
+PARALLEL_MIN_TEXTS = 20_000
+"""Below this many distinct texts a second process costs more than it saves."""
+
+
+def _normalize_chunk(args: tuple[list[str], str, str]) -> list[list[str]]:
+    texts, normalizer, language = args
+    return [words(t, normalizer, language) for t in texts]
+
+
+def normalize_all(
+    texts: Sequence[str], normalizer: str, language: str, workers: int = 1
+) -> dict[str, list[str]]:
+    """Each distinct text normalized once (the normalizer dominates scoring time, and
+    references and hypotheses repeat: "yes", "thank you", hypotheses equal to references);
+    with ``workers`` > 1 and many texts, spread over that many processes. The words are the
+    same either way: normalization is a pure function of the text."""
+    distinct = list(dict.fromkeys(texts))
+    if workers <= 1 or len(distinct) < PARALLEL_MIN_TEXTS:
+        return {t: words(t, normalizer, language) for t in distinct}
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(distinct) // (workers * 4))
+    chunks = [distinct[i : i + size] for i in range(0, len(distinct), size)]
+    with ProcessPoolExecutor(workers) as pool:
+        done = pool.map(_normalize_chunk, [(c, normalizer, language) for c in chunks])
+        return dict(zip(distinct, (w for part in done for w in part), strict=True))
+
+
+def _align_all(pairs: dict[str, tuple[list[str], list[str]]]) -> dict[str, WordScore]:
+    """Align every pair with one jiwer call (far cheaper than one call per utterance); pairs
+    with an empty side are counted directly (all deletions or insertions)."""
+    out = {uid: align_words(r, h) for uid, (r, h) in pairs.items() if not r or not h}
+    both = [uid for uid, (r, h) in pairs.items() if r and h]
+    if not both:
+        return out
+    result = jiwer.process_words(
+        [" ".join(pairs[u][0]) for u in both], [" ".join(pairs[u][1]) for u in both]
+    )
+    for uid, chunks in zip(both, result.alignments, strict=True):
+        n = {"equal": 0, "substitute": 0, "delete": 0, "insert": 0}
+        ops = []
+        for c in chunks:
+            n[c.type] += max(c.ref_end_idx - c.ref_start_idx, c.hyp_end_idx - c.hyp_start_idx)
+            ops.append(
+                AlignedOp(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
+            )
+        counts = WordCounts(n["equal"], n["substitute"], n["delete"], n["insert"])
+        ref, hyp = pairs[uid]
+        out[uid] = WordScore(counts, tuple(ref), tuple(hyp), tuple(ops))
+    return out
 
 
 def score_corpus(
@@ -203,19 +280,34 @@ def score_corpus(
     hypotheses: dict[str, str],
     normalizer: str = DEFAULT_PRESET,
     language: str = "en",
+    *,
+    alignments: bool = False,
+    cer: bool = False,
+    workers: int = 1,
 ) -> CorpusScore:
     """Score transcripts matched by id; ids on one side only, and references that normalize to
-    nothing, are reported, never dropped or counted silently."""
+    nothing, are reported, never dropped or counted silently. ``alignments`` keeps each
+    utterance's alignment, ``cer`` counts character edits too; ``workers`` processes normalize
+    a large corpus (the counts are the same for any number)."""
+    check_preset(normalizer)
     shared = [uid for uid in references if uid in hypotheses]
-    empty = [uid for uid in shared if normalizes_to_nothing(references[uid], normalizer, language)]
-    per = {
-        uid: score_text(references[uid], hypotheses[uid], normalizer, language).counts
+    texts = [references[u] for u in shared] + [hypotheses[u] for u in shared]
+    normalized = normalize_all(texts, normalizer, language, workers)
+    empty = [uid for uid in shared if not normalized[references[uid]]]
+    skip = set(empty)
+    pairs = {
+        uid: (normalized[references[uid]], normalized[hypotheses[uid]])
         for uid in shared
-        if uid not in set(empty)
+        if uid not in skip
     }
+    scores = _align_all(pairs)
+    per = {uid: scores[uid].counts for uid in pairs}
+    chars = {uid: char_counts(*pairs[uid]) for uid in pairs} if cer else {}
     return CorpusScore(
         per,
         tuple(sorted(set(references) - set(hypotheses))),
         tuple(sorted(set(hypotheses) - set(references))),
         tuple(empty),
+        {uid: scores[uid] for uid in pairs} if alignments else {},
+        chars,
     )
