@@ -297,11 +297,10 @@ def _run_cell(
 def run_recording(job: RecordingJob) -> list[ResultRow]:
     """Every cell of one sample under one condition; failures become rows, never exceptions."""
     cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
-    recording = Recording(job.sample.id, job.sample.audio_path, job.babble_paths)
     start = time.perf_counter()
     try:
         audio = prepare(
-            recording, job.condition, job.seed,
+            Recording.of(job.sample, job.babble_paths), job.condition, job.seed,
             max_duration_s=job.max_duration_s, needs_whole=_needs_whole(job.cells),
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - unusable audio or condition fails its cells

@@ -37,7 +37,7 @@ from stt_eval.chunking import ChunkSetting, plan_chunks
 from stt_eval.conditions import Conditioned, apply_chain, derive_seed, format_chain, parse_chain
 from stt_eval.conditions.noise import BABBLE_TALKERS
 from stt_eval.conditions.spec import Chain
-from stt_eval.types import Chunk
+from stt_eval.types import Chunk, Sample
 from stt_eval.vad import speech_silences
 
 STREAM_ABOVE_S = 600.0
@@ -77,6 +77,24 @@ class Recording:
     id: str
     path: Path
     babble_paths: tuple[str, ...] = ()
+    span: tuple[float, float] | None = None
+    """(offset, duration) in seconds when the sample is a slice of a longer recording (Kaldi
+    segments, STM, NeMo offsets): only that span is heard, conditioned and scored."""
+
+    @classmethod
+    def of(cls, sample: Sample, babble_paths: tuple[str, ...] = ()) -> Recording:
+        """The recording of a sample, with its span from ``meta.offset_s``/``meta.duration_s``."""
+        meta = sample.meta
+        span = None
+        if meta.get("offset_s") is not None or meta.get("duration_s") is not None:
+            offset, length = float(meta.get("offset_s") or 0.0), meta.get("duration_s")
+            if length is None or not offset >= 0 or not float(length) > 0:
+                raise AudioError(
+                    sample.audio_path, f"slice offset_s={offset!r} duration_s={length!r} is not "
+                    "a span", "give meta.offset_s >= 0 and meta.duration_s > 0 (seconds)",
+                )  # fmt: skip
+            span = (offset, float(length))
+        return cls(sample.id, sample.audio_path, babble_paths, span)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,10 +205,22 @@ def prepare(
     damaged one fails here rather than after some of its windows were sent.
     """
     conditioner = _Conditioner(recording, condition, seed, max_duration_s)
-    duration = should_stream(recording.path, needs_whole)
+    duration = should_stream(recording.path, needs_whole or recording.span is not None)
     if duration is None:
-        loaded = read_audio(recording.path, max_duration_s)
-        return WholeAudio(conditioner(loaded.clip), loaded.warnings)
+        loaded = read_audio(recording.path, None if recording.span else max_duration_s)
+        clip = loaded.clip
+        if recording.span is not None:
+            offset, length = recording.span
+            if offset + length > clip.duration_s + 0.01:
+                raise AudioError(
+                    recording.path, f"the slice {offset:g}-{offset + length:g} s ends after the "
+                    f"recording ({clip.duration_s:.2f} s)", "fix the segment times",
+                )  # fmt: skip
+            clip = clip.slice(offset, offset + length)
+            if max_duration_s is not None and clip.duration_s > max_duration_s:
+                raise AudioError(recording.path, f"the slice is {clip.duration_s:.0f} s long, "
+                                 f"over the {max_duration_s:.0f} s cap", "raise max_duration_s")  # fmt: skip
+        return WholeAudio(conditioner(clip), loaded.warnings)
     if max_duration_s is not None and duration > max_duration_s:
         raise AudioError(
             recording.path,

@@ -260,8 +260,8 @@ def _writer(root: str, wav: bytes, text: str, rounds: int, go, errors) -> None:
     except BaseException:
         errors.put(traceback.format_exc())
 
-@pytest.mark.slow
 
+@pytest.mark.slow
 def test_two_processes_writing_one_key_leave_one_valid_entry(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))  # spawned children import _writer from this module
     wav = _clip().to_wav_bytes()

@@ -146,3 +146,18 @@ def test_a_merge_fallback_reaches_the_row_as_a_warning():
     row = score_row(base, sample, merged, (5.0,), Scoring())
     assert row.ref_words == 2 and row.hits == 2 and row.boundary_errors == 0
     assert row.warning == "merge fell back to concat: chunks [1] have no words"
+
+
+def test_a_slice_of_a_recording_is_all_that_is_heard(tmp_path):
+    """Kaldi segments, STM and NeMo offsets make samples that are spans of a longer file."""
+    from stt_eval.prepared import Recording, prepare
+
+    path = SAMPLE / "audio" / "whisper_jfk.flac"  # 11.0 s
+    part = Sample("u1", path, "ask not", meta={"offset_s": 2.5, "duration_s": 3.0})
+    audio = prepare(Recording.of(part), "clean", 0)
+    whole = prepare(Recording.of(Sample("w", path, "x")), "clean", 0)
+    assert audio.duration_s == 3.0
+    assert audio.clip.samples.tobytes() == whole.clip.slice(2.5, 5.5).samples.tobytes()
+    late = Sample("u2", path, "x", meta={"offset_s": 10.0, "duration_s": 3.0})
+    (row,) = run_recording(_job(late, "pocketsphinx"))
+    assert row.status == "failed" and "ends after the recording (11.00 s)" in row.error

@@ -268,8 +268,8 @@ def test_the_annotated_example_loads_and_shows_every_setting():
     text = path.read_text()
     assert all(f"{key} =" in text for key in KEYS), [k for k in KEYS if f"{k} =" not in text]
 
-@pytest.mark.slow
 
+@pytest.mark.slow
 def test_the_resolved_experiment_and_engine_versions_are_saved_and_in_every_row(tmp_path, dataset):
     from importlib.metadata import version
 

@@ -3,9 +3,9 @@ row as a :class:`RowProblem` (never stopping at the first), and the slice conven
 
 A row that is a slice of a longer recording (a Kaldi ``segments`` line, a NeMo row with an
 ``offset``, an STM segment) keeps the whole recording as its audio and records the span in
-``meta``: ``offset_s`` (seconds from the start of the file) and ``duration_s``. ``Sample`` itself
-has no span fields, so whoever decodes the audio must cut ``[offset_s, offset_s + duration_s)``
-before transcribing; ``meta["recording"]`` names the recording the slice comes from.
+``meta``: ``offset_s`` (seconds from the start of the file) and ``duration_s``. The pipeline
+(:meth:`stt_eval.prepared.Recording.of`) hears only ``[offset_s, offset_s + duration_s)``, and
+the span is part of the sample's digest; ``meta["recording"]`` names the recording it comes from.
 """
 
 from __future__ import annotations
