@@ -13,7 +13,6 @@ RTF beside the anchor (tiny.en RTF 0.054 on 2 cores, DESIGN.md section 13), and 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import resource
@@ -28,6 +27,7 @@ import soundfile as sf
 
 from stt_eval.audio import AudioClip, load_audio, open_audio
 from stt_eval.chunking import format_chunking, merge_chunks, parse_chunking, plan_windows
+from stt_eval.datasets.manifest import load_manifest
 from stt_eval.metrics.wer import score_text
 from stt_eval.types import Chunk, Transcript
 
@@ -48,11 +48,9 @@ def current_rss_mb() -> float:
 
 
 def reference(sample_id: str = "longform_en") -> str:
-    for line in (SAMPLE / "manifest.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if row["id"] == sample_id:
-            return row["text"]
-    raise KeyError(sample_id)
+    """A bundled sample's reference text."""
+    samples = load_manifest(SAMPLE / "manifest.jsonl").samples
+    return next(s.text for s in samples if s.id == sample_id)
 
 
 def build_recording(source: AudioClip, loops: int, path: Path) -> float:

@@ -13,7 +13,6 @@ unchunked row counts them at the 30 s / 2 s seams, as the floor to compare again
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from stt_eval.chunking import (
     plan_chunks,
     plan_windows,
 )
+from stt_eval.datasets.manifest import load_manifest
 from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import score_text
 from stt_eval.types import Transcript
@@ -38,11 +38,9 @@ DEFAULT_SETTINGS = ("none", "30s/0s", "30s/1s", "30s/2s", "15s/2s", "30s/2s/vad"
 
 
 def reference(sample_id: str = "longform_en") -> str:
-    for line in (SAMPLE / "manifest.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if row["id"] == sample_id:
-            return row["text"]
-    raise KeyError(sample_id)
+    """A bundled sample's reference text."""
+    samples = load_manifest(SAMPLE / "manifest.jsonl").samples
+    return next(s.text for s in samples if s.id == sample_id)
 
 
 def transcribe_seeded(clip: AudioClip, seed: int) -> Transcript:
