@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import bisect
-import json
 import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any
 
 from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_stm
 from stt_eval.datasets.importers.stm import segment_id
-from stt_eval.datasets.text import NotStrictJson, UnreadableText, loads_strict, read_lines
+from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
 from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_trn
 from stt_eval.metrics.wer import CorpusScore
 from stt_eval.types import SpeakerSegment, Word
@@ -55,14 +54,9 @@ class Utterances:
 def _jsonl(path: Path, hypotheses: bool) -> Utterances:
     texts: dict[str, str] = {}
     labels: dict[str, dict[str, str]] = {}
-    for n, line in enumerate(_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = loads_strict(line)
-        except (json.JSONDecodeError, NotStrictJson) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({reason})") from None
+    for n, row, reason in json_lines(_lines(path)):
+        if reason is not None:
+            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({reason})")
         key = "pred_text" if hypotheses and isinstance(row, dict) and "pred_text" in row else "text"
         uid = _row_id(row)
         if uid is None or not isinstance(row.get(key), str):

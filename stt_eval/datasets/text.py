@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -151,6 +152,20 @@ def loads_strict(line: str) -> object:
     """``json.loads`` that refuses duplicate keys and NaN/Infinity (:class:`NotStrictJson`);
     malformed JSON raises ``json.JSONDecodeError`` as usual."""
     return json.loads(line, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
+def json_lines(lines: Sequence[str]) -> Iterator[tuple[int, object, str | None]]:
+    """Each non-blank line's 1-based number with its strict JSON value, or ``None`` and why it
+    is not valid JSON (the readers of JSONL formats all turn that into their own error)."""
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield n, loads_strict(line), None
+        except json.JSONDecodeError as exc:
+            yield n, None, f"{exc.msg} at column {exc.colno}"
+        except NotStrictJson as exc:
+            yield n, None, str(exc)
 
 
 def json_type(value: object) -> str:

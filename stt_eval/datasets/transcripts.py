@@ -8,15 +8,13 @@ encodings are refused with the line and byte offset).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from stt_eval.datasets.text import (
-    NotStrictJson,
     UnreadableText,
+    json_lines,
     json_type,
-    loads_strict,
     read_lines,
 )
 
@@ -64,14 +62,9 @@ def read_jsonl(path: Path | str) -> dict[str, str]:
     ``"7"`` would otherwise match each other, or fail to, depending on the other file)."""
     path = Path(path)
     out: dict[str, str] = {}
-    for n, line in enumerate(_lines(path), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = loads_strict(line)
-        except (json.JSONDecodeError, NotStrictJson) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({reason})") from None
+    for n, row, reason in json_lines(_lines(path)):
+        if reason is not None:
+            raise TranscriptFileError(f"{path}: line {n}: not valid JSON ({reason})")
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("text"), str):
             raise TranscriptFileError(
                 f'{path}: line {n}: each row needs "id" and "text" (a string)'

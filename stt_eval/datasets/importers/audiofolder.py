@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.importers.common import Row, collect, scalar_meta
 from stt_eval.datasets.manifest import Manifest, ManifestError, RowProblem
-from stt_eval.datasets.text import NotStrictJson, UnreadableText, loads_strict, read_text
+from stt_eval.datasets.text import UnreadableText, json_lines, read_text, split_lines
 from stt_eval.types import InvalidRecord, Sample
 
 TEXT_COLUMNS = ("text", "transcription", "transcript", "sentence", "normalized_text", "raw_text")
@@ -36,13 +35,9 @@ def _records(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         return [(n, dict(r)) for n, r in enumerate(reader, start=2)]
     out: list[tuple[int, dict[str, Any] | str]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = loads_strict(line)
-        except (json.JSONDecodeError, NotStrictJson) as exc:
-            out.append((n, f"not valid JSON ({getattr(exc, 'msg', exc)})"))
+    for n, row, reason in json_lines(split_lines(text)):
+        if reason is not None:
+            out.append((n, f"not valid JSON ({reason})"))
             continue
         out.append((n, row if isinstance(row, dict) else "not a JSON object"))
     return out

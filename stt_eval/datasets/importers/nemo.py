@@ -12,14 +12,13 @@ manifest's folder, as NeMo does.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.importers.common import Row, collect, scalar_meta, slice_meta
 from stt_eval.datasets.manifest import Manifest, ManifestError, RowProblem
-from stt_eval.datasets.text import NotStrictJson, UnreadableText, loads_strict, read_lines
+from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
 from stt_eval.types import InvalidRecord, Sample
 
 CONSUMED = ("audio_filepath", "duration", "text", "offset", "id", "utt_id", "lang")
@@ -70,13 +69,8 @@ def read_nemo(path: Path | str, *, check_audio: bool = True) -> Manifest:
         raise ManifestError(path, f"{exc.where_problem} — {exc.fix}") from None
 
     def rows():
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = loads_strict(line)
-            except (json.JSONDecodeError, NotStrictJson) as exc:
-                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        for n, row, reason in json_lines(lines):
+            if reason is not None:
                 yield RowProblem(path, n, None, f"not valid JSON ({reason})")
                 continue
             if not isinstance(row, dict):
