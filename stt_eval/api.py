@@ -119,12 +119,14 @@ def time_split(result: RunResult) -> str:
     engine = sum(r.processing_s for r in fresh)
     diarization = sum(r.diarization_s for r in fresh)
     conditioning = sum(r.condition_s for r in result.rows)
+    loading = sum(r.load_s for r in result.rows)
     cores = os.cpu_count() or 1
     use = result.cpu_s / result.wall_s / cores if result.wall_s > 0 else 0.0
     return (
         f"\nTime: engines {engine:.1f} s, diarization {diarization:.1f} s, decoding and "
-        f"conditioning audio {conditioning:.1f} s (summed over workers) in {result.wall_s:.1f} s "
-        f"of wall time; CPU {result.cpu_s:.1f} s = {use:.0%} of {cores} cores.\n"
+        f"conditioning audio {conditioning:.1f} s, loading models {loading:.1f} s (summed over "
+        f"workers) in {result.wall_s:.1f} s of wall time; CPU {result.cpu_s:.1f} s = {use:.0%} "
+        f"of {cores} cores.\n"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,20 @@ def price(provider: Provider) -> Price | None:
     )
 
 
+_LOADS: ContextVar[list[float] | None] = ContextVar("stt_eval_model_loads", default=None)
+"""Seconds spent loading models inside the current job (see :func:`run_recording`)."""
+
+
+def _timed_load(component: Any) -> None:
+    """Load a provider's or diarizer's model (once per process; later calls are free) and add
+    the time it took to the running job's load time."""
+    start = time.perf_counter()
+    component.load()
+    loads = _LOADS.get()
+    if loads is not None:
+        loads.append(time.perf_counter() - start)
+
+
 def transcribe_clip(
     provider: Provider, clip: AudioClip, options: Mapping[str, Any], cache: TranscriptCache
 ) -> tuple[Transcript, Measured, bool]:
@@ -71,7 +86,7 @@ def transcribe_clip(
     hit = cache.get(key)
     if hit is not None:
         return hit.transcript, hit.measured, True
-    provider.load()
+    _timed_load(provider)
     with metered() as meter:
         start = time.perf_counter()
         transcript = provider.transcribe(clip, options)
@@ -130,7 +145,7 @@ def diarize(
     hit = cache.get(key)
     if hit is not None:
         return hit.transcript.turns, hit.measured.processing_s, True
-    diarizer.load()
+    _timed_load(diarizer)
     start = time.perf_counter()
     turns = tuple(diarizer.diarize(clip))
     elapsed = time.perf_counter() - start
@@ -309,6 +324,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             reason = f"condition {job.condition}: {reason}"
         return [failure_row(job.base_row(c), reason) for c in job.cells]
     condition_s = (time.perf_counter() - start) / len(job.cells)  # shared by the job's cells
+    loads = _LOADS.set([])
     diarized = _diarizations(job, audio, cache)
     rows = []
     for cell in job.cells:
@@ -316,7 +332,9 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             rows.append(_run_cell(job, cell, audio, cache, diarized))
         except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
             rows.append(failure_row(job.base_row(cell, audio.duration_s), describe_error(exc)))
-    return [replace(r, condition_s=condition_s) for r in rows]
+    load_s = sum(_LOADS.get() or ()) / len(job.cells)
+    _LOADS.reset(loads)
+    return [replace(r, condition_s=condition_s, load_s=load_s) for r in rows]
 
 
 def conditioned_audio(

@@ -252,6 +252,7 @@ class ResultRow:
     audio_s: float = 0.0
     processing_s: float = 0.0
     condition_s: float = 0.0  # this run's time decoding and conditioning the audio (its share)
+    load_s: float = 0.0  # this run's time loading models for this row's job (its share)
     latency_s: float = 0.0
     attempts: int = 0
     rtfx: float | None = None

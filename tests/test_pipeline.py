@@ -3,9 +3,11 @@ audio; failures become rows; bugs are logged with their traceback."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -161,3 +163,35 @@ def test_a_slice_of_a_recording_is_all_that_is_heard(tmp_path):
     late = Sample("u2", path, "x", meta={"offset_s": 10.0, "duration_s": 3.0})
     (row,) = run_recording(_job(late, "pocketsphinx"))
     assert row.status == "failed" and "ends after the recording (11.00 s)" in row.error
+
+
+@dataclass(frozen=True)
+class _SlowToLoad:
+    """A provider whose model takes 0.2 s to load, once."""
+
+    name: str = "slow-to-load"
+    loaded: list = dataclasses.field(default_factory=list, compare=False)
+
+    def cache_identity(self):
+        return {"engine": "slow-to-load"}
+
+    def load(self) -> None:
+        if not self.loaded:
+            time.sleep(0.2)
+            self.loaded.append(True)
+
+    def transcribe(self, audio: AudioClip, options=None) -> Transcript:
+        return Transcript("and so my fellow americans")
+
+
+def test_model_load_time_is_measured_for_the_job_not_cached(monkeypatch):
+    engine = _SlowToLoad()
+    real = registry.provider_class
+    monkeypatch.setattr(
+        registry, "provider_class", lambda n: (lambda **kw: engine) if n == "slow" else real(n)
+    )
+    sample = Sample("jfk", SAMPLE / "audio" / "whisper_jfk.flac", "and so my fellow americans")
+    (first,) = run_recording(_job(sample, "slow"))
+    (second,) = run_recording(_job(sample, "slow"))  # loaded already: nothing to wait for
+    assert first.status == "ok" and 0.2 <= first.load_s < 1.0
+    assert second.load_s < 0.05
