@@ -233,7 +233,7 @@ def _recording(audio: Path | str, dataset: Path | str | None) -> tuple[Recording
     for s in manifest.samples:
         if s.id == str(audio) or s.audio_path.resolve() == wanted:
             paths = [str(x.audio_path) for x in manifest.samples]
-            return Recording(s.id, s.audio_path, babble_talkers(s.audio_path, paths)), s.language
+            return Recording.of(s, babble_talkers(s.audio_path, paths)), s.language
     raise ExperimentError(
         f"{audio!r} is neither a sample id nor an audio file of {dataset}; pass one of its ids "
         f"(e.g. {', '.join(s.id for s in manifest.samples[:3])}) or drop --dataset"

@@ -195,3 +195,12 @@ def test_model_load_time_is_measured_for_the_job_not_cached(monkeypatch):
     (second,) = run_recording(_job(sample, "slow"))  # loaded already: nothing to wait for
     assert first.status == "ok" and 0.2 <= first.load_s < 1.0
     assert second.load_s < 0.05
+
+
+def test_transcribe_and_preview_hear_only_a_sample_slice(tmp_path):
+    shutil.copy(SAMPLE / "audio" / "whisper_jfk.flac", tmp_path / "jfk.flac")
+    row = {"id": "part", "audio": "jfk.flac", "text": "ask not",
+           "meta": {"offset_s": 4.0, "duration_s": 7.0}}  # fmt: skip
+    (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
+    heard = preview_condition("part", "clean", tmp_path / "p.wav", dataset=tmp_path / "m.jsonl")
+    assert heard.clip.duration_s == 7.0
