@@ -25,7 +25,6 @@ from typing import cast
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from stt_eval.audio_checks import (
     TRUNCATED_FIX,
@@ -233,6 +232,8 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Polyphase resampling (band-limited, exact for rational ratios)."""
     if from_rate == to_rate:
         return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly  # ~1 s to import: only when a rate changes
+
     g = gcd(from_rate, to_rate)
     return resample_poly(samples, to_rate // g, from_rate // g).astype(np.float32)
 

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from stt_eval.audio import TARGET_RATE, FfmpegError, resample, run_ffmpeg, to_int16
 from stt_eval.conditions.errors import ConditionError
@@ -43,6 +42,8 @@ _G711 = MappingProxyType({"ulaw": (ulaw_encode, ulaw_decode), "alaw": (alaw_enco
 
 def _telephony(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) -> np.ndarray:
     """Narrowband phone line: 300–3400 Hz, 8 kHz G.711, optional 20 ms packet loss, 16 kHz out."""
+    from scipy.signal import butter, sosfiltfilt  # ~1 s to import: only when a call is simulated
+
     sos = butter(
         TELEPHONY_FILTER_ORDER, TELEPHONY_BAND_HZ, btype="bandpass", fs=TARGET_RATE, output="sos"
     )

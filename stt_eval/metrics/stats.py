@@ -38,8 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.stats import norm
-from scipy.stats import t as student_t
 
 DEFAULT_LEVEL = 0.95
 """Confidence level of intervals."""
@@ -124,6 +122,9 @@ def _tails(n: int, level: float, method: str) -> float:
     if method == "percentile" or n < 2:
         return alpha
     if method == "percentile-expanded":
+        from scipy.stats import norm  # ~0.7 s to import: only for intervals
+        from scipy.stats import t as student_t
+
         return float(norm.cdf(math.sqrt(n / (n - 1)) * student_t.ppf(alpha, n - 1)))
     raise ValueError(f"unknown interval method {method!r}; choose one of: {', '.join(METHODS)}")
 
@@ -240,6 +241,9 @@ def _p_from_tails(below: int, above: int, total: int, n: int, method: str) -> fl
     share = min(1.0, 2.0 * (min(below, above) + 1) / (total + 1))
     if method == "percentile" or n < 2 or share >= 1.0:
         return share
+    from scipy.stats import norm  # see _tails
+    from scipy.stats import t as student_t
+
     # invert _tails: share/2 = Φ(√(n/(n−1)) · t_{n−1}(p/2))
     return float(min(1.0, 2.0 * student_t.cdf(norm.ppf(share / 2) / math.sqrt(n / (n - 1)), n - 1)))
 
@@ -318,6 +322,8 @@ def mapsswe(
     z, p = math.nan, math.nan
     if n >= 2 and np.var(diff) > 0:
         z = float(diff.mean() / (diff.std(ddof=1) / math.sqrt(n)))
+        from scipy.stats import norm  # see _tails
+
         p = float(2 * norm.sf(abs(z)))
     elif n >= 1 and not diff.any():
         z, p = 0.0, 1.0
