@@ -262,3 +262,21 @@ def test_kill_9_never_sends_a_finished_unit_twice_to_a_paid_provider(tmp_path):
         else:
             first_seen[digest] = (start, end)
     assert len(first_seen) == 12  # every unit answered at least once
+
+
+@pytest.mark.slow
+def test_an_engine_upgrade_redoes_rows_and_misses_the_cache(tmp_path, monkeypatch):
+    """A new engine version must not silently reuse rows or transcripts made by the old one."""
+    import stt_eval.providers.pocketsphinx as ps
+
+    manifest = _dataset(tmp_path, {"goforward": "go forward ten meters"})
+    first = run_experiment(_exp(manifest, tmp_path / "r"), progress=False, cache_root=tmp_path)
+    real = ps.metadata.version
+    monkeypatch.setattr(
+        ps.metadata, "version", lambda name: "99.0" if name == "pocketsphinx" else real(name)
+    )
+    again = run_experiment(_exp(manifest, tmp_path / "r"), progress=False, cache_root=tmp_path)
+    assert again.resumed.outdated == ("pocketsphinx",) and not again.resumed.kept
+    (row,) = again.rows
+    assert row.engine_version == "99.0" and not row.cached  # a new cache key: transcribed again
+    assert first.rows[0].engine_version != "99.0"
