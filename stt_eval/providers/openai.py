@@ -32,7 +32,7 @@ from typing import Any
 from stt_eval.audio import AudioClip
 from stt_eval.http import HttpResponse, body_kind
 from stt_eval.providers.base import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider, number, time_span
+from stt_eval.providers.remote import RemoteProvider, response_words, time_span
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 PATH = "/audio/transcriptions"
@@ -230,22 +230,9 @@ def transcript_from_openai(doc: Any, language: str | None = None) -> Transcript:
 
 
 def _words(entries: Any) -> tuple[Word, ...]:
-    """The server's words; none at all if any lacks its text or times (segments take over)."""
-    if not isinstance(entries, list):
-        return ()
-    words = []
-    for entry in entries:
-        span = time_span(entry) if isinstance(entry, dict) else None
-        text = entry.get("word") if isinstance(entry, dict) else None
-        if span is None or not isinstance(text, str):
-            return ()
-        if text.strip():
-            score = entry.get("confidence", entry.get("probability"))
-            confidence = number(score)
-            words.append(
-                Word(text.strip(), *span, None if confidence is None else min(1.0, confidence))
-            )
-    return tuple(words)
+    """The server's words (confidence as ``confidence`` or faster-whisper's ``probability``);
+    none at all if any lacks its text or times, so segments take over."""
+    return response_words(entries, confidence_keys=("confidence", "probability"))
 
 
 def spread_words(

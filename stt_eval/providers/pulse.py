@@ -32,7 +32,7 @@ from typing import Any
 
 from stt_eval.audio import AudioClip
 from stt_eval.providers.base import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider, number, time_span
+from stt_eval.providers.remote import RemoteProvider, response_words, time_span
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 LEGACY_PATH = "/waves/v1/pulse/get_text"
@@ -273,28 +273,9 @@ def speaker_label(value: Any) -> str | None:
 
 
 def _words(entries: Any) -> tuple[Word, ...]:
-    """Words with times; if any entry lacks a word or times, no words at all (the text stays)
-    rather than a word list that no longer matches the text."""
-    if not isinstance(entries, list):
-        return ()
-    words = []
-    for entry in entries:
-        span = time_span(entry) if isinstance(entry, dict) else None
-        text = entry.get("word") if isinstance(entry, dict) else None
-        if span is None or not isinstance(text, str):
-            return ()
-        if not text.strip():
-            continue
-        confidence = number(entry.get("confidence"))
-        words.append(
-            Word(
-                text.strip(),
-                *span,
-                None if confidence is None else min(1.0, confidence),
-                speaker_label(entry.get("speaker")),
-            )
-        )
-    return tuple(words)
+    """Words with times and speakers; if any entry lacks a word or times, no words at all (the
+    text stays) rather than a word list that no longer matches the text."""
+    return response_words(entries, speaker=lambda entry: speaker_label(entry.get("speaker")))
 
 
 def _turns(utterances: Any, words: Sequence[Word]) -> tuple[SpeakerTurn, ...]:

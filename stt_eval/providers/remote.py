@@ -5,7 +5,7 @@ its client and the upload-size check. Each provider module adds its request and 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +20,7 @@ from stt_eval.http import (
 )
 from stt_eval.providers.base import InputRejected
 from stt_eval.ratelimit import shared_limiter
+from stt_eval.types import Word
 
 
 @dataclass(frozen=True)
@@ -145,3 +146,30 @@ def time_span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
     if start is None or end is None:
         return None
     return start, max(start, end)
+
+
+def response_words(
+    entries: Any,
+    *,
+    confidence_keys: tuple[str, ...] = ("confidence",),
+    speaker: Callable[[Mapping[str, Any]], str | None] = lambda entry: None,
+) -> tuple[Word, ...]:
+    """A response's word list (``word``, ``start``, ``end``) as Words; none at all if any entry
+    lacks its text or times, so a word list never disagrees with the text it came with. The
+    confidence is the first of `confidence_keys` present (clamped to [0, 1]); `speaker` labels
+    each word from its entry."""
+    if not isinstance(entries, list):
+        return ()
+    words = []
+    for entry in entries:
+        span = time_span(entry) if isinstance(entry, dict) else None
+        text = entry.get("word") if isinstance(entry, dict) else None
+        if span is None or not isinstance(text, str):
+            return ()
+        if not text.strip():
+            continue
+        key = next((k for k in confidence_keys if k in entry), None)
+        confidence = number(entry[key]) if key else None
+        confidence = None if confidence is None else min(1.0, confidence)
+        words.append(Word(text.strip(), *span, confidence, speaker(entry)))
+    return tuple(words)
