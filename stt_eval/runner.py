@@ -125,33 +125,35 @@ def plan_jobs(
     return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
 
 
+def _window_seconds(duration: float, chunking: str) -> list[float]:
+    """The lengths of the windows one cell sends for a recording of `duration` seconds (fixed
+    planning; VAD planning moves the cuts, not their number); none when the length is unknown."""
+    setting = parse_chunking(chunking)
+    if not duration:
+        return []
+    return [w.duration_s for w in plan_windows(duration, setting.chunk_s, setting.overlap_s)]
+
+
 def units(job: RecordingJob) -> int:
     """How many windows a job transcribes (a whole recording is one), for the progress bar."""
     duration = audio_duration(job.sample.audio_path) or 0.0
-    count = 0
-    for cell in job.cells:
-        setting = parse_chunking(cell.chunking)
-        count += len(plan_windows(duration, setting.chunk_s, setting.overlap_s)) if duration else 1
-    return count
+    return sum(len(_window_seconds(duration, c.chunking)) or 1 for c in job.cells)
 
 
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
-    hits, which are only known once the audio is conditioned); local engines cost nothing."""
+    hits, which are only known once the audio is conditioned); local engines cost nothing.
+    Merge strategies and diarizers share one set of windows, so they count once."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = audio_duration(job.sample.audio_path) or 0.0
-        requests = {}
+        for label, chunking in dict.fromkeys((c.provider.label, c.chunking) for c in job.cells):
+            sent.setdefault(label, []).extend(_window_seconds(duration, chunking))
         for cell in job.cells:
-            setting = parse_chunking(cell.chunking)
-            windows = plan_windows(duration, setting.chunk_s, setting.overlap_s) if duration else []
-            requests[(cell.provider.label, cell.chunking)] = [w.duration_s for w in windows]
             if cell.provider.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
                 prices[cell.provider.label] = price(provider)
-        for (label, _), windows in requests.items():
-            sent.setdefault(label, []).extend(windows)
     return [
         Estimate(label, sum(w), len(w), cost_usd(prices[label], sum(w)))
         for label, w in sent.items()
