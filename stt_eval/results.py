@@ -119,10 +119,15 @@ def sample_digest(sample: Sample) -> str:
     replaced recording is scored again.
     """
     h = hashlib.sha256()
-    with Path(sample.audio_path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    fields_ = {k: v for k, v in asdict(sample).items() if k != "audio_path"}
+    for path in (sample.audio_path, *(p for _, p in sample.tracks)):
+        with Path(path).open("rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(block)
+    fields_ = {
+        k: v for k, v in asdict(sample).items() if k not in ("audio_path", "channels", "tracks")
+    }
+    if sample.stream_speakers:  # only then, so other samples' digests stay as they were
+        fields_["streams"] = [sample.stream_speakers, bool(sample.tracks)]
     h.update(json.dumps(fields_, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 

@@ -43,7 +43,7 @@ from stt_eval.results import (
     write_results,
 )
 from stt_eval.scoring import Scoring, failure_row
-from stt_eval.types import ResultRow, Sample
+from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
 
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
@@ -60,25 +60,28 @@ def cpu_seconds() -> float:
 
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     """Expand the grid (the Experiment has already checked and canonicalised every axis);
-    merge strategies only vary for chunked settings. Remote providers' keys are checked here,
-    before anything is sent."""
+    merge strategies only vary for chunked settings; a ``split`` cell has no diarizer axis (its
+    speakers come from the channels). Remote providers' keys are checked here, before anything
+    is sent."""
     for spec in exp.providers:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
             provider.load()
     return tuple(
-        Cell(p, cond, ch, m if ch != "none" else "none", d)
+        Cell(p, cond, ch, m if ch != "none" else "none", d, mode)
         for p in exp.providers
         for cond in dict.fromkeys(exp.conditions)
         for ch in dict.fromkeys(exp.chunking)
         for m in (dict.fromkeys(exp.merge) if ch != "none" else ("none",))
-        for d in dict.fromkeys(exp.diarizers)
+        for mode in dict.fromkeys(exp.channel_mode)
+        for d in (dict.fromkeys(exp.diarizers) if mode == "mix" else (CHANNELS_DIARIZER,))
     )
 
 
 def row_key(row: ResultRow) -> tuple[str, ...]:
     """The grid cell a row belongs to (matches Cell.key)."""
-    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer)
+    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer,
+            row.channel_mode)  # fmt: skip
 
 
 def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
@@ -102,12 +105,17 @@ def plan_jobs(
     digests: Mapping[str, str] | None = None,
 ) -> list[RecordingJob]:
     """One job per sample × condition × kind of provider (local engines, HTTP APIs) with the
-    cells not yet done, longest recordings first (so a pool does not end waiting on one file)."""
+    cells not yet done, longest recordings first (so a pool does not end waiting on one file).
+    ``split`` cells only go to samples with channels or tracks: for one stream it is the mix."""
     scoring = Scoring(exp.normalizer, exp.collar, exp.skip_overlap)
     remote = {c: is_remote_cell(c) for c in cells}
     jobs = []
     for s in samples:
-        todo = [c for c in cells if c.key(s.id) not in done]
+        todo = [
+            c
+            for c in cells
+            if c.key(s.id) not in done and (c.channel_mode == "mix" or s.stream_speakers)
+        ]
         talkers = babble_talkers(s.audio_path, dataset_paths)
         for condition, kind in dict.fromkeys((c.condition, remote[c]) for c in todo):
             group = tuple(c for c in todo if c.condition == condition and remote[c] == kind)
@@ -134,22 +142,31 @@ def _window_seconds(duration: float, chunking: str) -> list[float]:
     return [w.duration_s for w in plan_windows(duration, setting.chunk_s, setting.overlap_s)]
 
 
+def _streams(job: RecordingJob, cell: Cell) -> int:
+    """How many streams a cell sends: one per channel or track under ``split``, else one."""
+    return len(job.sample.stream_speakers) if cell.channel_mode == "split" else 1
+
+
 def units(job: RecordingJob) -> int:
     """How many windows a job transcribes (a whole recording is one), for the progress bar."""
     duration = audio_duration(job.sample.audio_path) or 0.0
-    return sum(len(_window_seconds(duration, c.chunking)) or 1 for c in job.cells)
+    return sum(
+        (len(_window_seconds(duration, c.chunking)) or 1) * _streams(job, c) for c in job.cells
+    )
 
 
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
-    Merge strategies and diarizers share one set of windows, so they count once."""
+    Merge strategies and diarizers share one set of windows, so they count once; ``split``
+    sends every channel, so its audio minutes are the recording's times its channels."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = audio_duration(job.sample.audio_path) or 0.0
-        for label, chunking in dict.fromkeys((c.provider.label, c.chunking) for c in job.cells):
-            sent.setdefault(label, []).extend(_window_seconds(duration, chunking))
+        sends = dict.fromkeys((c.provider.label, c.chunking, _streams(job, c)) for c in job.cells)
+        for label, chunking, streams in sends:
+            sent.setdefault(label, []).extend(_window_seconds(duration, chunking) * streams)
         for cell in job.cells:
             if cell.provider.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
@@ -173,7 +190,7 @@ def _manifest_rows(
             base = ResultRow(
                 run_id=exp.run_id, sample_id=sid, provider=cell.provider.label,
                 condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
-                diarizer=cell.diarizer, normalizer=exp.normalizer,
+                diarizer=cell.diarizer, channel_mode=cell.channel_mode, normalizer=exp.normalizer,
             )  # fmt: skip
             rows.append(failure_row(base, f"manifest {p}"))
     return rows

@@ -107,9 +107,12 @@ def score_speakers(
     transcript: Transcript,
     hyp_turns: Sequence[SpeakerTurn],
     scoring: Scoring,
+    *,
+    labelled: bool = False,
 ) -> ResultRow:
     """Add DER/JER components (reference RTTM vs hypothesis turns) and cpWER (reference STM vs
-    words given the speaker of the turn they overlap most) to a scored row."""
+    words given the speaker of the turn they overlap most, or their own speakers when the words
+    come ``labelled``, as a split run's do) to a scored row."""
     if sample.turns is None:
         return row
     ds = score_diarization(
@@ -128,7 +131,7 @@ def score_speakers(
         warning=warning,
     )
     if sample.segments and transcript.words and hyp_turns:
-        words = assign_speakers(transcript.words, hyp_turns)
+        words = transcript.words if labelled else assign_speakers(transcript.words, hyp_turns)
         cp = cpwer(sample.segments, words, scoring.normalizer, sample.language)
         row = replace(
             row,
