@@ -211,6 +211,7 @@ def _run_split_cell(
     base = replace(
         base, warning=join_warnings(*warnings, untimed if merged.raw["untimed"] else None)
     )
+    base = replace(base, streams=len(streams))
     row = score_row(base, sample, merged, results[0][1].cuts, scoring)
     m = sum((r.measured for _, r in results), Measured())
     row = replace(

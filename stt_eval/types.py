@@ -254,6 +254,7 @@ class ResultRow:
     diarizer: str = "none"
     normalizer: str = "whisper"
     channel_mode: str = "mix"  # one of CHANNEL_MODES; rows written before it existed are "mix"
+    streams: int = 1  # audio streams transcribed: the channels under split (audio sent = × this)
     status: Status = "ok"
     error: str | None = None
     warning: str | None = None
