@@ -35,7 +35,14 @@ from stt_eval.audio import (
     read_audio,
 )
 from stt_eval.chunking import ChunkSetting, plan_chunks
-from stt_eval.conditions import Conditioned, apply_chain, derive_seed, format_chain, parse_chain
+from stt_eval.conditions import (
+    ConditionError,
+    Conditioned,
+    apply_chain,
+    derive_seed,
+    format_chain,
+    parse_chain,
+)
 from stt_eval.conditions.crosstalk import leak, leakage_db
 from stt_eval.conditions.noise import BABBLE_TALKERS
 from stt_eval.conditions.spec import Chain
@@ -256,7 +263,11 @@ def prepare_streams(
     for (speaker, loaded), clip in zip(streams, clips, strict=True):
         channel = replace(recording, id=f"{recording.id}:{speaker}")
         conditioner = _Conditioner(channel, condition, seed, max_duration_s)
-        out.append((speaker, WholeAudio(conditioner(clip), loaded.warnings)))
+        try:
+            conditioned = conditioner(clip)
+        except ConditionError as exc:
+            raise ConditionError(f"channel {speaker!r}: {exc}") from exc
+        out.append((speaker, WholeAudio(conditioned, loaded.warnings)))
     return tuple(out)
 
 

@@ -43,11 +43,11 @@ def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
         der_rows=(ok & rows["der_total_s"].notna()).astype(int),
         cp_rows=(ok & rows["cp_ref_words"].notna()).astype(int),
         crosstalk_rows=(ok & rows["crosstalk_words"].notna()).astype(int),
-        crosstalk_words=rows["crosstalk_words"].where(ok).fillna(0),
+        crosstalk_words=rows["crosstalk_words"].where(ok).astype(float).fillna(0),
         audio_sent_min=(rows["audio_s"] * rows["streams"]).where(ok, 0) / 60,
         cost_usd=rows["cost_usd"].where(ok),
         **{c: rows[c].where(ok, 0) for c in WORD_COLUMNS},
-        **{c: rows[c].where(ok).fillna(0) for c in groups},
+        **{c: rows[c].where(ok).astype(float).fillna(0) for c in groups},
     )
     grouped = data.groupby(KEY, sort=False)
     sums = grouped.sum(numeric_only=True)
