@@ -36,8 +36,8 @@ from stt_eval.audio import (
 )
 from stt_eval.chunking import ChunkSetting, plan_chunks
 from stt_eval.conditions import (
-    ConditionError,
     Conditioned,
+    ConditionError,
     apply_chain,
     derive_seed,
     format_chain,

@@ -73,7 +73,7 @@ def test_each_bundled_channel_holds_its_speaker_alone_outside_overlaps():
     speaker's turns) their channel is the mono recording and the other channel is silent."""
     mono, rate = sf.read(SAMPLE / "audio" / "pyannote_sample.flac", dtype="int16")
     stereo, _ = sf.read(SAMPLE / "audio" / "stereo" / "pyannote_sample.flac", dtype="int16")
-    turns = read_rttm(SAMPLE / "rttm" / "pyannote_sample_channels.rttm")["pyannote_sample_stereo"]
+    turns = read_rttm(SAMPLE / "rttm" / "pyannote_sample_stereo.rttm")["pyannote_sample_stereo"]
     order = ["Diane", "Sheila"]
     checked = 0
     for t in turns:
@@ -352,8 +352,8 @@ def _cut_conversation(tmp_path, seconds=15.0):
     sf.write(tmp_path / "mix.flac", data.sum(axis=1, dtype=np.int32).clip(-32768, 32767)
              .astype(np.int16), rate)  # fmt: skip
     ids = ("st", "tr")
-    rttm = (SAMPLE / "rttm" / "constructed_conv_pocketsphinx_channels.rttm").read_text()
-    stm = (SAMPLE / "stm" / "constructed_conv_pocketsphinx_channels.stm").read_text()
+    rttm = (SAMPLE / "rttm" / "constructed_conv_pocketsphinx_stereo.rttm").read_text()
+    stm = (SAMPLE / "stm" / "constructed_conv_pocketsphinx_stereo.stm").read_text()
     keep_rttm = [ln.split() for ln in rttm.splitlines() if "_stereo" in ln]
     keep_rttm = [f for f in keep_rttm if float(f[3]) + float(f[4]) <= seconds]
     keep_stm = [ln.split(maxsplit=5) for ln in stm.splitlines() if "_stereo" in ln]

@@ -217,24 +217,26 @@ def build_channels() -> None:
         for spk, channel in zip(turns, channels, strict=True):
             tracks[spk] = f"audio/tracks/{sid}.{spk}.flac"
             sf.write(HERE / tracks[spk], channel, rate, format="FLAC", subtype="PCM_16")
-        rttm, stm = [], []
         for layout in ("stereo", "tracks"):
             new = f"{sid}_{layout}"
+            rttm = []
             for line in filter(None, rttm_lines):
                 f = line.split()
                 rttm.append(" ".join(["SPEAKER", new, *f[2:7], names[f[7]], *f[8:]]))
-            stm += [
+            stm = [
                 " ".join([new, *line.split()[1:]])
                 for line in (HERE / src["stm"]).read_text().splitlines()
                 if line.strip()
             ]
+            (HERE / f"rttm/{new}.rttm").write_text("\n".join(rttm) + "\n")
+            (HERE / f"stm/{new}.stm").write_text("\n".join(stm) + "\n")
             row = {
                 "id": new,
                 "audio": stereo if layout == "stereo" else src["audio"],
                 "text": src["text"],
                 "language": src["language"],
-                "rttm": f"rttm/{sid}_channels.rttm",
-                "stm": f"stm/{sid}_channels.stm",
+                "rttm": f"rttm/{new}.rttm",
+                "stm": f"stm/{new}.stm",
                 "terms": src["terms"],
                 **({"channels": list(turns)} if layout == "stereo" else {"tracks": tracks}),
                 "meta": {
@@ -249,8 +251,6 @@ def build_channels() -> None:
                 },
             }
             out.append(row)
-        (HERE / f"rttm/{sid}_channels.rttm").write_text("\n".join(rttm) + "\n")
-        (HERE / f"stm/{sid}_channels.stm").write_text("\n".join(stm) + "\n")
     with (HERE / "channels.jsonl").open("w") as f:
         for row in out:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
