@@ -238,6 +238,13 @@ def run_experiment(
             f"{len(manifest.samples)} samples of {exp.dataset} (e.g. ids "
             f"{', '.join(s.id for s in manifest.samples[:3])}); fix the filter"
         )
+    if "split" in exp.channel_mode and samples and not any(s.stream_speakers for s in samples):
+        said = (f"channel_mode split: none of the {len(samples)} samples has channels or tracks "
+                "(split needs \"channels\" or \"tracks\" in the manifest)")  # fmt: skip
+        if exp.channel_mode == ("split",):
+            raise ExperimentError(f'{said}; add them, or use channel_mode = ["mix"]')
+        if progress:
+            print(f"plan: {said}; only mix runs", file=sys.stderr)
     run_dir = Path(exp.output) / exp.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir) as lock:

@@ -398,3 +398,13 @@ def test_split_takes_speakers_from_channels_and_leakage_shows_as_crosstalk(tmp_p
     leaky = rows[("st", "stereo_call(codec=ulaw, leakage_db=-20)")]
     assert leaky.crosstalk_words > 0
     assert leaky.der_false_alarm_s > st.der_false_alarm_s
+
+
+def test_split_alone_on_samples_without_channels_is_refused(tmp_path):
+    shutil.copy(GO, tmp_path / "go.flac")
+    manifest = _write(tmp_path, [{"id": "go", "audio": "go.flac", "text": "go forward"}])
+    exp = Experiment(manifest, providers=(ProviderSpec("pocketsphinx"),), channel_mode=("split",),
+                     output=tmp_path / "r")  # fmt: skip
+    with pytest.raises(ExperimentError, match="none of the 1 samples has channels or tracks"):
+        run_experiment(exp, progress=False, cache_root=None)
+    assert not (tmp_path / "r").exists()  # refused before anything was written
