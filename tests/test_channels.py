@@ -328,7 +328,7 @@ def test_mix_vs_split_pools_counts_on_the_files_that_have_channels():
     assert (mix.files, split.files) == (1, 1)  # "mono" has no channels: not compared
     assert (mix.wer, mix.der, mix.cpwer) == pytest.approx((0.2, 0.3, 0.4))
     assert (split.wer, split.der, split.cpwer) == pytest.approx((0.3, 0.1, 0.3))
-    assert math.isnan(mix.crosstalk_words) and split.crosstalk_words == 1
+    assert pd.isna(mix.crosstalk_words) and split.crosstalk_words == 1
     assert (mix.audio_sent_min, split.audio_sent_min) == pytest.approx((0.5, 1.0))
 
 

@@ -20,6 +20,13 @@ from stt_eval.report.tables import CP_COLUMNS, DER_COLUMNS, JER_COLUMNS, WORD_CO
 
 KEY = ["provider", "condition", "setup"]
 
+NOTE = (
+    "Files with channels or tracks only. split: each channel transcribed apart, speakers from "
+    "channels; mix + <diarizer>: the downmix, speakers from the diarizer. Rates pooled from "
+    "counts; crosstalk_words: words a channel transcribed from another's leakage; "
+    "audio_sent_min counts every channel sent.\n"
+)
+
 
 def _setup(frame: pd.DataFrame) -> pd.Series:
     diarizer = "mix + " + frame["diarizer"].astype(str)
@@ -68,8 +75,9 @@ def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
         JERCounts(r.jer_speaker_error, int(r.jer_speakers)).jer if r.der_rows else math.nan
         for r in sums.itertuples()
     ]
-    out["crosstalk_words"] = sums["crosstalk_words"].where(sums["crosstalk_rows"] > 0)
-    out["crosstalk_rate"] = out["crosstalk_words"] / sums["ref_words"].where(sums["ref_words"] > 0)
+    leaked = sums["crosstalk_words"].where(sums["crosstalk_rows"] > 0)
+    out["crosstalk_words"] = leaked.round().astype("Int64")
+    out["crosstalk_rate"] = leaked / sums["ref_words"].where(sums["ref_words"] > 0)
     out["audio_sent_min"] = sums["audio_sent_min"]
     out["cost_usd"] = sums["cost_usd"]
     return out.reset_index()
