@@ -408,3 +408,22 @@ def test_split_alone_on_samples_without_channels_is_refused(tmp_path):
     with pytest.raises(ExperimentError, match="none of the 1 samples has channels or tracks"):
         run_experiment(exp, progress=False, cache_root=None)
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+@pytest.mark.slow
+def test_out_of_phase_stereo_warns_under_mix_and_split_hears_both_channels(tmp_path):
+    speech, rate = sf.read(GO, dtype="float32")
+    sf.write(tmp_path / "phase.wav", np.stack([speech, -speech], axis=1), rate)
+    (tmp_path / "r.rttm").write_text(
+        "SPEAKER phase 1 0.300 2.000 <NA> <NA> a <NA> <NA>\n"
+        "SPEAKER phase 1 0.300 2.000 <NA> <NA> b <NA> <NA>\n"
+    )
+    manifest = _write(tmp_path, [{"id": "phase", "audio": "phase.wav", "rttm": "r.rttm",
+                                  "text": "go forward ten meters", "channels": ["a", "b"]}])  # fmt: skip
+    exp = Experiment(manifest, providers=(ProviderSpec("pocketsphinx"),), workers=1,
+                     channel_mode=("mix", "split"), output=tmp_path / "r")  # fmt: skip
+    rows = {r.channel_mode: r for r in run_experiment(exp, progress=False, cache_root=None).rows}
+    mix, split = rows["mix"], rows["split"]
+    assert "cancel when averaged to mono" in mix.warning and mix.dels >= 3  # heard silence
+    assert split.warning is None and split.streams == 2
+    assert split.hypothesis.lower().count("forward") == 2  # heard on each channel
