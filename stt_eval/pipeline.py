@@ -4,6 +4,9 @@ diarize → score.
 :func:`run_recording` is the only per-recording path of a run; ``api.transcribe_file`` goes
 through the same stages (:func:`~stt_eval.prepared.prepare`, :func:`transcribe`,
 :func:`diarize`). The runner only plans jobs and decides which worker runs them.
+``channel_mode = "split"`` cells run the same stages once per channel or track
+(:func:`~stt_eval.prepared.prepare_streams`), then merge the channels' words
+(:mod:`stt_eval.split`) and take speakers from the channels instead of a diarizer.
 
 Exception policy: anything one recording can raise becomes a failure row with its reason, and
 the run carries on. Our own errors (bad audio, a provider's refusal, a condition that cannot
