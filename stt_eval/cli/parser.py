@@ -268,7 +268,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
             "Compare two run directories (e.g. before and after an engine upgrade, a new "
             "option or another chunking): per provider × condition × chunking × merge, WER in "
             "A and in B and the change B − A in points (DER per diarizer and cpWER where both "
-            "runs scored them), with its 95 %% paired-bootstrap interval over files. Changes "
+            "runs scored them), with its 95 % paired-bootstrap interval over files. Changes "
             "larger than noise (Holm-adjusted p < 0.05 over the table) are marked **. Only "
             "cells (file × setting) ok in both runs, on the same recording and reference, are "
             "compared; the others are counted by reason."

@@ -19,6 +19,7 @@ import pandas as pd
 
 from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
 from stt_eval.report.analysis import _ok, _pair, _tests, der_rows
+from stt_eval.report.analysis_markdown import FEW_FILES
 from stt_eval.report.markdown import md_table
 from stt_eval.results import ROWS_FILE, read_rows, rows_frame
 
@@ -175,6 +176,12 @@ def compare_markdown(table: pd.DataFrame) -> str:
         + (", ".join(f"{n} {why}" for why, n in dropped.items()) if dropped else "none")
         + ".\n",
     ]
+    files = int(table["files"].max()) if len(table) else 0
+    if len(table) and files < FEW_FILES:
+        parts.append(
+            f"With at most {files} files per line these figures are rough: a change is only "
+            "marked when it holds across files, and a few files rarely show that.\n"
+        )
     for metric in METRICS:
         rows = table[table["metric"] == metric]
         if rows.empty:
@@ -185,7 +192,7 @@ def compare_markdown(table: pd.DataFrame) -> str:
             metric + " A": rows["a"], metric + " B": rows["b"],
             "change (points)": [_points(c) + (" **" if s else "")
                                 for c, s in zip(rows["change"], rows["significant"])],
-            "95 % CI": ["–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
+            "95 % CI": [f"[{_points(lo)}, {_points(hi)}]" if not math.isnan(lo) else "–"
                         for lo, hi in zip(rows["change_low"], rows["change_high"])],
             "p": ["–" if math.isnan(p) else f"{p:.3g}" for p in rows["p"]],
         })  # fmt: skip
