@@ -1,25 +1,12 @@
 """A run's hypotheses in the field's formats, so its numbers can be re-scored without stt-eval
-(sclite, md-eval, meeteval): trn, CTM and RTTM per provider × condition × chunking × merge.
-
-Layout (``exports/`` in the run directory; names are the settings with anything but letters,
-digits and ``.=+-`` turned into ``_``, and ``/`` into ``-``)::
-
-    exports/index.tsv                      each directory's provider, condition, chunking, merge
-    exports/<provider>/<condition>/<chunking>_<merge>/
-        ref.trn, hyp.trn     "words (sample_id)" a file: the normalized words WER aligned
-        hyp.ctm              the provider's words as given, global times, confidence (raw:
-                             normalize when scoring, as stt-eval does)
-        ref.rttm             reference turns of the diarized files
-        hyp.<diarizer>.rttm  the hypothesis turns DER was scored on (``provider``: the engine's)
-        left_out.txt         files not exported, with why (failed cells: no line is made up)
-
-``sctk sclite -r ref.trn trn -h hyp.trn trn -i rm`` gives each directory's pooled errors and
-reference words, and ``sctk md-eval.pl -r ref.rttm -s hyp.senko.rttm -c <collar>`` its DER.
+(sclite, md-eval, meeteval): trn, CTM and RTTM per provider × condition × chunking × merge, laid
+out as :data:`LAYOUT` says (it is also written as ``exports/README.txt``).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +15,24 @@ from stt_eval.datasets.annotations import write_ctm, write_rttm
 from stt_eval.datasets.transcripts import write_trn
 from stt_eval.results import read_rows, with_details
 from stt_eval.types import ResultRow, Word
+
+LAYOUT = """\
+stt-eval exports: each run's hypotheses as sclite / md-eval / meeteval inputs.
+
+index.tsv                  each directory's provider, condition, chunking, merge, files, collar
+<provider>/<condition>/<chunking>_<merge>/   (settings with anything but letters, digits and
+                           .=+- as _, and / as -)
+    ref.trn, hyp.trn       "words (sample_id)" per file: the normalized words WER aligned
+    hyp.ctm                the provider's words as given (normalize them when scoring), global
+                           times, confidence
+    ref.rttm               reference turns of the diarized files
+    hyp.<diarizer>.rttm    the hypothesis turns DER was scored on ("provider": the engine's own)
+    left_out.txt           files not exported, with why (a failed cell gets no made-up line)
+
+Re-score one directory:
+    sctk sclite -r ref.trn trn -h hyp.trn trn -i rm -o rsum stdout     # pooled S/D/I and N
+    sctk md-eval.pl -r ref.rttm -s hyp.senko.rttm -c 0.25               # DER (-c: the collar)
+"""
 
 EXPORTS_DIR = "exports"
 INDEX_FILE = "index.tsv"
@@ -71,7 +76,8 @@ class Exported:
 
 
 def write_exports(rows: Sequence[ResultRow], root: Path | str) -> Exported:
-    """Write trn/CTM/RTTM per setting for `rows` (with their details) under `root`."""
+    """Write trn/CTM/RTTM per setting for `rows` (with their details) under `root` (an empty
+    or new directory: files of settings not in `rows` are not removed)."""
     root = Path(root)
     groups: dict[tuple[str, ...], list[ResultRow]] = {}
     for row in rows:
@@ -94,6 +100,7 @@ def write_exports(rows: Sequence[ResultRow], root: Path | str) -> Exported:
                                 ",".join(diarizers), "" if collar is None else f"{collar:g}"]))  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     (root / INDEX_FILE).write_text("\n".join(index) + "\n", encoding="utf-8")
+    (root / "README.txt").write_text(LAYOUT, encoding="utf-8")
     return Exported(root, tuple(dirs), tuple(left_all))
 
 
@@ -123,10 +130,6 @@ def _write_setting(
             ref_turns[sid] = d.ref_turns
             hyp_turns.setdefault(row.diarizer, {})[sid] = d.hyp_turns
             collar = row.collar_s
-    for name in ("ref.trn", "hyp.trn", "hyp.ctm", "ref.rttm", LEFT_OUT_FILE):
-        (out / name).unlink(missing_ok=True)  # nothing stale from an earlier export
-    for stale in out.glob("hyp.*.rttm"):
-        stale.unlink()
     if ref:
         write_trn(ref, out / "ref.trn")
         write_trn(hyp, out / "hyp.trn")
@@ -149,4 +152,5 @@ def export_run(run_dir: Path | str) -> Exported:
         raise FileNotFoundError(
             f"{run_dir}: no rows.jsonl with rows; pass a run directory (stt-eval runs lists them)"
         )
+    shutil.rmtree(run_dir / EXPORTS_DIR, ignore_errors=True)  # nothing stale from a last export
     return write_exports(with_details(run_dir, rows), run_dir / EXPORTS_DIR)

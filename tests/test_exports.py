@@ -104,8 +104,12 @@ def test_sidecar_keeps_details_out_of_rows_and_the_last_detail_wins(tmp_path):
 def test_export_run_reads_the_run_directory(tmp_path):
     append_details(tmp_path / TRANSCRIPTS_FILE, ROWS[:1])
     append_rows(tmp_path / ROWS_FILE, ROWS[:1])
+    stale = tmp_path / "exports" / "gone-provider" / "clean" / "none_none" / "hyp.trn"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier export (s_9)\n")
     out = export_run(tmp_path)
     assert (out.directories[0] / "hyp.trn").read_text() == "go forward 10 meter (s_1)\n"
+    assert not stale.exists() and "sctk sclite" in (out.root / "README.txt").read_text()
     with pytest.raises(FileNotFoundError, match="no rows.jsonl"):
         export_run(tmp_path / "nothing")
 
