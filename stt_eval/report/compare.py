@@ -149,6 +149,11 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
             "significant": boot.significant, "verdict": boot.verdict,
         })  # fmt: skip
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
+    rank = table["metric"].map(
+        {m: i for i, m in enumerate(METRICS)}
+    )  # each system's lines together
+    table = table.assign(_rank=rank).sort_values(["_rank", "system"], kind="stable")
+    table = table.drop(columns="_rank").reset_index(drop=True)
     table.attrs.update(runs=names, matched=len(a), dropped=dropped)
     return table
 
