@@ -33,13 +33,18 @@ from stt_eval.providers.registry import get_provider, is_remote
 from stt_eval.results import (
     EXPERIMENT_FILE,
     ROWS_FILE,
+    TRANSCRIPTS_FILE,
     Resumed,
     RunLock,
+    append_details,
     append_rows,
     read_rows,
     resume,
+    rewrite_details,
     rewrite_rows,
+    row_key,
     sample_digest,
+    with_details,
     write_results,
 )
 from stt_eval.scoring import Scoring, failure_row
@@ -76,12 +81,6 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         for mode in dict.fromkeys(exp.channel_mode)
         for d in (dict.fromkeys(exp.diarizers) if mode == "mix" else (CHANNELS_DIARIZER,))
     )
-
-
-def row_key(row: ResultRow) -> tuple[str, ...]:
-    """The grid cell a row belongs to (matches Cell.key)."""
-    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer,
-            row.channel_mode)  # fmt: skip
 
 
 def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
@@ -270,7 +269,9 @@ def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progres
     digests = {s.id: sample_digest(s) for s in samples}
     versions = {spec.label: spec.engine().version for spec in exp.providers}
     resumed = resume([] if fresh else read_rows(run_dir), digests, versions)
-    kept = list(resumed.kept)
+    kept = with_details(run_dir, resumed.kept)
+    details_path = run_dir / TRANSCRIPTS_FILE
+    rewrite_details(details_path, kept)  # before the rows: a row on disk has its detail
     rewrite_rows(rows_path, kept)
     problem_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
     append_rows(rows_path, problem_rows)
@@ -306,6 +307,7 @@ def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progres
     bar = Progress(sum(units(j) for j in jobs), exp.run_id, enabled=progress)
     try:
         for rows in iter_results(jobs, exp, bar.unit if progress else None):
+            append_details(details_path, rows)
             append_rows(rows_path, rows)
             new_rows += rows
             bar.rows(rows)

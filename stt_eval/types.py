@@ -238,6 +238,21 @@ CHANNELS_DIARIZER = "channels"
 
 
 @dataclass(frozen=True)
+class RowDetail:
+    """What a row was scored on beyond its counts, for exports that re-score it elsewhere: the
+    normalized reference and hypothesis words WER aligned, the hypothesis's timed words (raw,
+    global time) and, where DER was scored, the reference and hypothesis speaker turns.
+
+    Kept in the run's ``transcripts.jsonl`` beside ``rows.jsonl``, never in the tidy table."""
+
+    ref: tuple[str, ...] = ()
+    hyp: tuple[str, ...] = ()
+    words: tuple[Word, ...] = ()
+    ref_turns: tuple[SpeakerTurn, ...] | None = None
+    hyp_turns: tuple[SpeakerTurn, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ResultRow:
     """One scored (sample × provider × condition × chunking) cell of a run; a tidy-table row.
 
@@ -312,6 +327,8 @@ class ResultRow:
     del_words: tuple[str, ...] = ()
     ins_words: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()  # metrics.errors.FLAGS that apply (hallucination, loops)
+    detail: RowDetail | None = field(default=None, compare=False, repr=False)
+    """In memory only, from the pipeline to the run directory's sidecar (see RowDetail)."""
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):
