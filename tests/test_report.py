@@ -226,7 +226,7 @@ def test_speed_and_cost_pool_seconds_and_dollars():
 
 def test_time_split_counts_a_shared_diarization_once():
     """One senko pass per clip serves every provider: 2 providers × 1 clip → 3 s, not 6 s."""
-    from stt_eval.api import time_split
+    from stt_eval.api import sample_manifest, time_split
     from stt_eval.experiment import Experiment
     from stt_eval.runner import RunResult
 
@@ -235,5 +235,5 @@ def test_time_split_counts_a_shared_diarization_once():
                          processing_s=engine_s, diarization_s=3.0)  # fmt: skip
 
     rows = (row("a", 1.0), row("b", 2.0))
-    result = RunResult(Experiment(Path("m.jsonl")), Path("r"), rows, (), wall_s=10.0, cpu_s=10.0)
+    result = RunResult(Experiment(sample_manifest()), Path("r"), rows, (), wall_s=10.0, cpu_s=10.0)
     assert "engines 3.0 s, diarization 3.0 s" in time_split(result)
