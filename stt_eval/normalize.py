@@ -53,13 +53,14 @@ def strip_markup(text: str) -> str:
     return _FRAGMENT.sub(" ", text)
 
 
-def _basic(text: str) -> str:
-    text = _PUNCT.sub(" ", strip_markup(text).lower())
+def basic_core(text: str) -> str:
+    """The ``basic`` preset after markup is stripped: lower case, punctuation, whitespace."""
+    text = _PUNCT.sub(" ", text.lower())
     return " ".join(_EDGE_APOSTROPHE.sub(" ", text).split())
 
 
 @lru_cache(maxsize=1)
-def _whisper_english() -> Callable[[str], str]:
+def whisper_english() -> EnglishTextNormalizer:
     return EnglishTextNormalizer()
 
 
@@ -68,9 +69,18 @@ def _whisper_basic() -> Callable[[str], str]:
     return BasicTextNormalizer()
 
 
+def is_english(language: str) -> bool:
+    """Whether ``whisper`` uses its English normalizer (else Whisper's multilingual one)."""
+    return language.split("-")[0].lower() == "en"
+
+
+def whisper_core(language: str) -> Callable[[str], str]:
+    """The ``whisper`` preset after markup is stripped, for ``language``."""
+    return whisper_english() if is_english(language) else _whisper_basic()
+
+
 def _whisper(text: str, language: str) -> str:
-    norm = _whisper_english() if language.split("-")[0].lower() == "en" else _whisper_basic()
-    return " ".join(norm(strip_markup(text)).split())
+    return " ".join(whisper_core(language)(strip_markup(text)).split())
 
 
 def check_preset(name: str) -> str:
@@ -92,7 +102,7 @@ def normalize_text(text: str, preset: str = DEFAULT_PRESET, language: str = "en"
     if preset == "none":
         return " ".join(text.split())
     if preset == "basic":
-        return _basic(text)
+        return basic_core(strip_markup(text))
     return _whisper(text, language)
 
 
