@@ -40,6 +40,7 @@ _UNCERTAIN = re.compile(r"\(\(([^)]*)\)\)")
 _FRAGMENT = re.compile(r"(?<!\S)(?:\w+-|-\w+)(?!\S)")
 _PUNCT = re.compile(r"[^\w\s']|_")
 _EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+_MARKUP_MARK = re.compile(r"[{\[<(-]")  # every markup pattern needs one of these
 
 
 class UnknownNormalizer(ValueError):
@@ -48,6 +49,8 @@ class UnknownNormalizer(ValueError):
 
 def strip_markup(text: str) -> str:
     """Remove event tags and cut-off fragments; keep the words of uncertain ``((…))`` spans."""
+    if not _MARKUP_MARK.search(text):
+        return text
     text = _UNCERTAIN.sub(r" \1 ", text)
     text = _EVENT.sub(" ", text)
     return _FRAGMENT.sub(" ", text)
@@ -56,7 +59,7 @@ def strip_markup(text: str) -> str:
 def basic_core(text: str) -> str:
     """The ``basic`` preset after markup is stripped: lower case, punctuation, whitespace."""
     text = _PUNCT.sub(" ", text.lower())
-    return " ".join(_EDGE_APOSTROPHE.sub(" ", text).split())
+    return " ".join((_EDGE_APOSTROPHE.sub(" ", text) if "'" in text else text).split())
 
 
 @lru_cache(maxsize=1)

@@ -8,8 +8,10 @@ number of errors and reference words agree.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,10 +267,29 @@ def _align_all(
 _Scored = tuple[WordCounts, WordScore | None, CharCounts | None] | None
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: scoring allocates millions of small acyclic lists and
+    tuples, and the collections they trigger cost ~15 % of the time while freeing nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _score_pairs(args: tuple[list[str], list[str], str, str, bool, bool]) -> list[_Scored]:
     """Normalize, align and count each (reference, hypothesis) pair; None where the reference
     normalizes to nothing. Runs in a worker process for large corpora."""
-    refs, hyps, normalizer, language, alignments, cer = args
+    with _gc_paused():
+        return _score_pairs_now(*args)
+
+
+def _score_pairs_now(
+    refs: list[str], hyps: list[str], normalizer: str, language: str, alignments: bool, cer: bool
+) -> list[_Scored]:
     words_of = CorpusNormalizer(normalizer, language).many(refs + hyps)
     pairs = [(words_of[r], words_of[h]) for r, h in zip(refs, hyps, strict=True)]
     scored = iter(_align_all([p for p in pairs if p[0]], alignments))
