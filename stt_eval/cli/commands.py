@@ -23,9 +23,7 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = call(api.run, args)
-    for problem in result.manifest_problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE})", file=sys.stderr)
     if result.failed:
