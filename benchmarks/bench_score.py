@@ -108,7 +108,9 @@ def main() -> int:
         for workers in sorted({1, args.workers}):
             cmd = [*cli, "score", str(tmp / "ref.trn"), str(tmp / "hyp.trn"), "--normalizer",
                    normalizer, "--workers", str(workers), "--json"]  # fmt: skip
-            t, cpu, proc = _timed(lambda cmd=cmd: subprocess.run(cmd, capture_output=True, text=True))
+            t, cpu, proc = _timed(
+                lambda cmd=cmd: subprocess.run(cmd, capture_output=True, text=True)
+            )
             if proc.returncode:
                 print(proc.stderr, file=sys.stderr)
                 return 1

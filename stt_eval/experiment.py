@@ -105,8 +105,7 @@ def _checked(check: Any, choices: tuple[str, ...], what: str) -> Any:
 
 
 def _preset(name: str) -> str:
-    check_preset(name)
-    return name
+    return check_preset(name)  # canonical text, recorded in every row
 
 
 def _chunking(text: str) -> str:
@@ -232,6 +231,8 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     for key in ("providers", "conditions", "chunking", "merge", "diarizers", "ids"):
         if isinstance(d.get(key), (str, Mapping)):
             d[key] = [d[key]]  # one value where a list is expected
+    if isinstance(d.get("normalizer"), str):  # synonyms(path=…) relative to the file too
+        d["normalizer"] = resolve_condition_paths(d["normalizer"], base)
     if isinstance(d.get("conditions"), list):
         d["conditions"] = [
             resolve_condition_paths(c, base) if isinstance(c, str) else c for c in d["conditions"]

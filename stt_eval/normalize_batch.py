@@ -33,8 +33,10 @@ from functools import lru_cache
 from itertools import chain
 
 from stt_eval.normalize import (
-    check_preset,
+    PRESETS,
+    format_normalizer,
     is_english,
+    parse_normalizer,
     strip_markup,
     whisper_core,
     whisper_english,
@@ -109,12 +111,15 @@ class CorpusNormalizer:
     pieces; the result equals :func:`stt_eval.normalize.words` for every text."""
 
     def __init__(self, preset: str, language: str = "en") -> None:
-        self.preset = check_preset(preset)
+        self.preset = preset
         self.language = language
         self._texts: dict[str, list[str]] = {}
         self._pieces: dict[str, list[str]] = {}
         self._kinds = _Kinds()
-        self._whisper = preset == "whisper" and is_english(language)
+        steps = parse_normalizer(preset)
+        head = PRESETS["whisper"]
+        self._whisper = tuple(s for s, _ in steps[: len(head)]) == head and is_english(language)
+        self._tail = format_normalizer(steps[len(head) :]) if len(steps) > len(head) else None
         self._core = whisper_core(language)
 
     def _cut(self, text: str) -> list[str] | None:
@@ -158,8 +163,11 @@ class CorpusNormalizer:
         for text, pieces in cuts.items():
             if pieces is None:
                 self._texts[text] = words(text, self.preset, self.language)
-            else:
-                self._texts[text] = list(chain.from_iterable(map(self._pieces.__getitem__, pieces)))
+                continue
+            out = list(chain.from_iterable(map(self._pieces.__getitem__, pieces)))
+            if self._tail is not None:  # steps after the whisper preset, on its words
+                out = words(" ".join(out), self._tail, self.language)
+            self._texts[text] = out
         return {t: self._texts[t] for t in distinct}
 
     def words(self, text: str) -> list[str]:
