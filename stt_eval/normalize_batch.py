@@ -95,6 +95,8 @@ def whisper_pieces(text: str, kinds: dict[str, str] | None = None) -> list[str]:
     kinds = _Kinds() if kinds is None else kinds
     tokens = text.split()
     k = "".join(map(kinds.__getitem__, tokens))
+    if not k.strip("i"):  # the common case: every word inert, every word a piece
+        return tokens
     last_s = max(k.rfind("s"), k.rfind("q"))
     first_b = min(j for j in (k.find("b"), k.find("q"), len(k)) if j >= 0)
     if last_s >= 0 or first_b < len(k):
@@ -138,7 +140,7 @@ class CorpusNormalizer:
 
     def _fill(self, pieces: Iterable[str]) -> None:
         """Normalize the pieces not seen yet, many to a call where the separator cuts."""
-        cold = [p for p in dict.fromkeys(pieces) if p not in self._pieces]
+        cold = sorted(p for p in pieces if p not in self._pieces)  # sorted: the same batches
         batched = [p for p in cold if self._batchable(p)]
         for i in range(0, len(batched), BATCH):
             chunk = batched[i : i + BATCH]
@@ -159,7 +161,11 @@ class CorpusNormalizer:
         """Each distinct text's words."""
         distinct = list(dict.fromkeys(texts))
         cuts = {t: self._cut(t) for t in distinct if t not in self._texts}
-        self._fill(p for pieces in cuts.values() if pieces is not None for p in pieces)
+        needed: set[str] = set()
+        for pieces in cuts.values():
+            if pieces is not None:
+                needed.update(pieces)
+        self._fill(needed - self._pieces.keys())
         for text, pieces in cuts.items():
             if pieces is None:
                 self._texts[text] = words(text, self.preset, self.language)
