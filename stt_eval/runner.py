@@ -24,7 +24,8 @@ from stt_eval.audio import audio_duration
 from stt_eval.cache import default_cache_dir
 from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.costs import Estimate, check_budget, cost_usd
-from stt_eval.datasets.manifest import RowProblem, RowProblemWarning, load_manifest
+from stt_eval.datasets.importers import read_dataset
+from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.executors import iter_results
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline import Cell, RecordingJob, price
@@ -214,7 +215,7 @@ def run_experiment(
     """
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
-    manifest = load_manifest(exp.dataset)
+    manifest = read_dataset(exp.dataset, exp.dataset_format)
     for problem in manifest.problems:  # once each, before anything runs, not once per cell
         warnings.warn(f"{problem}; its {len(cells)} cell(s) are recorded as failures",
                       RowProblemWarning, stacklevel=2)  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from stt_eval.api import write_summary
 from stt_eval.costs import OverBudget
 from stt_eval.datasets.manifest import RowProblemWarning, UnknownFieldWarning
-from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
 from stt_eval.providers.base import AuthError
 from stt_eval.runner import run_experiment
 from stt_eval.testing.deepgram import deepgram_server
@@ -193,3 +193,25 @@ def test_manifest_problems_are_warned_once_before_the_run_not_per_cell(tmp_path,
     assert kinds.count(UnknownFieldWarning) == 1 and kinds.count(RowProblemWarning) == 1
     assert sum(r.sample_id == "notext" and r.status == "failed" for r in result.rows) == 3
     assert sum(r.status == "ok" for r in result.rows) == 6
+
+
+def test_an_experiment_reads_a_nemo_manifest_directly(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "goforward.flac")
+    nemo = {"audio_filepath": "goforward.flac", "duration": 2.0, "text": TEXT["goforward"]}
+    (tmp_path / "train_manifest.json").write_text(json.dumps(nemo) + "\n")
+    with openai_server(_heard, api_key=KEY) as server:
+        provider = {"name": "openai", "base_url": server.url + "/v1", "min_wait_s": 0.0}
+        exp = experiment_from_dict(
+            {"dataset": {"format": "nemo", "path": "train_manifest.json"},
+             "providers": [provider], "workers": 1, "output": "r"}, tmp_path,
+        )  # fmt: skip
+        (row,) = run_experiment(exp, progress=False, cache_root=None).rows
+    assert exp.dataset_format == "nemo" and exp.dataset == tmp_path / "train_manifest.json"
+    assert (row.sample_id, row.status, row.ref_words, row.hits) == ("goforward", "ok", 4, 4)
+    with pytest.raises(ExperimentError, match="exactly 'format' and 'path'"):
+        experiment_from_dict({"dataset": {"format": "nemo"}, "providers": ["openai"]}, tmp_path)
+    with pytest.raises(ExperimentError, match="unknown dataset format 'nemmo'; choose from"):
+        experiment_from_dict(
+            {"dataset": {"format": "nemmo", "path": "train_manifest.json"}}, tmp_path
+        )
