@@ -14,6 +14,7 @@ from typing import Any
 from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
+from stt_eval.normalize import check_preset
 from stt_eval.results import SUMMARY_FILE
 
 
@@ -67,6 +68,7 @@ def _align_lines(uid: str, score: Any) -> list[str]:
 def cmd_score(args: argparse.Namespace) -> int:
     score = call(api.score_files, args)
     total = score.total
+    args.normalizer = check_preset(args.normalizer)  # as results record it
     if args.json:
         print(json.dumps({"normalizer": args.normalizer, **score.as_dict()}, indent=2,
                          allow_nan=False))  # fmt: skip
