@@ -182,8 +182,8 @@ def parse_normalizer(spec: str) -> tuple[tuple[str, str | None], ...]:
 
 
 def _choices() -> str:
-    return (f"presets: {', '.join(PRESETS)}; steps: {', '.join(STEPS)} (synonyms(path=FILE)), "
-            "joined with '+', e.g. whisper + fillers")  # fmt: skip
+    steps = ", ".join("synonyms(path=FILE)" if s == "synonyms" else s for s in STEPS)
+    return f"presets: {', '.join(PRESETS)}; steps: {steps}; joined with '+', e.g. whisper + fillers"
 
 
 def format_normalizer(steps: tuple[tuple[str, str | None], ...]) -> str:
@@ -204,8 +204,12 @@ def _term(step: tuple[str, str | None]) -> str:
 
 def check_preset(spec: str) -> str:
     """The canonical text of a normalizer (a preset or a composition); raises UnknownNormalizer
-    naming the valid presets and steps."""
-    return format_normalizer(parse_normalizer(spec))
+    naming the valid presets and steps, or the synonym file and line that cannot be used."""
+    steps = parse_normalizer(spec)
+    for name, path in steps:
+        if name == "synonyms":
+            _synonyms(path)  # read now: a bad file fails before a run starts
+    return format_normalizer(steps)
 
 
 @lru_cache(maxsize=64)

@@ -102,7 +102,7 @@ def test_bad_synonym_files_name_the_line_and_the_fix(tmp_path):
     with pytest.raises(UnknownNormalizer, match=r"glm.txt: line 2: .* write 'okay => ok'"):
         words("x", f"basic + synonyms(path={glm})")
     with pytest.raises(UnknownNormalizer, match="cannot read it"):
-        words("x", f"basic + synonyms(path={tmp_path / 'missing.txt'})")
+        check_preset(f"basic + synonyms(path={tmp_path / 'missing.txt'})")
 
 
 def test_unknown_steps_list_presets_and_steps():
