@@ -14,15 +14,21 @@ one no cross-word rule can touch or see past:
   word in a contraction rule or its replacement, the fillers, "and a half", ordinal suffixes).
   To the number normalizer such a word reads exactly like the end (or start) of the text: it
   flushes any pending number and no rule reads it as a neighbour;
-- not followed by a word starting with ``'`` or ``%`` (rules joining those to the word before),
-  and not preceded by a word holding ``$¢€£``, ``..`` or ``.`` before a digit (a symbol those
-  leave at the end of a piece is kept where the whole text drops it: "wait... then");
+- nowhere after a word holding ``$¢€£``, ``..`` or ``.`` before a digit (a symbol those leave
+  at the end of a piece is kept where the whole text drops it: "wait... then"), nowhere before
+  a word starting with ``'`` or holding ``%`` or "half" (rules join those to the word before:
+  "he 's", " %", "and a half" dropped at the start of a text). The bans are sticky, reaching
+  past any number of words, since words that vanish (fillers, lone symbols) make neighbours of
+  the rest;
 - and only in ASCII texts free of ``<[(`` (Whisper's own bracket and parenthesis removal spans
   words; non-ASCII case and Unicode normalization rules are not checked): other texts are
   normalized whole.
 
+Runs of other words keep their own whitespace (contraction rules match one literal space).
 Pieces are normalized by the library itself, many to a call joined by an inert separator word;
-tests compare all this with whole-text normalization on adversarial random texts.
+tests compare all this with whole-text normalization on adversarial random texts. A composition
+that starts with the ``whisper`` preset gets this for the preset and applies its other steps to
+the preset's words.
 """
 
 from __future__ import annotations
