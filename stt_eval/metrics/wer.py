@@ -249,17 +249,23 @@ def _align_all(
             empty = align_words(r, h)
             out.append((empty.counts, empty.ops))
             continue
-        n = {"equal": 0, "substitute": 0, "delete": 0, "insert": 0}
+        hits = dels = ins = 0
         runs = next(chunks)
         for c in runs:
-            n[c.type] += max(c.ref_end_idx - c.ref_start_idx, c.hyp_end_idx - c.hyp_start_idx)
+            kind = c.type
+            if kind == "equal":
+                hits += c.ref_end_idx - c.ref_start_idx
+            elif kind == "delete":
+                dels += c.ref_end_idx - c.ref_start_idx
+            elif kind == "insert":
+                ins += c.hyp_end_idx - c.hyp_start_idx
         ops = ()
         if keep_ops:
             ops = tuple(
                 AlignedOp(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
                 for c in runs
             )
-        counts = WordCounts(n["equal"], n["substitute"], n["delete"], n["insert"])
+        counts = WordCounts(hits, len(r) - hits - dels, dels, ins)  # the rest were substituted
         out.append((counts, ops))
     return out
 
