@@ -23,6 +23,7 @@ from stt_eval.datasets.manifest import load_manifest
 from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
+from stt_eval.exports import export_run
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
@@ -30,13 +31,16 @@ from stt_eval.normalize import DEFAULT_PRESET, check_preset
 from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
 from stt_eval.providers.registry import get_provider, is_remote, provider_names
+from stt_eval.report.compare import compare_runs
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
 from stt_eval.runner import RunResult, run_experiment
 
 __all__ = [
     "cache_info",
+    "compare_runs",
     "default_experiment",
+    "export_run",
     "import_dataset",
     "list_conditions",
     "list_providers",
@@ -182,6 +186,7 @@ def run(
         exp = replace(exp, executor=executor, scheduler=scheduler or exp.scheduler)
     result = run_experiment(exp, fresh=fresh, progress=progress)
     write_summary(result)
+    export_run(result.run_dir)  # trn / CTM / RTTM under exports/ (stt_eval.exports)
     return result
 
 

@@ -337,8 +337,9 @@ def signal_warnings(path: Path | str, stats: SignalStats) -> tuple[str, ...]:
             f"{path}: its {len(stats.channel_energy)} channels cancel when averaged to mono (the "
             f"downmix keeps {100 * share:.1f} % of the channels' mean energy, under "
             f"{100 * DOWNMIX_ENERGY_FLOOR:.0f} %), so the engine hears near-silence — one channel "
-            "is probably phase-inverted: invert it, or keep one channel "
-            "(ffmpeg -i in.wav -af pan=mono|c0=c0 out.wav)"
+            "is probably phase-inverted: invert it, keep one channel "
+            "(ffmpeg -i in.wav -af pan=mono|c0=c0 out.wav), or name each channel's speaker "
+            '("channels" in the manifest) and transcribe them apart (channel_mode = "split")'
         )
     if stats.peak > FULL_SCALE:
         out.append(

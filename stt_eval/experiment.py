@@ -40,6 +40,7 @@ from stt_eval.normalize import DEFAULT_PRESET, check_preset
 from stt_eval.prepared import canonical_condition
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
+from stt_eval.types import CHANNEL_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,6 +128,7 @@ Condition = Annotated[StrictStr, _checked(canonical_condition, (), "condition")]
 Chunking = Annotated[StrictStr, _checked(_chunking, (), "chunking")]
 Merge = Annotated[StrictStr, _checked(None, MERGE_STRATEGIES, "merge strategy")]
 Diarizer = Annotated[StrictStr, _checked(None, (*DIARIZER_CHOICES, *DIARIZERS), "diarizer")]
+ChannelMode = Annotated[StrictStr, _checked(None, CHANNEL_MODES, "channel mode")]
 Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
@@ -146,6 +148,7 @@ class Experiment:
     chunking: Annotated[tuple[Chunking, ...], Field(min_length=1)] = ("none",)
     merge: Annotated[tuple[Merge, ...], Field(min_length=1)] = ("timestamp",)
     diarizers: Annotated[tuple[Diarizer, ...], Field(min_length=1)] = ("none",)
+    channel_mode: Annotated[tuple[ChannelMode, ...], Field(min_length=1)] = ("mix",)
     normalizer: Annotated[StrictStr, AfterValidator(_preset)] = DEFAULT_PRESET
     seed: StrictInt = 0
     workers: Annotated[StrictInt, Field(ge=1)] = 2
@@ -176,6 +179,8 @@ class Experiment:
             d.pop(key)
         if d["dataset_format"] == MANIFEST:
             d.pop("dataset_format")  # run ids from before the setting existed stay the same
+        if d["channel_mode"] == ("mix",):  # the default: runs named before the axis keep names
+            d.pop("channel_mode")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -248,7 +253,7 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     for key in ("dataset", "output"):
         if isinstance(d.get(key), str):
             d[key] = (base / d[key]).resolve()
-    for key in ("providers", "conditions", "chunking", "merge", "diarizers", "ids"):
+    for key in ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode", "ids"):
         if isinstance(d.get(key), (str, Mapping)):
             d[key] = [d[key]]  # one value where a list is expected
     if isinstance(d.get("normalizer"), str):  # synonyms(path=…) relative to the file too

@@ -4,6 +4,9 @@ diarize → score.
 :func:`run_recording` is the only per-recording path of a run; ``api.transcribe_file`` goes
 through the same stages (:func:`~stt_eval.prepared.prepare`, :func:`transcribe`,
 :func:`diarize`). The runner only plans jobs and decides which worker runs them.
+``channel_mode = "split"`` cells run the same stages once per channel or track
+(:func:`~stt_eval.prepared.prepare_streams`), then merge the channels' words
+(:mod:`stt_eval.split`) and take speakers from the channels instead of a diarizer.
 
 Exception policy: anything one recording can raise becomes a failure row with its reason, and
 the run carries on. Our own errors (bad audio, a provider's refusal, a condition that cannot
@@ -15,142 +18,36 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from stt_eval import __version__
-from stt_eval.audio import AudioClip
-from stt_eval.cache import TranscriptCache, cache_key
-from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
+from stt_eval.cache import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
-from stt_eval.costs import Price, cost_usd, price_of
 from stt_eval.diarizers import get_diarizer
 from stt_eval.experiment import ProviderSpec
-from stt_eval.http import metered
 from stt_eval.intervals import merge_turns
-from stt_eval.prepared import PreparedAudio, Recording, WholeAudio, mean_snr, prepare
+from stt_eval.metrics.crosstalk import crosstalk_words
+from stt_eval.multichannel import read_streams
+from stt_eval.prepared import (
+    PreparedAudio,
+    Recording,
+    StreamedAudio,
+    WholeAudio,
+    mean_snr,
+    prepare,
+    prepare_streams,
+)
 from stt_eval.progress import UnitDone
-from stt_eval.providers.base import Provider
 from stt_eval.providers.registry import get_provider
 from stt_eval.scoring import Scoring, failure_row, join_warnings, score_row, score_speakers
-from stt_eval.types import Chunk, Measured, ResultRow, Sample, SpeakerTurn, Transcript
+from stt_eval.split import channel_turns, merge_streams
+from stt_eval.transcribing import _LOADS, Transcribed, diarize, price, transcribe, transcribe_clip
+from stt_eval.types import Measured, ResultRow, Sample, SpeakerTurn, Transcript
 
 log = logging.getLogger("stt_eval")
-
-
-@dataclass(frozen=True)
-class Transcribed:
-    """A (possibly chunked and merged) transcript, where the cuts were, what it cost, whether
-    all of it came from the cache, and the achieved SNR of the audio (None: no noise added)."""
-
-    transcript: Transcript
-    cuts: tuple[float, ...] = ()
-    measured: Measured = Measured()
-    cached: bool = False
-    snr_db: float | None = None
-
-
-def price(provider: Provider) -> Price | None:
-    """A provider's list price per audio minute (its override, else the price table)."""
-    return price_of(
-        provider.name, getattr(provider, "model", None), getattr(provider, "price_per_minute", None)
-    )
-
-
-_LOADS: ContextVar[list[float] | None] = ContextVar("stt_eval_model_loads", default=None)
-"""Seconds spent loading models inside the current job (see :func:`run_recording`)."""
-
-
-def _timed_load(component: Any) -> None:
-    """Load a provider's or diarizer's model (once per process; later calls are free) and add
-    the time it took to the running job's load time."""
-    start = time.perf_counter()
-    component.load()
-    loads = _LOADS.get()
-    if loads is not None:
-        loads.append(time.perf_counter() - start)
-
-
-def transcribe_clip(
-    provider: Provider, clip: AudioClip, options: Mapping[str, Any], cache: TranscriptCache
-) -> tuple[Transcript, Measured, bool]:
-    """One transcription, through the content-addressed cache.
-
-    Returns the transcript, what it cost when it was made (a cache hit keeps the measured time
-    and price, so a resumed run reports what the work cost) and whether it was a hit.
-    """
-    key = cache_key(clip.to_wav_bytes(), provider.cache_identity(), options)
-    hit = cache.get(key)
-    if hit is not None:
-        return hit.transcript, hit.measured, True
-    _timed_load(provider)
-    with metered() as meter:
-        start = time.perf_counter()
-        transcript = provider.transcribe(clip, options)
-        elapsed = time.perf_counter() - start
-    remote = meter.requests > 0
-    measured = Measured(
-        processing_s=elapsed,
-        latency_s=meter.latency_s if remote else elapsed,
-        attempts=1 + (meter.attempts - meter.requests if remote else 0),
-        cost_usd=cost_usd(price(provider), clip.duration_s),
-    )
-    cache.put(key, transcript, measured)
-    return transcript, measured, False
-
-
-def transcribe(
-    provider: Provider,
-    audio: PreparedAudio,
-    options: Mapping[str, Any],
-    cache: TranscriptCache,
-    chunking: str = "none",
-    merge: str = "timestamp",
-    sample_id: str = "",
-    on_unit: Callable[[Measured, bool], None] | None = None,
-) -> Transcribed:
-    """Transcribe prepared audio whole, or window by window merged back in global time;
-    `on_unit(measured, cached)` is called after each window (for progress)."""
-    setting = parse_chunking(chunking)
-    report = on_unit or (lambda measured, cached: None)
-    if not setting.enabled:
-        if not isinstance(audio, WholeAudio):
-            raise ValueError("an unchunked transcription needs the whole recording in memory")
-        t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
-        report(measured, cached)
-        return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
-    windows = audio.plan(setting, sample_id)
-    parts: list[tuple[Chunk, Transcript]] = []
-    snrs: list[float | None] = []
-    total, all_cached = Measured(), True
-    for window, conditioned in audio.windows(windows):
-        t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
-        report(measured, cached)
-        parts.append((window, t))
-        snrs.append(conditioned.snr_db)
-        total += measured
-        all_cached &= cached
-    merged = merge_chunks(parts, merge)
-    return Transcribed(merged, cut_points(windows), total, all_cached, mean_snr(snrs))
-
-
-def diarize(
-    diarizer: Any, clip: AudioClip, cache: TranscriptCache
-) -> tuple[tuple[SpeakerTurn, ...], float, bool]:
-    """Speaker turns of a clip from a local diarizer, through the same content-addressed cache."""
-    key = cache_key(clip.to_wav_bytes(), diarizer.cache_identity(), {"task": "diarize"})
-    hit = cache.get(key)
-    if hit is not None:
-        return hit.transcript.turns, hit.measured.processing_s, True
-    _timed_load(diarizer)
-    start = time.perf_counter()
-    turns = tuple(diarizer.diarize(clip))
-    elapsed = time.perf_counter() - start
-    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
-    return turns, elapsed, False
 
 
 def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
@@ -174,13 +71,15 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One provider × condition × chunking × merge × diarizer combination of the grid."""
+    """One provider × condition × chunking × merge × diarizer × channel mode of the grid (a
+    ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the channels)."""
 
     provider: ProviderSpec
     condition: str
     chunking: str
     merge: str
     diarizer: str
+    channel_mode: str = "mix"
 
     def key(self, sample_id: str) -> tuple[str, ...]:
         """The identity of this cell for one sample (what resume matches finished rows on)."""
@@ -191,6 +90,7 @@ class Cell:
             self.chunking,
             self.merge,
             self.diarizer,
+            self.channel_mode,
         )
 
 
@@ -223,7 +123,8 @@ class RecordingJob:
         return ResultRow(
             run_id=self.run_id, sample_id=s.id, provider=cell.provider.label,
             condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
-            diarizer=cell.diarizer, normalizer=self.scoring.normalizer, audio_s=audio_s,
+            diarizer=cell.diarizer, channel_mode=cell.channel_mode,
+            normalizer=self.scoring.normalizer, audio_s=audio_s,
             snr_db=snr_db, reference=s.text, meta=s.meta, sample_digest=self.digest,
             engine=engine.name, model=engine.model, engine_version=engine.version,
             stt_eval_version=__version__,
@@ -243,6 +144,24 @@ def _needs_whole(cells: Iterable[Cell]) -> bool:
     return any(c.chunking == "none" or c.diarizer not in ("none", "provider") for c in cells)
 
 
+Streams = tuple[tuple[str, WholeAudio], ...]
+"""A ``split`` recording: each speaker's channel or track, conditioned on its own."""
+
+
+def _prepare(job: RecordingJob, mode: str, cells: Iterable[Cell]) -> PreparedAudio | Streams:
+    """The audio of one channel mode: the downmix (``mix``) or each channel apart (``split``)."""
+    recording = Recording.of(job.sample, job.babble_paths)
+    if mode == "mix":
+        return prepare(recording, job.condition, job.seed, max_duration_s=job.max_duration_s,
+                       needs_whole=_needs_whole(cells))  # fmt: skip
+    if recording.span is not None:
+        raise ValueError(f"sample {job.sample.id!r} is a slice (meta.offset_s/duration_s) and "
+                         "cannot be split by channel; give it its own files")  # fmt: skip
+    streams = read_streams(job.sample, job.max_duration_s)
+    return prepare_streams(recording, streams, job.condition, job.seed,
+                           max_duration_s=job.max_duration_s)  # fmt: skip
+
+
 def _diarizations(
     job: RecordingJob, audio: PreparedAudio, cache: TranscriptCache
 ) -> dict[str, tuple[tuple[SpeakerTurn, ...], float, bool] | str]:
@@ -251,7 +170,7 @@ def _diarizations(
     out: dict[str, Any] = {}
     if job.sample.turns is None or not isinstance(audio, WholeAudio):
         return out
-    for name in dict.fromkeys(c.diarizer for c in job.cells):
+    for name in dict.fromkeys(c.diarizer for c in job.cells if c.channel_mode == "mix"):
         if name in ("none", "provider"):
             continue
         try:
@@ -259,6 +178,56 @@ def _diarizations(
         except Exception as exc:  # noqa: BLE001 - becomes the failure reason of its cells
             out[name] = f"diarizer {name}: {describe_error(exc)}"
     return out
+
+
+def _on_unit(job: RecordingJob, cell: Cell) -> Any:
+    """A progress callback: one UnitDone per transcribed window."""
+
+    def on_unit(measured: Measured, cached: bool) -> None:
+        if job.events is not None:
+            job.events.put(
+                UnitDone(cell.provider.label, cached, measured.attempts, measured.cost_usd)
+            )
+
+    return on_unit
+
+
+def _run_split_cell(
+    job: RecordingJob, cell: Cell, streams: Streams, cache: TranscriptCache
+) -> ResultRow:
+    """Each channel transcribed on its own (same cache, chunking per channel), its words
+    labelled with the channel's speaker and merged in global time; DER/JER and cpWER with
+    speakers from channels, and the words leaked in from other channels (cross-talk)."""
+    sample, scoring = job.sample, job.scoring
+    provider = get_provider(cell.provider.name, **dict(cell.provider.options))
+    options: dict[str, Any] = {"language": sample.language}
+    results = [
+        (speaker, transcribe(provider, audio, options, cache, cell.chunking, cell.merge,
+                             f"{sample.id}:{speaker}", _on_unit(job, cell)))
+        for speaker, audio in streams
+    ]  # fmt: skip
+    merged = merge_streams([(speaker, r.transcript) for speaker, r in results])
+    duration = max(audio.duration_s for _, audio in streams)
+    base = job.base_row(cell, duration, mean_snr([r.snr_db for _, r in results]))
+    untimed = "a channel came back without word times: its text follows the others', untimed"
+    warnings = [w for _, audio in streams for w in audio.warnings]
+    base = replace(
+        base, warning=join_warnings(*warnings, untimed if merged.raw["untimed"] else None)
+    )
+    base = replace(base, streams=len(streams))
+    row = score_row(base, sample, merged, results[0][1].cuts, scoring)
+    m = sum((r.measured for _, r in results), Measured())
+    row = replace(
+        row, processing_s=m.processing_s, latency_s=m.latency_s, attempts=m.attempts,
+        rtfx=duration / m.latency_s if m.latency_s > 0 else None, cost_usd=m.cost_usd,
+        cached=all(r.cached for _, r in results),
+    )  # fmt: skip
+    if sample.turns is None:
+        return row
+    row = score_speakers(row, sample, merged, channel_turns(merged), scoring, labelled=True)
+    leaked = crosstalk_words(merged.words, sample.turns, sample.segments, collar=scoring.collar,
+                             normalizer=scoring.normalizer, language=sample.language)  # fmt: skip
+    return replace(row, crosstalk_words=leaked)
 
 
 def _run_cell(
@@ -275,14 +244,8 @@ def _run_cell(
             "audio_url not used: the condition or chunking changes the audio, so it is uploaded"
         )
 
-    def on_unit(measured: Measured, cached: bool) -> None:
-        if job.events is not None:
-            job.events.put(
-                UnitDone(cell.provider.label, cached, measured.attempts, measured.cost_usd)
-            )
-
     result = transcribe(
-        provider, audio, options, cache, cell.chunking, cell.merge, sample.id, on_unit
+        provider, audio, options, cache, cell.chunking, cell.merge, sample.id, _on_unit(job, cell)
     )
     base = job.base_row(cell, audio.duration_s, result.snr_db)
     base = replace(base, warning=join_warnings(*audio.warnings, warning))
@@ -313,25 +276,35 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     """Every cell of one sample under one condition; failures become rows, never exceptions."""
     cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
     start = time.perf_counter()
-    try:
-        audio = prepare(
-            Recording.of(job.sample, job.babble_paths), job.condition, job.seed,
-            max_duration_s=job.max_duration_s, needs_whole=_needs_whole(job.cells),
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - unusable audio or condition fails its cells
-        reason = describe_error(exc)
-        if isinstance(exc, ConditionError):
-            reason = f"condition {job.condition}: {reason}"
-        return [failure_row(job.base_row(c), reason) for c in job.cells]
+    prepared: dict[str, PreparedAudio | Streams | str] = {}
+    for mode in dict.fromkeys(c.channel_mode for c in job.cells):
+        try:
+            prepared[mode] = _prepare(job, mode, [c for c in job.cells if c.channel_mode == mode])
+        except Exception as exc:  # noqa: BLE001 - unusable audio or condition fails its cells
+            reason = describe_error(exc)
+            if isinstance(exc, ConditionError):
+                reason = f"condition {job.condition}: {reason}"
+            prepared[mode] = reason
     condition_s = (time.perf_counter() - start) / len(job.cells)  # shared by the job's cells
     loads = _LOADS.set([])
-    diarized = _diarizations(job, audio, cache)
+    mix = prepared.get("mix")
+    diarized = (
+        _diarizations(job, mix, cache) if isinstance(mix, (WholeAudio, StreamedAudio)) else {}
+    )
     rows = []
     for cell in job.cells:
+        audio = prepared[cell.channel_mode]
+        if isinstance(audio, str):
+            rows.append(failure_row(job.base_row(cell), audio))
+            continue
         try:
-            rows.append(_run_cell(job, cell, audio, cache, diarized))
+            if isinstance(audio, tuple):
+                rows.append(_run_split_cell(job, cell, audio, cache))
+            else:
+                rows.append(_run_cell(job, cell, audio, cache, diarized))
         except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
-            rows.append(failure_row(job.base_row(cell, audio.duration_s), describe_error(exc)))
+            seconds = audio[0][1].duration_s if isinstance(audio, tuple) else audio.duration_s
+            rows.append(failure_row(job.base_row(cell, seconds), describe_error(exc)))
     load_s = sum(_LOADS.get() or ()) / len(job.cells)
     _LOADS.reset(loads)
     return [replace(r, condition_s=condition_s, load_s=load_s) for r in rows]
@@ -348,6 +321,7 @@ def conditioned_audio(
 
 __all__ = [
     "Cell",
+    "price",
     "RecordingJob",
     "Transcribed",
     "conditioned_audio",

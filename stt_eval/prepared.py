@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stt_eval.audio import (
     AudioClip,
     AudioError,
+    LoadedAudio,
     audio_duration,
     audio_warnings,
     load_audio,
@@ -34,7 +35,15 @@ from stt_eval.audio import (
     read_audio,
 )
 from stt_eval.chunking import ChunkSetting, plan_chunks
-from stt_eval.conditions import Conditioned, apply_chain, derive_seed, format_chain, parse_chain
+from stt_eval.conditions import (
+    Conditioned,
+    ConditionError,
+    apply_chain,
+    derive_seed,
+    format_chain,
+    parse_chain,
+)
+from stt_eval.conditions.crosstalk import leak, leakage_db
 from stt_eval.conditions.noise import BABBLE_TALKERS
 from stt_eval.conditions.spec import Chain
 from stt_eval.types import Chunk, Sample
@@ -228,6 +237,38 @@ def prepare(
             "raise max_duration_s in the experiment, or split the file",
         )
     return StreamedAudio(recording.path, duration, conditioner, audio_warnings(recording.path))
+
+
+def prepare_streams(
+    recording: Recording,
+    streams: Sequence[tuple[str, LoadedAudio]],
+    condition: str,
+    seed: int,
+    *,
+    max_duration_s: float | None = None,
+) -> tuple[tuple[str, WholeAudio], ...]:
+    """Condition each speaker stream of a recording on its own (``channel_mode = "split"``).
+
+    A ``stereo_call`` chain first leaks every other stream into each (at its ``leakage_db``);
+    then each stream goes through the chain with its own seed (the recording id + ``:speaker``),
+    so two channels never share one noise draw.
+    """
+    db = leakage_db(parse_chain(condition))
+    clips = [loaded.clip for _, loaded in streams]
+    if db is not None and len(clips) > 1:
+        n = min(len(c.samples) for c in clips)
+        mixed = leak([c.samples[:n] for c in clips], db)
+        clips = [AudioClip(m, c.sample_rate) for m, c in zip(mixed, clips, strict=True)]
+    out = []
+    for (speaker, loaded), clip in zip(streams, clips, strict=True):
+        channel = replace(recording, id=f"{recording.id}:{speaker}")
+        conditioner = _Conditioner(channel, condition, seed, max_duration_s)
+        try:
+            conditioned = conditioner(clip)
+        except ConditionError as exc:
+            raise ConditionError(f"channel {speaker!r}: {exc}") from exc
+        out.append((speaker, WholeAudio(conditioned, loaded.warnings)))
+    return tuple(out)
 
 
 def mean_snr(snrs: Sequence[float | None]) -> float | None:

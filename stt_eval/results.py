@@ -1,4 +1,5 @@
 """A run directory: ``rows.jsonl`` (the source of truth, appended as cells finish),
+``transcripts.jsonl`` (each row's :class:`RowDetail`: scored words, word times, speaker turns),
 ``results.parquet`` (the tidy table), ``summary.md``, and ``LOCK`` while a run writes it.
 
 A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back; rows are
@@ -14,28 +15,38 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from stt_eval.types import ResultRow, Sample
+from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
+TRANSCRIPTS_FILE = "transcripts.jsonl"
 RESULTS_FILE = "results.parquet"
 SUMMARY_FILE = "summary.md"
 EXPERIMENT_FILE = "experiment.json"
 LOCK_FILE = "LOCK"
 
-_ROW_FIELDS = frozenset(f.name for f in fields(ResultRow))
+_ROW_FIELDS = tuple(f.name for f in fields(ResultRow) if f.name != "detail")
+"""What rows.jsonl and the tidy table hold, in field order (a row's detail goes to the sidecar)."""
 _TUPLE_FIELDS = frozenset(f.name for f in fields(ResultRow) if str(f.type).startswith("tuple"))
 """List-valued fields (edit words, confidence bins): JSON gives lists, rows keep tuples."""
 
 
 def row_to_dict(row: ResultRow) -> dict[str, Any]:
-    """A row as plain JSON-able values (paths and other objects as strings)."""
-    return json.loads(json.dumps(asdict(row), default=str))
+    """A row as plain JSON-able values (paths and other objects as strings), without its
+    detail (that goes to the sidecar, :func:`append_details`)."""
+    values = {name: getattr(row, name) for name in _ROW_FIELDS}
+    return json.loads(json.dumps(values, default=str))
+
+
+def row_key(row: ResultRow) -> tuple[str, ...]:
+    """The grid cell a row belongs to (matches ``pipeline.Cell.key``)."""
+    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer,
+            row.channel_mode)  # fmt: skip
 
 
 def row_from_dict(d: dict[str, Any]) -> ResultRow:
@@ -87,7 +98,7 @@ def rows_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
             }
         )
         records.append(d)
-    columns = [f.name for f in fields(ResultRow) if f.name != "meta"]
+    columns = [name for name in _ROW_FIELDS if name != "meta"]
     return pd.DataFrame.from_records(records, columns=None if records else columns)
 
 
@@ -108,6 +119,68 @@ def rewrite_rows(path: Path, rows: Iterable[ResultRow]) -> None:
     tmp.replace(path)
 
 
+# --------------------------------------------------------------------------- row details
+
+
+def _turns(turns: Sequence[SpeakerTurn] | None) -> list | None:
+    return None if turns is None else [[t.speaker, t.start, t.end] for t in turns]
+
+
+def append_details(path: Path, rows: Iterable[ResultRow], mode: str = "a") -> None:
+    """Append the details of rows that carry one, keyed by :func:`row_key`, and fsync. Written
+    before the rows themselves, so a row on disk always has its detail."""
+    with path.open(mode, encoding="utf-8") as f:
+        for row in rows:
+            d = row.detail
+            if d is None:
+                continue
+            words = [[w.text, w.start, w.end, w.confidence] for w in d.words]
+            record = {"key": list(row_key(row)), "ref": list(d.ref), "hyp": list(d.hyp),
+                      "words": words, "ref_turns": _turns(d.ref_turns),
+                      "hyp_turns": _turns(d.hyp_turns)}  # fmt: skip
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _detail(record: dict[str, Any]) -> RowDetail:
+    def turns(value: list | None) -> tuple[SpeakerTurn, ...] | None:
+        return None if value is None else tuple(SpeakerTurn(*t) for t in value)
+
+    return RowDetail(
+        tuple(record["ref"]), tuple(record["hyp"]), tuple(Word(*w) for w in record["words"]),
+        turns(record["ref_turns"]), turns(record["hyp_turns"]),
+    )  # fmt: skip
+
+
+def read_details(run_dir: Path) -> dict[tuple[str, ...], RowDetail]:
+    """Row details by :func:`row_key` (the last written wins: a row made again replaces its
+    detail); a torn last line is ignored, and so is a missing file (a run from before it)."""
+    path = Path(run_dir) / TRANSCRIPTS_FILE
+    out: dict[tuple[str, ...], RowDetail] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                out[tuple(record["key"])] = _detail(record)
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+    return out
+
+
+def with_details(run_dir: Path, rows: Iterable[ResultRow]) -> list[ResultRow]:
+    """Rows read back with their details from the sidecar (None where it has none)."""
+    details = read_details(run_dir)
+    return [replace(r, detail=details.get(row_key(r))) for r in rows]
+
+
+def rewrite_details(path: Path, rows: Iterable[ResultRow]) -> None:
+    """Replace the sidecar in one step with the details of `rows` (what a resumed run keeps)."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    append_details(tmp, rows, mode="w")
+    tmp.replace(path)
+
+
 # --------------------------------------------------------------------------- content identity
 
 
@@ -119,10 +192,15 @@ def sample_digest(sample: Sample) -> str:
     replaced recording is scored again.
     """
     h = hashlib.sha256()
-    with Path(sample.audio_path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    fields_ = {k: v for k, v in asdict(sample).items() if k != "audio_path"}
+    for path in (sample.audio_path, *(p for _, p in sample.tracks)):
+        with Path(path).open("rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 20), b""):
+                h.update(block)
+    fields_ = {
+        k: v for k, v in asdict(sample).items() if k not in ("audio_path", "channels", "tracks")
+    }
+    if sample.stream_speakers:  # only then, so other samples' digests stay as they were
+        fields_["streams"] = [sample.stream_speakers, bool(sample.tracks)]
     h.update(json.dumps(fields_, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 

@@ -35,17 +35,22 @@ from stt_eval.providers.registry import get_provider, is_remote
 from stt_eval.results import (
     EXPERIMENT_FILE,
     ROWS_FILE,
+    TRANSCRIPTS_FILE,
     Resumed,
     RunLock,
+    append_details,
     append_rows,
     read_rows,
     resume,
+    rewrite_details,
     rewrite_rows,
+    row_key,
     sample_digest,
+    with_details,
     write_results,
 )
 from stt_eval.scoring import Scoring, failure_row
-from stt_eval.types import ResultRow, Sample
+from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
 
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
@@ -62,25 +67,22 @@ def cpu_seconds() -> float:
 
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     """Expand the grid (the Experiment has already checked and canonicalised every axis);
-    merge strategies only vary for chunked settings. Remote providers' keys are checked here,
-    before anything is sent."""
+    merge strategies only vary for chunked settings; a ``split`` cell has no diarizer axis (its
+    speakers come from the channels). Remote providers' keys are checked here, before anything
+    is sent."""
     for spec in exp.providers:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
             provider.load()
     return tuple(
-        Cell(p, cond, ch, m if ch != "none" else "none", d)
+        Cell(p, cond, ch, m if ch != "none" else "none", d, mode)
         for p in exp.providers
         for cond in dict.fromkeys(exp.conditions)
         for ch in dict.fromkeys(exp.chunking)
         for m in (dict.fromkeys(exp.merge) if ch != "none" else ("none",))
-        for d in dict.fromkeys(exp.diarizers)
+        for mode in dict.fromkeys(exp.channel_mode)
+        for d in (dict.fromkeys(exp.diarizers) if mode == "mix" else (CHANNELS_DIARIZER,))
     )
-
-
-def row_key(row: ResultRow) -> tuple[str, ...]:
-    """The grid cell a row belongs to (matches Cell.key)."""
-    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer)
 
 
 def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
@@ -104,12 +106,17 @@ def plan_jobs(
     digests: Mapping[str, str] | None = None,
 ) -> list[RecordingJob]:
     """One job per sample × condition × kind of provider (local engines, HTTP APIs) with the
-    cells not yet done, longest recordings first (so a pool does not end waiting on one file)."""
+    cells not yet done, longest recordings first (so a pool does not end waiting on one file).
+    ``split`` cells only go to samples with channels or tracks: for one stream it is the mix."""
     scoring = Scoring(exp.normalizer, exp.collar, exp.skip_overlap)
     remote = {c: is_remote_cell(c) for c in cells}
     jobs = []
     for s in samples:
-        todo = [c for c in cells if c.key(s.id) not in done]
+        todo = [
+            c
+            for c in cells
+            if c.key(s.id) not in done and (c.channel_mode == "mix" or s.stream_speakers)
+        ]
         talkers = babble_talkers(s.audio_path, dataset_paths)
         for condition, kind in dict.fromkeys((c.condition, remote[c]) for c in todo):
             group = tuple(c for c in todo if c.condition == condition and remote[c] == kind)
@@ -136,22 +143,31 @@ def _window_seconds(duration: float, chunking: str) -> list[float]:
     return [w.duration_s for w in plan_windows(duration, setting.chunk_s, setting.overlap_s)]
 
 
+def _streams(job: RecordingJob, cell: Cell) -> int:
+    """How many streams a cell sends: one per channel or track under ``split``, else one."""
+    return len(job.sample.stream_speakers) if cell.channel_mode == "split" else 1
+
+
 def units(job: RecordingJob) -> int:
     """How many windows a job transcribes (a whole recording is one), for the progress bar."""
     duration = audio_duration(job.sample.audio_path) or 0.0
-    return sum(len(_window_seconds(duration, c.chunking)) or 1 for c in job.cells)
+    return sum(
+        (len(_window_seconds(duration, c.chunking)) or 1) * _streams(job, c) for c in job.cells
+    )
 
 
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
-    Merge strategies and diarizers share one set of windows, so they count once."""
+    Merge strategies and diarizers share one set of windows, so they count once; ``split``
+    sends every channel, so its audio minutes are the recording's times its channels."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = audio_duration(job.sample.audio_path) or 0.0
-        for label, chunking in dict.fromkeys((c.provider.label, c.chunking) for c in job.cells):
-            sent.setdefault(label, []).extend(_window_seconds(duration, chunking))
+        sends = dict.fromkeys((c.provider.label, c.chunking, _streams(job, c)) for c in job.cells)
+        for label, chunking, streams in sends:
+            sent.setdefault(label, []).extend(_window_seconds(duration, chunking) * streams)
         for cell in job.cells:
             if cell.provider.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
@@ -175,7 +191,7 @@ def _manifest_rows(
             base = ResultRow(
                 run_id=exp.run_id, sample_id=sid, provider=cell.provider.label,
                 condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
-                diarizer=cell.diarizer, normalizer=exp.normalizer,
+                diarizer=cell.diarizer, channel_mode=cell.channel_mode, normalizer=exp.normalizer,
             )  # fmt: skip
             rows.append(failure_row(base, f"manifest {p}"))
     return rows
@@ -226,6 +242,13 @@ def run_experiment(
             f"{len(manifest.samples)} samples of {exp.dataset} (e.g. ids "
             f"{', '.join(s.id for s in manifest.samples[:3])}); fix the filter"
         )
+    if "split" in exp.channel_mode and samples and not any(s.stream_speakers for s in samples):
+        said = (f"channel_mode split: none of the {len(samples)} samples has channels or tracks "
+                "(split needs \"channels\" or \"tracks\" in the manifest)")  # fmt: skip
+        if exp.channel_mode == ("split",):
+            raise ExperimentError(f'{said}; add them, or use channel_mode = ["mix"]')
+        if progress:
+            print(f"plan: {said}; only mix runs", file=sys.stderr)
     run_dir = Path(exp.output) / exp.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir) as lock:
@@ -251,7 +274,9 @@ def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progres
     digests = {s.id: sample_digest(s) for s in samples}
     versions = {spec.label: spec.engine().version for spec in exp.providers}
     resumed = resume([] if fresh else read_rows(run_dir), digests, versions)
-    kept = list(resumed.kept)
+    kept = with_details(run_dir, resumed.kept)
+    details_path = run_dir / TRANSCRIPTS_FILE
+    rewrite_details(details_path, kept)  # before the rows: a row on disk has its detail
     rewrite_rows(rows_path, kept)
     problem_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
     append_rows(rows_path, problem_rows)
@@ -287,6 +312,7 @@ def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progres
     bar = Progress(sum(units(j) for j in jobs), exp.run_id, enabled=progress)
     try:
         for rows in iter_results(jobs, exp, bar.unit if progress else None):
+            append_details(details_path, rows)
             append_rows(rows_path, rows)
             new_rows += rows
             bar.rows(rows)

@@ -20,7 +20,7 @@ from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
 from stt_eval.metrics.wer import WordScore, char_counts, score_text
 from stt_eval.normalize import DEFAULT_PRESET, check_preset, normalizes_to_nothing
-from stt_eval.types import ResultRow, Sample, SpeakerTurn, Transcript
+from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Transcript
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ def score_row(
         boundary_errors=boundary,
         language=transcript.language,
         hypothesis=transcript.text,
+        detail=RowDetail(ws.ref, ws.hyp, transcript.words),
         warning=join_warnings(
             base.warning,
             f"merge fell back to {fallback}" if fallback else None,
@@ -107,9 +108,12 @@ def score_speakers(
     transcript: Transcript,
     hyp_turns: Sequence[SpeakerTurn],
     scoring: Scoring,
+    *,
+    labelled: bool = False,
 ) -> ResultRow:
     """Add DER/JER components (reference RTTM vs hypothesis turns) and cpWER (reference STM vs
-    words given the speaker of the turn they overlap most) to a scored row."""
+    words given the speaker of the turn they overlap most, or their own speakers when the words
+    come ``labelled``, as a split run's do) to a scored row."""
     if sample.turns is None:
         return row
     ds = score_diarization(
@@ -126,9 +130,12 @@ def score_speakers(
         jer_speakers=ds.jer_counts.speakers,
         collar_s=scoring.collar,
         warning=warning,
+        detail=replace(
+            row.detail or RowDetail(), ref_turns=sample.turns, hyp_turns=tuple(hyp_turns)
+        ),
     )
     if sample.segments and transcript.words and hyp_turns:
-        words = assign_speakers(transcript.words, hyp_turns)
+        words = transcript.words if labelled else assign_speakers(transcript.words, hyp_turns)
         cp = cpwer(sample.segments, words, scoring.normalizer, sample.language)
         row = replace(
             row,
@@ -149,4 +156,5 @@ def join_warnings(*warnings: str | None) -> str | None:
 def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:
     """A failed cell: status "failed" and the reason; never an empty hypothesis scored as ok."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return replace(base, status="failed", error=message, hits=0, subs=0, dels=0, ins=0, ref_words=0)
+    return replace(base, status="failed", error=message, hits=0, subs=0, dels=0, ins=0, ref_words=0,
+                   detail=None)  # fmt: skip

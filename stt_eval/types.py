@@ -126,6 +126,8 @@ class Sample:
     ``turns`` are the reference speaker turns (RTTM, for DER); ``segments`` the
     speaker-attributed reference text (STM segments, for cpWER); ``audio_url`` where a provider
     can fetch the same recording itself (sent instead of the audio when nothing alters it).
+    ``channels`` names the speaker on each channel of the audio file, ``tracks`` one file per
+    speaker; either makes the sample transcribable by channel (``channel_mode = "split"``).
     """
 
     id: str
@@ -137,6 +139,8 @@ class Sample:
     language: str = "en"
     terms: tuple[str, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    channels: tuple[str, ...] = ()
+    tracks: tuple[tuple[str, Path], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -150,6 +154,24 @@ class Sample:
         for name in ("turns", "segments"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "tracks", tuple((s, Path(p)) for s, p in self.tracks))
+        if self.channels and self.tracks:
+            raise InvalidRecord(
+                f"Sample {self.id!r}: give channels or tracks, not both (tracks are files, "
+                "channels are the channels of the audio file)"
+            )
+        names = self.stream_speakers
+        if any(not str(n).strip() for n in names) or len(set(names)) != len(names):
+            raise InvalidRecord(
+                f"Sample {self.id!r}: channel/track speakers {list(names)} must be distinct, "
+                "non-empty names"
+            )
+
+    @property
+    def stream_speakers(self) -> tuple[str, ...]:
+        """The speaker of each channel or track, in order (empty for an ordinary recording)."""
+        return self.channels or tuple(s for s, _ in self.tracks)
 
 
 @dataclass(frozen=True)
@@ -207,6 +229,28 @@ class Measured:
 
 Status = Literal["ok", "failed"]
 
+CHANNEL_MODES = ("mix", "split")
+"""``mix``: the channels downmixed to mono (one stream); ``split``: each channel or track
+transcribed on its own, its words labelled with the channel's speaker."""
+
+CHANNELS_DIARIZER = "channels"
+"""The diarizer column of a ``split`` row: its speakers come from the channels, not a model."""
+
+
+@dataclass(frozen=True)
+class RowDetail:
+    """What a row was scored on beyond its counts, for exports that re-score it elsewhere: the
+    normalized reference and hypothesis words WER aligned, the hypothesis's timed words (raw,
+    global time) and, where DER was scored, the reference and hypothesis speaker turns.
+
+    Kept in the run's ``transcripts.jsonl`` beside ``rows.jsonl``, never in the tidy table."""
+
+    ref: tuple[str, ...] = ()
+    hyp: tuple[str, ...] = ()
+    words: tuple[Word, ...] = ()
+    ref_turns: tuple[SpeakerTurn, ...] | None = None
+    hyp_turns: tuple[SpeakerTurn, ...] | None = None
+
 
 @dataclass(frozen=True)
 class ResultRow:
@@ -224,6 +268,8 @@ class ResultRow:
     merge: str = "none"
     diarizer: str = "none"
     normalizer: str = "whisper"
+    channel_mode: str = "mix"  # one of CHANNEL_MODES; rows written before it existed are "mix"
+    streams: int = 1  # audio streams transcribed: the channels under split (audio sent = × this)
     status: Status = "ok"
     error: str | None = None
     warning: str | None = None
@@ -248,6 +294,7 @@ class ResultRow:
     cp_subs: int | None = None  # cpWER's S/D/I split (cp_errors = cp_subs + cp_dels + cp_ins)
     cp_dels: int | None = None
     cp_ins: int | None = None
+    crosstalk_words: int | None = None  # split only: words heard from another channel's leakage
     snr_db: float | None = None
     audio_s: float = 0.0
     processing_s: float = 0.0
@@ -280,6 +327,8 @@ class ResultRow:
     del_words: tuple[str, ...] = ()
     ins_words: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()  # metrics.errors.FLAGS that apply (hallucination, loops)
+    detail: RowDetail | None = field(default=None, compare=False, repr=False)
+    """In memory only, from the pipeline to the run directory's sidecar (see RowDetail)."""
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):

@@ -241,7 +241,7 @@ def test_channels_that_cancel_in_the_downmix_are_flagged(tmp_path, right_gain):
     assert bool(flagged) == (share < DOWNMIX_ENERGY_FLOOR)
     if flagged:
         assert str(path) in flagged[0] and f"{100 * share:.1f} %" in flagged[0]
-        assert "invert it, or keep one channel" in flagged[0]
+        assert "invert it, keep one channel" in flagged[0] and "split" in flagged[0]
     assert loaded.clip.duration_s == 1.0  # the downmix is kept and still scored
 
 

@@ -363,7 +363,10 @@ def test_parse_format_round_trip(chain):
     [
         (
             "nois(snr_db=5)",
-            ["unknown condition 'nois'", "clean, codec, gain, noise, resample, telephony"],
+            [
+                "unknown condition 'nois'",
+                "clean, codec, gain, noise, resample, stereo_call, telephony",
+            ],
         ),
         ("noise(snr=5)", ["unknown parameter 'snr'", "kind, path, snr_db"]),
         ("noise(snr_db=abc)", ["snr_db='abc'", "a number of dB"]),

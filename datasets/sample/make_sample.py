@@ -1,6 +1,7 @@
 """Rebuild the bundled sample from the dev corpus it was cut from (provenance, not needed to run).
 
     python datasets/sample/make_sample.py PATH/TO/dev
+    python datasets/sample/make_sample.py --channels     # channels.jsonl, from this sample alone
 
 Copies the permissively licensed English recordings, re-encoding WAV to FLAC (lossless, smaller),
 renames RTTM/STM file ids to the sample ids, turns the MFA TextGrid and the constructed
@@ -169,5 +170,94 @@ def main(dev: Path) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+CHANNEL_SOURCES = {
+    # two-speaker conversation: its speakers in channel order, renamed to its STM's names
+    "pyannote_sample": {"speaker90": "Diane", "speaker91": "Sheila"},
+    "constructed_conv_pocketsphinx": {
+        "librivox_reader": "librivox_reader",
+        "cards_speaker": "cards_speaker",
+    },
+}
+EDGE_S = 0.05
+"""Each speaker's channel keeps its reference turns widened by this much on each side..."""
+FADE_S = 0.02
+"""...faded in and out over this long (no clicks at the cuts)."""
+
+
+def speaker_mask(turns: list[tuple[float, float]], n: int, rate: int) -> np.ndarray:
+    """1 inside a speaker's turns (widened by EDGE_S), 0 elsewhere, with FADE_S linear ramps."""
+    mask = np.zeros(n, dtype=np.float32)
+    for start, end in turns:
+        a, b = max(0, round((start - EDGE_S) * rate)), min(n, round((end + EDGE_S) * rate))
+        mask[a:b] = 1.0
+    ramp = max(1, round(FADE_S * rate))
+    kernel = np.ones(ramp, dtype=np.float32) / ramp
+    return np.minimum(mask, np.convolve(mask, kernel, mode="same")).astype(np.float32)
+
+
+def build_channels() -> None:
+    """Stereo (one speaker per channel) and per-speaker tracks of the two-speaker conversations,
+    cut from the mono recording with each speaker's reference turns; see the README."""
+    rows = {json.loads(line)["id"]: json.loads(line) for line in (HERE / "manifest.jsonl").open()}
+    for sub in ("audio/stereo", "audio/tracks"):
+        (HERE / sub).mkdir(parents=True, exist_ok=True)
+    out = []
+    for sid, names in CHANNEL_SOURCES.items():
+        src = rows[sid]
+        mono, rate = sf.read(HERE / src["audio"], dtype="float32")
+        turns: dict[str, list[tuple[float, float]]] = {spk: [] for spk in names.values()}
+        rttm_lines = (HERE / src["rttm"]).read_text().split("\n")
+        for line in filter(None, rttm_lines):
+            f = line.split()
+            turns[names[f[7]]].append((float(f[3]), float(f[3]) + float(f[4])))
+        channels = [mono * speaker_mask(t, len(mono), rate) for t in turns.values()]
+        stereo = f"audio/stereo/{sid}.flac"
+        sf.write(HERE / stereo, np.stack(channels, axis=1), rate, format="FLAC", subtype="PCM_16")
+        tracks = {}
+        for spk, channel in zip(turns, channels, strict=True):
+            tracks[spk] = f"audio/tracks/{sid}.{spk}.flac"
+            sf.write(HERE / tracks[spk], channel, rate, format="FLAC", subtype="PCM_16")
+        for layout in ("stereo", "tracks"):
+            new = f"{sid}_{layout}"
+            rttm = []
+            for line in filter(None, rttm_lines):
+                f = line.split()
+                rttm.append(" ".join(["SPEAKER", new, *f[2:7], names[f[7]], *f[8:]]))
+            stm = [
+                " ".join([new, *line.split()[1:]])
+                for line in (HERE / src["stm"]).read_text().splitlines()
+                if line.strip()
+            ]
+            (HERE / f"rttm/{new}.rttm").write_text("\n".join(rttm) + "\n")
+            (HERE / f"stm/{new}.stm").write_text("\n".join(stm) + "\n")
+            row = {
+                "id": new,
+                "audio": stereo if layout == "stereo" else src["audio"],
+                "text": src["text"],
+                "language": src["language"],
+                "rttm": f"rttm/{new}.rttm",
+                "stm": f"stm/{new}.stm",
+                "terms": src["terms"],
+                **({"channels": list(turns)} if layout == "stereo" else {"tracks": tracks}),
+                "meta": {
+                    "speakers": 2,
+                    "quick": False,
+                    "layout": layout,
+                    "source": f"CONSTRUCTED from {sid}: each speaker's reference turns (RTTM, "
+                    f"widened {EDGE_S} s each side, {FADE_S} s fades) cut from the mono "
+                    "recording onto their own "
+                    + ("channel" if layout == "stereo" else "track; audio is the original mix"),
+                    "license": src["meta"]["license"],
+                },
+            }
+            out.append(row)
+    with (HERE / "channels.jsonl").open("w") as f:
+        for row in out:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1:] == ["--channels"]:
+        build_channels()
+    else:
+        main(Path(sys.argv[1]))

@@ -15,6 +15,7 @@ from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
 from stt_eval.normalize import check_preset
+from stt_eval.report.compare import compare_markdown
 from stt_eval.results import SUMMARY_FILE
 
 
@@ -26,7 +27,8 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE})", file=sys.stderr)
+    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, exports/)",
+          file=sys.stderr)  # fmt: skip
     if result.failed:
         print(
             f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
@@ -209,4 +211,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(info.describe())
     if not runs:
         print(f"no runs in {args.output}/ yet: stt-eval run")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    table = call(api.compare_runs, args)
+    if args.json:
+        lines = json.loads(table.to_json(orient="records"))  # NaN as null
+        print(json.dumps({**table.attrs, "lines": lines}, indent=2, ensure_ascii=False))
+    else:
+        print(compare_markdown(table))
     return 0

@@ -28,6 +28,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval conditions list          the conditions and their parameters
   stt-eval providers                the engines and their options
   stt-eval runs                     the runs in results/ and their status
+  stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
   stt-eval cache info|verify|prune  the transcript cache
 """
 
@@ -260,6 +261,28 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
         pc.set_defaults(func=commands.cmd_cache)
 
 
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    d = _defaults(api.compare_runs)
+    p = sub.add_parser(
+        "compare",
+        help="what changed between two runs on the same files",
+        description=(
+            "Compare two run directories (e.g. before and after an engine upgrade, a new "
+            "option or another chunking): per provider × condition × chunking × merge, WER in "
+            "A and in B and the change B − A in points (DER per diarizer and cpWER where both "
+            "runs scored them), with its 95 % paired-bootstrap interval over files. Changes "
+            "larger than noise (Holm-adjusted p < 0.05 over the table) are marked **. Only "
+            "cells (file × setting) ok in both runs, on the same recording and reference, are "
+            "compared; the others are counted by reason."
+        ),
+    )
+    p.add_argument("run_a", help="the first run directory (A, e.g. results/<run-id>)")
+    p.add_argument("run_b", help="the second run directory (B)")
+    _flag(p, "--seed", d, "bootstrap seed (same seed, same intervals)", type=int)
+    p.add_argument("--json", action="store_true", help="the table, matched and dropped as JSON")
+    p.set_defaults(func=commands.cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stt-eval",
@@ -276,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_der,
         _add_conditions,
         _add_cache,
+        _add_compare,
     ):
         add(sub)
     p = sub.add_parser(
@@ -307,6 +331,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("conditions", "list"): api.list_conditions,
     ("providers",): api.list_providers,
     ("runs",): api.list_runs,
+    ("compare",): api.compare_runs,
     ("cache", "info"): api.cache_info,
     ("cache", "verify"): api.verify_cache,
     ("cache", "prune"): api.prune_cache,

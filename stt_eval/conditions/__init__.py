@@ -13,6 +13,8 @@ Built in (see `REGISTRY`):
 - `codec(format=mp3|opus, bitrate=32k)` — a lossy round trip through the bundled ffmpeg.
 - `gain(db)` — level change with clipping at ±1.
 - `resample(rate=8000)` — down to `rate` and back up (loses everything above rate/2).
+- `stereo_call(leakage_db=-20, codec=ulaw)` — each channel hears the others at `leakage_db`, then
+  a G.711 line per channel (see :mod:`stt_eval.conditions.crosstalk`).
 
 >>> chain = parse_chain("telephony(codec=ulaw) + noise(snr_db=5, kind=pink)")
 >>> format_chain(chain)

@@ -20,6 +20,7 @@ from stt_eval.conditions.channels import (
     _resample_step,
     _telephony,
 )
+from stt_eval.conditions.crosstalk import STEREO_CALL, stereo_call_step
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.noise import _apply_noise, _check_noise
 from stt_eval.conditions.step import Value, _clean, _NoiseResult, _StepContext
@@ -155,6 +156,17 @@ REGISTRY: Mapping[str, ConditionDef] = MappingProxyType(
             ),
             _codec,
             summary="lossy codec round trip through ffmpeg",
+        ),
+        STEREO_CALL: ConditionDef(
+            STEREO_CALL,
+            (
+                ParamDef(
+                    "leakage_db", _number(-80.0, 0.0), "a number of dB in -80..0", default=-20.0
+                ),
+                ParamDef("codec", _choice("ulaw", "alaw"), "one of: alaw, ulaw", default="ulaw"),
+            ),
+            stereo_call_step,
+            summary="each channel hears the others at leakage_db, then its own G.711 line",
         ),
         "gain": ConditionDef(
             "gain",

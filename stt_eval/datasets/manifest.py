@@ -4,7 +4,9 @@ Fields: ``id``, ``audio`` (path relative to the manifest), ``text`` (reference t
 optional ``rttm`` (reference speaker turns), ``stm`` (speaker-attributed reference text),
 ``language`` (ISO 639 code, default ``en``), ``terms`` (domain terms; a list in JSONL, ``;``-separated
 in CSV) and ``meta`` (free metadata: an object in JSONL, ``meta.<name>`` columns in CSV) whose
-keys become columns to group results by.
+keys become columns to group results by. ``channels`` (the speaker on each channel of ``audio``)
+or ``tracks`` (speaker → a file of that speaker alone; ``audio`` is then the mixed recording)
+make a sample transcribable by channel; their names must be the RTTM/STM speakers (JSONL only).
 
 Every bad row is reported at once with its row number, so a user fixes a manifest in one pass.
 A field that is not one of these (a NeMo ``duration``, a ``speaker`` column) is kept under
@@ -192,6 +194,19 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
             meta[f"{key}_path"] = str(ref)
     turns = _reference_turns(Path(meta["rttm_path"]), sid) if row.get("rttm") else None
     segments = reference_segments(Path(meta["stm_path"]), sid) if row.get("stm") else None
+    tracks = tuple((spk, base / f) for spk, f in (row.get("tracks") or {}).items())
+    for spk, track in tracks:
+        if not track.is_file():
+            raise InvalidRecord(f"track {spk!r}: file {track} not found; fix the path (relative "
+                                "to the manifest)")  # fmt: skip
+    channels = tuple(row.get("channels") or ())
+    named = {t.speaker for t in turns or ()} | {s.speaker for s in segments or ()}
+    unknown = [spk for spk in channels or (s for s, _ in tracks) if named and spk not in named]
+    if unknown:
+        raise InvalidRecord(
+            f"channel/track speakers {unknown} are not speakers of the rttm/stm "
+            f"({', '.join(sorted(named))}); name each channel as its reference speaker"
+        )
     return Sample(
         id=sid,
         audio_path=base / row["audio"],
@@ -202,6 +217,8 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
         language=language,
         terms=tuple(terms),
         meta=meta,
+        channels=channels,
+        tracks=tracks,
     )
 
 
@@ -333,6 +350,10 @@ def sample_to_row(sample: Sample, base: Path) -> dict[str, Any]:
         row["terms"] = list(sample.terms)
     if sample.audio_url:
         row["audio_url"] = sample.audio_url
+    if sample.channels:
+        row["channels"] = list(sample.channels)
+    if sample.tracks:
+        row["tracks"] = {spk: rel(path) for spk, path in sample.tracks}
     if meta:
         row["meta"] = meta
     return row

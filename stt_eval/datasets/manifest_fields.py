@@ -13,10 +13,14 @@ from typing import Any
 
 from stt_eval.datasets.text import json_type
 
-FIELDS = ("id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta")
+FIELDS = (
+    "id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta", "channels",
+    "tracks",
+)  # fmt: skip
 REQUIRED = ("id", "audio", "text")
 STRINGS = ("id", "audio", "text", "rttm", "stm", "language", "audio_url")
-"""Fields whose value is a string (the others: ``terms`` a list of strings, ``meta`` an object)."""
+"""Fields whose value is a string (the others: ``terms`` and ``channels`` lists of strings,
+``meta`` an object, ``tracks`` an object of speaker → file)."""
 RESERVED_META = ("rttm_path", "stm_path")
 """Meta keys stt-eval sets itself (the resolved ``rttm`` / ``stm`` paths)."""
 
@@ -97,18 +101,27 @@ def type_problems(row: dict[str, Any]) -> list[str]:
                 else "make it a string"
             )
             out.append(f"{key} is {json_type(value)} ({shown(value)}), not a string; {fix}")
-    terms = row.get("terms")
-    if terms is not None and not isinstance(terms, list):
+    for key, example in (("terms", '["a", "b"]'), ("channels", '["agent", "customer"]')):
+        items = row.get(key)
+        if items is not None and not isinstance(items, list):
+            out.append(
+                f"{key} is {json_type(items)} ({shown(items)}), not a list of strings; "
+                f'write "{key}": {example}'
+            )
+        elif items is not None:
+            out.extend(
+                f"{key}[{i}] is {json_type(t)} ({shown(t)}), not a string; {key} must be a "
+                "list of strings: quote it"
+                for i, t in enumerate(items)
+                if not isinstance(t, str)
+            )
+    tracks = row.get("tracks")
+    if tracks is not None and (
+        not isinstance(tracks, dict) or not all(isinstance(v, str) for v in tracks.values())
+    ):
         out.append(
-            f"terms is {json_type(terms)} ({shown(terms)}), not a list of strings; "
-            'write "terms": ["a", "b"]'
-        )
-    elif terms is not None:
-        out.extend(
-            f"terms[{i}] is {json_type(t)} ({shown(t)}), not a string; terms must be a list of "
-            "strings: quote it"
-            for i, t in enumerate(terms)
-            if not isinstance(t, str)
+            f"tracks is {json_type(tracks)} ({shown(tracks)}), not an object of speaker → file; "
+            'write "tracks": {"alice": "alice.wav", "bob": "bob.wav"}'
         )
     meta = row.get("meta")
     if meta is not None and not isinstance(meta, dict):

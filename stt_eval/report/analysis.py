@@ -33,6 +33,7 @@ from stt_eval.metrics.stats import (
 )
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.report.tables import TOTAL, _transcripts
+from stt_eval.types import CHANNELS_DIARIZER
 
 GRID = ("condition", "chunking", "merge")
 """Columns that, with the provider, name one cell of the grid."""
@@ -104,9 +105,8 @@ def der_rows(frame: pd.DataFrame) -> pd.DataFrame:
     if "der_total_s" not in frame:
         return frame.iloc[0:0]
     rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
-    rows["diarizer"] = rows["diarizer"].where(
-        rows["diarizer"] != "provider", "provider:" + rows["provider"]
-    )
+    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
+    rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
     return rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
 
 

@@ -12,6 +12,8 @@ from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
 from stt_eval.metrics.stats import DEFAULT_LEVEL
 from stt_eval.report.analysis import with_intervals
 from stt_eval.report.analysis_markdown import analysis_sections, ci
+from stt_eval.report.channels import NOTE as CHANNELS_NOTE
+from stt_eval.report.channels import mix_vs_split
 from stt_eval.report.tables import (
     TOTAL,
     failures,
@@ -63,7 +65,8 @@ def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> 
 
 def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
     """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
-    by = ["provider"] + [c for c in ("condition", "chunking", "merge") if frame[c].nunique() > 1]
+    grid = ("condition", "chunking", "merge", "channel_mode")
+    by = ["provider"] + [c for c in grid if c in frame and frame[c].nunique() > 1]
     table = with_ci(pooled(frame, by), frame, by, ("wer", "cer"))
     extra = ["boundary_errors"] if "boundary_errors" in table else []
     total = table[
@@ -127,6 +130,10 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
                 ),
             ),
         ]
+    channels = mix_vs_split(frame)
+    if len(channels):
+        parts += ["## Mix + diarization vs split by channel\n", CHANNELS_NOTE,
+                  md_table(channels, percent=("wer", "cpwer", "der", "jer", "crosstalk_rate"))]  # fmt: skip
     files = per_file(frame, total=True)
     first = frame["condition"].iloc[0] if len(frame) else "clean"
     parts += [

@@ -27,6 +27,7 @@ import pandas as pd
 from stt_eval.metrics.diarization import DERCounts, JERCounts
 from stt_eval.metrics.speaker_wer import CpWERCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
+from stt_eval.types import CHANNELS_DIARIZER
 
 TOTAL = "TOTAL"
 """The label of pooled rows in the grouping columns (``sample_id`` in :func:`per_file`)."""
@@ -36,8 +37,9 @@ COUNT_COLUMNS = (*WORD_COLUMNS, "char_edits", "ref_chars")
 DER_COLUMNS = ("der_missed_s", "der_false_alarm_s", "der_confusion_s", "der_total_s")
 JER_COLUMNS = ("jer_speaker_error", "jer_speakers")
 CP_COLUMNS = ("cp_errors", "cp_ref_words", "cp_subs", "cp_dels", "cp_ins")
-TRANSCRIPT_KEY = ("sample_id", "provider", "condition", "chunking", "merge")
-"""One transcript: the diarizer only adds speaker turns, so rows differing by it share one."""
+TRANSCRIPT_KEY = ("sample_id", "provider", "condition", "chunking", "merge", "channel_mode")
+"""One transcript: the diarizer only adds speaker turns, so rows differing by it share one; a
+``split`` transcript (channels apart) is another transcript than the ``mix`` one."""
 
 
 # --------------------------------------------------------------------------- pooling helpers
@@ -124,7 +126,7 @@ def _cpwer(r: dict) -> float:
 def _transcripts(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """One row per transcript (see :data:`TRANSCRIPT_KEY`) and group of `by`, an ok row when
     there is one, so word counts are not added once per diarizer (unless grouped by it)."""
-    key = list(dict.fromkeys([*TRANSCRIPT_KEY, *by]))
+    key = [k for k in dict.fromkeys([*TRANSCRIPT_KEY, *by]) if k in frame]  # older files: no mode
     ranked = frame.assign(_failed=frame["status"] != "ok").sort_values("_failed", kind="stable")
     return ranked.drop_duplicates(key).sort_index().drop(columns="_failed")
 
@@ -187,14 +189,17 @@ def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
     """
     ok = _transcripts(frame[frame["status"] == "ok"])
     ok = ok.sort_values(["sample_id", "provider", "condition"]).reset_index(drop=True)
-    rows = ok[[*TRANSCRIPT_KEY, *WORD_COLUMNS, "audio_s", "processing_s"]]
+    key = [k for k in TRANSCRIPT_KEY if k in ok]
+    rows = ok[[*key, *WORD_COLUMNS, "audio_s", "processing_s"]]
     if total and len(rows):
-        system = list(TRANSCRIPT_KEY[1:])
+        system = key[1:]
         sums = _totals(rows, system, [*WORD_COLUMNS, "audio_s", "processing_s"])
         rows = pd.concat([rows, sums], ignore_index=True)
     out = rows.copy()
     out["wer"] = [_words(r).wer for r in rows.to_dict("records")]
-    return out[list(PER_FILE_COLUMNS)]
+    split = "channel_mode" in out and (out["channel_mode"] == "split").any()
+    columns = list(PER_FILE_COLUMNS)
+    return out[columns[:5] + ["channel_mode"] + columns[5:] if split else columns]
 
 
 def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
@@ -260,9 +265,8 @@ def pooled_der(
     rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
     if rows.empty:
         return pd.DataFrame()
-    rows["diarizer"] = rows["diarizer"].where(
-        rows["diarizer"] != "provider", "provider:" + rows["provider"]
-    )
+    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
+    rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
     der_rows = rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
     der_rows = _counts_or_missing(der_rows, JER_COLUMNS, "jer_missing")
     der_rows["files"] = _first(der_rows, [*by, "sample_id"])

@@ -1,0 +1,83 @@
+"""Mix + diarization vs split: what transcribing by channel is worth, per provider and condition.
+
+Only samples that have a ``split`` row are compared, so every setup is scored on the same files.
+A setup is ``split`` (speakers from channels) or ``mix + <diarizer>`` (``mix`` alone: no
+speakers, so no DER/cpWER). Rates come from pooled counts (the value objects of
+``stt_eval.metrics``); a rate whose counts no row carries is NaN. ``audio_sent_min`` is what a
+provider is sent: split sends every channel, so it doubles a paid provider's minutes and cost.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from stt_eval.metrics.diarization import DERCounts, JERCounts
+from stt_eval.metrics.speaker_wer import CpWERCounts
+from stt_eval.metrics.wer import WordCounts
+from stt_eval.report.tables import CP_COLUMNS, DER_COLUMNS, JER_COLUMNS, WORD_COLUMNS
+
+KEY = ["provider", "condition", "setup"]
+
+NOTE = (
+    "Files with channels or tracks only. split: each channel transcribed apart, speakers from "
+    "channels; mix + <diarizer>: the downmix, speakers from the diarizer. Rates pooled from "
+    "counts; crosstalk_words: words a channel transcribed from another's leakage; "
+    "audio_sent_min counts every channel sent.\n"
+)
+
+
+def _setup(frame: pd.DataFrame) -> pd.Series:
+    diarizer = "mix + " + frame["diarizer"].astype(str)
+    mix = diarizer.where(frame["diarizer"] != "none", "mix")
+    return mix.where(frame["channel_mode"] != "split", "split")
+
+
+def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per provider × condition × setup: files, failures, WER, cpWER, DER, JER,
+    cross-talk words (and per reference word), audio minutes sent and list price."""
+    if "channel_mode" not in frame or not (frame["channel_mode"] == "split").any():
+        return pd.DataFrame()
+    split_ids = set(frame.loc[frame["channel_mode"] == "split", "sample_id"])
+    rows = frame[frame["sample_id"].isin(split_ids)].copy()
+    rows["setup"] = _setup(rows)
+    ok = rows["status"] == "ok"
+    groups = [*DER_COLUMNS, *JER_COLUMNS, *CP_COLUMNS]
+    data = rows[KEY].assign(
+        files=ok.astype(int),
+        failed=(~ok).astype(int),
+        der_rows=(ok & rows["der_total_s"].notna()).astype(int),
+        cp_rows=(ok & rows["cp_ref_words"].notna()).astype(int),
+        crosstalk_rows=(ok & rows["crosstalk_words"].notna()).astype(int),
+        crosstalk_words=rows["crosstalk_words"].where(ok).astype(float).fillna(0),
+        audio_sent_min=(rows["audio_s"] * rows["streams"]).where(ok, 0) / 60,
+        cost_usd=rows["cost_usd"].where(ok),
+        **{c: rows[c].where(ok, 0) for c in WORD_COLUMNS},
+        **{c: rows[c].where(ok).astype(float).fillna(0) for c in groups},
+    )
+    grouped = data.groupby(KEY, sort=False)
+    sums = grouped.sum(numeric_only=True)
+    sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
+    out = sums[["files", "failed"]].copy()
+    out["wer"] = [
+        WordCounts(int(r.hits), int(r.subs), int(r.dels), int(r.ins)).wer for r in sums.itertuples()
+    ]
+    out["cpwer"] = [
+        CpWERCounts(*(int(getattr(r, c)) for c in CP_COLUMNS)).cpwer if r.cp_rows else math.nan
+        for r in sums.itertuples()
+    ]
+    out["der"] = [
+        DERCounts(*(getattr(r, c) for c in DER_COLUMNS)).der if r.der_rows else math.nan
+        for r in sums.itertuples()
+    ]
+    out["jer"] = [
+        JERCounts(r.jer_speaker_error, int(r.jer_speakers)).jer if r.der_rows else math.nan
+        for r in sums.itertuples()
+    ]
+    leaked = sums["crosstalk_words"].where(sums["crosstalk_rows"] > 0)
+    out["crosstalk_words"] = leaked.round().astype("Int64")
+    out["crosstalk_rate"] = leaked / sums["ref_words"].where(sums["ref_words"] > 0)
+    out["audio_sent_min"] = sums["audio_sent_min"]
+    out["cost_usd"] = sums["cost_usd"]
+    return out.reset_index()

@@ -1,0 +1,135 @@
+"""Transcription of prepared audio through the content-addressed cache: whole, or window by
+window merged back in global time; and local diarization through the same cache.
+
+Split out of :mod:`stt_eval.pipeline` so the per-channel path (:mod:`stt_eval.split`) uses the
+very same stages as the mix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from stt_eval.audio import AudioClip
+from stt_eval.cache import TranscriptCache, cache_key
+from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
+from stt_eval.costs import Price, cost_usd, price_of
+from stt_eval.http import metered
+from stt_eval.prepared import PreparedAudio, WholeAudio, mean_snr
+from stt_eval.providers.base import Provider
+from stt_eval.types import Chunk, Measured, SpeakerTurn, Transcript
+
+
+@dataclass(frozen=True)
+class Transcribed:
+    """A (possibly chunked and merged) transcript, where the cuts were, what it cost, whether
+    all of it came from the cache, and the achieved SNR of the audio (None: no noise added)."""
+
+    transcript: Transcript
+    cuts: tuple[float, ...] = ()
+    measured: Measured = Measured()
+    cached: bool = False
+    snr_db: float | None = None
+
+
+def price(provider: Provider) -> Price | None:
+    """A provider's list price per audio minute (its override, else the price table)."""
+    return price_of(
+        provider.name, getattr(provider, "model", None), getattr(provider, "price_per_minute", None)
+    )
+
+
+_LOADS: ContextVar[list[float] | None] = ContextVar("stt_eval_model_loads", default=None)
+"""Seconds spent loading models inside the current job (see :func:`run_recording`)."""
+
+
+def _timed_load(component: Any) -> None:
+    """Load a provider's or diarizer's model (once per process; later calls are free) and add
+    the time it took to the running job's load time."""
+    start = time.perf_counter()
+    component.load()
+    loads = _LOADS.get()
+    if loads is not None:
+        loads.append(time.perf_counter() - start)
+
+
+def transcribe_clip(
+    provider: Provider, clip: AudioClip, options: Mapping[str, Any], cache: TranscriptCache
+) -> tuple[Transcript, Measured, bool]:
+    """One transcription, through the content-addressed cache.
+
+    Returns the transcript, what it cost when it was made (a cache hit keeps the measured time
+    and price, so a resumed run reports what the work cost) and whether it was a hit.
+    """
+    key = cache_key(clip.to_wav_bytes(), provider.cache_identity(), options)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit.transcript, hit.measured, True
+    _timed_load(provider)
+    with metered() as meter:
+        start = time.perf_counter()
+        transcript = provider.transcribe(clip, options)
+        elapsed = time.perf_counter() - start
+    remote = meter.requests > 0
+    measured = Measured(
+        processing_s=elapsed,
+        latency_s=meter.latency_s if remote else elapsed,
+        attempts=1 + (meter.attempts - meter.requests if remote else 0),
+        cost_usd=cost_usd(price(provider), clip.duration_s),
+    )
+    cache.put(key, transcript, measured)
+    return transcript, measured, False
+
+
+def transcribe(
+    provider: Provider,
+    audio: PreparedAudio,
+    options: Mapping[str, Any],
+    cache: TranscriptCache,
+    chunking: str = "none",
+    merge: str = "timestamp",
+    sample_id: str = "",
+    on_unit: Callable[[Measured, bool], None] | None = None,
+) -> Transcribed:
+    """Transcribe prepared audio whole, or window by window merged back in global time;
+    `on_unit(measured, cached)` is called after each window (for progress)."""
+    setting = parse_chunking(chunking)
+    report = on_unit or (lambda measured, cached: None)
+    if not setting.enabled:
+        if not isinstance(audio, WholeAudio):
+            raise ValueError("an unchunked transcription needs the whole recording in memory")
+        t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
+        report(measured, cached)
+        return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
+    windows = audio.plan(setting, sample_id)
+    parts: list[tuple[Chunk, Transcript]] = []
+    snrs: list[float | None] = []
+    total, all_cached = Measured(), True
+    for window, conditioned in audio.windows(windows):
+        t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
+        report(measured, cached)
+        parts.append((window, t))
+        snrs.append(conditioned.snr_db)
+        total += measured
+        all_cached &= cached
+    merged = merge_chunks(parts, merge)
+    return Transcribed(merged, cut_points(windows), total, all_cached, mean_snr(snrs))
+
+
+def diarize(
+    diarizer: Any, clip: AudioClip, cache: TranscriptCache
+) -> tuple[tuple[SpeakerTurn, ...], float, bool]:
+    """Speaker turns of a clip from a local diarizer, through the same content-addressed cache."""
+    key = cache_key(clip.to_wav_bytes(), diarizer.cache_identity(), {"task": "diarize"})
+    hit = cache.get(key)
+    if hit is not None:
+        return hit.transcript.turns, hit.measured.processing_s, True
+    _timed_load(diarizer)
+    start = time.perf_counter()
+    turns = tuple(diarizer.diarize(clip))
+    elapsed = time.perf_counter() - start
+    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
+    return turns, elapsed, False
