@@ -4,8 +4,10 @@ normalizers) and ``sctk sclite``, side by side in one run.
 Utterances of 10-30 words drawn from a 5,000-word vocabulary (plus numbers and a few fillers),
 references capitalised and punctuated; hypotheses are the references with ~10 % of words
 substituted, deleted or inserted, lower-cased and unpunctuated, as an engine writes them.
-The CLI runs as a user runs it (a subprocess, imports included). Counts must agree: the
-basic-normalized stt-eval errors equal raw jiwer's on the same lower-cased texts.
+The CLI runs as a user runs it (a subprocess, imports included; its start-up alone is a row).
+Counts must agree: the basic-normalized stt-eval errors equal raw jiwer's on the same
+lower-cased texts. Wall and CPU seconds are both printed: on a shared machine the wall time of
+one run is noisy, the CPU time less so (the CPU time of two worker processes adds up).
 
     python benchmarks/bench_score.py [--words 200000] [--workers 2] [--seed 0]
 
@@ -15,8 +17,10 @@ basic-normalized stt-eval errors equal raw jiwer's on the same lower-cased texts
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -63,10 +67,17 @@ def corpus(words: int, seed: int) -> tuple[dict[str, str], dict[str, str]]:
     return refs, hyps
 
 
-def _timed(func) -> tuple[float, object]:
-    t0 = time.perf_counter()
+def _timed(func) -> tuple[float, float, object]:
+    """Wall seconds, CPU seconds (this process and its finished children) and the result."""
+    t0, c0 = time.perf_counter(), _cpu()
     out = func()
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, _cpu() - c0, out
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> int:
@@ -86,36 +97,49 @@ def main() -> int:
 
     rows = []
     ids = list(refs)
-    t, out = _timed(lambda: jiwer.process_words([lower[u] for u in ids], [hyps[u] for u in ids]))
-    jiwer_errors = out.substitutions + out.deletions + out.insertions
-    rows.append(("raw jiwer (process_words, pre-lowered)", t, jiwer_errors))
-    for normalizer in ("basic", "whisper"):
-        cmd = [sys.executable, "-m", "stt_eval.cli", "score", str(tmp / "ref.trn"),
-               str(tmp / "hyp.trn"), "--normalizer", normalizer, "--workers",
-               str(args.workers), "--json"]  # fmt: skip
-        t, proc = _timed(lambda cmd=cmd: subprocess.run(cmd, capture_output=True, text=True))
+    t, cpu, out = _timed(
+        lambda: jiwer.process_words([lower[u] for u in ids], [hyps[u] for u in ids])
+    )
+    rows.append(("raw jiwer (process_words, pre-lowered)", t, cpu, _errors(out)))
+    cli = [sys.executable, "-m", "stt_eval.cli"]
+    t, cpu, _ = _timed(lambda: subprocess.run([*cli, "--version"], capture_output=True))
+    rows.append(("stt-eval --version (CLI start-up)", t, cpu, ""))
+    runs = [(n, w, "") for n in ("basic", "whisper") for w in sorted({1, args.workers})]
+    for normalizer, workers, extra in [*runs, ("whisper", args.workers, "--json")]:
+        cmd = [*cli, "score", str(tmp / "ref.trn"), str(tmp / "hyp.trn"), "--normalizer",
+               normalizer, "--workers", str(workers), *([extra] if extra else [])]  # fmt: skip
+        t, cpu, proc = _timed(lambda cmd=cmd: subprocess.run(cmd, capture_output=True, text=True))
         if proc.returncode:
             print(proc.stderr, file=sys.stderr)
             return 1
-        import json
-
-        errors = json.loads(proc.stdout)["total"]["errors"]
-        rows.append((f"stt-eval score --normalizer {normalizer} (CLI)", t, errors))
+        if extra:
+            errors = json.loads(proc.stdout)["total"]["errors"]
+        else:  # the summary line a user reads: WER x %  (S=… D=… I=… N=…
+            s, d, i = re.search(r"S=(\d+) D=(\d+) I=(\d+)", proc.stdout).groups()
+            errors = int(s) + int(d) + int(i)
+        name = f"stt-eval score --normalizer {normalizer} --workers {workers} {extra}"
+        rows.append((name.rstrip(), t, cpu, errors))
     if shutil.which("sctk"):
         cmd = ["sctk", "sclite", "-r", "ref_lower.trn", "trn", "-h", "hyp.trn", "trn",
                "-i", "rm", "-o", "rsum", "stdout"]  # fmt: skip
-        t, proc = _timed(lambda: subprocess.run(cmd, cwd=tmp, capture_output=True, text=True))
+        t, cpu, proc = _timed(lambda: subprocess.run(cmd, cwd=tmp, capture_output=True, text=True))
         m = re.search(r"Sum\s*\|\s*\d+\s+\d+\s*\|\s*\d+\s+\d+\s+\d+\s+\d+\s+(\d+)", proc.stdout)
-        rows.append(("sctk sclite (trn, pre-lowered)", t, int(m.group(1)) if m else "?"))
+        rows.append(("sctk sclite (trn, pre-lowered)", t, cpu, int(m.group(1)) if m else "?"))
     else:
-        rows.append(("sctk sclite", float("nan"), "not installed"))
-    print(f"{'scorer':44s} {'seconds':>8s} {'µs/word':>8s}  errors")
-    for name, t, errors in rows:
-        print(f"{name:44s} {t:8.2f} {1e6 * t / n_words:8.2f}  {errors}")
-    basic, whisper = rows[1][1], rows[2][1]
-    print(f"\nbasic CLI / raw jiwer: {basic / rows[0][1]:.1f}x; "
-          f"sclite / whisper CLI: {rows[3][1] / whisper:.1f}x")  # fmt: skip
+        rows.append(("sctk sclite", float("nan"), float("nan"), "not installed"))
+    print(f"{'scorer':56s} {'wall s':>7s} {'CPU s':>7s} {'µs/word':>8s}  errors")
+    for name, t, cpu, errors in rows:
+        print(f"{name:56s} {t:7.2f} {cpu:7.2f} {1e6 * t / n_words:8.2f}  {errors}")
+    best = {
+        k: min(r[1] for r in rows if k in r[0] and "json" not in r[0]) for k in ("basic", "whisper")
+    }
+    print(f"\nfastest basic CLI / raw jiwer: {best['basic'] / rows[0][1]:.1f}x (wall); "
+          f"sclite / fastest whisper CLI: {rows[-1][1] / best['whisper']:.1f}x (wall)")  # fmt: skip
     return 0
+
+
+def _errors(out) -> int:
+    return out.substitutions + out.deletions + out.insertions
 
 
 if __name__ == "__main__":

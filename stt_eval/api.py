@@ -27,7 +27,7 @@ from stt_eval.exports import export_run
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
-from stt_eval.normalize import DEFAULT_PRESET
+from stt_eval.normalize import DEFAULT_PRESET, check_preset
 from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
 from stt_eval.providers.registry import get_provider, is_remote, provider_names
@@ -212,6 +212,7 @@ def score_files(
     on the result and not scored. Raises NothingToScore (a ValueError naming both files) when
     no id is on both sides or the shared references hold no word: a WER would be undefined.
     """
+    normalizer = check_preset(normalizer)  # a typo fails before a large file is read
     refs = read_utterances(references)
     hyps = read_utterances(hypotheses, hypotheses=True)
     ref_texts, hyp_texts = pair(refs, hyps)

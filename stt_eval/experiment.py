@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 
 from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.datasets.importers import DATASET_FORMATS, FORMATS, MANIFEST
 from stt_eval.diarizers import DIARIZERS
 from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalize import DEFAULT_PRESET, check_preset
@@ -106,8 +107,7 @@ def _checked(check: Any, choices: tuple[str, ...], what: str) -> Any:
 
 
 def _preset(name: str) -> str:
-    check_preset(name)
-    return name
+    return check_preset(name)  # canonical text, recorded in every row
 
 
 def _chunking(text: str) -> str:
@@ -115,8 +115,11 @@ def _chunking(text: str) -> str:
 
 
 def _existing(path: Path) -> Path:
-    if not path.is_file():
-        raise ValueError(f"manifest {path} not found; give the path of a .jsonl or .csv file")
+    if not path.exists():
+        raise ValueError(
+            f"manifest {path} not found; give the path of a .jsonl or .csv file, or a dataset in "
+            f'another format: dataset = {{ format = "nemo", path = "…" }} ({", ".join(FORMATS)})'
+        )
     return path
 
 
@@ -134,6 +137,9 @@ class Experiment:
     """A full grid to run; every field is recorded, resolved, in the run directory."""
 
     dataset: Annotated[Path, AfterValidator(_existing)]
+    dataset_format: Annotated[StrictStr, _checked(None, DATASET_FORMATS, "dataset format")] = (
+        MANIFEST
+    )
     providers: Annotated[
         tuple[Annotated[ProviderSpec, BeforeValidator(ProviderSpec.parse)], ...],
         Field(min_length=1),
@@ -159,6 +165,9 @@ class Experiment:
     scheduler: StrictStr | None = None
 
     def __post_init__(self) -> None:
+        if self.dataset_format == MANIFEST and not self.dataset.is_file():
+            raise ValueError(f"dataset: manifest {self.dataset} is not a file; give a .jsonl or "
+                             ".csv manifest, or the dataset's format: dataset = { format = … }")  # fmt: skip
         labels = [p.label for p in self.providers]
         if len(set(labels)) != len(labels):
             raise ValueError(f"provider labels {labels} repeat; give each a distinct label")
@@ -168,6 +177,8 @@ class Experiment:
         d = asdict(self)
         for key in ("output", "workers", "http_workers", "budget_usd", "executor", "scheduler"):
             d.pop(key)
+        if d["dataset_format"] == MANIFEST:
+            d.pop("dataset_format")  # run ids from before the setting existed stay the same
         if d["channel_mode"] == ("mix",):  # the default: runs named before the axis keep names
             d.pop("channel_mode")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
@@ -231,12 +242,22 @@ def explain(exc: ValidationError) -> list[str]:
 def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     """Build an Experiment from parsed TOML; paths are relative to `base`."""
     d = dict(d)
+    if isinstance(d.get("dataset"), Mapping):  # dataset = { format = "nemo", path = "…" }
+        table = dict(d["dataset"])
+        if set(table) != {"format", "path"} or "dataset_format" in d:
+            raise ExperimentError(
+                f"dataset: a table needs exactly 'format' and 'path' (got {sorted(table)}), e.g. "
+                'dataset = { format = "nemo", path = "train.jsonl" }, and no dataset_format'
+            )
+        d["dataset"], d["dataset_format"] = table["path"], table["format"]
     for key in ("dataset", "output"):
         if isinstance(d.get(key), str):
             d[key] = (base / d[key]).resolve()
     for key in ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode", "ids"):
         if isinstance(d.get(key), (str, Mapping)):
             d[key] = [d[key]]  # one value where a list is expected
+    if isinstance(d.get("normalizer"), str):  # synonyms(path=…) relative to the file too
+        d["normalizer"] = resolve_condition_paths(d["normalizer"], base)
     if isinstance(d.get("conditions"), list):
         d["conditions"] = [
             resolve_condition_paths(c, base) if isinstance(c, str) else c for c in d["conditions"]

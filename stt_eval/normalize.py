@@ -1,20 +1,27 @@
-"""Text normalization presets applied to references and hypotheses alike, at scoring time.
+"""Text normalization applied to references and hypotheses alike, at scoring time: a
+normalizer is a composition of small named steps (jiwer's ``Compose`` pattern), written like a
+condition chain, e.g. ``whisper + fillers + synonyms(path=glm.txt)``; its canonical text is
+stored with every result.
 
-Presets (the name is stored with every result):
+Presets (compositions of steps):
 
-- ``whisper`` (default): reference markup handled as below, then the Whisper English normalizer
-  (lower case, punctuation, numbers "thirty" → "30", "Mr." → "mister", British → American
-  spelling, fillers "uh"/"um"/"hmm" dropped) — what public leaderboards use. For a sample whose
-  language is not English, Whisper's basic (multilingual) normalizer is used instead.
-  Known quirks, the same on both sides so WER is unaffected: "ten o'clock" and "10 o'clock" both
-  become "100 clock", and the interjection "oh" becomes the digit "0" (the number normalizer reads
-  it as zero) — expect "0" in normalized text shown in reports.
-- ``basic``: markup handled, lower case, punctuation removed (apostrophes inside words kept),
-  whitespace collapsed.
-- ``none``: split on whitespace; nothing else.
+- ``whisper`` (default) = ``markup + whisper_rules``: reference markup handled as below, then the
+  Whisper English normalizer (lower case, punctuation, numbers "thirty" → "30", "Mr." →
+  "mister", British → American spelling, fillers "uh"/"um"/"hmm" dropped) — what public
+  leaderboards use. For a sample whose language is not English, Whisper's basic (multilingual)
+  normalizer is used instead. Known quirks, the same on both sides so WER is unaffected: "ten
+  o'clock" and "10 o'clock" both become "100 clock", and the interjection "oh" becomes the digit
+  "0" (the number normalizer reads it as zero) — expect "0" in normalized text shown in reports.
+- ``basic`` = ``markup + lowercase + punctuation``: apostrophes inside words kept.
+- ``chime6`` = ``chime6_rules``: the CHiME-6 challenge normalizer as meeteval applies it (it
+  needs ``chime_utils``, which meeteval imports for it).
+- ``none``: no step; split on whitespace.
 
-Reference markup (transcription conventions of LDC / sclite / Transcriber), for ``whisper`` and
-``basic``:
+More steps: ``fillers`` drops hesitations (uh, um, er, hmm, …); ``synonyms(path=FILE)`` rewrites
+words by a GLM-style file of ``okay => ok`` lines (``;;`` comments), so spelling variants count
+as the same word on both sides. Words are always split on whitespace at the end.
+
+Reference markup (transcription conventions of LDC / sclite / Transcriber), step ``markup``:
 
 - ``{laugh}``, ``[noise]``, ``<unk>``, ``<sil>`` — non-lexical events: removed.
 - ``((words))`` — uncertain transcription: the words are kept, the parentheses dropped;
@@ -28,18 +35,27 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
 
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
-PRESETS = ("whisper", "basic", "none")
+PRESETS: dict[str, tuple[str, ...]] = {
+    "whisper": ("markup", "whisper_rules"),
+    "basic": ("markup", "lowercase", "punctuation"),
+    "chime6": ("chime6_rules",),
+    "none": (),
+}
 DEFAULT_PRESET = "whisper"
+FILLERS = frozenset({"uh", "um", "er", "erm", "ah", "eh", "hmm", "hm", "mm", "mhm", "mmm", "uhm"})
 
 _EVENT = re.compile(r"\{[^}]*\}|\[[^\]]*\]|<[^>]*>")
 _UNCERTAIN = re.compile(r"\(\(([^)]*)\)\)")
 _FRAGMENT = re.compile(r"(?<!\S)(?:\w+-|-\w+)(?!\S)")
 _PUNCT = re.compile(r"[^\w\s']|_")
 _EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
+_MARKUP_MARK = re.compile(r"[{\[<(-]")  # every markup pattern needs one of these
 
 
 class UnknownNormalizer(ValueError):
@@ -48,18 +64,15 @@ class UnknownNormalizer(ValueError):
 
 def strip_markup(text: str) -> str:
     """Remove event tags and cut-off fragments; keep the words of uncertain ``((…))`` spans."""
+    if not _MARKUP_MARK.search(text):
+        return text
     text = _UNCERTAIN.sub(r" \1 ", text)
     text = _EVENT.sub(" ", text)
     return _FRAGMENT.sub(" ", text)
 
 
-def _basic(text: str) -> str:
-    text = _PUNCT.sub(" ", strip_markup(text).lower())
-    return " ".join(_EDGE_APOSTROPHE.sub(" ", text).split())
-
-
 @lru_cache(maxsize=1)
-def _whisper_english() -> Callable[[str], str]:
+def whisper_english() -> EnglishTextNormalizer:
     return EnglishTextNormalizer()
 
 
@@ -68,32 +81,158 @@ def _whisper_basic() -> Callable[[str], str]:
     return BasicTextNormalizer()
 
 
-def _whisper(text: str, language: str) -> str:
-    norm = _whisper_english() if language.split("-")[0].lower() == "en" else _whisper_basic()
-    return " ".join(norm(strip_markup(text)).split())
+def is_english(language: str) -> bool:
+    """Whether ``whisper`` uses its English normalizer (else Whisper's multilingual one)."""
+    return language.split("-")[0].lower() == "en"
 
 
-def check_preset(name: str) -> str:
-    """Return `name` if it is a known preset, else raise naming the valid ones."""
-    if name not in PRESETS:
-        raise UnknownNormalizer(f"unknown normalizer {name!r}; choose one of: {', '.join(PRESETS)}")
-    return name
+def whisper_core(language: str) -> Callable[[str], str]:
+    """The ``whisper`` preset after markup is stripped, for ``language``."""
+    return whisper_english() if is_english(language) else _whisper_basic()
+
+
+Step = Callable[[str], str]
+_TERM = re.compile(
+    r"""\s*([a-z0-9_]+)\s*(?:\(\s*([a-z_]+)\s*=\s*("[^"]*"|'[^']*'|[^)]*?)\s*\))?\s*"""
+)
+
+
+def _punctuation(text: str) -> str:
+    text = _PUNCT.sub(" ", text)
+    return _EDGE_APOSTROPHE.sub(" ", text) if "'" in text else text
+
+
+def _fillers(text: str) -> str:
+    return " ".join(w for w in text.split() if w.strip(".,;:!?\"'").lower() not in FILLERS)
+
+
+def _chime6(language: str) -> Step:
+    from meeteval.wer.normalizer import normalizers
+
+    rules = normalizers["chime6"]
+    return lambda text: rules({"words": text})["words"]
+
+
+@lru_cache(maxsize=32)
+def _synonyms(path: str) -> Step:
+    """A GLM-style synonym file as a step: each ``left => right`` line rewrites the word (or
+    words) ``left`` to ``right`` wherever it stands as whole words; ``;;`` starts a comment."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UnknownNormalizer(f"synonyms(path={path}): cannot read it ({exc.strerror})") from None
+    table: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        line = line.split(";;", 1)[0].strip()
+        if not line:
+            continue
+        left, sep, right = line.partition("=>")
+        if not sep or not left.split():
+            raise UnknownNormalizer(
+                f"{path}: line {n}: {line!r} is not a synonym rule; write 'okay => ok' "
+                "(the words on the left become the words on the right)"
+            )
+        table[" ".join(left.split())] = " ".join(right.split())
+    if not table:
+        raise UnknownNormalizer(f"{path}: no 'left => right' rule in it; add one, e.g. okay => ok")
+    keys = sorted(table, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(k) for k in keys) + r")(?!\S)")
+    return lambda text: pattern.sub(lambda m: table[m.group(0)], " ".join(text.split()))
+
+
+STEPS: dict[str, Callable[..., Step]] = {
+    "markup": lambda language: strip_markup,
+    "lowercase": lambda language: str.lower,
+    "punctuation": lambda language: _punctuation,
+    "whisper_rules": whisper_core,
+    "chime6_rules": _chime6,
+    "fillers": lambda language: _fillers,
+    "synonyms": lambda language, path: _synonyms(path),
+}
+"""Every step by name: a factory of ``text -> text`` for a language (and the step's ``path``)."""
+
+
+def parse_normalizer(spec: str) -> tuple[tuple[str, str | None], ...]:
+    """``(step, path)`` for each step of a normalizer text, presets expanded; raises
+    UnknownNormalizer naming the valid names."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise UnknownNormalizer(f"normalizer {spec!r} is empty; {_choices()}")
+    out: list[tuple[str, str | None]] = []
+    for term in spec.split("+"):
+        m = _TERM.fullmatch(term)
+        if m is None:
+            raise UnknownNormalizer(
+                f"normalizer {spec!r}: cannot read {term.strip()!r}; {_choices()}"
+            )
+        name, key, value = m.groups()
+        if name in PRESETS and key is None:
+            out += [(step, None) for step in PRESETS[name]]
+        elif name == "synonyms" and key == "path" and value:
+            out.append((name, value.strip("\"'")))
+        elif name in STEPS and name != "synonyms" and key is None:
+            out.append((name, None))
+        else:
+            raise UnknownNormalizer(f"unknown normalizer step {term.strip()!r}; {_choices()}")
+    if any(step == "chime6_rules" for step, _ in out) and find_spec("chime_utils") is None:
+        raise UnknownNormalizer(
+            "the chime6 normalizer needs chime_utils, which meeteval imports for it: pip install "
+            "git+https://github.com/chimechallenge/chime-utils (or use whisper or basic)"
+        )
+    return tuple(out)
+
+
+def _choices() -> str:
+    steps = ", ".join("synonyms(path=FILE)" if s == "synonyms" else s for s in STEPS)
+    return f"presets: {', '.join(PRESETS)}; steps: {steps}; joined with '+', e.g. whisper + fillers"
+
+
+def format_normalizer(steps: tuple[tuple[str, str | None], ...]) -> str:
+    """The canonical text of a composition: a preset's name where the steps are one preset."""
+    names = tuple(step for step, _ in steps)
+    if not names:
+        return "none"
+    for preset, preset_steps in PRESETS.items():
+        if preset_steps and names[: len(preset_steps)] == preset_steps:
+            rest = steps[len(preset_steps) :]
+            return " + ".join([preset, *(_term(s) for s in rest)])
+    return " + ".join(_term(s) for s in steps)
+
+
+def _term(step: tuple[str, str | None]) -> str:
+    return step[0] if step[1] is None else f'{step[0]}(path="{step[1]}")'
+
+
+def check_preset(spec: str) -> str:
+    """The canonical text of a normalizer (a preset or a composition); raises UnknownNormalizer
+    naming the valid presets and steps, or the synonym file and line that cannot be used."""
+    steps = parse_normalizer(spec)
+    for name, path in steps:
+        if name == "synonyms":
+            _synonyms(path)  # read now: a bad file fails before a run starts
+    return format_normalizer(steps)
+
+
+@lru_cache(maxsize=64)
+def _compose(spec: str, language: str) -> tuple[Step, ...]:
+    return tuple(
+        STEPS[name](language) if path is None else STEPS[name](language, path)
+        for name, path in parse_normalizer(spec)
+    )
 
 
 def normalize_text(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> str:
-    """Normalize one transcript with a named preset.
+    """Normalize one transcript with a preset or a composition of steps.
 
     >>> normalize_text("Mr. Smith {laugh} ((said)) I- thirty words.")
     'mister smith said 30 words'
     >>> normalize_text("It's [noise] DONE, ok?", "basic")
     "it's done ok"
+    >>> normalize_text("Um, it's DONE.", "basic + fillers")
+    "it's done"
     """
-    check_preset(preset)
-    if preset == "none":
-        return " ".join(text.split())
-    if preset == "basic":
-        return _basic(text)
-    return _whisper(text, language)
+    for step in _compose(preset, language):
+        text = step(text)
+    return " ".join(text.split())
 
 
 def words(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> list[str]:

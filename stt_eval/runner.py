@@ -13,6 +13,7 @@ import json
 import resource
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -23,7 +24,8 @@ from stt_eval.audio import audio_duration
 from stt_eval.cache import default_cache_dir
 from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.costs import Estimate, check_budget, cost_usd
-from stt_eval.datasets.manifest import RowProblem, load_manifest
+from stt_eval.datasets.importers import read_dataset
+from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.executors import iter_results
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline import Cell, RecordingJob, price
@@ -229,7 +231,10 @@ def run_experiment(
     """
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
-    manifest = load_manifest(exp.dataset)
+    manifest = read_dataset(exp.dataset, exp.dataset_format)
+    for problem in manifest.problems:  # once each, before anything runs, not once per cell
+        warnings.warn(f"{problem}; its {len(cells)} cell(s) are recorded as failures",
+                      RowProblemWarning, stacklevel=2)  # fmt: skip
     samples = select_samples(manifest.samples, exp)
     if manifest.samples and not samples:
         raise ExperimentError(

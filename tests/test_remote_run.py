@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import warnings
 
 import pytest
 
 from stt_eval.api import write_summary
 from stt_eval.costs import OverBudget
-from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.datasets.manifest import RowProblemWarning, UnknownFieldWarning
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
 from stt_eval.providers.base import AuthError
 from stt_eval.runner import run_experiment
 from stt_eval.testing.deepgram import deepgram_server
@@ -167,3 +169,49 @@ def test_provider_diarization_is_scored_against_the_reference_turns(tmp_path, mo
     assert got.status == "ok" and got.diarizer == "provider"
     assert got.der_total_s == pytest.approx(16.34, abs=0.01)  # reference speech in the RTTM
     assert got.jer_speakers == 2 and got.cp_ref_words is not None
+
+
+def test_manifest_problems_are_warned_once_before_the_run_not_per_cell(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    rows = [{"id": "notext", "audio": "whisper_jfk.flac", "channel": "mic"}]
+    for sid, name in (("jfk", "whisper_jfk.flac"), ("goforward", "pocketsphinx_goforward.flac")):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+        rows.append({"id": sid, "audio": name, "text": TEXT[sid], "channel": "mic"})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    conditions = ("clean", "gain(db=-6)", "gain(db=-12)")  # 3 cells per sample
+    with openai_server(_heard, api_key=KEY) as server:
+        exp = _exp(tmp_path / "m.jsonl", tmp_path, _openai(server), conditions=conditions)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RowProblemWarning)
+            with pytest.raises(RowProblemWarning, match="row 1 .*missing text.*3 cell"):
+                run_experiment(exp, progress=False, cache_root=None)
+        assert server.requests == []  # reported before anything was sent
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_experiment(exp, progress=False, cache_root=None)
+    kinds = [w.category for w in caught]
+    assert kinds.count(UnknownFieldWarning) == 1 and kinds.count(RowProblemWarning) == 1
+    assert sum(r.sample_id == "notext" and r.status == "failed" for r in result.rows) == 3
+    assert sum(r.status == "ok" for r in result.rows) == 6
+
+
+def test_an_experiment_reads_a_nemo_manifest_directly(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "goforward.flac")
+    nemo = {"audio_filepath": "goforward.flac", "duration": 2.0, "text": TEXT["goforward"]}
+    (tmp_path / "train_manifest.json").write_text(json.dumps(nemo) + "\n")
+    with openai_server(_heard, api_key=KEY) as server:
+        provider = {"name": "openai", "base_url": server.url + "/v1", "min_wait_s": 0.0}
+        exp = experiment_from_dict(
+            {"dataset": {"format": "nemo", "path": "train_manifest.json"},
+             "providers": [provider], "workers": 1, "output": "r"}, tmp_path,
+        )  # fmt: skip
+        (row,) = run_experiment(exp, progress=False, cache_root=None).rows
+    assert exp.dataset_format == "nemo" and exp.dataset == tmp_path / "train_manifest.json"
+    assert (row.sample_id, row.status, row.ref_words, row.hits) == ("goforward", "ok", 4, 4)
+    with pytest.raises(ExperimentError, match="exactly 'format' and 'path'"):
+        experiment_from_dict({"dataset": {"format": "nemo"}, "providers": ["openai"]}, tmp_path)
+    with pytest.raises(ExperimentError, match="unknown dataset format 'nemmo'; choose from"):
+        experiment_from_dict(
+            {"dataset": {"format": "nemmo", "path": "train_manifest.json"}}, tmp_path
+        )

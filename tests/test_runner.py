@@ -127,7 +127,7 @@ def test_every_problem_of_an_experiment_file_is_named_at_once(tmp_path, dataset)
     message = str(err.value)
     for expected in (
         "e.toml: 9 problem(s)",
-        "provider: unknown setting; valid settings: dataset, providers,",
+        "provider: unknown setting; valid settings: dataset, dataset_format, providers,",
         "workers: Input should be a valid integer, got 2.7",
         "skip_overlap: Input should be a valid boolean, got 'false' (write true or false",
         "collar: Input should be a valid number, got 'quarter'",

@@ -9,11 +9,13 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stt_eval.api import score_files
 from stt_eval.cli import main
 from stt_eval.datasets.score_inputs import LineMatchingWarning
-from stt_eval.datasets.transcripts import TranscriptFileError
+from stt_eval.datasets.transcripts import TranscriptFileError, _trn_line
 from stt_eval.metrics.wer import WordCounts
 
 REFS = {"u1": "the cat sat on the mat", "u2": "hello world", "u3": "good morning everyone"}
@@ -181,3 +183,10 @@ def test_stm_ctm_counts_match_sclite(tmp_path):
     assert dict(ours.groups) == by_speaker
     # and by hand: alice cat→bat (S); bob "um" inserted; carol "world" deleted
     assert ours.total == WordCounts(hits=7, subs=1, dels=1, ins=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab ()\t.x", max_size=14))
+def test_trn_lines_split_as_the_trn_pattern_says(line):
+    m = re.match(r"^(.*?)\s*\(([^()\s]+)\)\s*$", line)
+    assert _trn_line(line) == ((m[1], m[2]) if m else ("", None))

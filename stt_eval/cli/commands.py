@@ -14,6 +14,7 @@ from typing import Any
 from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
+from stt_eval.normalize import check_preset
 from stt_eval.report.compare import compare_markdown
 from stt_eval.results import SUMMARY_FILE
 
@@ -24,9 +25,7 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    result = call(api.run, args)
-    for problem in result.manifest_problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, exports/)",
           file=sys.stderr)  # fmt: skip
@@ -71,6 +70,7 @@ def _align_lines(uid: str, score: Any) -> list[str]:
 def cmd_score(args: argparse.Namespace) -> int:
     score = call(api.score_files, args)
     total = score.total
+    args.normalizer = check_preset(args.normalizer)  # as results record it
     if args.json:
         print(json.dumps({"normalizer": args.normalizer, **score.as_dict()}, indent=2,
                          allow_nan=False))  # fmt: skip

@@ -14,7 +14,7 @@ from stt_eval.chunking import MERGE_STRATEGIES
 from stt_eval.cli import commands
 from stt_eval.datasets.importers import FORMATS
 from stt_eval.experiment import EXECUTORS
-from stt_eval.normalize import PRESETS
+from stt_eval.normalize import PRESETS, STEPS
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 
@@ -108,7 +108,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("references", help="reference transcripts (.trn, .txt, .jsonl or .stm)")
     p.add_argument("hypotheses", help="hypothesis transcripts (.trn, .txt, .jsonl or .ctm)")
-    _flag(p, "--normalizer", d, f"text normalization (default: {d['normalizer']})", choices=PRESETS)
+    _flag(p, "--normalizer", d, f"text normalization: a preset ({', '.join(PRESETS)}) or steps "
+          f"joined with '+', e.g. 'whisper + fillers + synonyms(path=glm.txt)'; steps: "
+          f"{', '.join(STEPS)} (default: {d['normalizer']})")  # fmt: skip
     _flag(p, "--language", d, "language of the texts (non-English: Whisper's basic normalizer)")
     _flag(p, "--cer", d, "also the character error rate", action="store_true")
     _flag(p, "--align", d, "print each utterance's REF/HYP alignment with S/D/I marks",

@@ -55,6 +55,10 @@ class UnknownFieldWarning(UserWarning):
     """A manifest has a field that is not a manifest field; it was kept under ``meta``."""
 
 
+class RowProblemWarning(UserWarning):
+    """A manifest row was rejected; a run records its cells as failures and carries on."""
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """What is wrong with one manifest row (1-based; the CSV header is row 1)."""

@@ -15,6 +15,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from stt_eval.metrics.wer import WordScore
+from stt_eval.normalize import DEFAULT_PRESET
 from stt_eval.normalize import words as normalized_words
 from stt_eval.types import Word
 
@@ -62,7 +63,7 @@ def boundary_errors(
     hyp_words: Sequence[Word],
     cuts: Sequence[float],
     window_s: float = 1.0,
-    normalizer: str = "whisper",
+    normalizer: str = DEFAULT_PRESET,
     language: str = "en",
 ) -> int:
     """Errors (S, D, I) of a WER alignment that lie within ±``window_s`` of any cut.

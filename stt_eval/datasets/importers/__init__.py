@@ -18,7 +18,7 @@ from stt_eval.datasets.importers.kaldi import read_kaldi
 from stt_eval.datasets.importers.lhotse import read_lhotse
 from stt_eval.datasets.importers.nemo import read_nemo
 from stt_eval.datasets.importers.stm import read_stm_dataset
-from stt_eval.datasets.manifest import Manifest, ManifestError, save_manifest
+from stt_eval.datasets.manifest import Manifest, ManifestError, load_manifest, save_manifest
 
 IMPORTERS: dict[str, Callable[..., Manifest]] = {
     "nemo": read_nemo,
@@ -30,14 +30,20 @@ IMPORTERS: dict[str, Callable[..., Manifest]] = {
 """Format name → reader (``stt-eval import FORMAT PATH``)."""
 
 FORMATS = tuple(IMPORTERS)
+MANIFEST = "manifest"
+"""Our own JSONL / CSV manifest: the default dataset format of an experiment."""
+DATASET_FORMATS = (MANIFEST, *FORMATS)
 
 __all__ = [
+    "DATASET_FORMATS",
     "FORMATS",
+    "MANIFEST",
     "IMPORTERS",
     "ImporterUnavailable",
     "UnknownFormat",
     "import_dataset",
     "import_samples",
+    "read_dataset",
 ]
 
 
@@ -52,6 +58,11 @@ def import_samples(format: str, path: Path | str, *, check_audio: bool = True) -
             f"unknown dataset format {format!r}; choose one of: {', '.join(FORMATS)}"
         )
     return IMPORTERS[format](path, check_audio=check_audio)
+
+
+def read_dataset(path: Path | str, format: str = MANIFEST) -> Manifest:
+    """A dataset as a run reads it: our manifest, or any importer's format read directly."""
+    return load_manifest(path) if format == MANIFEST else import_samples(format, path)
 
 
 def import_dataset(format: str, path: Path | str, output: Path | str) -> Manifest:
