@@ -13,8 +13,9 @@ Presets (compositions of steps):
   o'clock" and "10 o'clock" both become "100 clock", and the interjection "oh" becomes the digit
   "0" (the number normalizer reads it as zero) — expect "0" in normalized text shown in reports.
 - ``basic`` = ``markup + lowercase + punctuation``: apostrophes inside words kept.
-- ``chime6`` = ``chime6_rules``: the CHiME-6 challenge normalizer as meeteval applies it (it
-  needs ``chime_utils``, which meeteval imports for it).
+- ``chime6`` = ``chime6_rules``: the CHiME-6 challenge normalizer as meeteval applies it through
+  chime-utils (which is not on PyPI): lhotse's CHiME-6 recipe rules, then jiwer's removal of
+  ``[noise]``-style words; needs the ``lhotse`` extra.
 - ``none``: no step; split on whitespace.
 
 More steps: ``fillers`` drops hesitations (uh, um, er, hmm, …); ``synonyms(path=FILE)`` rewrites
@@ -107,10 +108,17 @@ def _fillers(text: str) -> str:
 
 
 def _chime6(language: str) -> Step:
-    from meeteval.wer.normalizer import normalizers
+    """CHiME-6 scoring as chime-utils composes it (what meeteval's ``chime6`` calls): lhotse's
+    Kaldi-style CHiME-6 text normalization, then jiwer's removal of ``[noise]``-style words."""
+    import jiwer
+    from lhotse.recipes.chime6 import normalize_text_chime6
 
-    rules = normalizers["chime6"]
-    return lambda text: rules({"words": text})["words"]
+    rules = jiwer.Compose([
+        jiwer.RemoveKaldiNonWords(),
+        jiwer.SubstituteRegexes({r"\"": " ", r"^[ \t]+|[ \t]+$": "", "\u2019": "'"}),
+        jiwer.RemoveMultipleSpaces(),
+    ])  # fmt: skip
+    return lambda text: rules(normalize_text_chime6(text, normalize="kaldi")).strip()
 
 
 @lru_cache(maxsize=32)
@@ -173,10 +181,10 @@ def parse_normalizer(spec: str) -> tuple[tuple[str, str | None], ...]:
             out.append((name, None))
         else:
             raise UnknownNormalizer(f"unknown normalizer step {term.strip()!r}; {_choices()}")
-    if any(step == "chime6_rules" for step, _ in out) and find_spec("chime_utils") is None:
+    if any(step == "chime6_rules" for step, _ in out) and find_spec("lhotse") is None:
         raise UnknownNormalizer(
-            "the chime6 normalizer needs chime_utils, which meeteval imports for it: pip install "
-            "git+https://github.com/chimechallenge/chime-utils (or use whisper or basic)"
+            "the chime6 normalizer needs lhotse (its CHiME-6 recipe holds the rules): "
+            "pip install 'stt-eval[lhotse]' (or use whisper or basic)"
         )
     return tuple(out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -134,18 +135,43 @@ def test_stm_segments_become_slices(tmp_path):
     assert problem.sample_id == "other-0000000-0000100" and "no audio other.wav" in problem.message
 
 
-def test_lhotse_is_optional(tmp_path):
-    pytest.importorskip("lhotse", reason="lhotse not installed; the importer says so")
+def test_lhotse_cuts_import_as_slices_of_their_recording(tmp_path):
+    """A CutSet written by lhotse itself (recording + two supervisions), read back as samples."""
+    lhotse = pytest.importorskip("lhotse", reason="lhotse not installed (pip install lhotse)")
+    audio = Path(__file__).parents[1] / "datasets/sample/audio/whisper_jfk.flac"
+    rec = lhotse.Recording.from_file(audio, recording_id="jfk")
+    sups = [
+        lhotse.SupervisionSegment("jfk-1", "jfk", start=0.3, duration=2.7, text="And so",
+                                  speaker="JFK", language="en"),
+        lhotse.SupervisionSegment("jfk-2", "jfk", start=3.5, duration=4.0, text="my fellow",
+                                  language="en"),
+    ]  # fmt: skip
+    cuts = lhotse.CutSet.from_manifests(
+        recordings=lhotse.RecordingSet.from_recordings([rec]),
+        supervisions=lhotse.SupervisionSet.from_segments(sups),
+    )
+    cuts.to_file(tmp_path / "cuts.jsonl.gz")
+    samples = {s.id: s for s in import_samples("lhotse", tmp_path / "cuts.jsonl.gz").samples}
+    assert sorted(samples) == ["jfk-1", "jfk-2"]
+    one = samples["jfk-1"]
+    assert one.text == "And so" and Path(one.audio_path).resolve() == audio.resolve()
+    assert one.meta["offset_s"] == pytest.approx(0.3) and one.meta["duration_s"] == 2.7
+    assert one.meta["speaker"] == "JFK" and "speaker" not in samples["jfk-2"].meta
 
 
-def test_lhotse_missing_says_what_to_install(tmp_path):
-    try:
-        import lhotse  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImporterUnavailable, match="pip install lhotse"):
-            import_samples("lhotse", tmp_path / "cuts.jsonl.gz")
-    else:
-        pytest.skip("lhotse is installed")
+def test_lhotse_missing_says_what_to_install(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_lhotse(name, *args, **kwargs):
+        if name == "lhotse":
+            raise ImportError("No module named 'lhotse'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_lhotse)
+    with pytest.raises(ImporterUnavailable, match="pip install lhotse"):
+        import_samples("lhotse", tmp_path / "cuts.jsonl.gz")
 
 
 def test_unknown_format_lists_the_formats(tmp_path):
