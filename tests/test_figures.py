@@ -229,3 +229,15 @@ def test_chunk_settings_are_never_pooled_into_one_rate():
     snr = figures.wer_vs_snr(frame)  # about the channel: one setting, said in the title
     assert list(snr.data["wer"]) == pytest.approx([0.1, 0.1])
     assert "unchunked audio" in snr.figure.axes[0].get_title()
+
+
+def test_mix_and_split_transcripts_are_never_pooled_into_one_rate():
+    """A channel run's split transcript is another system than its mix: two bars, each its own."""
+    from dataclasses import replace
+
+    rows = [_row("s1", "A", "clean", subs=1, n=10), _row("s2", "A", "clean", subs=0, n=10)]
+    rows += [replace(_row("s1", "A", "clean", subs=6, n=10), channel_mode="split")]
+    data = figures.wer_overview(rows_frame(rows)).data
+    assert sorted(data["provider"]) == ["A · unchunked", "A · unchunked, split channels"]
+    assert _value(data, provider="A · unchunked") == pytest.approx(1 / 20)
+    assert _value(data, provider="A · unchunked, split channels") == pytest.approx(6 / 10)

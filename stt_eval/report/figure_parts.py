@@ -100,29 +100,37 @@ def series_label(condition: str) -> str:
     return " + ".join([kind, *rest])
 
 
-def _setting(chunking: str, merge: str) -> str:
-    return "unchunked" if chunking == "none" else f"{chunking} {merge}"
+def _setting(chunking: str, merge: str, mode: str = "mix") -> str:
+    name = "unchunked" if chunking == "none" else f"{chunking} {merge}"
+    return name if mode == "mix" else f"{name}, {mode} channels"
+
+
+def _setting_columns(frame: pd.DataFrame) -> list[str]:
+    """What makes a transcript setting: chunking, merge and (when rows have it) channel mode."""
+    return ["chunking", "merge", *(["channel_mode"] if "channel_mode" in frame else [])]
 
 
 def systems(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``provider`` naming the system: the provider, plus its chunk setting and
-    merge when a run has several, so no figure pools different settings into one rate."""
-    if frame.empty or frame[["chunking", "merge"]].drop_duplicates().shape[0] < 2:
+    """``frame`` with ``provider`` naming the system: the provider, plus its chunk setting,
+    merge and channel mode when a run has several, so no figure pools settings into one rate."""
+    columns = _setting_columns(frame)
+    if frame.empty or frame[columns].drop_duplicates().shape[0] < 2:
         return frame
-    setting = [_setting(c, m) for c, m in zip(frame["chunking"], frame["merge"])]
+    setting = [_setting(*s) for s in zip(*(frame[c] for c in columns))]
     return frame.assign(provider=frame["provider"] + " · " + pd.Series(setting, frame.index))
 
 
 def one_setting(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The rows of one chunk setting (unchunked when the run has it, else its first) and, when
+    """The rows of one setting (unchunked mix when the run has it, else its first) and, when
     the run has several, a title suffix saying which: a figure about the channel compares
     conditions, not settings."""
-    settings = list(dict.fromkeys(zip(frame["chunking"], frame["merge"])))
+    columns = _setting_columns(frame)
+    settings = list(dict.fromkeys(zip(*(frame[c] for c in columns))))
     if len(settings) < 2:
         return frame, ""
-    chunking, merge = next((s for s in settings if s[0] == "none"), settings[0])
-    keep = (frame["chunking"] == chunking) & (frame["merge"] == merge)
-    return frame[keep], f" — {_setting(chunking, merge)} audio"
+    chosen = next((s for s in settings if s[0] == "none" and s[-1] != "split"), settings[0])
+    keep = (frame[columns] == pd.Series(chosen, index=columns)).all(axis=1)
+    return frame[keep], f" — {_setting(*chosen)} audio"
 
 
 def colours(names) -> dict[str, str]:
