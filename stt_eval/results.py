@@ -1,5 +1,6 @@
 """A run directory: ``rows.jsonl`` (the source of truth, appended as cells finish),
-``results.parquet`` (the tidy table), ``summary.md``, and ``LOCK`` while a run writes it.
+``results.parquet`` (the tidy table), ``summary.md``, ``report.html`` and ``report.md`` (the
+shareable report), and ``LOCK`` while a run writes it.
 
 A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back; rows are
 tied to the content they were computed from (:func:`sample_digest`), so a resumed run keeps only
@@ -25,6 +26,8 @@ from stt_eval.types import ResultRow, Sample
 ROWS_FILE = "rows.jsonl"
 RESULTS_FILE = "results.parquet"
 SUMMARY_FILE = "summary.md"
+REPORT_HTML = "report.html"
+REPORT_MD = "report.md"
 EXPERIMENT_FILE = "experiment.json"
 LOCK_FILE = "LOCK"
 

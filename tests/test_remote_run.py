@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from stt_eval.api import write_summary
+from stt_eval.api import report, write_summary
 from stt_eval.costs import OverBudget
 from stt_eval.experiment import Experiment, ProviderSpec
 from stt_eval.providers.base import AuthError
@@ -75,6 +75,7 @@ def test_a_run_over_http_retries_records_and_keeps_the_key_out(
         cost = {r.sample_id: r.cost_usd for r in result.rows}
         assert {r.sample_id: r.cost_usd for r in again.rows} == cost  # as measured then
     write_summary(again)
+    report(again.run_dir)
     for path in [*(tmp_path / "r").rglob("*"), *cache.rglob("*")]:
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path

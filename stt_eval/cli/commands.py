@@ -15,7 +15,7 @@ from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
 from stt_eval.report.alignment import pralign_lines
-from stt_eval.results import SUMMARY_FILE
+from stt_eval.results import REPORT_HTML, REPORT_MD, SUMMARY_FILE
 
 
 def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
@@ -28,7 +28,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for problem in result.manifest_problems:
         print(f"warning: {problem}", file=sys.stderr)
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE})", file=sys.stderr)
+    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, {REPORT_HTML}, "
+          f"{REPORT_MD})", file=sys.stderr)  # fmt: skip
     if result.failed:
         print(
             f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
@@ -182,4 +183,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(info.describe())
     if not runs:
         print(f"no runs in {args.output}/ yet: stt-eval run")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    for path in call(api.report, args):
+        print(f"wrote {path}")
     return 0
