@@ -72,6 +72,10 @@ summary { cursor: pointer; color: #2a5db0; }
 """
 
 
+RATES = ("wer", "cer", "der", "jer", "miss", "fa", "conf", "cpwer", "uer")
+"""Columns of a figure's values that are rates (shown as percentages), with their ``_low`` /
+``_high`` interval bounds and per-provider ``cpwer <provider>`` columns."""
+
 LONG = 40
 """Text cells longer than this wrap (the others stay on one line)."""
 
@@ -150,7 +154,11 @@ def png_data_uri(figure, dpi: int = 100) -> str:
 
 def figure_html(name: str, title: str, image_uri: str, data: pd.DataFrame) -> str:
     """One figure with the values it draws in a collapsible table below it."""
-    rates = tuple(c for c in data.columns if str(c).split("_")[0] in ("wer", "cer", "der", "jer"))
+    rates = tuple(
+        c
+        for c in data.columns
+        if str(c).removesuffix("_low").removesuffix("_high").split(" ")[0] in RATES
+    )
     return (
         f'<figure id="fig-{slug(name)}"><figcaption>{escape(title)}</figcaption>'
         f'<img src="{image_uri}" alt="{escape(title)}">'
