@@ -16,7 +16,7 @@ import pytest
 from stt_eval.api import report
 from stt_eval.cli import main
 from stt_eval.report.alignment import columns, row_alignment
-from stt_eval.report.html import figure_html
+from stt_eval.report.html import figure_html, html_table
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, rows_frame, write_results
 from stt_eval.types import ResultRow
@@ -192,8 +192,12 @@ def test_figures_are_embedded_with_the_values_they_draw(made):
 def test_figure_values_show_rates_as_percentages_and_the_rest_as_numbers():
     data = pd.DataFrame({"provider": ["a"], "wer": [0.25], "wer_low": [0.125],
                          "der_missed_s": [1.5], "cpwer a": [0.5], "files": [3]})  # fmt: skip
-    (table,) = _tables(figure_html("x", "X", "data:image/png;base64,", data))
+    html = figure_html("x", "X", "data:image/png;base64,", data)
+    (table,) = _tables(html)
     assert table == [list(data.columns), ["a", "25.0 %", "12.5 %", "1.50", "50.0 %", "3"]]
+    assert '<td class="num" data-sort="0.25">25.0 %</td>' in html  # sorts by the rate itself
+    nullable = html_table(pd.DataFrame({"n": pd.array([4, None], dtype="Int64")}))
+    assert '<td class="num" data-sort="4.0">4</td>' in nullable and "<td>–</td>" in nullable
 
 
 def test_report_md_holds_the_summary_tables_and_provenance(made):

@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Sequence
 from html import escape
+from numbers import Real
 
 import pandas as pd
 
@@ -47,13 +48,13 @@ moves existing rows, never writes markup."""
 
 STYLE = """\
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1b1b;
-       max-width: 1280px; margin: 0 auto; padding: 1rem 1.5rem 4rem; }
+       max-width: 1600px; margin: 0 auto; padding: 1rem 1.25rem 4rem; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
   border-bottom: 1px solid #ddd; padding-bottom: .2rem; } h3 { font-size: 1.05rem; }
 nav ol { columns: 2; font-size: .9rem; } code, pre { font: .85rem/1.35 ui-monospace, monospace; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
 .scroll { overflow-x: auto; margin: .5rem 0 1rem; }
-table { border-collapse: collapse; font-size: .85rem; }
+table { border-collapse: collapse; font-size: .8rem; }
 th, td { border: 1px solid #d8d8d8; padding: .2rem .45rem; text-align: left; white-space: nowrap; }
 td.long { white-space: normal; min-width: 18em; max-width: 36em; }
 th { background: #f0f0f0; cursor: pointer; white-space: nowrap; position: relative; }
@@ -63,7 +64,7 @@ tr.total td { font-weight: 600; background: #fafafa; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto; }
 figcaption { font-weight: 600; margin-bottom: .3rem; } details { margin: .3rem 0; }
 summary { cursor: pointer; color: #2a5db0; }
-.align { display: flex; flex-wrap: wrap; gap: .15rem .35rem; font: .85rem ui-monospace, monospace;
+.align { display: flex; flex-wrap: wrap; gap: .7rem .35rem; font: .85rem ui-monospace, monospace;
   margin: .4rem 0 1.2rem; }
 .w { display: inline-flex; flex-direction: column; } .w span { min-height: 1.2em; white-space: pre; }
 .w.lab span, .w.lab span:last-child { color: #666; font-weight: 400; } .w.S span:nth-child(-n+2) { background: #fff0c2; }
@@ -112,10 +113,8 @@ def text_html(text: str) -> str:
 
 
 def _sort_key(value: object) -> str | None:
-    """The number a cell sorts by (None: sort as text)."""
-    if isinstance(value, bool) or value is None or value is pd.NA:
-        return None
-    if isinstance(value, (int, float)) and value == value:  # not NaN
+    """The number a cell sorts by (None: sort as text); numpy and nullable-integer scalars too."""
+    if isinstance(value, Real) and not isinstance(value, bool) and value == value:  # not NaN
         return repr(float(value))
     return None
 
