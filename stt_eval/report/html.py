@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import math
 import re
 from collections.abc import Sequence
 from html import escape
@@ -114,7 +115,7 @@ def text_html(text: str) -> str:
 
 def _sort_key(value: object) -> str | None:
     """The number a cell sorts by (None: sort as text); numpy and nullable-integer scalars too."""
-    if isinstance(value, Real) and not isinstance(value, bool) and value == value:  # not NaN
+    if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value):
         return repr(float(value))
     return None
 
