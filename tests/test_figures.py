@@ -203,3 +203,21 @@ def test_conditions_are_read_through_the_registry():
     assert category("not a condition(") == "other"
     assert short_label(WHITE10) == "white noise 10 dB"
     assert series_label(f"{ULAW} + {BABBLE10}") == "babble noise + telephony µ-law"
+
+
+def test_chunk_settings_are_never_pooled_into_one_rate():
+    """01_quickstart once pooled seven chunk settings into one WER, then crashed pivoting."""
+    rows = [
+        _row(s, "A", "clean", subs=e, n=10, chunking=c, merge=m)
+        for s in ("s1", "s2")
+        for c, m, e in (("none", "none", 1), ("10s/2s", "timestamp", 3), ("10s/2s", "concat", 5))
+    ]
+    rows += [ResultRow(**{**r.__dict__, "condition": WHITE10, "snr_db": 10.0}) for r in rows]
+    frame = rows_frame(rows)
+    overview = figures.wer_overview(frame).data.set_index(["provider", "condition"])
+    assert overview.loc[("A · unchunked", "clean"), "wer"] == pytest.approx(0.1)
+    assert overview.loc[("A · 10s/2s timestamp", "clean"), "wer"] == pytest.approx(0.3)
+    assert overview.loc[("A · 10s/2s concat", WHITE10), "wer"] == pytest.approx(0.5)
+    snr = figures.wer_vs_snr(frame)  # about the channel: one setting, said in the title
+    assert list(snr.data["wer"]) == pytest.approx([0.1, 0.1])
+    assert "unchunked audio" in snr.figure.axes[0].get_title()

@@ -88,14 +88,29 @@ def series_label(condition: str) -> str:
     return " + ".join([kind, *rest])
 
 
+def _setting(chunking: str, merge: str) -> str:
+    return "unchunked" if chunking == "none" else f"{chunking} {merge}"
+
+
 def systems(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with ``provider`` naming the system: the provider, plus its chunk setting and
     merge when a run has several, so no figure pools different settings into one rate."""
-    varying = [c for c in ("chunking", "merge") if c in frame and frame[c].nunique() > 1]
-    if not varying or frame.empty:
+    if frame.empty or frame[["chunking", "merge"]].drop_duplicates().shape[0] < 2:
         return frame
-    setting = frame[varying].astype(str).agg(" ".join, axis=1)
-    return frame.assign(provider=frame["provider"] + " · " + setting)
+    setting = [_setting(c, m) for c, m in zip(frame["chunking"], frame["merge"])]
+    return frame.assign(provider=frame["provider"] + " · " + pd.Series(setting, frame.index))
+
+
+def one_setting(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of one chunk setting (unchunked when the run has it, else its first) and, when
+    the run has several, a title suffix saying which: a figure about the channel compares
+    conditions, not settings."""
+    settings = list(dict.fromkeys(zip(frame["chunking"], frame["merge"])))
+    if len(settings) < 2:
+        return frame, ""
+    chunking, merge = next((s for s in settings if s[0] == "none"), settings[0])
+    keep = (frame["chunking"] == chunking) & (frame["merge"] == merge)
+    return frame[keep], f" — {_setting(chunking, merge)} audio"
 
 
 def colours(names) -> dict[str, str]:

@@ -20,6 +20,7 @@ from stt_eval.report.figure_parts import (
     legend_outside,
     new_figure,
     noise_step,
+    one_setting,
     series_label,
     short_label,
     systems,
@@ -89,8 +90,9 @@ def wer_overview(frame: pd.DataFrame) -> Plot | None:
 
 def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
     """Pooled WER against the SNR *measured* on active speech (mean over the files of a
-    condition), one series per provider and noise kind; clean as a dotted line per provider."""
-    frame = systems(frame)
+    condition), one series per provider and noise kind; clean as a dashed line per provider;
+    one chunk setting (see :func:`one_setting`)."""
+    frame, setting = one_setting(frame)
     noisy = [c for c in dict.fromkeys(frame["condition"]) if noise_step(c) is not None]
     if not noisy or _ok(frame)["snr_db"].dropna().empty:
         return None
@@ -133,15 +135,16 @@ def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
     ax.set_ylabel("WER (%), pooled over files")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    title = "WER vs measured SNR" + (" (bands: 95 % interval, files resampled)" if bands else "")
-    ax.set_title(title)
+    bands_note = "\nbands: 95 % interval, files resampled" if bands else ""
+    ax.set_title(f"WER vs measured SNR{setting}{bands_note}", fontsize=10)
     legend_outside(ax)
     return Plot("wer_vs_snr", "WER vs measured SNR", fig, table)
 
 
 def channel_wer(frame: pd.DataFrame) -> Plot | None:
-    """Pooled WER of clean audio beside each telephony and codec condition the run has."""
-    frame = systems(frame)
+    """Pooled WER of clean audio beside each telephony and codec condition the run has (one
+    chunk setting, see :func:`one_setting`)."""
+    frame, setting = one_setting(frame)
     wanted = [c for c in dict.fromkeys(frame["condition"])
               if category(c) in ("clean", "telephony", "codec")]  # fmt: skip
     if not any(category(c) != "clean" for c in wanted):
@@ -153,7 +156,7 @@ def channel_wer(frame: pd.DataFrame) -> Plot | None:
     fig = new_figure(8.5, 4.5)
     ax = fig.add_subplot()
     _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])
-    ax.set_title("Clean vs telephony and codecs (whiskers: 95 % interval)")
+    ax.set_title(f"Clean vs telephony and codecs{setting} (whiskers: 95 % interval)")
     return Plot("channel_wer", "Clean vs telephony vs codec", fig, table)
 
 
@@ -226,11 +229,11 @@ def meta_columns(frame: pd.DataFrame) -> list[str]:
 
 def wer_by_meta(frame: pd.DataFrame, column: str) -> Plot | None:
     """Pooled WER per provider and value of a metadata column (``meta.<key>`` or ``<key>``),
-    conditions pooled, with each provider's TOTAL over all values last."""
+    conditions pooled, with each provider's TOTAL over all values last; one chunk setting."""
     column = column if column in frame else f"meta.{column}"
     if column not in frame or _ok(frame)[column].dropna().empty:
         return None
-    frame = systems(frame)
+    frame, setting = one_setting(frame)
     frame = frame[frame[column].notna()].assign(**{column: frame[column].astype(str)})
     table = pooled(frame, ["provider", column], total=True)
     groups = list(dict.fromkeys(v for v in table[column] if v != TOTAL))
@@ -240,7 +243,7 @@ def wer_by_meta(frame: pd.DataFrame, column: str) -> Plot | None:
     ax = fig.add_subplot()
     labels = [f"all {key}" if g == TOTAL else f"{key} = {g}" for g in groups]
     _bars(ax, table, groups, column, labels)
-    ax.set_title(f"WER by {key} (conditions pooled)")
+    ax.set_title(f"WER by {key} (conditions pooled){setting}")
     return Plot(f"wer_by_{key}", f"WER by {key}", fig, table)
 
 

@@ -18,6 +18,8 @@ from stt_eval.report.figure_parts import (
 )
 from stt_eval.report.tables import TOTAL, pooled, pooled_der, speed_and_cost
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<")
+
 
 def _tradeoff(frame: pd.DataFrame) -> pd.DataFrame:
     """Per system: pooled WER beside its pooled speed and list price."""
@@ -39,14 +41,17 @@ def _scatter(table: pd.DataFrame, x: str, xlabel: str, maximise: bool, name: str
     if len(front) > 1:
         ax.step(front[x], PERCENT * front["wer"], where="post" if maximise else "pre",
                 color="grey", ls="--", lw=1, zorder=1, label="Pareto frontier")  # fmt: skip
-    for row in table.itertuples():
+    for k, row in enumerate(table.itertuples()):
         on = bool(row.pareto)
-        ax.scatter([getattr(row, x)], [PERCENT * row.wer], s=80 if on else 50, zorder=3,
-                   color=colour[row.provider], edgecolor="black" if on else "none",
-                   label=row.provider)  # fmt: skip
-        tag = " (Pareto)" if on else ""
-        ax.annotate(f"{row.provider}{tag}", (getattr(row, x), PERCENT * row.wer),
-                    textcoords="offset points", xytext=(6, 6), fontsize=8)  # fmt: skip
+        # shapes differ and each next point is smaller, so systems that land on one spot (two
+        # merges of the same chunks run equally fast) all stay visible
+        size = 200 - 120 * k / max(1, len(table) - 1)
+        ax.scatter([getattr(row, x)], [PERCENT * row.wer], s=size, zorder=3 + k,
+                   marker=MARKERS[k % len(MARKERS)], color=colour[row.provider],
+                   edgecolor="black" if on else "white", label=row.provider)  # fmt: skip
+        if on:  # the frontier is labelled; the legend names every point
+            ax.annotate(f"{row.provider}\n(Pareto frontier)", (getattr(row, x), PERCENT * row.wer),
+                        textcoords="offset points", xytext=(8, 4), fontsize=8)  # fmt: skip
     positive = table[x][table[x] > 0]
     if len(positive) == len(table) and positive.max() / positive.min() > 20:
         ax.set_xscale("log")
