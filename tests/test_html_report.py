@@ -16,7 +16,7 @@ import pytest
 from stt_eval.api import report
 from stt_eval.cli import main
 from stt_eval.report.alignment import columns, row_alignment
-from stt_eval.report.html import figure_html, html_table
+from stt_eval.report.html import figure_html, html_table, text_html
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, rows_frame, write_results
 from stt_eval.types import ResultRow
@@ -170,6 +170,14 @@ def test_transcript_text_is_escaped_and_keys_are_nowhere(made):
     for text in (html, md):
         assert FAKE_KEY not in text
         assert "HTTP 401 for key ***" in text
+
+
+def test_notes_and_headings_are_escaped_too():
+    # a sample id or provider label in a heading, a transcript word in a note: text, never markup
+    assert text_html("### <img src=x onerror=alert(1)> · `a<b`\n\n- x & y\n- z") == (
+        '<h3 id="img-src-x-onerror-alert-1-a-b">&lt;img src=x onerror=alert(1)&gt; · '
+        "<code>a&lt;b</code></h3>\n<ul><li>x &amp; y</li><li>z</li></ul>"
+    )
 
 
 def test_nothing_is_loaded_from_elsewhere(made):
