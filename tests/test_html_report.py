@@ -16,6 +16,7 @@ import pytest
 from stt_eval.api import report
 from stt_eval.cli import main
 from stt_eval.report.alignment import columns, row_alignment
+from stt_eval.report.document import Aligned, report_blocks
 from stt_eval.report.html import figure_html, html_table, text_html
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, rows_frame, write_results
@@ -160,6 +161,15 @@ def test_worst_files_show_the_alignment_behind_their_counts(made):
     )
     assert '<span class="w S"><span>CAT</span><span>BAT</span><span>S</span></span>' in html
     assert html.count('<div class="align">') == 4  # s1/s2 × alpha/beta with errors, not s1 alpha
+
+
+def test_an_alignment_seen_already_is_not_drawn_twice():
+    hyp = "the bat sat on mat"  # one error-bearing transcript, unchunked and chunked alike
+    rows = [_row("s1", "beta", REF1, hyp, 4, 1, 1, 0),
+            _row("s1", "beta", REF1, hyp, 4, 1, 1, 0, chunking="15s/2s", merge="timestamp")]  # fmt: skip
+    blocks = report_blocks(rows_frame(rows), EXPERIMENT)
+    assert sum(isinstance(b, Aligned) for b in blocks) == 1
+    assert "The same words and alignment as above.\n" in blocks
 
 
 def test_transcript_text_is_escaped_and_keys_are_nowhere(made):

@@ -115,9 +115,15 @@ def report_blocks(frame: pd.DataFrame, experiment: dict[str, Any]) -> list[Block
             "under each substitution, deletion and insertion — the alignment that gave the "
             "row's counts.\n",
         ]
+        shown: set[tuple] = set()
         for row, score in aligned:
             blocks.append(f"### {_heading(row)}\n")
-            blocks.append(Aligned(row["sample_id"], score) if score else UNALIGNED)
+            key = (score.ref, score.hyp) if score else None
+            if key in shown:  # e.g. a short file, the same words chunked and unchunked
+                blocks.append("The same words and alignment as above.\n")
+            else:
+                blocks.append(Aligned(row["sample_id"], score) if score else UNALIGNED)
+                shown.add(key)
     blocks += [
         "## Provenance\n",
         "The engine, model and version of every row (each row records them), the stt-eval "
