@@ -77,6 +77,13 @@ def test_the_report_opens_offline_sorts_and_runs_no_injected_script(browser, tmp
     text = browser.find_element("tag name", "body").text
     assert SCRIPT in text and "HTTP 401 for key ***" in text and FAKE_KEY not in text
 
+    # at laptop width every table fits without a sideways scroll
+    wide = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.scroll'))"
+        ".filter(d => d.scrollWidth > d.clientWidth).length"
+    )
+    assert wide == 0
+
     images = browser.find_elements("css selector", "figure img")
     assert len(images) == len(plots(rows_frame(ROWS))) > 0
     assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images)
