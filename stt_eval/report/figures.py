@@ -199,6 +199,8 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
                 at_cuts = "" if pd.isna(row.boundary_errors) else f"\n{row.boundary_errors} at cuts"
                 ax.text(c, r, f"{PERCENT * row.wer:.1f} %{at_cuts}", ha="center", va="center",
                         fontsize=8, color="white" if grid[r, c] > 0.6 * vmax else "black")  # fmt: skip
+            for r, c in zip(*np.nonzero(np.isnan(grid))):
+                ax.text(c, r, "not run", ha="center", va="center", fontsize=8, color="grey")
             image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=vmax, aspect="auto",
                               origin="lower")  # fmt: skip
             ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
