@@ -9,7 +9,13 @@ import pytest
 from matplotlib.figure import Figure
 
 from stt_eval.report import figures
-from stt_eval.report.figure_parts import category, pareto, series_label, short_label
+from stt_eval.report.figure_parts import (
+    category,
+    in_reading_order,
+    pareto,
+    series_label,
+    short_label,
+)
 from stt_eval.results import rows_frame
 from stt_eval.types import ResultRow
 
@@ -203,6 +209,8 @@ def test_conditions_are_read_through_the_registry():
     assert category("not a condition(") == "other"
     assert short_label(WHITE10) == "white noise 10 dB"
     assert series_label(f"{ULAW} + {BABBLE10}") == "babble noise + telephony µ-law"
+    shuffled = [ULAW, WHITE10, "clean", BABBLE10, WHITE20, WHITE10]
+    assert in_reading_order(shuffled) == ["clean", BABBLE10, WHITE20, WHITE10, ULAW]
 
 
 def test_chunk_settings_are_never_pooled_into_one_rate():

@@ -58,6 +58,18 @@ def category(condition: str) -> str:
     return "clean" if not names else "other"
 
 
+def in_reading_order(conditions) -> list[str]:
+    """Distinct conditions as a reader scans them: clean, noise (per kind, SNR falling),
+    telephony, codecs, the rest; rows arrive in the order files finished, which says nothing."""
+
+    def key(condition: str) -> tuple:
+        noise = noise_step(condition)
+        snr = -float(noise.get("snr_db")) if noise else 0.0  # type: ignore[arg-type]
+        return CATEGORIES.index(category(condition)), series_label(condition), snr
+
+    return sorted(dict.fromkeys(conditions), key=key)
+
+
 def _step_label(spec: ConditionSpec) -> str:
     p = dict(spec.params)
     if spec.name == "noise":

@@ -17,6 +17,7 @@ from stt_eval.report.figure_parts import (
     Plot,
     category,
     colours,
+    in_reading_order,
     legend_outside,
     new_figure,
     noise_step,
@@ -80,7 +81,7 @@ def wer_overview(frame: pd.DataFrame) -> Plot | None:
         return None
     frame = systems(frame)
     table = with_intervals(pooled(frame, BY, total=False), frame, BY)
-    conditions = list(dict.fromkeys(table["condition"]))
+    conditions = in_reading_order(table["condition"])
     fig = new_figure(9, 4.5)
     ax = fig.add_subplot()
     _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])
@@ -152,7 +153,7 @@ def channel_wer(frame: pd.DataFrame) -> Plot | None:
     keep = frame[frame["condition"].isin(wanted)]
     table = with_intervals(pooled(keep, BY, total=False), keep, BY)
     table["category"] = table["condition"].map(category)
-    conditions = list(dict.fromkeys(table["condition"]))
+    conditions = in_reading_order(table["condition"])
     fig = new_figure(8.5, 4.5)
     ax = fig.add_subplot()
     _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])

@@ -10,6 +10,7 @@ from stt_eval.report.figure_parts import (
     PERCENT,
     Plot,
     colours,
+    in_reading_order,
     legend_outside,
     new_figure,
     pareto,
@@ -93,6 +94,10 @@ def der_by_condition(frame: pd.DataFrame) -> Plot | None:
     table = pooled_der(frame)
     if table.empty:
         return None
+    order = {c: i for i, c in enumerate([*in_reading_order(frame["condition"]), TOTAL])}
+    rank = [(list(dict.fromkeys(table["diarizer"])).index(d), order.get(c, len(order)))
+            for d, c in zip(table["diarizer"], table["condition"])]  # fmt: skip
+    table = table.iloc[sorted(range(len(table)), key=rank.__getitem__)].reset_index(drop=True)
     several = table["diarizer"].nunique() > 1
     labels = [("all conditions" if c == TOTAL else short_label(c))
               + (f" · {d}" if several else "") for d, c in zip(table["diarizer"], table["condition"])]  # fmt: skip
