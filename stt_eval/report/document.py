@@ -147,15 +147,11 @@ def report_markdown(blocks: list[Block | Code | Aligned]) -> str:
 
 def _figures(frame: pd.DataFrame) -> str:
     """Every figure the run has data for, each with the values it draws."""
-    import matplotlib.pyplot as plt
+    from stt_eval.report.figures import plots  # matplotlib: imported when a page is drawn
 
-    from stt_eval.report.figures import plots
-
-    out = []
-    for plot in plots(frame):
-        out.append(figure_html(plot.name, plot.title, png_data_uri(plot.figure), plot.data))
-        plt.close(plot.figure)
-    return "\n".join(out)
+    return "\n".join(
+        figure_html(p.name, p.title, png_data_uri(p.figure), p.data) for p in plots(frame)
+    )
 
 
 def report_html(blocks: list[Block | Code | Aligned], frame: pd.DataFrame) -> str:
