@@ -32,6 +32,7 @@ from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcrib
 from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
 from stt_eval.providers.registry import get_provider, is_remote, provider_names
 from stt_eval.report.compare import compare_runs
+from stt_eval.report.document import write_report
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.results import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
 from stt_eval.runner import RunResult, run_experiment
@@ -47,6 +48,7 @@ __all__ = [
     "list_runs",
     "preview_condition",
     "prune_cache",
+    "report",
     "run",
     "sample_manifest",
     "score_diarization_files",
@@ -154,6 +156,13 @@ def write_summary(result: RunResult) -> Path:
     return path
 
 
+def report(run_dir: Path | str) -> tuple[Path, Path, Path]:
+    """Write a run's shareable report into its directory from its rows and resolved experiment:
+    ``report.html`` (one self-contained page: sortable tables, figures, the worst files'
+    alignments, provenance), ``report.md`` and ``exports/`` (trn/CTM/RTTM); returns the three."""
+    return (*write_report(Path(run_dir)), export_run(run_dir).root)
+
+
 def run(
     experiment: Experiment | Path | str | None = None,
     *,
@@ -165,7 +174,7 @@ def run(
     scheduler: str | None = None,
     progress: bool = True,
 ) -> RunResult:
-    """Run (or resume) an experiment and write its results and summary.
+    """Run (or resume) an experiment and write its results, summary and report.
 
     ``experiment``: a TOML path, an Experiment, or None for the bundled sample (``full`` picks
     every sample file and the full condition grid). ``workers`` and ``output`` override the
@@ -188,7 +197,7 @@ def run(
         exp = replace(exp, executor=executor, scheduler=scheduler or exp.scheduler)
     result = run_experiment(exp, fresh=fresh, progress=progress)
     write_summary(result)
-    export_run(result.run_dir)  # trn / CTM / RTTM under exports/ (stt_eval.exports)
+    report(result.run_dir)
     return result
 
 

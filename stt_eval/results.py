@@ -1,6 +1,7 @@
 """A run directory: ``rows.jsonl`` (the source of truth, appended as cells finish),
 ``transcripts.jsonl`` (each row's :class:`RowDetail`: scored words, word times, speaker turns),
-``results.parquet`` (the tidy table), ``summary.md``, and ``LOCK`` while a run writes it.
+``results.parquet`` (the tidy table), ``summary.md``, ``report.html`` and ``report.md`` (the
+shareable report), ``exports/`` (trn/CTM/RTTM), and ``LOCK`` while a run writes it.
 
 A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back; rows are
 tied to the content they were computed from (:func:`sample_digest`), so a resumed run keeps only
@@ -27,6 +28,8 @@ ROWS_FILE = "rows.jsonl"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
 RESULTS_FILE = "results.parquet"
 SUMMARY_FILE = "summary.md"
+REPORT_HTML = "report.html"
+REPORT_MD = "report.md"
 EXPERIMENT_FILE = "experiment.json"
 LOCK_FILE = "LOCK"
 

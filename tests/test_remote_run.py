@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from stt_eval.api import write_summary
+from stt_eval.api import report, write_summary
 from stt_eval.costs import OverBudget
 from stt_eval.datasets.manifest import RowProblemWarning, UnknownFieldWarning
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
@@ -77,6 +77,7 @@ def test_a_run_over_http_retries_records_and_keeps_the_key_out(
         cost = {r.sample_id: r.cost_usd for r in result.rows}
         assert {r.sample_id: r.cost_usd for r in again.rows} == cost  # as measured then
     write_summary(again)
+    report(again.run_dir)
     for path in [*(tmp_path / "r").rglob("*"), *cache.rglob("*")]:
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path

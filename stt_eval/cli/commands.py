@@ -15,8 +15,9 @@ from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
 from stt_eval.normalize import check_preset
+from stt_eval.report.alignment import pralign_lines
 from stt_eval.report.compare import compare_markdown
-from stt_eval.results import SUMMARY_FILE
+from stt_eval.results import REPORT_HTML, REPORT_MD, SUMMARY_FILE
 
 
 def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
@@ -27,8 +28,8 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, exports/)",
-          file=sys.stderr)  # fmt: skip
+    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, {REPORT_HTML}, "
+          f"{REPORT_MD}, exports/)", file=sys.stderr)  # fmt: skip
     if result.failed:
         print(
             f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
@@ -37,34 +38,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
-
-
-def _align_lines(uid: str, score: Any) -> list[str]:
-    """One utterance's alignment as sclite ``pralign`` shows it: REF / HYP / Eval rows, the
-    errors upper-cased, ``***`` for a missing word, S/D/I under each column."""
-    ref, hyp, evals = [], [], []
-    for op in score.ops:
-        r = list(score.ref[op.ref_start : op.ref_end])
-        h = list(score.hyp[op.hyp_start : op.hyp_end])
-        n = max(len(r), len(h))
-        r += ["*" * len(w) for w in h[len(r) :]]
-        h += ["*" * len(w) for w in r[len(h) :]]
-        mark = {"equal": "", "substitute": "S", "delete": "D", "insert": "I"}[op.type]
-        for rw, hw in zip(r[:n], h[:n], strict=True):
-            width = max(len(rw), len(hw))
-            same = op.type == "equal"
-            ref.append((rw if same else rw.upper()).ljust(width))
-            hyp.append((hw if same else hw.upper()).ljust(width))
-            evals.append(mark.ljust(width))
-    c = score.counts
-    return [
-        f"id: ({uid})",
-        f"Scores: (#C #S #D #I) {c.hits} {c.subs} {c.dels} {c.ins}",
-        ("REF:  " + " ".join(ref)).rstrip(),
-        ("HYP:  " + " ".join(hyp)).rstrip(),
-        ("Eval: " + " ".join(evals)).rstrip(),
-        "",
-    ]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
@@ -76,7 +49,7 @@ def cmd_score(args: argparse.Namespace) -> int:
                          allow_nan=False))  # fmt: skip
     else:
         for uid, aligned in score.alignments.items():
-            print("\n".join(_align_lines(uid, aligned)))
+            print("\n".join(pralign_lines(uid, aligned)))
         cer = f", CER {100 * score.total_chars.cer:.2f} %" if args.cer else ""
         print(
             f"WER {100 * total.wer:.2f} %  (S={total.subs} D={total.dels} I={total.ins} "
@@ -221,4 +194,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({**table.attrs, "lines": lines}, indent=2, ensure_ascii=False))
     else:
         print(compare_markdown(table))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    for path in call(api.report, args):
+        print(f"wrote {path}")
     return 0

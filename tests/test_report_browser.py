@@ -1,0 +1,108 @@
+"""report.html in a real headless Chromium (Debian's chromium + chromium-driver, through
+selenium): it opens offline with no console error and no request, shows every figure, sorts a
+table when a header is clicked, and the ``<script>`` in a hypothesis shows as text and never
+runs. A screenshot is kept in $STT_EVAL_ARTIFACTS (else the test's tmp dir)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stt_eval.api import report
+from stt_eval.results import rows_frame
+
+from .test_html_report import FAKE_KEY, ROWS, SCRIPT, write_run
+
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1366,900")  # fmt: skip
+"""Chromium as these machines run it offline (no background requests to Google's hosts)."""
+
+
+@pytest.fixture
+def browser(tmp_path):
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.skip(
+            "chromium / chromedriver not installed: apt-get install chromium chromium-driver"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (dev extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def _column(driver, table, name: str) -> list[str]:
+    heads = [th.text.rstrip(" ▲▼") for th in table.find_elements("css selector", "thead th")]
+    i = heads.index(name)
+    return [row.find_elements("css selector", "td")[i].text
+            for row in table.find_elements("css selector", "tbody tr")]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_report_opens_offline_sorts_and_runs_no_injected_script(browser, tmp_path, monkeypatch):
+    from stt_eval.report.figures import plots
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    html_path, *_ = report(write_run(tmp_path))
+    browser.get("about:blank")
+    browser.get_log("performance"), browser.get_log("browser")  # the start page's, not ours
+    browser.get(html_path.as_uri())
+
+    assert browser.title == "stt-eval report — handmade"
+    problems = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert problems == []
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    sent = [
+        m["params"]["request"]["url"]
+        for m in (json.loads(e["message"])["message"] for e in browser.get_log("performance"))
+        if m["method"] == "Network.requestWillBeSent"
+    ]
+    assert html_path.as_uri() in sent  # the log sees requests: the page's own is the only one
+    assert [u for u in sent if u != html_path.as_uri() and not u.startswith("data:")] == []
+
+    # the injected script is on the page as text and did not run
+    assert browser.execute_script("return typeof window.__pwned") == "undefined"
+    text = browser.find_element("tag name", "body").text
+    assert SCRIPT in text and "HTTP 401 for key ***" in text and FAKE_KEY not in text
+
+    # at laptop width every table fits without a sideways scroll
+    wide = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.scroll'))"
+        ".filter(d => d.scrollWidth > d.clientWidth).length"
+    )
+    assert wide == 0
+
+    images = browser.find_elements("css selector", "figure img")
+    assert len(images) == len(plots(rows_frame(ROWS))) > 0
+    assert all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images)
+
+    # Pooled WER, by hand: alpha clean 3/13, noise 1/6, TOTAL 4/19; beta clean 3/13, noise
+    # failed (–), TOTAL 3/13. Blanks sort last both ways.
+    table = browser.find_element("css selector", "table.sortable")
+    assert _column(browser, table, "wer") == ["23.1 %", "16.7 %", "21.1 %", "23.1 %", "–", "23.1 %"]
+    header = next(th for th in table.find_elements("css selector", "th") if th.text == "wer")
+    header.click()
+    assert _column(browser, table, "wer") == ["16.7 %", "21.1 %", "23.1 %", "23.1 %", "23.1 %", "–"]
+    assert _column(browser, table, "condition")[:2] == ["noise", "TOTAL"]
+    header.click()
+    assert _column(browser, table, "wer") == ["23.1 %", "23.1 %", "23.1 %", "21.1 %", "16.7 %", "–"]
+
+    artifacts = Path(os.environ.get("STT_EVAL_ARTIFACTS") or tmp_path)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1366, min(height, 12000))
+    shot = artifacts / "report.png"
+    assert browser.save_screenshot(str(shot))
+    print(f"screenshot of report.html: {shot}")
