@@ -179,11 +179,14 @@ def test_kill_9_at_random_points_resumes_to_the_uninterrupted_table(tmp_path):
 def test_ctrl_c_stops_at_once_and_leaves_a_resumable_run(tmp_path):
     toml, cache = _grid(tmp_path), tmp_path / "cache"
     proc = _run(toml, cache)
-    time.sleep(6.0)
+    deadline = time.time() + 120  # interrupt once the first row is written: mid-run, not by a clock
+    while time.time() < deadline and not any(map(read_rows, (tmp_path / "results").glob("*"))):
+        time.sleep(0.05)
+    run_dir = next((tmp_path / "results").iterdir())
     started = time.time()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130 and time.time() - started < 30
-    run_dir = next((tmp_path / "results").iterdir())
+    assert 0 < len(read_rows(run_dir)) < 12  # it was stopped mid-run
     assert not (run_dir / LOCK_FILE).exists()
     deadline = time.time() + 5
     while _left_behind(str(cache)) and time.time() < deadline:
