@@ -116,9 +116,12 @@ def _grid(folder: Path) -> Path:
 
 def _run(toml: Path, cache: Path) -> subprocess.Popen:
     env = {**os.environ, "STT_EVAL_CACHE": str(cache)}
+    # SIGINT's default action in the run: a test launched in the background (`cmd &` in a
+    # script) inherits it ignored, and Python keeps an ignored SIGINT ignored
     return subprocess.Popen(
         [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
 
 
