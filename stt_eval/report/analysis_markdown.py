@@ -34,8 +34,9 @@ def _p(p: float) -> str:
     return "–" if math.isnan(p) else f"{p:.3g}"
 
 
-def _points(d: float) -> str:
-    return "–" if math.isnan(d) else f"{100 * d:+.1f}"
+def points(d: float) -> str:
+    """A rate difference in percentage points, signed, never "-0.0"."""
+    return "–" if math.isnan(d) else f"{round(100 * d, 1) + 0.0:+.1f}"
 
 
 def comparison_table(frame: pd.DataFrame, metric: str = "wer") -> pd.DataFrame:
@@ -52,7 +53,7 @@ def comparison_table(frame: pd.DataFrame, metric: str = "wer") -> pd.DataFrame:
             "files": table["files"],
             f"{metric} a": table[f"{metric}_a"],
             f"{metric} b": table[f"{metric}_b"],
-            "a − b (points)": table["diff"].map(_points),
+            "a − b (points)": table["diff"].map(points),
             "95 % CI (points)": [
                 "–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
                 for lo, hi in zip(table["diff_low"], table["diff_high"])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
 from stt_eval.report.analysis import _ok, _pair, _tests, der_rows
-from stt_eval.report.analysis_markdown import FEW_FILES
+from stt_eval.report.analysis_markdown import FEW_FILES, points
 from stt_eval.report.markdown import md_table
 from stt_eval.results import ROWS_FILE, read_rows, rows_frame
 
@@ -162,10 +162,6 @@ COLUMNS = ["metric", "system", "condition", "chunking", "merge", "files", "a", "
            "change_low", "change_high", "p", "p_mapsswe", "significant", "verdict"]  # fmt: skip
 
 
-def _points(x: float) -> str:
-    return "–" if math.isnan(x) else f"{round(100 * x, 1) + 0.0:+.1f}"  # no "-0.0"
-
-
 def compare_markdown(table: pd.DataFrame) -> str:
     """A comparison as Markdown: what was compared and dropped, then one table per metric with
     the changes larger than noise marked ``**``."""
@@ -195,9 +191,9 @@ def compare_markdown(table: pd.DataFrame) -> str:
             "system": rows["system"], "condition": rows["condition"],
             "chunking": rows["chunking"], "merge": rows["merge"], "files": rows["files"],
             metric + " A": rows["a"], metric + " B": rows["b"],
-            "change (points)": [_points(c) + (" **" if s else "")
+            "change (points)": [points(c) + (" **" if s else "")
                                 for c, s in zip(rows["change"], rows["significant"])],
-            "95 % CI": [f"[{_points(lo)}, {_points(hi)}]" if not math.isnan(lo) else "–"
+            "95 % CI": [f"[{points(lo)}, {points(hi)}]" if not math.isnan(lo) else "–"
                         for lo, hi in zip(rows["change_low"], rows["change_high"])],
             "p": ["–" if math.isnan(p) else f"{p:.3g}" for p in rows["p"]],
         })  # fmt: skip
