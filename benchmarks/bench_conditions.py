@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stt_eval.audio import AudioClip, load_audio
+from stt_eval.audio.load import AudioClip, load_audio
 from stt_eval.conditions import apply_chain, parse_chain
 
 AUDIO = Path(__file__).parents[1] / "datasets" / "sample" / "audio"

@@ -2,7 +2,7 @@
 
 Loops real speech (``longform_en``, 199 s) into a temporary FLAC of about ``--minutes`` (whole
 loops, so the reference is the loop's text repeated), then for each window: read it from disk
-(``stt_eval.audio.open_audio``) → add white noise at 10 dB SNR → transcribe with faster-whisper tiny.en
+(``stt_eval.audio.load.open_audio``) → add white noise at 10 dB SNR → transcribe with faster-whisper tiny.en
 (int8, beam 1, 2 threads) → merge all windows. Prints peak RSS (target < 1 GB), throughput and
 RTF beside the anchor (tiny.en RTF 0.054 on 2 cores, DESIGN.md section 13), and the WER.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from stt_eval.audio import AudioClip, load_audio, open_audio
+from stt_eval.audio.load import AudioClip, load_audio, open_audio
 from stt_eval.chunking import format_chunking, merge_chunks, parse_chunking, plan_windows
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.metrics.wer import score_text

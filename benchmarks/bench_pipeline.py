@@ -101,10 +101,10 @@ def bench_scoring(n: int) -> None:
 def bench_overhead() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from stt_eval.api import default_experiment
-    from stt_eval.audio import load_audio
+    from stt_eval.audio.load import load_audio
     from stt_eval.datasets.manifest import load_manifest
     from stt_eval.providers.registry import get_provider
-    from stt_eval.runner import run_experiment, select_samples
+    from stt_eval.run.grid import run_experiment, select_samples
 
     exp = default_experiment()
     samples = select_samples(load_manifest(exp.dataset).samples, exp)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from stt_eval.api import sample_manifest
 from stt_eval.experiment import Experiment, ProviderSpec
-from stt_eval.runner import run_experiment
+from stt_eval.run.grid import run_experiment
 
 
 def _cpu_s() -> float:

@@ -12,30 +12,31 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from stt_eval import cache_admin
-from stt_eval.audio import save_wav
-from stt_eval.cache import TranscriptCache, default_cache_dir
-from stt_eval.cache_admin import CacheInfo, PruneReport, VerifyReport
+from stt_eval.audio.load import save_wav
+from stt_eval.cache import admin as cache_admin
+from stt_eval.cache.admin import CacheInfo, PruneReport, VerifyReport
+from stt_eval.cache.store import TranscriptCache, default_cache_dir
 from stt_eval.conditions import REGISTRY, Conditioned
+from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.annotations import read_rttm, read_uem
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
-from stt_eval.exports import export_run
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
-from stt_eval.normalize import DEFAULT_PRESET, check_preset
-from stt_eval.pipeline import Transcribed, conditioned_audio, diarize, transcribe
-from stt_eval.prepared import Recording, babble_talkers, canonical_condition, prepare
+from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
+from stt_eval.pipeline.prepare import Recording, babble_talkers, prepare
+from stt_eval.pipeline.recording import Transcribed, conditioned_audio, diarize, transcribe
 from stt_eval.providers.registry import get_provider, is_remote, provider_names
 from stt_eval.report.compare import compare_runs
 from stt_eval.report.document import write_report
 from stt_eval.report.markdown import summary_markdown
-from stt_eval.results import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
-from stt_eval.runner import RunResult, run_experiment
+from stt_eval.run.directory import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
+from stt_eval.run.exports import export_run
+from stt_eval.run.grid import RunResult, run_experiment
 
 __all__ = [
     "cache_info",

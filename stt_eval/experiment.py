@@ -33,11 +33,11 @@ from pydantic import (
 from pydantic.dataclasses import dataclass
 
 from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.importers import DATASET_FORMATS, FORMATS, MANIFEST
 from stt_eval.diarizers import DIARIZERS
 from stt_eval.metrics.diarization import DEFAULT_COLLAR
-from stt_eval.normalize import DEFAULT_PRESET, check_preset
-from stt_eval.prepared import canonical_condition
+from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
 from stt_eval.types import CHANNEL_MODES

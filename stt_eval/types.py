@@ -343,3 +343,14 @@ class ResultRow:
                 f"ResultRow {self.sample_id}: hits+subs+dels={self.hits + self.subs + self.dels} "
                 f"must equal ref_words={self.ref_words}"
             )
+
+
+@dataclass(frozen=True)
+class UnitDone:
+    """One window (or whole recording) transcribed: by which provider, from the cache or not,
+    after how many attempts, at what list price (None: unknown)."""
+
+    provider: str
+    cached: bool
+    attempts: int
+    cost_usd: float | None

@@ -100,7 +100,7 @@ def test_overlapping_same_speaker_turns_merge_with_warning(tmp_path):
 
 def test_touching_same_speaker_turns_are_kept_as_written_without_warning(tmp_path):
     # md-eval puts a no-score collar at every reference boundary as written, so the reader keeps
-    # the boundary at 2.0 (stt_eval.intervals.merge_turns joins them where coverage is all
+    # the boundary at 2.0 (stt_eval.metrics.intervals.merge_turns joins them where coverage is all
     # that matters, e.g. when scoring without a collar)
     path = _file(
         tmp_path,

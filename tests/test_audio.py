@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stt_eval.audio import (
+from stt_eval.audio.load import (
     TARGET_RATE,
     AudioClip,
     AudioError,

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stt_eval import prepared
 from stt_eval.api import score_files
-from stt_eval.audio import (
+from stt_eval.audio.checks import DOWNMIX_ENERGY_FLOOR
+from stt_eval.audio.load import (
     AudioError,
     audio_warnings,
     ffmpeg_exe,
@@ -28,14 +28,14 @@ from stt_eval.audio import (
     open_audio,
     read_audio,
 )
-from stt_eval.audio_checks import DOWNMIX_ENERGY_FLOOR
 from stt_eval.cli import main
 from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_rttm, read_stm, read_uem
 from stt_eval.datasets.manifest import ManifestError, load_manifest
 from stt_eval.datasets.text import ByteOrderMarkWarning
 from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_transcripts
 from stt_eval.metrics.wer import CharCounts, WordCounts, score_corpus
-from stt_eval.normalize import normalizes_to_nothing
+from stt_eval.normalization.rules import normalizes_to_nothing
+from stt_eval.pipeline import prepare as prepared
 
 from .conftest import SAMPLE
 
@@ -621,7 +621,7 @@ def test_corpus_score_json_is_strict_and_lists_empty_references():
 @pytest.mark.slow
 def test_run_makes_failure_rows_for_bad_inputs_and_scores_the_rest(tmp_path):
     from stt_eval.experiment import Experiment, ProviderSpec
-    from stt_eval.runner import run_experiment
+    from stt_eval.run.grid import run_experiment
 
     shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "good.flac")
     (tmp_path / "cut.wav").write_bytes(_in_wav_bytes(_in_tone(1.0))[: 44 + 16000])

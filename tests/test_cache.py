@@ -10,10 +10,10 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 
-from stt_eval.audio import AudioClip
-from stt_eval.cache import CacheWarning, TranscriptCache, cache_key
+from stt_eval.audio.load import AudioClip
+from stt_eval.cache.store import CacheWarning, TranscriptCache, cache_key
 from stt_eval.diarizers.senko import SenkoDiarizer
-from stt_eval.pipeline import transcribe_clip
+from stt_eval.pipeline.recording import transcribe_clip
 from stt_eval.providers.faster_whisper import FasterWhisper
 from stt_eval.providers.pocketsphinx import PocketSphinx
 from stt_eval.types import Measured, Transcript, Word

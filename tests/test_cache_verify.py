@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stt_eval.audio import AudioClip
-from stt_eval.cache import (
+from stt_eval.audio.load import AudioClip
+from stt_eval.cache.admin import cache_info, prune_cache, verify_cache
+from stt_eval.cache.store import (
     CACHE_FORMAT,
     CacheWarning,
     TranscriptCache,
@@ -32,8 +33,7 @@ from stt_eval.cache import (
     key_from_digest,
     quarantine,
 )
-from stt_eval.cache_admin import cache_info, prune_cache, verify_cache
-from stt_eval.pipeline import transcribe_clip
+from stt_eval.pipeline.recording import transcribe_clip
 from stt_eval.types import Measured, SpeakerTurn, Transcript, Word
 
 from .conftest import ROOT

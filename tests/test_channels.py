@@ -12,21 +12,21 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from stt_eval.audio_checks import AudioError
+from stt_eval.audio.checks import AudioError
+from stt_eval.audio.streams import read_channels, read_streams
 from stt_eval.conditions import ConditionError
 from stt_eval.datasets.annotations import read_rttm
 from stt_eval.datasets.manifest import ManifestError, load_manifest, save_manifest
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
 from stt_eval.metrics.crosstalk import crosstalk_words
-from stt_eval.multichannel import read_channels, read_streams
-from stt_eval.pipeline import Cell, RecordingJob, run_recording
-from stt_eval.prepared import Recording, prepare, prepare_streams
-from stt_eval.report.channels import mix_vs_split
+from stt_eval.pipeline.by_channel import channel_turns, merge_streams
+from stt_eval.pipeline.prepare import Recording, prepare, prepare_streams
+from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+from stt_eval.pipeline.score import Scoring
+from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import per_file
-from stt_eval.results import row_from_dict, row_to_dict
-from stt_eval.runner import estimate, plan_cells, plan_jobs, run_experiment
-from stt_eval.scoring import Scoring
-from stt_eval.split import channel_turns, merge_streams
+from stt_eval.run.directory import row_from_dict, row_to_dict
+from stt_eval.run.grid import estimate, plan_cells, plan_jobs, run_experiment
 from stt_eval.types import (
     CHANNELS_DIARIZER,
     InvalidRecord,

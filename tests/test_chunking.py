@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from stt_eval.audio import AudioClip, load_audio, open_audio
+from stt_eval.audio.load import AudioClip, load_audio, open_audio
+from stt_eval.audio.vad import speech_silences
 from stt_eval.chunking import (
     MERGE_STRATEGIES,
     ChunkingError,
@@ -27,7 +28,6 @@ from stt_eval.chunking.planning import plan_vad_windows
 from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import align_words, score_text
 from stt_eval.types import Chunk, Transcript, Word
-from stt_eval.vad import speech_silences
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "datasets" / "sample"
@@ -158,7 +158,7 @@ def test_plan_chunks_fixed_never_reads_audio(spec):
 
 
 def test_plan_chunks_vad_needs_a_silence_finder():
-    with pytest.raises(ChunkingError, match="find_silences=stt_eval.vad.speech_silences"):
+    with pytest.raises(ChunkingError, match="find_silences=stt_eval.audio.vad.speech_silences"):
         plan_chunks(parse_chunking("30s/2s/vad"), 70.0, _no_read)
 
 

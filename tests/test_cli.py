@@ -131,7 +131,7 @@ def test_conditions_preview_writes_audio_and_prints_the_achieved_snr(tmp_path, c
 
 @pytest.mark.slow
 def test_transcribe_streams_long_chunked_files_with_the_same_result(monkeypatch):
-    import stt_eval.prepared as prepared
+    import stt_eval.pipeline.prepare as prepared
 
     audio = SAMPLE / "audio" / "mfa_michaelandsickmichael.flac"  # 52 s
     whole = transcribe_file(audio, chunking="20s/2s")

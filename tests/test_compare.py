@@ -9,7 +9,7 @@ import pytest
 
 from stt_eval.api import compare_runs
 from stt_eval.cli import main
-from stt_eval.results import ROWS_FILE, append_rows
+from stt_eval.run.directory import ROWS_FILE, append_rows
 from stt_eval.types import ResultRow
 
 FILES = [f"f{i:02d}" for i in range(12)]

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import welch
 
-from stt_eval.audio import AudioClip, ffmpeg_exe, load_audio
+from stt_eval.audio.load import AudioClip, ffmpeg_exe, load_audio
 from stt_eval.conditions import (
     Conditioned,
     ConditionError,

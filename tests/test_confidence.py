@@ -14,10 +14,10 @@ from stt_eval.metrics.confidence import (
     confidence_bins,
     word_errors,
 )
-from stt_eval.normalize import words as normalized_words
+from stt_eval.normalization.rules import words as normalized_words
+from stt_eval.pipeline.score import Scoring, score_row
 from stt_eval.report.analysis import reliability, review_curve, review_summary
-from stt_eval.results import rows_frame
-from stt_eval.scoring import Scoring, score_row
+from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow, Sample, Transcript, Word
 
 from .conftest import SAMPLE
@@ -113,7 +113,7 @@ def test_rows_carry_bins_and_the_report_pools_them():
 
 @pytest.mark.slow
 def test_faster_whisper_word_probabilities_make_a_review_curve():
-    from stt_eval.audio import load_audio
+    from stt_eval.audio.load import load_audio
     from stt_eval.datasets.manifest import load_manifest
     from stt_eval.providers.registry import get_provider
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec
-from stt_eval.results import LOCK_FILE, RunLock, RunLocked, read_rows
-from stt_eval.runner import run_experiment
+from stt_eval.run.directory import LOCK_FILE, RunLock, RunLocked, read_rows
+from stt_eval.run.grid import run_experiment
 
 from .conftest import SAMPLE
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from stt_eval.datasets.annotations import read_rttm, write_rttm
-from stt_eval.intervals import merge_turns
 from stt_eval.metrics.diarization import (
     DERCounts,
     FileScores,
@@ -22,6 +21,7 @@ from stt_eval.metrics.diarization import (
     score_diarization,
     score_files,
 )
+from stt_eval.metrics.intervals import merge_turns
 from stt_eval.types import SpeakerTurn as T
 
 SAMPLE = Path(__file__).parents[1] / "datasets" / "sample"

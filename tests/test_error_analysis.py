@@ -7,11 +7,11 @@ import pytest
 
 from stt_eval.metrics.errors import Edits, edits, flags, longest_runs, split_sub
 from stt_eval.metrics.wer import align_words
+from stt_eval.pipeline.score import Scoring, score_row
 from stt_eval.report.analysis import comparisons, flags_table, top_edits, with_intervals
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.report.tables import TOTAL, pooled
-from stt_eval.results import rows_frame
-from stt_eval.scoring import Scoring, score_row
+from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow, Sample, Transcript
 
 

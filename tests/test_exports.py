@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stt_eval.exports import export_run, setting_dir, write_exports
-from stt_eval.results import (
+from stt_eval.run.directory import (
     ROWS_FILE,
     TRANSCRIPTS_FILE,
     append_details,
@@ -26,6 +25,7 @@ from stt_eval.results import (
     row_key,
     with_details,
 )
+from stt_eval.run.exports import export_run, setting_dir, write_exports
 from stt_eval.types import ResultRow, RowDetail, SpeakerTurn, Word
 
 from .conftest import SAMPLE

@@ -16,7 +16,7 @@ from stt_eval.report.figure_parts import (
     series_label,
     short_label,
 )
-from stt_eval.results import rows_frame
+from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow
 
 WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"

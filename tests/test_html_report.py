@@ -19,7 +19,13 @@ from stt_eval.report.alignment import columns, row_alignment
 from stt_eval.report.document import Aligned, report_blocks
 from stt_eval.report.html import figure_html, html_table, text_html
 from stt_eval.report.markdown import summary_markdown
-from stt_eval.results import EXPERIMENT_FILE, ROWS_FILE, append_rows, rows_frame, write_results
+from stt_eval.run.directory import (
+    EXPERIMENT_FILE,
+    ROWS_FILE,
+    append_rows,
+    rows_frame,
+    write_results,
+)
 from stt_eval.types import ResultRow
 
 SCRIPT = "<script>window.__pwned=1</script>"

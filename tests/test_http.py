@@ -8,14 +8,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stt_eval.http import HttpClient, RetryPolicy, api_key, metered, retry_after_s
-from stt_eval.providers.base import (
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     TransientProviderError,
 )
-from stt_eval.ratelimit import RateLimiter
+from stt_eval.providers.http import HttpClient, RetryPolicy, api_key, metered, retry_after_s
+from stt_eval.providers.ratelimit import RateLimiter
 from stt_eval.testing.server import Fault, LoopbackServer, Reply
 
 KEY = "sk-test-0123456789"

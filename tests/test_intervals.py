@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stt_eval.intervals import merge_regions, merge_turns, same_speaker_overlaps
+from stt_eval.metrics.intervals import merge_regions, merge_turns, same_speaker_overlaps
 from stt_eval.types import SpeakerTurn as T
 
 

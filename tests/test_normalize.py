@@ -9,7 +9,7 @@ from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from stt_eval.experiment import experiment_from_dict
-from stt_eval.normalize import (
+from stt_eval.normalization.rules import (
     PRESETS,
     UnknownNormalizer,
     check_preset,
@@ -17,7 +17,7 @@ from stt_eval.normalize import (
     strip_markup,
     words,
 )
-from stt_eval.scoring import Scoring
+from stt_eval.pipeline.score import Scoring
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_unknown_steps_list_presets_and_steps():
 
 
 def test_chime6_without_lhotse_says_what_to_install(monkeypatch):
-    import stt_eval.normalize as normalize
+    import stt_eval.normalization.rules as normalize
 
     monkeypatch.setattr(normalize, "find_spec", lambda name: None)
     with pytest.raises(UnknownNormalizer, match=r"lhotse.*pip install 'stt-eval\[lhotse\]'"):

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from stt_eval.metrics import wer
 from stt_eval.metrics.wer import score_corpus
-from stt_eval.normalize import words
-from stt_eval.normalize_batch import SEPARATOR, CorpusNormalizer, context_words, whisper_pieces
+from stt_eval.normalization.batch import SEPARATOR, CorpusNormalizer, context_words, whisper_pieces
+from stt_eval.normalization.rules import words
 
 from .conftest import ROOT
 

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 import pytest
 
 from stt_eval.api import preview_condition, transcribe_file
-from stt_eval.audio import AudioClip
-from stt_eval.cache import TranscriptCache, cache_key
+from stt_eval.audio.load import AudioClip
+from stt_eval.cache.store import TranscriptCache, cache_key
+from stt_eval.conditions.spec import canonical_condition
 from stt_eval.experiment import Experiment, ProviderSpec
-from stt_eval.pipeline import Cell, RecordingJob, describe_error, run_recording
-from stt_eval.prepared import babble_talkers, canonical_condition, condition_seed
+from stt_eval.pipeline.prepare import babble_talkers, condition_seed
+from stt_eval.pipeline.recording import Cell, RecordingJob, describe_error, run_recording
+from stt_eval.pipeline.score import Scoring, score_row
 from stt_eval.providers import registry
 from stt_eval.providers.pocketsphinx import PocketSphinx
-from stt_eval.runner import run_experiment
-from stt_eval.scoring import Scoring, score_row
+from stt_eval.run.grid import run_experiment
 from stt_eval.types import Sample, Transcript
 
 from .conftest import SAMPLE
@@ -131,7 +132,7 @@ def test_bad_audio_fails_every_cell_with_the_file_and_no_traceback(tmp_path, cap
 
 
 def test_describe_error_keeps_our_messages_and_flags_the_rest():
-    from stt_eval.audio import AudioError
+    from stt_eval.audio.load import AudioError
 
     assert (
         describe_error(AudioError("a.wav", "empty", "re-export it"))
@@ -152,7 +153,7 @@ def test_a_merge_fallback_reaches_the_row_as_a_warning():
 
 def test_a_slice_of_a_recording_is_all_that_is_heard(tmp_path):
     """Kaldi segments, STM and NeMo offsets make samples that are spans of a longer file."""
-    from stt_eval.prepared import Recording, prepare
+    from stt_eval.pipeline.prepare import Recording, prepare
 
     path = SAMPLE / "audio" / "whisper_jfk.flac"  # 11.0 s
     part = Sample("u1", path, "ask not", meta={"offset_s": 2.5, "duration_s": 3.0})

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 import requests
 
-from stt_eval.audio import AudioClip
-from stt_eval.http import metered
+from stt_eval.audio.load import AudioClip
 from stt_eval.providers.assemblyai import AssemblyAI
-from stt_eval.providers.base import (
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     TransientProviderError,
 )
+from stt_eval.providers.http import metered
 from stt_eval.testing.assemblyai import AssemblyAIServer, assemblyai_error, assemblyai_server
 from stt_eval.testing.server import Fault, LoopbackServer, Reply
 from stt_eval.types import SpeakerTurn, Transcript, Word

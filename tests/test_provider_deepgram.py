@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import requests
 
-from stt_eval.audio import AudioClip
-from stt_eval.http import metered
-from stt_eval.providers.base import (
+from stt_eval.audio.load import AudioClip
+from stt_eval.providers.deepgram import Deepgram
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     TransientProviderError,
 )
-from stt_eval.providers.deepgram import Deepgram
+from stt_eval.providers.http import metered
 from stt_eval.testing.deepgram import deepgram_error, deepgram_server
 from stt_eval.testing.server import Fault, LoopbackServer, Reply
 from stt_eval.types import SpeakerTurn, Transcript, Word

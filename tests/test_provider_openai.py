@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import requests
 
-from stt_eval import http
-from stt_eval.audio import AudioClip, load_audio
-from stt_eval.http import metered
-from stt_eval.providers.base import (
+from stt_eval.audio.load import AudioClip, load_audio
+from stt_eval.providers import http
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     TransientProviderError,
 )
 from stt_eval.providers.faster_whisper import FasterWhisper
+from stt_eval.providers.http import metered
 from stt_eval.providers.openai import OpenAICompatible
 from stt_eval.providers.registry import UnknownProvider, get_provider
 from stt_eval.testing.openai import (

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import requests
 
-from stt_eval import http
-from stt_eval.audio import AudioClip
-from stt_eval.http import metered
-from stt_eval.providers.base import (
+from stt_eval.audio.load import AudioClip
+from stt_eval.providers import http
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     TransientProviderError,
 )
+from stt_eval.providers.http import metered
 from stt_eval.providers.pulse import Pulse, transcript_from_pulse
 from stt_eval.providers.registry import UnknownProvider, get_provider
 from stt_eval.testing.pulse import pulse_fault, pulse_server

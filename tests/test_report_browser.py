@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stt_eval.api import report
-from stt_eval.results import rows_frame
+from stt_eval.run.directory import rows_frame
 
 from .test_html_report import FAKE_KEY, ROWS, SCRIPT, write_run
 

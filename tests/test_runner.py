@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
-from stt_eval.results import ROWS_FILE, read_rows
-from stt_eval.runner import run_experiment
+from stt_eval.run.directory import ROWS_FILE, read_rows
+from stt_eval.run.grid import run_experiment
 
 from .conftest import ROOT, SAMPLE
 
@@ -154,7 +154,7 @@ def test_noise_file_paths_are_relative_to_the_experiment_file(tmp_path, dataset)
     )
     exp = load_experiment(tmp_path / "e.toml")
     assert str(tmp_path / "noise" / "hum.flac") in exp.conditions[0]
-    from stt_eval.runner import plan_cells
+    from stt_eval.run.grid import plan_cells
 
     assert all(str(tmp_path / "noise" / "hum.flac") in c.condition for c in plan_cells(exp))
 
@@ -223,7 +223,7 @@ def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
 
 @pytest.mark.slow
 def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, monkeypatch):
-    import stt_eval.prepared as prepared
+    import stt_eval.pipeline.prepare as prepared
 
     shutil.copy(
         SAMPLE / "audio" / "mfa_michaelandsickmichael.flac", tmp_path / "long.flac"

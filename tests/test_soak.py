@@ -10,9 +10,9 @@ import random
 import pytest
 import soundfile as sf
 
-from stt_eval.audio import load_audio
+from stt_eval.audio.load import load_audio
 from stt_eval.experiment import Experiment, ProviderSpec
-from stt_eval.runner import run_experiment
+from stt_eval.run.grid import run_experiment
 from stt_eval.testing.openai import openai_fault, openai_server
 from stt_eval.testing.server import Fault
 from stt_eval.types import Transcript, Word

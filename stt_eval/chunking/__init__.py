@@ -18,7 +18,7 @@ to reconcile neighbours.
 
 The modules follow the flow: ``settings`` (what to do, as data) → ``planning`` (where the
 windows go) → ``merging`` (joining their transcripts). Reading the windows' audio is
-``stt_eval.audio``'s job, finding pauses for the VAD planner ``stt_eval.vad``'s.
+``stt_eval.audio.load``'s job, finding pauses for the VAD planner ``stt_eval.audio.vad``'s.
 """
 
 from stt_eval.chunking.merging import merge_chunks

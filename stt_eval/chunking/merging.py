@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from stt_eval.chunking.planning import cut_points
 from stt_eval.chunking.settings import MERGE_STRATEGIES, ChunkingError
-from stt_eval.normalize import words as normalized_words
+from stt_eval.normalization.rules import words as normalized_words
 from stt_eval.types import Chunk, SpeakerTurn, Transcript, Word
 
 

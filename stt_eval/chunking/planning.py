@@ -4,7 +4,7 @@ Plans need only the recording's duration and, for the VAD planner, a way to read
 seconds around each seam and find the pauses in them. Both come in as callables, so the same
 planner serves a clip in memory (``clip.slice``) and a multi-hour file on disk
 (``AudioFile.read``), and no engine is imported here: the pipeline injects the silence finder
-(``stt_eval.vad.speech_silences``).
+(``stt_eval.audio.vad.speech_silences``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from stt_eval.audio import AudioClip
+from stt_eval.audio.load import AudioClip
 from stt_eval.chunking.settings import ChunkingError, ChunkSetting, check_window
 from stt_eval.types import Chunk
 
@@ -201,14 +201,14 @@ def plan_chunks(
     ``read(start_s, end_s)`` returns the normalized 16 kHz clip of a span: ``clip.slice`` for a
     clip in memory, ``AudioFile.read`` for a file on disk. The ``fixed`` planner (and ``none``,
     one window) never calls it. The ``vad`` planner reads a few seconds around each seam and
-    needs ``find_silences`` (the pipeline passes ``stt_eval.vad.speech_silences``).
+    needs ``find_silences`` (the pipeline passes ``stt_eval.audio.vad.speech_silences``).
     """
     if setting.chunk_s is None or setting.planner == "fixed":
         return plan_windows(duration_s, setting.chunk_s, setting.overlap_s, sample_id)
     if find_silences is None:
         raise ChunkingError(
             f"the {setting.planner!r} planner needs find_silences, a function from a clip to "
-            "its non-speech intervals: pass find_silences=stt_eval.vad.speech_silences, or use "
+            "its non-speech intervals: pass find_silences=stt_eval.audio.vad.speech_silences, or use "
             "the 'fixed' planner"
         )
     return plan_vad_windows(

@@ -11,9 +11,9 @@ import os
 import sys
 import warnings
 
-from stt_eval.audio import AudioError
+from stt_eval.audio.load import AudioError
 from stt_eval.cli.parser import COMMANDS, build_parser
-from stt_eval.providers.base import ProviderError
+from stt_eval.providers.errors import ProviderError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

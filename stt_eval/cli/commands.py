@@ -14,10 +14,10 @@ from typing import Any
 from stt_eval import api
 from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
-from stt_eval.normalize import check_preset
+from stt_eval.normalization.rules import check_preset
 from stt_eval.report.alignment import pralign_lines
 from stt_eval.report.compare import compare_markdown
-from stt_eval.results import REPORT_HTML, REPORT_MD, SUMMARY_FILE
+from stt_eval.run.directory import REPORT_HTML, REPORT_MD, SUMMARY_FILE
 
 
 def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:

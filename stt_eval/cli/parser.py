@@ -14,7 +14,7 @@ from stt_eval.chunking import MERGE_STRATEGIES
 from stt_eval.cli import commands
 from stt_eval.datasets.importers import FORMATS
 from stt_eval.experiment import EXECUTORS
-from stt_eval.normalize import PRESETS, STEPS
+from stt_eval.normalization.rules import PRESETS, STEPS
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 

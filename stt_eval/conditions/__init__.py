@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stt_eval.audio import TARGET_RATE, AudioClip, load_audio, resample, save_wav, to_int16
+from stt_eval.audio.load import TARGET_RATE, AudioClip, load_audio, resample, save_wav, to_int16
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from stt_eval.conditions.noise import active_speech_mask, active_speech_power

@@ -12,15 +12,11 @@ at ``leakage_db`` (a headset picking up the other party, line echo), then a phon
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stt_eval.conditions.channels import _telephony
 from stt_eval.conditions.step import Value, _StepContext
-
-if TYPE_CHECKING:  # spec imports the registry, which imports this module
-    from stt_eval.conditions.spec import Chain
+from stt_eval.conditions.transmission import _telephony
 
 STEREO_CALL = "stereo_call"
 """The condition's registry name."""
@@ -29,14 +25,6 @@ STEREO_CALL = "stereo_call"
 def stereo_call_step(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) -> np.ndarray:
     """One channel's phone line (the leakage between channels is :func:`leak`'s job)."""
     return _telephony(x, {"codec": params["codec"], "loss": 0.0}, ctx)
-
-
-def leakage_db(chain: Chain) -> float | None:
-    """The leakage a chain asks for between channels (its stereo_call step's), else None."""
-    for spec in chain:
-        if spec.name == STEREO_CALL:
-            return float(spec.get("leakage_db"))  # type: ignore[arg-type]
-    return None
 
 
 def leak(channels: Sequence[np.ndarray], db: float) -> list[np.ndarray]:

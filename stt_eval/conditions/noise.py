@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from stt_eval.audio import TARGET_RATE, AudioClip, AudioError, audio_duration, load_audio, resample
+from stt_eval.audio.load import (
+    TARGET_RATE,
+    AudioClip,
+    AudioError,
+    audio_duration,
+    load_audio,
+    resample,
+)
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.step import Value, _NoiseResult, _StepContext
 

@@ -13,17 +13,17 @@ from types import MappingProxyType
 
 import numpy as np
 
-from stt_eval.conditions.channels import (
+from stt_eval.conditions.crosstalk import STEREO_CALL, stereo_call_step
+from stt_eval.conditions.errors import ConditionError
+from stt_eval.conditions.noise import _apply_noise, _check_noise
+from stt_eval.conditions.step import Value, _clean, _NoiseResult, _StepContext
+from stt_eval.conditions.transmission import (
     FFMPEG_CODECS,
     _codec,
     _gain,
     _resample_step,
     _telephony,
 )
-from stt_eval.conditions.crosstalk import STEREO_CALL, stereo_call_step
-from stt_eval.conditions.errors import ConditionError
-from stt_eval.conditions.noise import _apply_noise, _check_noise
-from stt_eval.conditions.step import Value, _clean, _NoiseResult, _StepContext
 
 __all__ = ["REGISTRY", "ConditionDef", "ParamDef"]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from stt_eval.conditions.crosstalk import STEREO_CALL
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.registry import ConditionDef, _lookup
 from stt_eval.conditions.step import Value
@@ -210,3 +211,21 @@ def parse_chain(text: str) -> Chain:
         return ()
     specs = [_parse_term(t) for t in _split_top(text, "+", depth_aware=True)]
     return tuple(s for s in specs if s.name != "clean")
+
+
+def canonical_condition(text: str) -> str:
+    """Validate a condition chain and spell it canonically (errors before any audio is touched).
+
+    >>> canonical_condition("noise(snr_db=10)")
+    'noise(kind=white, snr_db=10)'
+    """
+    chain = parse_chain(text)
+    return format_chain(chain) if chain else "clean"
+
+
+def leakage_db(chain: Chain) -> float | None:
+    """The leakage a chain asks for between channels (its stereo_call step's), else None."""
+    for spec in chain:
+        if spec.name == STEREO_CALL:
+            return float(spec.get("leakage_db"))  # type: ignore[arg-type]
+    return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stt_eval.audio import AudioClip
+from stt_eval.audio.load import AudioClip
 
 __all__ = ["Value"]
 

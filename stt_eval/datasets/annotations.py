@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from stt_eval.datasets.text import UnreadableText, read_lines
-from stt_eval.intervals import merge_regions, merge_turns, same_speaker_overlaps
+from stt_eval.metrics.intervals import merge_regions, merge_turns, same_speaker_overlaps
 from stt_eval.types import InvalidRecord, SpeakerSegment, SpeakerTurn, Word
 
 RTTM_COLUMNS = 10
@@ -126,7 +126,7 @@ def _check_id(path: Path, no: int, file_id: str, known_ids: Collection[str] | No
 def _merge_same_speaker(path: Path, turns: list[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
     """Sort turns and merge overlapping turns of one speaker (their overlap would count twice),
     warning once. Touching turns stay apart: md-eval puts a collar at every boundary as written,
-    so the annotator's boundary still matters to DER with a collar (see :mod:`stt_eval.intervals`).
+    so the annotator's boundary still matters to DER with a collar (see :mod:`stt_eval.metrics.intervals`).
     """
     overlaps = same_speaker_overlaps(turns)
     if overlaps:

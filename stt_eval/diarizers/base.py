@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
-from stt_eval.audio import AudioClip
+from stt_eval.audio.load import AudioClip
 from stt_eval.types import SpeakerTurn, Word
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from stt_eval.audio import TARGET_RATE, AudioClip, resample
+from stt_eval.audio.load import TARGET_RATE, AudioClip, resample
 from stt_eval.types import SpeakerTurn
 
 SEGMENT_KINDS = ("merged", "raw")

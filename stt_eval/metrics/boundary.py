@@ -15,8 +15,8 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from stt_eval.metrics.wer import WordScore
-from stt_eval.normalize import DEFAULT_PRESET
-from stt_eval.normalize import words as normalized_words
+from stt_eval.normalization.rules import DEFAULT_PRESET
+from stt_eval.normalization.rules import words as normalized_words
 from stt_eval.types import Word
 
 _EPS = 1e-6

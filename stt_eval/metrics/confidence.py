@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stt_eval.metrics.wer import align_words
-from stt_eval.normalize import DEFAULT_PRESET
-from stt_eval.normalize import words as normalized_words
+from stt_eval.normalization.rules import DEFAULT_PRESET
+from stt_eval.normalization.rules import words as normalized_words
 from stt_eval.types import Word
 
 N_BINS = 10

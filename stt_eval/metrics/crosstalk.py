@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stt_eval.normalize import DEFAULT_PRESET, normalize_text
+from stt_eval.normalization.rules import DEFAULT_PRESET, normalize_text
 from stt_eval.types import SpeakerSegment, SpeakerTurn, Word
 
 

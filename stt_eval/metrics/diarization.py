@@ -37,7 +37,7 @@ the reference speakers, and their number), which add like :class:`DERCounts`: a 
 per-file JERs.
 
 Merging. Overlapping or touching turns of one speaker (reference or hypothesis) are merged with
-:func:`stt_eval.intervals.merge_turns` before scoring, so an overlap is not counted twice. Collars
+:func:`stt_eval.metrics.intervals.merge_turns` before scoring, so an overlap is not counted twice. Collars
 go around the reference turns as given, before merging, as md-eval and pyannote do: a boundary
 between two touching turns of one speaker still gets its no-score collar.
 """
@@ -49,7 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
-from stt_eval.intervals import Region, merge_regions, merge_turns
+from stt_eval.metrics.intervals import Region, merge_regions, merge_turns
 from stt_eval.types import SpeakerTurn
 
 DEFAULT_COLLAR = 0.25

@@ -7,7 +7,7 @@ deletion (on the true speaker's stream) plus an insertion (on the other), so cpW
 gap measures diarization's cost to the transcript. Speaker labels themselves never matter: any
 renaming of hypothesis speakers gives the same cpWER.
 
-Both sides are normalized with :func:`stt_eval.normalize.normalize_text` before scoring:
+Both sides are normalized with :func:`stt_eval.normalization.rules.normalize_text` before scoring:
 reference segment by segment, hypothesis in runs of consecutive words of one speaker (so
 multi-word rules such as "twenty five" -> "25" see the words together).
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from stt_eval.normalize import DEFAULT_PRESET, check_preset, normalize_text
+from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, normalize_text
 from stt_eval.types import Word
 
 SESSION = "session"

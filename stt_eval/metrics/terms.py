@@ -36,8 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stt_eval.metrics.wer import WordScore
-from stt_eval.normalize import DEFAULT_PRESET
-from stt_eval.normalize import words as normalized_words
+from stt_eval.normalization.rules import DEFAULT_PRESET
+from stt_eval.normalization.rules import words as normalized_words
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 
 import jiwer
 
-from stt_eval.normalize import DEFAULT_PRESET, check_preset, words
-from stt_eval.normalize_batch import CorpusNormalizer
+from stt_eval.normalization.batch import CorpusNormalizer
+from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, words
 
 
 def json_rate(rate: float) -> float | None:

@@ -28,13 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from stt_eval.audio import AudioClip
-from stt_eval.http import HttpClient, redact
-from stt_eval.providers.base import (
-    InputRejected,
-    PermanentProviderError,
-    TransientProviderError,
-)
+from stt_eval.audio.load import AudioClip
+from stt_eval.providers.errors import InputRejected, PermanentProviderError, TransientProviderError
+from stt_eval.providers.http import HttpClient, redact
 from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.types import SpeakerTurn, Transcript, Word
 

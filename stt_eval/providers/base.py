@@ -1,4 +1,4 @@
-"""The provider protocol and the typed errors every provider raises.
+"""The provider protocol: what every engine, local or remote, implements.
 
 A provider maps one request and one response: ``transcribe(audio, options) -> Transcript``. It
 never sleeps or retries; the runner decides what to do with the typed error it raises.
@@ -10,45 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from stt_eval.audio import AudioClip
+from stt_eval.audio.load import AudioClip
 from stt_eval.types import Transcript
-
-
-class ProviderError(Exception):
-    """Base of the errors a provider raises; the message says what failed and the fix.
-
-    ``status`` is the HTTP status when there was one, ``provider_message`` the provider's own
-    words, ``retry_after_s`` how long the provider asked to wait before a retry.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        provider_message: str | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.provider_message = provider_message
-        self.retry_after_s = retry_after_s
-
-
-class TransientProviderError(ProviderError):
-    """Worth retrying: rate limits, 5xx, timeouts."""
-
-
-class PermanentProviderError(ProviderError):
-    """Not worth retrying with the same input and settings."""
-
-
-class AuthError(PermanentProviderError):
-    """Missing or rejected credentials."""
-
-
-class InputRejected(PermanentProviderError):
-    """The provider refused this audio (too long, too large, unsupported)."""
 
 
 @dataclass(frozen=True)

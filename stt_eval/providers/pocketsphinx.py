@@ -21,8 +21,8 @@ from typing import Any
 
 from pocketsphinx import Decoder
 
-from stt_eval.audio import TARGET_RATE, AudioClip, to_int16
-from stt_eval.providers.base import InputRejected
+from stt_eval.audio.load import TARGET_RATE, AudioClip, to_int16
+from stt_eval.providers.errors import InputRejected
 from stt_eval.types import Transcript, Word
 
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")

@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from stt_eval.http import (
+from stt_eval.providers.errors import InputRejected
+from stt_eval.providers.http import (
     MAX_ATTEMPTS,
     MAX_WAIT_S,
     MIN_WAIT_S,
@@ -18,8 +19,7 @@ from stt_eval.http import (
     RetryPolicy,
     api_key,
 )
-from stt_eval.providers.base import InputRejected
-from stt_eval.ratelimit import shared_limiter
+from stt_eval.providers.ratelimit import shared_limiter
 from stt_eval.types import Word
 
 

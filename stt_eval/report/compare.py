@@ -21,7 +21,7 @@ from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
 from stt_eval.report.analysis import _ok, _pair, _tests, der_rows
 from stt_eval.report.analysis_markdown import FEW_FILES, points
 from stt_eval.report.markdown import md_table
-from stt_eval.results import ROWS_FILE, read_rows, rows_frame
+from stt_eval.run.directory import ROWS_FILE, read_rows, rows_frame
 
 KEY = ["sample_id", "provider", "condition", "chunking", "merge", "diarizer"]
 DENOMINATORS = ("ref_words", "der_total_s", "cp_ref_words")

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 from dotenv import dotenv_values, find_dotenv
 
-from stt_eval.http import redact
 from stt_eval.metrics.wer import WordScore
+from stt_eval.providers.http import redact
 from stt_eval.report.alignment import columns, pralign_lines, row_alignment
 from stt_eval.report.html import (
     alignment_html,
@@ -30,7 +30,7 @@ from stt_eval.report.html import (
 )
 from stt_eval.report.markdown import Block, Table, markdown, summary_blocks
 from stt_eval.report.tables import TRANSCRIPT_KEY, worst_files
-from stt_eval.results import EXPERIMENT_FILE, REPORT_HTML, REPORT_MD, read_rows, rows_frame
+from stt_eval.run.directory import EXPERIMENT_FILE, REPORT_HTML, REPORT_MD, read_rows, rows_frame
 
 SECRET_SUFFIXES = ("API_KEY", "_KEY", "_TOKEN", "_SECRET")
 """Variables (environment, ``.env``) whose values are scrubbed from a report if they ever

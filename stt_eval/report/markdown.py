@@ -13,8 +13,8 @@ from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
 from stt_eval.metrics.stats import DEFAULT_LEVEL
 from stt_eval.report.analysis import with_intervals
 from stt_eval.report.analysis_markdown import analysis_sections, ci
-from stt_eval.report.channels import NOTE as CHANNELS_NOTE
-from stt_eval.report.channels import mix_vs_split
+from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
+from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import (
     TOTAL,
     failures,

@@ -339,7 +339,7 @@ def faster_whisper_backend(model: str = "tiny.en", **options: Any) -> Backend:
     """A backend that runs the local faster-whisper engine on the received audio (decoded with
     soundfile; the form's ``language`` is passed on), so the HTTP path returns real transcripts
     offline."""
-    from stt_eval.audio import TARGET_RATE, AudioClip, normalize
+    from stt_eval.audio.load import TARGET_RATE, AudioClip, normalize
     from stt_eval.providers.faster_whisper import FasterWhisper
 
     engine = FasterWhisper(model=model, **options)

@@ -4,7 +4,7 @@ row as a :class:`RowProblem` (never stopping at the first), and the slice conven
 A row that is a slice of a longer recording (a Kaldi ``segments`` line, a NeMo row with an
 ``offset``, an STM segment) keeps the whole recording as its audio and records the span in
 ``meta``: ``offset_s`` (seconds from the start of the file) and ``duration_s``. The pipeline
-(:meth:`stt_eval.prepared.Recording.of`) hears only ``[offset_s, offset_s + duration_s)``, and
+(:meth:`stt_eval.pipeline.prepare.Recording.of`) hears only ``[offset_s, offset_s + duration_s)``, and
 the span is part of the sample's digest; ``meta["recording"]`` names the recording it comes from.
 """
 

@@ -1,6 +1,6 @@
 """The bundled ffmpeg (from imageio-ffmpeg, so no system ffmpeg is needed) and the one function
-that starts it: decoding in :mod:`stt_eval.audio`, the codec and telephony conditions in
-:mod:`stt_eval.conditions`. ``stt_eval.audio`` re-exports these names."""
+that starts it: decoding in :mod:`stt_eval.audio.load`, the codec and telephony conditions in
+:mod:`stt_eval.conditions`. ``stt_eval.audio.load`` re-exports these names."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from stt_eval.experiment import Experiment, ExperimentError
-from stt_eval.pipeline import RecordingJob, run_recording
+from stt_eval.pipeline.recording import RecordingJob, run_recording
 from stt_eval.types import ResultRow
 
 PR_SET_PDEATHSIG = 1

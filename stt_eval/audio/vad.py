@@ -7,7 +7,7 @@ a clip to its non-speech intervals. The pipeline injects it into
 
 from __future__ import annotations
 
-from stt_eval.audio import TARGET_RATE, AudioClip, normalize
+from stt_eval.audio.load import TARGET_RATE, AudioClip, normalize
 
 _EPS = 1e-6
 """Gaps shorter than this (seconds, well under one sample at 16 kHz) are not silences."""

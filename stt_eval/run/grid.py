@@ -2,7 +2,7 @@
 
 The runner decides only *what* runs *where*: each job is one sample under one condition (its
 audio is conditioned once and reused by every provider and diarizer) and goes through
-:func:`stt_eval.pipeline.run_recording`. Rows are appended to ``rows.jsonl`` as each job
+:func:`stt_eval.pipeline.recording.run_recording`. Rows are appended to ``rows.jsonl`` as each job
 finishes, so a killed run resumes where it stopped; finished cells are skipped and cached
 transcripts are never paid for twice.
 """
@@ -20,19 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval import __version__
-from stt_eval.audio import audio_duration
-from stt_eval.cache import default_cache_dir
+from stt_eval.audio.load import audio_duration
+from stt_eval.cache.store import default_cache_dir
 from stt_eval.chunking import parse_chunking, plan_windows
-from stt_eval.costs import Estimate, check_budget, cost_usd
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
-from stt_eval.executors import iter_results
 from stt_eval.experiment import Experiment, ExperimentError
-from stt_eval.pipeline import Cell, RecordingJob, price
-from stt_eval.prepared import babble_talkers
-from stt_eval.progress import Progress
+from stt_eval.pipeline.prepare import babble_talkers
+from stt_eval.pipeline.recording import Cell, RecordingJob, price
+from stt_eval.pipeline.score import Scoring, failure_row
+from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote
-from stt_eval.results import (
+from stt_eval.run.directory import (
     EXPERIMENT_FILE,
     ROWS_FILE,
     TRANSCRIPTS_FILE,
@@ -49,7 +48,8 @@ from stt_eval.results import (
     with_details,
     write_results,
 )
-from stt_eval.scoring import Scoring, failure_row
+from stt_eval.run.executors import iter_results
+from stt_eval.run.progress import Progress
 from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
 
 PR_SET_PDEATHSIG = 1

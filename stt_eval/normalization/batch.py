@@ -1,4 +1,4 @@
-"""Normalize a whole corpus with exactly the words :func:`stt_eval.normalize.words` gives, fast:
+"""Normalize a whole corpus with exactly the words :func:`stt_eval.normalization.rules.words` gives, fast:
 each distinct text once, and each text cut into pieces that repeat across utterances, each
 distinct piece normalized once (the Whisper English normalizer costs ~20 µs a word).
 
@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
-from stt_eval.normalize import (
+from stt_eval.normalization.rules import (
     PRESETS,
     format_normalizer,
     is_english,
@@ -116,7 +116,7 @@ def whisper_pieces(text: str, kinds: dict[str, str] | None = None) -> list[str]:
 
 class CorpusNormalizer:
     """``words(text)`` for many texts with one preset and language, memoizing texts and
-    pieces; the result equals :func:`stt_eval.normalize.words` for every text."""
+    pieces; the result equals :func:`stt_eval.normalization.rules.words` for every text."""
 
     def __init__(self, preset: str, language: str = "en") -> None:
         self.preset = preset

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from stt_eval.audio import TARGET_RATE, FfmpegError, resample, run_ffmpeg, to_int16
+from stt_eval.audio.load import TARGET_RATE, FfmpegError, resample, run_ffmpeg, to_int16
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from stt_eval.conditions.step import Value, _fit_length, _StepContext

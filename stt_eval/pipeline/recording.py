@@ -2,11 +2,11 @@
 diarize → score.
 
 :func:`run_recording` is the only per-recording path of a run; ``api.transcribe_file`` goes
-through the same stages (:func:`~stt_eval.prepared.prepare`, :func:`transcribe`,
+through the same stages (:func:`~stt_eval.pipeline.prepare.prepare`, :func:`transcribe`,
 :func:`diarize`). The runner only plans jobs and decides which worker runs them.
 ``channel_mode = "split"`` cells run the same stages once per channel or track
-(:func:`~stt_eval.prepared.prepare_streams`), then merge the channels' words
-(:mod:`stt_eval.split`) and take speakers from the channels instead of a diarizer.
+(:func:`~stt_eval.pipeline.prepare.prepare_streams`), then merge the channels' words
+(:mod:`stt_eval.pipeline.by_channel`) and take speakers from the channels instead of a diarizer.
 
 Exception policy: anything one recording can raise becomes a failure row with its reason, and
 the run carries on. Our own errors (bad audio, a provider's refusal, a condition that cannot
@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval import __version__
-from stt_eval.cache import TranscriptCache
+from stt_eval.audio.streams import read_streams
+from stt_eval.cache.store import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.diarizers import get_diarizer
 from stt_eval.experiment import ProviderSpec
-from stt_eval.intervals import merge_turns
 from stt_eval.metrics.crosstalk import crosstalk_words
-from stt_eval.multichannel import read_streams
-from stt_eval.prepared import (
+from stt_eval.metrics.intervals import merge_turns
+from stt_eval.pipeline.by_channel import channel_turns, merge_streams
+from stt_eval.pipeline.prepare import (
     PreparedAudio,
     Recording,
     StreamedAudio,
@@ -40,12 +41,17 @@ from stt_eval.prepared import (
     prepare,
     prepare_streams,
 )
-from stt_eval.progress import UnitDone
+from stt_eval.pipeline.score import Scoring, failure_row, join_warnings, score_row, score_speakers
+from stt_eval.pipeline.transcribe import (
+    _LOADS,
+    Transcribed,
+    diarize,
+    price,
+    transcribe,
+    transcribe_clip,
+)
 from stt_eval.providers.registry import get_provider
-from stt_eval.scoring import Scoring, failure_row, join_warnings, score_row, score_speakers
-from stt_eval.split import channel_turns, merge_streams
-from stt_eval.transcribing import _LOADS, Transcribed, diarize, price, transcribe, transcribe_clip
-from stt_eval.types import Measured, ResultRow, Sample, SpeakerTurn, Transcript
+from stt_eval.types import Measured, ResultRow, Sample, SpeakerTurn, Transcript, UnitDone
 
 log = logging.getLogger("stt_eval")
 
@@ -113,7 +119,7 @@ class RecordingJob:
     remote: bool = False
     digest: str = ""
     events: Any = field(default=None, compare=False, repr=False)
-    """A queue for progress events (one :class:`~stt_eval.progress.UnitDone` per window)."""
+    """A queue for progress events (one :class:`~stt_eval.types.UnitDone` per window)."""
 
     def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
         """A row of this job's sample and `cell`, with the engine, model and versions that make

@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from stt_eval.types import ResultRow
-
-
-@dataclass(frozen=True)
-class UnitDone:
-    """One window (or whole recording) transcribed: by which provider, from the cache or not,
-    after how many attempts, at what list price (None: unknown)."""
-
-    provider: str
-    cached: bool
-    attempts: int
-    cost_usd: float | None
+from stt_eval.types import ResultRow, UnitDone
 
 
 class Progress:

@@ -7,7 +7,7 @@ an evaluation that leniency is the worst case, a plausible number computed on pa
 recording, so the audio module asks here:
 
 - :func:`check_file`: a path that is no file, an empty file, or a file whose header promises
-  more audio than it holds is an :class:`AudioError` (``stt_eval.audio`` re-exports it).
+  more audio than it holds is an :class:`AudioError` (``stt_eval.audio.load`` re-exports it).
 - :func:`declared_data`: the data size a WAV (RIFF, RIFX, RF64, Wave64), AIFF or NIST SPHERE
   header declares, next to the bytes the file really holds, so a cut-short copy is refused
   instead of scored on its start.

@@ -1,7 +1,7 @@
 """Looking after a transcript cache: what is in it, checking every entry, removing old ones.
 
 :func:`cache_info` only reads. :func:`verify_cache` checks every entry as
-:meth:`~stt_eval.cache.TranscriptCache.get` would and moves the bad ones to ``root/quarantine/``.
+:meth:`~stt_eval.cache.store.TranscriptCache.get` would and moves the bad ones to ``root/quarantine/``.
 :func:`prune_cache` removes entries by age and/or engine, empties the quarantine and deletes temp
 files left by killed writers. Each returns a frozen report whose ``describe()`` gives a few lines
 for people; the CLI prints those.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from stt_eval.cache import KEY_PATTERN, BadEntry, CacheEntry, decode_entry, quarantine
+from stt_eval.cache.store import KEY_PATTERN, BadEntry, CacheEntry, decode_entry, quarantine
 
 STALE_TEMP_S = 3600.0
 """A temp file older than this (seconds) was left by a writer that died; prune removes it."""

@@ -34,14 +34,14 @@ import requests
 from dotenv import dotenv_values, find_dotenv
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from stt_eval.providers.base import (
+from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
     ProviderError,
     TransientProviderError,
 )
-from stt_eval.ratelimit import RateLimiter
+from stt_eval.providers.ratelimit import RateLimiter
 
 MAX_ATTEMPTS = 5
 MIN_WAIT_S = 2.0

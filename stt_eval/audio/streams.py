@@ -2,7 +2,7 @@
 each per-speaker track file, as its own normalized mono clip (what ``channel_mode = "split"``
 transcribes).
 
-The file is first read exactly as the mix reads it (:func:`~stt_eval.audio.audio_warnings`: the
+The file is first read exactly as the mix reads it (:func:`~stt_eval.audio.load.audio_warnings`: the
 same truncation and damage checks, the same errors); a channel count that does not match the
 speakers named, or tracks of different lengths, is an AudioError naming the sample and the fix.
 Warnings are per channel (a silent channel); channels that cancel in a downmix are a ``mix``
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import soundfile as sf
 
-from stt_eval.audio import LoadedAudio, audio_warnings, normalize, read_audio
-from stt_eval.audio_checks import AudioError, SignalStats, signal_warnings
-from stt_eval.ffmpeg import FfmpegError, run_ffmpeg
+from stt_eval.audio.checks import AudioError, SignalStats, signal_warnings
+from stt_eval.audio.ffmpeg import FfmpegError, run_ffmpeg
+from stt_eval.audio.load import LoadedAudio, audio_warnings, normalize, read_audio
 from stt_eval.types import Sample
 
 TRACK_LENGTH_TOLERANCE_S = 0.1

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from stt_eval.intervals import merge_turns
+from stt_eval.metrics.intervals import merge_turns
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
 TURN_GAP_S = 1.0

@@ -25,7 +25,7 @@ Writes go to a unique temp file that is fsynced and renamed over the entry, so r
 entry or the new one, never a torn one, also with several processes writing the same key. Nothing
 secret is stored: provider identities hold model names and options, never keys, and a setting that
 looks like a credential is refused when the key is made. Entries of older formats are never read
-(the format is part of the key); ``stt_eval.cache_admin.verify_cache`` moves them aside.
+(the format is part of the key); ``stt_eval.cache.admin.verify_cache`` moves them aside.
 """
 
 from __future__ import annotations

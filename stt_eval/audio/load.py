@@ -2,12 +2,12 @@
 on disk, write WAV bytes.
 
 libsndfile (soundfile) decodes wav/flac/ogg/opus/sph in-process; anything else (mp3, m4a/AAC,
-webm, shorten-compressed sph, …) goes through the bundled ffmpeg (:mod:`stt_eval.ffmpeg`, whose
+webm, shorten-compressed sph, …) goes through the bundled ffmpeg (:mod:`stt_eval.audio.ffmpeg`, whose
 names are re-exported here), piped straight to PCM so no ffprobe is ever needed.
 
 Reading is strict, because a decoder's leniency becomes a plausible wrong number: a file that
 holds less audio than its header promises, or that a decoder only partly understands, is an
-AudioError, never scored on the part that decodes (see :mod:`stt_eval.audio_checks`). MP3 is
+AudioError, never scored on the part that decodes (see :mod:`stt_eval.audio.checks`). MP3 is
 always decoded by ffmpeg: libsndfile stops an untagged VBR MP3 at a length guessed from its first
 frame. Audio that decodes but is not fairly scorable (digital silence, channels that cancel in
 the mono downmix, float samples beyond full scale) is kept and comes with warnings:
@@ -26,7 +26,7 @@ from typing import cast
 import numpy as np
 import soundfile as sf
 
-from stt_eval.audio_checks import (
+from stt_eval.audio.checks import (
     TRUNCATED_FIX,
     AudioError,
     SignalStats,
@@ -34,8 +34,8 @@ from stt_eval.audio_checks import (
     mpeg_length_tagged,
     signal_warnings,
 )
-from stt_eval.ffmpeg import FfmpegError, run_ffmpeg
-from stt_eval.ffmpeg import ffmpeg_exe as ffmpeg_exe  # re-exported
+from stt_eval.audio.ffmpeg import FfmpegError, run_ffmpeg
+from stt_eval.audio.ffmpeg import ffmpeg_exe as ffmpeg_exe  # re-exported
 
 TARGET_RATE = 16_000
 """Every engine gets mono 16 kHz 16-bit PCM: the rate ASR models are trained on."""
@@ -199,7 +199,7 @@ def _decode_with_ffmpeg(path: Path, keep: bool) -> _Decoded:
 
 
 def _decode(path: Path, keep: bool = True) -> _Decoded:
-    """Decode a whole file after checking its header (:func:`~stt_eval.audio_checks.check_file`).
+    """Decode a whole file after checking its header (:func:`~stt_eval.audio.checks.check_file`).
 
     libsndfile decodes what it can; anything else, and MP3, goes through ffmpeg, channels kept,
     so both paths downmix and check alike. Audio shorter than its header promises (libsndfile's
@@ -247,7 +247,7 @@ def normalize(samples: np.ndarray, sample_rate: int) -> AudioClip:
 @dataclass(frozen=True, eq=False)
 class LoadedAudio:
     """A recording loaded as a normalized clip, with warnings about its source: audio that
-    decodes but may not be fairly scorable (see :func:`~stt_eval.audio_checks.signal_warnings`).
+    decodes but may not be fairly scorable (see :func:`~stt_eval.audio.checks.signal_warnings`).
     Each warning reads ``"<file>: problem — fix"``; a row that carries one is still scored."""
 
     clip: AudioClip

@@ -1,7 +1,7 @@
 """Transcription of prepared audio through the content-addressed cache: whole, or window by
 window merged back in global time; and local diarization through the same cache.
 
-Split out of :mod:`stt_eval.pipeline` so the per-channel path (:mod:`stt_eval.split`) uses the
+Split out of :mod:`stt_eval.pipeline.recording` so the per-channel path (:mod:`stt_eval.pipeline.by_channel`) uses the
 very same stages as the mix.
 """
 
@@ -13,13 +13,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from stt_eval.audio import AudioClip
-from stt_eval.cache import TranscriptCache, cache_key
+from stt_eval.audio.load import AudioClip
+from stt_eval.cache.store import TranscriptCache, cache_key
 from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
-from stt_eval.costs import Price, cost_usd, price_of
-from stt_eval.http import metered
-from stt_eval.prepared import PreparedAudio, WholeAudio, mean_snr
+from stt_eval.pipeline.prepare import PreparedAudio, WholeAudio, mean_snr
 from stt_eval.providers.base import Provider
+from stt_eval.providers.http import metered
+from stt_eval.providers.prices import Price, cost_usd, price_of
 from stt_eval.types import Chunk, Measured, SpeakerTurn, Transcript
 
 

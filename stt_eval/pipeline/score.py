@@ -19,7 +19,7 @@ from stt_eval.metrics.errors import edits, flags
 from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
 from stt_eval.metrics.wer import WordScore, char_counts, score_text
-from stt_eval.normalize import DEFAULT_PRESET, check_preset, normalizes_to_nothing
+from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, normalizes_to_nothing
 from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Transcript
 
 

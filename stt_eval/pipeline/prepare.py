@@ -13,7 +13,7 @@ Two shapes, one contract (``duration_s``, ``plan``, ``windows``, ``warnings``):
   mean of the windows' achieved SNRs.
 
 ``warnings`` are about the source recording (digital silence, channels that cancel in the mono
-downmix, float samples past full scale; see :func:`stt_eval.audio.read_audio`): the audio is
+downmix, float samples past full scale; see :func:`stt_eval.audio.load.read_audio`): the audio is
 still transcribed and scored, and every row made from it should carry them.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from stt_eval.audio import (
+from stt_eval.audio.load import (
     AudioClip,
     AudioError,
     LoadedAudio,
@@ -34,20 +34,19 @@ from stt_eval.audio import (
     open_audio,
     read_audio,
 )
+from stt_eval.audio.vad import speech_silences
 from stt_eval.chunking import ChunkSetting, plan_chunks
 from stt_eval.conditions import (
     Conditioned,
     ConditionError,
     apply_chain,
     derive_seed,
-    format_chain,
     parse_chain,
 )
-from stt_eval.conditions.crosstalk import leak, leakage_db
+from stt_eval.conditions.crosstalk import leak
 from stt_eval.conditions.noise import BABBLE_TALKERS
-from stt_eval.conditions.spec import Chain
+from stt_eval.conditions.spec import Chain, leakage_db
 from stt_eval.types import Chunk, Sample
-from stt_eval.vad import speech_silences
 
 STREAM_ABOVE_S = 600.0
 """Chunked recordings longer than this (seconds) are read and conditioned one window at a time."""
@@ -56,7 +55,7 @@ STREAM_ABOVE_S = 600.0
 def condition_seed(seed: int, sample_id: str, condition: str, window: int | None = None) -> int:
     """The seed of one sample × condition (× window, for streamed recordings).
 
-    ``condition`` is the canonical chain text (:func:`canonical_condition`), so two spellings of
+    ``condition`` is the canonical chain text (:func:`~stt_eval.conditions.spec.canonical_condition`), so two spellings of
     one chain get the same noise.
 
     >>> condition_seed(0, "a", "clean") == condition_seed(0, "a", "clean") != condition_seed(1, "a", "clean")
@@ -64,16 +63,6 @@ def condition_seed(seed: int, sample_id: str, condition: str, window: int | None
     """
     keys = (sample_id, condition) if window is None else (sample_id, condition, str(window))
     return derive_seed(seed, *keys)
-
-
-def canonical_condition(text: str) -> str:
-    """Validate a condition chain and spell it canonically (errors before any audio is touched).
-
-    >>> canonical_condition("noise(snr_db=10)")
-    'noise(kind=white, snr_db=10)'
-    """
-    chain = parse_chain(text)
-    return format_chain(chain) if chain else "clean"
 
 
 @dataclass(frozen=True)
