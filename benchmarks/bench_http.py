@@ -61,9 +61,12 @@ def main() -> None:
                 (("base_url", server.url + "/v1"), ("requests_per_minute", args.rate * 60)),
             )
             exp = Experiment(
-                dataset=tmp / "m.jsonl", providers=(spec,), output=tmp / "r", name="bench",
+                dataset=tmp / "m.jsonl",
+                providers=(spec,),
+                output=tmp / "r",
+                name="bench",
                 http_workers=max(8, int(args.rate * args.latency * 2)),
-            )  # fmt: skip
+            )
             start = time.perf_counter()
             first = run_experiment(exp, progress=False, cache_root=tmp / "cache")
             wall = time.perf_counter() - start

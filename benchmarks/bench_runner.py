@@ -45,10 +45,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         base = Experiment(
-            dataset=sample_manifest(), providers=(ProviderSpec("pocketsphinx"),),
-            conditions=("clean", "noise(kind=white, snr_db=10)"), select={"quick": True},
-            output=tmp / "r", name="bench",
-        )  # fmt: skip
+            dataset=sample_manifest(),
+            providers=(ProviderSpec("pocketsphinx"),),
+            conditions=("clean", "noise(kind=white, snr_db=10)"),
+            select={"quick": True},
+            output=tmp / "r",
+            name="bench",
+        )
         one, _, units = _timed(replace(base, workers=1, output=tmp / "r1"), tmp / "c1")
         two, cpu, _ = _timed(replace(base, workers=2, output=tmp / "r2"), tmp / "c2")
         again = replace(base, workers=2, output=tmp / "r3")

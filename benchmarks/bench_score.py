@@ -106,8 +106,17 @@ def main() -> int:
     rows.append(("stt-eval --version (CLI start-up)", t, cpu, ""))
     runs = [(n, w, "") for n in ("basic", "whisper") for w in sorted({1, args.workers})]
     for normalizer, workers, extra in [*runs, ("whisper", args.workers, "--json")]:
-        cmd = [*cli, "score", str(tmp / "ref.trn"), str(tmp / "hyp.trn"), "--normalizer",
-               normalizer, "--workers", str(workers), *([extra] if extra else [])]  # fmt: skip
+        cmd = [
+            *cli,
+            "score",
+            str(tmp / "ref.trn"),
+            str(tmp / "hyp.trn"),
+            "--normalizer",
+            normalizer,
+            "--workers",
+            str(workers),
+            *([extra] if extra else []),
+        ]
         t, cpu, proc = _timed(lambda cmd=cmd: subprocess.run(cmd, capture_output=True, text=True))
         if proc.returncode:
             print(proc.stderr, file=sys.stderr)
@@ -120,8 +129,21 @@ def main() -> int:
         name = f"stt-eval score --normalizer {normalizer} --workers {workers} {extra}"
         rows.append((name.rstrip(), t, cpu, errors))
     if shutil.which("sctk"):
-        cmd = ["sctk", "sclite", "-r", "ref_lower.trn", "trn", "-h", "hyp.trn", "trn",
-               "-i", "rm", "-o", "rsum", "stdout"]  # fmt: skip
+        cmd = [
+            "sctk",
+            "sclite",
+            "-r",
+            "ref_lower.trn",
+            "trn",
+            "-h",
+            "hyp.trn",
+            "trn",
+            "-i",
+            "rm",
+            "-o",
+            "rsum",
+            "stdout",
+        ]
         t, cpu, proc = _timed(lambda: subprocess.run(cmd, cwd=tmp, capture_output=True, text=True))
         m = re.search(r"Sum\s*\|\s*\d+\s+\d+\s*\|\s*\d+\s+\d+\s+\d+\s+\d+\s+(\d+)", proc.stdout)
         rows.append(("sctk sclite (trn, pre-lowered)", t, cpu, int(m.group(1)) if m else "?"))
@@ -133,8 +155,10 @@ def main() -> int:
     best = {
         k: min(r[1] for r in rows if k in r[0] and "json" not in r[0]) for k in ("basic", "whisper")
     }
-    print(f"\nfastest basic CLI / raw jiwer: {best['basic'] / rows[0][1]:.1f}x (wall); "
-          f"sclite / fastest whisper CLI: {rows[-1][1] / best['whisper']:.1f}x (wall)")  # fmt: skip
+    print(
+        f"\nfastest basic CLI / raw jiwer: {best['basic'] / rows[0][1]:.1f}x (wall); "
+        f"sclite / fastest whisper CLI: {rows[-1][1] / best['whisper']:.1f}x (wall)"
+    )
     return 0
 
 

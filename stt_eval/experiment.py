@@ -166,8 +166,10 @@ class Experiment:
 
     def __post_init__(self) -> None:
         if self.dataset_format == MANIFEST and not self.dataset.is_file():
-            raise ValueError(f"dataset: manifest {self.dataset} is not a file; give a .jsonl or "
-                             ".csv manifest, or the dataset's format: dataset = { format = … }")  # fmt: skip
+            raise ValueError(
+                f"dataset: manifest {self.dataset} is not a file; give a .jsonl or "
+                ".csv manifest, or the dataset's format: dataset = { format = … }"
+            )
         labels = [p.label for p in self.providers]
         if len(set(labels)) != len(labels):
             raise ValueError(f"provider labels {labels} repeat; give each a distinct label")

@@ -602,9 +602,20 @@ def test_undefined_rates_serialize_as_null():
     doc = {"words": WordCounts().as_dict(), "chars": CharCounts().as_dict()}
     text = json.dumps(doc, allow_nan=False)  # raises on NaN
     assert json.loads(text)["words"] | json.loads(text)["chars"] == {
-        "hits": 0, "subs": 0, "dels": 0, "ins": 0, "ref_words": 0, "hyp_words": 0, "errors": 0,
-        "wer": None, "mer": None, "wil": None, "edits": 0, "ref_chars": 0, "cer": None,
-    }  # fmt: skip
+        "hits": 0,
+        "subs": 0,
+        "dels": 0,
+        "ins": 0,
+        "ref_words": 0,
+        "hyp_words": 0,
+        "errors": 0,
+        "wer": None,
+        "mer": None,
+        "wil": None,
+        "edits": 0,
+        "ref_chars": 0,
+        "cer": None,
+    }
     assert WordCounts(hits=3, subs=1).as_dict()["wer"] == 0.25
 
 

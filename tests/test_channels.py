@@ -185,9 +185,11 @@ def test_out_of_phase_stereo_warns_under_mix_but_not_per_channel(tmp_path):
 
 def test_mismatched_tracks_fail_the_split_cell_naming_sample_and_durations(conversation):
     sample = Sample(
-        "tr", conversation / "go.flac", "go forward ten meters",
+        "tr",
+        conversation / "go.flac",
+        "go forward ten meters",
         tracks=(("agent", conversation / "a.wav"), ("customer", conversation / "short.wav")),
-    )  # fmt: skip
+    )
     pocketsphinx = ProviderSpec("pocketsphinx")
     cells = (
         Cell(pocketsphinx, "clean", "none", "none", "none"),
@@ -231,10 +233,12 @@ def test_each_channel_gets_its_own_noise_and_a_silent_one_is_named(conversation,
 
 
 def test_split_words_merge_in_global_time_with_their_channel_speaker():
-    a = Transcript("hello there yes", (Word("hello", 0, 0.5), Word("there", 0.6, 1.0),
-                                       Word("yes", 4.0, 4.3)))  # fmt: skip
-    b = Transcript("hi bob bye", (Word("hi", 1.5, 1.8), Word("bob", 1.9, 2.2),
-                                  Word("bye", 5.0, 5.2)))  # fmt: skip
+    a = Transcript(
+        "hello there yes", (Word("hello", 0, 0.5), Word("there", 0.6, 1.0), Word("yes", 4.0, 4.3))
+    )
+    b = Transcript(
+        "hi bob bye", (Word("hi", 1.5, 1.8), Word("bob", 1.9, 2.2), Word("bye", 5.0, 5.2))
+    )
     merged = merge_streams([("A", a), ("B", b)])
     assert merged.text == "hello there hi bob yes bye"
     assert [w.speaker for w in merged.words] == ["A", "A", "B", "B", "A", "B"]
@@ -272,8 +276,10 @@ def test_split_is_a_grid_axis_with_speakers_from_channels_for_channel_samples_on
     exp = _exp(diarizers=("none", "provider"), channel_mode=("mix", "split"))
     cells = plan_cells(exp)
     assert [(c.channel_mode, c.diarizer) for c in cells] == [
-        ("mix", "none"), ("mix", "provider"), ("split", CHANNELS_DIARIZER),
-    ]  # fmt: skip
+        ("mix", "none"),
+        ("mix", "provider"),
+        ("split", CHANNELS_DIARIZER),
+    ]
     plain = Sample("plain", GO, "go forward ten meters")
     stereo = load_manifest(CHANNELS).samples[0]
     jobs = plan_jobs(exp, cells, [plain, stereo], [], set(), None)
@@ -310,15 +316,46 @@ def _rows():
     common = {"run_id": "r", "provider": "p", "condition": "clean", "audio_s": 30.0}
     words = {"hits": 8, "subs": 1, "dels": 1, "ins": 0, "ref_words": 10}
     return [
-        ResultRow(sample_id="s", channel_mode="mix", diarizer="senko", **common, **words,
-                  der_missed_s=1.0, der_false_alarm_s=0.0, der_confusion_s=2.0, der_total_s=10.0,
-                  cp_errors=4, cp_ref_words=10, cp_subs=1, cp_dels=2, cp_ins=1),
-        ResultRow(sample_id="s", channel_mode="split", diarizer=CHANNELS_DIARIZER, streams=2,
-                  **common, hits=9, subs=1, dels=0, ins=2, ref_words=10, der_missed_s=0.5,
-                  der_false_alarm_s=0.5, der_confusion_s=0.0, der_total_s=10.0, cp_errors=3,
-                  cp_ref_words=10, cp_subs=1, cp_dels=0, cp_ins=2, crosstalk_words=1),
+        ResultRow(
+            sample_id="s",
+            channel_mode="mix",
+            diarizer="senko",
+            **common,
+            **words,
+            der_missed_s=1.0,
+            der_false_alarm_s=0.0,
+            der_confusion_s=2.0,
+            der_total_s=10.0,
+            cp_errors=4,
+            cp_ref_words=10,
+            cp_subs=1,
+            cp_dels=2,
+            cp_ins=1,
+        ),
+        ResultRow(
+            sample_id="s",
+            channel_mode="split",
+            diarizer=CHANNELS_DIARIZER,
+            streams=2,
+            **common,
+            hits=9,
+            subs=1,
+            dels=0,
+            ins=2,
+            ref_words=10,
+            der_missed_s=0.5,
+            der_false_alarm_s=0.5,
+            der_confusion_s=0.0,
+            der_total_s=10.0,
+            cp_errors=3,
+            cp_ref_words=10,
+            cp_subs=1,
+            cp_dels=0,
+            cp_ins=2,
+            crosstalk_words=1,
+        ),
         ResultRow(sample_id="mono", channel_mode="mix", diarizer="senko", **common, **words),
-    ]  # fmt: skip
+    ]
 
 
 def test_mix_vs_split_pools_counts_on_the_files_that_have_channels():
@@ -349,8 +386,11 @@ def _cut_conversation(tmp_path, seconds=15.0):
     sf.write(tmp_path / "stereo.flac", data, rate)
     sf.write(tmp_path / "reader.flac", data[:, 0], rate)
     sf.write(tmp_path / "cards.flac", data[:, 1], rate)
-    sf.write(tmp_path / "mix.flac", data.sum(axis=1, dtype=np.int32).clip(-32768, 32767)
-             .astype(np.int16), rate)  # fmt: skip
+    sf.write(
+        tmp_path / "mix.flac",
+        data.sum(axis=1, dtype=np.int32).clip(-32768, 32767).astype(np.int16),
+        rate,
+    )
     ids = ("st", "tr")
     rttm = (SAMPLE / "rttm" / "constructed_conv_pocketsphinx_stereo.rttm").read_text()
     stm = (SAMPLE / "stm" / "constructed_conv_pocketsphinx_stereo.stm").read_text()
@@ -366,12 +406,23 @@ def _cut_conversation(tmp_path, seconds=15.0):
     )
     text = " ".join(f[5] for f in keep_stm)
     common = {"text": text, "rttm": "r.rttm", "stm": "r.stm"}
-    return _write(tmp_path, [
-        {"id": "st", "audio": "stereo.flac", "channels": ["librivox_reader", "cards_speaker"],
-         **common},
-        {"id": "tr", "audio": "mix.flac", "tracks": {"librivox_reader": "reader.flac",
-                                                     "cards_speaker": "cards.flac"}, **common},
-    ])  # fmt: skip
+    return _write(
+        tmp_path,
+        [
+            {
+                "id": "st",
+                "audio": "stereo.flac",
+                "channels": ["librivox_reader", "cards_speaker"],
+                **common,
+            },
+            {
+                "id": "tr",
+                "audio": "mix.flac",
+                "tracks": {"librivox_reader": "reader.flac", "cards_speaker": "cards.flac"},
+                **common,
+            },
+        ],
+    )
 
 
 @pytest.mark.slow
@@ -381,9 +432,13 @@ def test_split_takes_speakers_from_channels_and_leakage_shows_as_crosstalk(tmp_p
     stereo_call(leakage_db=-20) each channel also hears the other: cross-talk words appear."""
     manifest = _cut_conversation(tmp_path)
     exp = Experiment(
-        manifest, providers=(ProviderSpec("pocketsphinx"),), workers=1, output=tmp_path / "r",
-        conditions=("clean", "stereo_call(leakage_db=-20)"), channel_mode=("split",),
-    )  # fmt: skip
+        manifest,
+        providers=(ProviderSpec("pocketsphinx"),),
+        workers=1,
+        output=tmp_path / "r",
+        conditions=("clean", "stereo_call(leakage_db=-20)"),
+        channel_mode=("split",),
+    )
     result = run_experiment(exp, progress=False, cache_root=tmp_path / "cache")
     rows = {(r.sample_id, r.condition): r for r in result.rows}
     assert all(r.status == "ok" for r in rows.values()), [r.error for r in rows.values()]
@@ -403,8 +458,12 @@ def test_split_takes_speakers_from_channels_and_leakage_shows_as_crosstalk(tmp_p
 def test_split_alone_on_samples_without_channels_is_refused(tmp_path):
     shutil.copy(GO, tmp_path / "go.flac")
     manifest = _write(tmp_path, [{"id": "go", "audio": "go.flac", "text": "go forward"}])
-    exp = Experiment(manifest, providers=(ProviderSpec("pocketsphinx"),), channel_mode=("split",),
-                     output=tmp_path / "r")  # fmt: skip
+    exp = Experiment(
+        manifest,
+        providers=(ProviderSpec("pocketsphinx"),),
+        channel_mode=("split",),
+        output=tmp_path / "r",
+    )
     with pytest.raises(ExperimentError, match="none of the 1 samples has channels or tracks"):
         run_experiment(exp, progress=False, cache_root=None)
     assert not (tmp_path / "r").exists()  # refused before anything was written
@@ -418,10 +477,25 @@ def test_out_of_phase_stereo_warns_under_mix_and_split_hears_both_channels(tmp_p
         "SPEAKER phase 1 0.300 2.000 <NA> <NA> a <NA> <NA>\n"
         "SPEAKER phase 1 0.300 2.000 <NA> <NA> b <NA> <NA>\n"
     )
-    manifest = _write(tmp_path, [{"id": "phase", "audio": "phase.wav", "rttm": "r.rttm",
-                                  "text": "go forward ten meters", "channels": ["a", "b"]}])  # fmt: skip
-    exp = Experiment(manifest, providers=(ProviderSpec("pocketsphinx"),), workers=1,
-                     channel_mode=("mix", "split"), output=tmp_path / "r")  # fmt: skip
+    manifest = _write(
+        tmp_path,
+        [
+            {
+                "id": "phase",
+                "audio": "phase.wav",
+                "rttm": "r.rttm",
+                "text": "go forward ten meters",
+                "channels": ["a", "b"],
+            }
+        ],
+    )
+    exp = Experiment(
+        manifest,
+        providers=(ProviderSpec("pocketsphinx"),),
+        workers=1,
+        channel_mode=("mix", "split"),
+        output=tmp_path / "r",
+    )
     rows = {r.channel_mode: r for r in run_experiment(exp, progress=False, cache_root=None).rows}
     mix, split = rows["mix"], rows["split"]
     assert "cancel when averaged to mono" in mix.warning and mix.dels >= 3  # heard silence

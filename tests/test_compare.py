@@ -20,8 +20,16 @@ NOISE_MOVE = [1, -1] * 6  # B: one more, one fewer, ... (no change overall)
 
 
 def _row(run: str, sid: str, condition: str, subs: int, digest: str = "") -> ResultRow:
-    return ResultRow(run_id=run, sample_id=sid, provider="p", condition=condition, hits=10 - subs,
-                     subs=subs, ref_words=10, sample_digest=digest or f"d-{sid}")  # fmt: skip
+    return ResultRow(
+        run_id=run,
+        sample_id=sid,
+        provider="p",
+        condition=condition,
+        hits=10 - subs,
+        subs=subs,
+        ref_words=10,
+        sample_digest=digest or f"d-{sid}",
+    )
 
 
 @pytest.fixture
@@ -32,8 +40,14 @@ def runs(tmp_path):
     rows_a.append(_row("a", "only-a", "clean", 0))
     rows_b = [_row("b", f, "clean", s + u) for f, s, u in zip(FILES, CLEAN_A, CLEAN_UP)]
     rows_b += [_row("b", f, "noise", s + m) for f, s, m in zip(FILES, NOISE_A, NOISE_MOVE)]
-    rows_b[12] = ResultRow(run_id="b", sample_id="f00", provider="p", condition="noise",
-                           status="failed", error="timeout")  # fmt: skip
+    rows_b[12] = ResultRow(
+        run_id="b",
+        sample_id="f00",
+        provider="p",
+        condition="noise",
+        status="failed",
+        error="timeout",
+    )
     rows_b[13] = _row("b", "f01", "noise", 1, digest="d-edited")
     for d, rows in ((a, rows_a), (b, rows_b)):
         d.mkdir()

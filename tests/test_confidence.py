@@ -24,8 +24,15 @@ from .conftest import SAMPLE
 
 REF = "the cat sat on the mat".split()
 # "sad" substitutes "sat" and "yes" is inserted: the two errors, at confidences 0.45 and 0.15
-HYP = [("The", 0.95), ("cat", 0.92), ("sad", 0.45), ("on", 0.85), ("the", 0.75),
-       ("mat", 0.65), ("yes", 0.15)]  # fmt: skip
+HYP = [
+    ("The", 0.95),
+    ("cat", 0.92),
+    ("sad", 0.45),
+    ("on", 0.85),
+    ("the", 0.75),
+    ("mat", 0.65),
+    ("yes", 0.15),
+]
 
 
 def _words(pairs):

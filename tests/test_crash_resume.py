@@ -43,8 +43,9 @@ def _dataset(folder: Path, texts: dict[str, str] | None = None) -> Path:
 
 def _exp(manifest: Path, out: Path, **kw) -> Experiment:
     kw = {"workers": 1, **kw}
-    return Experiment(dataset=manifest, providers=(ProviderSpec("pocketsphinx"),), output=out,
-                      name="c", **kw)  # fmt: skip
+    return Experiment(
+        dataset=manifest, providers=(ProviderSpec("pocketsphinx"),), output=out, name="c", **kw
+    )
 
 
 @pytest.mark.slow
@@ -97,8 +98,12 @@ def test_an_empty_manifest_or_a_filter_matching_nothing_is_named(tmp_path):
 
 def _grid(folder: Path) -> Path:
     rows = []
-    for name in ("pocketsphinx_goforward.flac", "whisper_jfk.flac", "mfa_cold_corpus.flac",
-                 "mfa_acoustic_corpus.flac"):  # fmt: skip
+    for name in (
+        "pocketsphinx_goforward.flac",
+        "whisper_jfk.flac",
+        "mfa_cold_corpus.flac",
+        "mfa_acoustic_corpus.flac",
+    ):
         shutil.copy(SAMPLE / "audio" / name, folder / name)
         text = {
             r["audio"].split("/")[-1]: r["text"]
@@ -120,9 +125,12 @@ def _run(toml: Path, cache: Path) -> subprocess.Popen:
     # script) inherits it ignored, and Python keeps an ignored SIGINT ignored
     return subprocess.Popen(
         [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    )
 
 
 def _left_behind(marker: str) -> list[int]:
@@ -205,9 +213,10 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path):
     manifest = _dataset(tmp_path)
     local = run_experiment(_exp(manifest, tmp_path / "a"), progress=False, cache_root=None)
     on_dask = run_experiment(
-        _exp(manifest, tmp_path / "b", executor="dask", workers=2), progress=False,
+        _exp(manifest, tmp_path / "b", executor="dask", workers=2),
+        progress=False,
         cache_root=None,
-    )  # fmt: skip
+    )
     cols = ["sample_id", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
 
     def table(rows):
@@ -247,15 +256,22 @@ def test_kill_9_never_sends_a_finished_unit_twice_to_a_paid_provider(tmp_path):
         env = {**os.environ, "OPENAI_API_KEY": "sk-kill", "STT_EVAL_CACHE": str(cache)}
         for _ in range(4):
             proc = subprocess.Popen(
-                [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"], env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             time.sleep(rng.uniform(0.8, 2.5))
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
             kills.append(time.time())
-        final = subprocess.run([sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
-                               env=env, capture_output=True, timeout=300)  # fmt: skip
+        final = subprocess.run(
+            [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"],
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
         assert final.returncode == 0, final.stderr[-500:]
     assert len(read_rows(next((tmp_path / "results").iterdir()))) == 12
     first_seen: dict[str, tuple[float, float]] = {}

@@ -55,10 +55,16 @@ def _row(sample, provider, errors, n, **kw):
 
 
 def test_every_pooled_row_gets_an_interval_and_totals_resample_files():
-    rows = [_row(s, "p", e, 10, condition=c) for s, e in zip("abcd", (1, 2, 3, 4))
-            for c in ("clean", "noise")]  # fmt: skip
-    table = with_intervals(pooled(rows_frame(rows), ["provider", "condition"]),
-                           rows_frame(rows), ["provider", "condition"])  # fmt: skip
+    rows = [
+        _row(s, "p", e, 10, condition=c)
+        for s, e in zip("abcd", (1, 2, 3, 4))
+        for c in ("clean", "noise")
+    ]
+    table = with_intervals(
+        pooled(rows_frame(rows), ["provider", "condition"]),
+        rows_frame(rows),
+        ["provider", "condition"],
+    )
     assert list(table["condition"]) == ["clean", "noise", TOTAL]
     for line in table.to_dict("records"):
         assert line["wer_low"] <= line["wer"] <= line["wer_high"]
@@ -71,8 +77,10 @@ def test_comparisons_name_the_better_provider_and_keep_the_null():
     for i in range(12):
         sid = f"f{i:02d}"
         rows += [_row(sid, "good", 1, 50), _row(sid, "bad", 10, 50)]  # 2 % vs 20 % on each file
-        rows += [_row(sid, "good", 1 + i % 2, 50, condition="noise"),
-                 _row(sid, "bad", 10, 50, condition="noise")]  # fmt: skip
+        rows += [
+            _row(sid, "good", 1 + i % 2, 50, condition="noise"),
+            _row(sid, "bad", 10, 50, condition="noise"),
+        ]
     table = comparisons(rows_frame(rows))
     providers = table[table["compared"] == "providers"]
     assert list(providers["within"]) == ["clean", "noise"]
@@ -90,10 +98,15 @@ def test_top_edits_and_flags_from_rows():
     scoring = Scoring()
     hyps = ("the bat sat on the hat", "a bat sat on the mat", "?!")
     rows = [
-        score_row(ResultRow("r", f"s{i}", "p"), Sample(f"s{i}", "x.wav", "the cat sat on the mat"),
-                  Transcript(hyp), (), scoring)
+        score_row(
+            ResultRow("r", f"s{i}", "p"),
+            Sample(f"s{i}", "x.wav", "the cat sat on the mat"),
+            Transcript(hyp),
+            (),
+            scoring,
+        )
         for i, hyp in enumerate(hyps)
-    ]  # fmt: skip
+    ]
     frame = rows_frame(rows)
     subs = top_edits(frame, "sub", n=2).to_dict("records")
     assert subs[0]["edit"] == "cat → bat" and subs[0]["count"] == 2

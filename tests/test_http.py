@@ -45,9 +45,15 @@ def server():
 
 def _client(server, clock, key=KEY, **policy) -> HttpClient:
     return HttpClient(
-        "echo", server.url, headers={"Authorization": f"Bearer {key}"}, key_variable="ECHO_KEY",
-        secrets=(key,), policy=RetryPolicy(**policy), sleep=clock.sleep, rng=random.Random(0),
-    )  # fmt: skip
+        "echo",
+        server.url,
+        headers={"Authorization": f"Bearer {key}"},
+        key_variable="ECHO_KEY",
+        secrets=(key,),
+        policy=RetryPolicy(**policy),
+        sleep=clock.sleep,
+        rng=random.Random(0),
+    )
 
 
 @pytest.mark.parametrize(
@@ -82,9 +88,16 @@ def test_transient_statuses_are_retried_with_capped_backoff(server, status):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, InputRejected), (401, AuthError), (403, AuthError), (404, InputRejected),
-     (413, InputRejected), (422, InputRejected), (402, PermanentProviderError)],
-)  # fmt: skip
+    [
+        (400, InputRejected),
+        (401, AuthError),
+        (403, AuthError),
+        (404, InputRejected),
+        (413, InputRejected),
+        (422, InputRejected),
+        (402, PermanentProviderError),
+    ],
+)
 def test_client_errors_are_sent_exactly_once(server, status, error):
     clock = FakeClock()
     server.inject(Fault(status=status, body={"error": {"message": f"nope {KEY}"}}))

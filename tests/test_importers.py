@@ -26,20 +26,28 @@ def test_nemo_rows_whole_and_sliced_round_trip(tmp_path):
     _touch(tmp_path / "audio" / "a.wav", tmp_path / "audio" / "long.wav")
     rows = [
         {"audio_filepath": "audio/a.wav", "duration": 1.5, "text": "go forward"},
-        {"audio_filepath": "audio/long.wav", "duration": 2.25, "offset": 12.34,
-         "text": "ten meters", "speaker": "s2"},
+        {
+            "audio_filepath": "audio/long.wav",
+            "duration": 2.25,
+            "offset": 12.34,
+            "text": "ten meters",
+            "speaker": "s2",
+        },
         {"audio_filepath": "audio/long.wav", "duration": 1.0, "offset": 20.0, "text": "stop"},
         {"audio_filepath": "audio/gone.wav", "duration": 1.0, "text": "missing"},
         {"audio_filepath": "audio/a.wav", "duration": -1, "text": "bad"},
-    ]  # fmt: skip
+    ]
     src = tmp_path / "train_manifest.json"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     m = import_samples("nemo", src)
     assert [s.id for s in m.samples] == ["a", "long-0012340", "long-0020000"]
     assert m.samples[0].text == "go forward" and "offset_s" not in m.samples[0].meta
     assert m.samples[1].meta == {
-        "offset_s": 12.34, "duration_s": 2.25, "recording": "long", "speaker": "s2",
-    }  # fmt: skip
+        "offset_s": 12.34,
+        "duration_s": 2.25,
+        "recording": "long",
+        "speaker": "s2",
+    }
     assert [p.row for p in m.problems] == [4, 5]
     assert "gone.wav not found" in str(m.problems[0]) and "duration=-1" in str(m.problems[1])
 
@@ -71,8 +79,11 @@ def test_kaldi_data_dir_with_segments_and_utt2spk(tmp_path):
     assert second.text == "good bye"
     assert second.audio_path == tmp_path / "s5" / "wav" / "rec1.wav"
     assert second.meta == {
-        "offset_s": 1.5, "duration_s": 1.25, "recording": "rec1", "speaker": "spk1",
-    }  # fmt: skip
+        "offset_s": 1.5,
+        "duration_s": 1.25,
+        "recording": "rec1",
+        "speaker": "spk1",
+    }
     (problem,) = m.problems
     assert problem.row == 3 and problem.sample_id == "spk2-rec2-0000"
     assert "is a command" in problem.message and "without the '|'" in problem.message
@@ -129,8 +140,11 @@ def test_stm_segments_become_slices(tmp_path):
         ("meeting-0000300-0000425", "general kenobi"),
     ]
     assert m.samples[1].meta == {
-        "offset_s": 3.0, "duration_s": 1.25, "recording": "meeting", "speaker": "bob",
-    }  # fmt: skip
+        "offset_s": 3.0,
+        "duration_s": 1.25,
+        "recording": "meeting",
+        "speaker": "bob",
+    }
     (problem,) = m.problems
     assert problem.sample_id == "other-0000000-0000100" and "no audio other.wav" in problem.message
 
@@ -141,11 +155,13 @@ def test_lhotse_cuts_import_as_slices_of_their_recording(tmp_path):
     audio = Path(__file__).parents[1] / "datasets/sample/audio/whisper_jfk.flac"
     rec = lhotse.Recording.from_file(audio, recording_id="jfk")
     sups = [
-        lhotse.SupervisionSegment("jfk-1", "jfk", start=0.3, duration=2.7, text="And so",
-                                  speaker="JFK", language="en"),
-        lhotse.SupervisionSegment("jfk-2", "jfk", start=3.5, duration=4.0, text="my fellow",
-                                  language="en"),
-    ]  # fmt: skip
+        lhotse.SupervisionSegment(
+            "jfk-1", "jfk", start=0.3, duration=2.7, text="And so", speaker="JFK", language="en"
+        ),
+        lhotse.SupervisionSegment(
+            "jfk-2", "jfk", start=3.5, duration=4.0, text="my fellow", language="en"
+        ),
+    ]
     cuts = lhotse.CutSet.from_manifests(
         recordings=lhotse.RecordingSet.from_recordings([rec]),
         supervisions=lhotse.SupervisionSet.from_segments(sups),

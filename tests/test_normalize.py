@@ -134,9 +134,13 @@ def test_an_experiment_records_its_normalizer_canonically_with_paths_from_the_fi
     (tmp_path / "glm.txt").write_text("okay => ok\n")
     (tmp_path / "m.jsonl").write_text('{"id": "a", "audio": "a.wav", "text": "ok"}\n')
     exp = experiment_from_dict(
-        {"dataset": "m.jsonl", "providers": ["pocketsphinx"],
-         "normalizer": "whisper+fillers + synonyms(path=glm.txt)"}, tmp_path,
-    )  # fmt: skip
+        {
+            "dataset": "m.jsonl",
+            "providers": ["pocketsphinx"],
+            "normalizer": "whisper+fillers + synonyms(path=glm.txt)",
+        },
+        tmp_path,
+    )
     glm = (tmp_path / "glm.txt").resolve()
     assert exp.normalizer == f'whisper + fillers + synonyms(path="{glm}")'
     assert Scoring(exp.normalizer).normalizer == exp.normalizer

@@ -18,8 +18,14 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_the_notebooks_are_the_ones_the_readme_names():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01_quickstart", "02_noise_and_telephony", "03_chunking_and_overlap",
-                     "04_diarization", "05_providers_speed_cost", "06_error_analysis"]  # fmt: skip
+    assert names == [
+        "01_quickstart",
+        "02_noise_and_telephony",
+        "03_chunking_and_overlap",
+        "04_diarization",
+        "05_providers_speed_cost",
+        "06_error_analysis",
+    ]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in names)
 

@@ -61,9 +61,15 @@ def test_babble_talkers_are_the_first_others_of_the_dataset():
 def test_preview_transcribe_and_a_run_hear_bit_identical_audio(dataset, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     exp = Experiment(
-        dataset=dataset, providers=(ProviderSpec("pocketsphinx"),), conditions=(CONDITION,),
-        seed=7, workers=1, output=tmp_path / "results", name="p", ids=("jfk",),
-    )  # fmt: skip
+        dataset=dataset,
+        providers=(ProviderSpec("pocketsphinx"),),
+        conditions=(CONDITION,),
+        seed=7,
+        workers=1,
+        output=tmp_path / "results",
+        name="p",
+        ids=("jfk",),
+    )
     (row,) = run_experiment(exp, progress=False, cache_root=cache).rows
     assert row.status == "ok" and abs(row.snr_db - 10) < 0.5
 
@@ -200,8 +206,12 @@ def test_model_load_time_is_measured_for_the_job_not_cached(monkeypatch):
 
 def test_transcribe_and_preview_hear_only_a_sample_slice(tmp_path):
     shutil.copy(SAMPLE / "audio" / "whisper_jfk.flac", tmp_path / "jfk.flac")
-    row = {"id": "part", "audio": "jfk.flac", "text": "ask not",
-           "meta": {"offset_s": 4.0, "duration_s": 7.0}}  # fmt: skip
+    row = {
+        "id": "part",
+        "audio": "jfk.flac",
+        "text": "ask not",
+        "meta": {"offset_s": 4.0, "duration_s": 7.0},
+    }
     (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
     heard = preview_condition("part", "clean", tmp_path / "p.wav", dataset=tmp_path / "m.jsonl")
     assert heard.clip.duration_s == 7.0

@@ -33,38 +33,77 @@ EXAMPLE_ID = "6d5c4b3a-2f1e-4d0c-9b8a-7e6f5d4c3b2a"
 
 # PROVIDER_CONTRACTS §4.7, verbatim.
 EXAMPLE = {
-  "id": "6d5c4b3a-2f1e-4d0c-9b8a-7e6f5d4c3b2a",
-  "status": "completed",
-  "audio_url": "https://cdn.assemblyai.com/upload/abc123",
-  "speech_model": None,
-  "speech_models": ["universal-3-pro"],
-  "speech_model_used": "universal-3-pro",
-  "language_code": "en_us",
-  "language_model": "assemblyai_default",
-  "acoustic_model": "assemblyai_default",
-  "text": "Hello, how are you? I'm fine, thanks.",
-  "confidence": 0.93,
-  "audio_duration": 5,
-  "punctuate": True,
-  "format_text": True,
-  "speaker_labels": True,
-  "words": [
-    {"text": "Hello,", "start": 240, "end": 640, "confidence": 0.99, "speaker": "A", "channel": None},
-    {"text": "how", "start": 660, "end": 820, "confidence": 0.98, "speaker": "A", "channel": None},
-    {"text": "I'm", "start": 2100, "end": 2300, "confidence": 0.95, "speaker": "B", "channel": None},
-  ],
-  "utterances": [
-    {"speaker": "A", "start": 240, "end": 1500, "confidence": 0.97, "text": "Hello, how are you?", "words": [{"text": "Hello,", "start": 240, "end": 640, "confidence": 0.99, "speaker": "A"}]},
-    {"speaker": "B", "start": 2100, "end": 3400, "confidence": 0.94, "text": "I'm fine, thanks.", "words": [{"text": "I'm", "start": 2100, "end": 2300, "confidence": 0.95, "speaker": "B"}]},
-  ],
-  "webhook_auth": False,
-  "auto_highlights": False,
-  "redact_pii": False,
-  "summarization": False,
-  "language_confidence_threshold": None,
-  "language_confidence": None,
-  "error": None,
-}  # fmt: skip
+    "id": "6d5c4b3a-2f1e-4d0c-9b8a-7e6f5d4c3b2a",
+    "status": "completed",
+    "audio_url": "https://cdn.assemblyai.com/upload/abc123",
+    "speech_model": None,
+    "speech_models": ["universal-3-pro"],
+    "speech_model_used": "universal-3-pro",
+    "language_code": "en_us",
+    "language_model": "assemblyai_default",
+    "acoustic_model": "assemblyai_default",
+    "text": "Hello, how are you? I'm fine, thanks.",
+    "confidence": 0.93,
+    "audio_duration": 5,
+    "punctuate": True,
+    "format_text": True,
+    "speaker_labels": True,
+    "words": [
+        {
+            "text": "Hello,",
+            "start": 240,
+            "end": 640,
+            "confidence": 0.99,
+            "speaker": "A",
+            "channel": None,
+        },
+        {
+            "text": "how",
+            "start": 660,
+            "end": 820,
+            "confidence": 0.98,
+            "speaker": "A",
+            "channel": None,
+        },
+        {
+            "text": "I'm",
+            "start": 2100,
+            "end": 2300,
+            "confidence": 0.95,
+            "speaker": "B",
+            "channel": None,
+        },
+    ],
+    "utterances": [
+        {
+            "speaker": "A",
+            "start": 240,
+            "end": 1500,
+            "confidence": 0.97,
+            "text": "Hello, how are you?",
+            "words": [
+                {"text": "Hello,", "start": 240, "end": 640, "confidence": 0.99, "speaker": "A"}
+            ],
+        },
+        {
+            "speaker": "B",
+            "start": 2100,
+            "end": 3400,
+            "confidence": 0.94,
+            "text": "I'm fine, thanks.",
+            "words": [
+                {"text": "I'm", "start": 2100, "end": 2300, "confidence": 0.95, "speaker": "B"}
+            ],
+        },
+    ],
+    "webhook_auth": False,
+    "auto_highlights": False,
+    "redact_pii": False,
+    "summarization": False,
+    "language_confidence_threshold": None,
+    "language_confidence": None,
+    "error": None,
+}
 
 # What the backend "heard": the example's words, with the backend's own speaker names.
 HEARD = Transcript(

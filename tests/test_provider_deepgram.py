@@ -38,28 +38,69 @@ EXAMPLE = {
         "duration": 25.933313,
         "channels": 1,
         "models": ["2187e11a-3532-4498-b076-81fa530bdd49"],
-        "model_info": {"2187e11a-3532-4498-b076-81fa530bdd49": {"name": "general-nova-3", "version": "2025-04-17.21547", "arch": "nova-3"}},
+        "model_info": {
+            "2187e11a-3532-4498-b076-81fa530bdd49": {
+                "name": "general-nova-3",
+                "version": "2025-04-17.21547",
+                "arch": "nova-3",
+            }
+        },
     },
     "results": {
-        "channels": [{
-            "alternatives": [{
+        "channels": [
+            {
+                "alternatives": [
+                    {
+                        "transcript": "Yeah. As much as it's worth celebrating...",
+                        "confidence": 0.99902344,
+                        "words": [
+                            {
+                                "word": "yeah",
+                                "start": 0.08,
+                                "end": 0.32,
+                                "confidence": 0.9975586,
+                                "speaker": 0,
+                                "speaker_confidence": 0.87,
+                                "punctuated_word": "Yeah.",
+                            },
+                            {
+                                "word": "as",
+                                "start": 0.32,
+                                "end": 0.79999995,
+                                "confidence": 0.99902344,
+                                "speaker": 0,
+                                "speaker_confidence": 0.87,
+                                "punctuated_word": "As",
+                            },
+                        ],
+                    }
+                ]
+            }
+        ],
+        "utterances": [
+            {
+                "start": 0.08,
+                "end": 3.5,
+                "confidence": 0.98,
+                "channel": 0,
                 "transcript": "Yeah. As much as it's worth celebrating...",
-                "confidence": 0.99902344,
                 "words": [
-                    {"word": "yeah", "start": 0.08, "end": 0.32, "confidence": 0.9975586, "speaker": 0, "speaker_confidence": 0.87, "punctuated_word": "Yeah."},
-                    {"word": "as", "start": 0.32, "end": 0.79999995, "confidence": 0.99902344, "speaker": 0, "speaker_confidence": 0.87, "punctuated_word": "As"},
+                    {
+                        "word": "yeah",
+                        "start": 0.08,
+                        "end": 0.32,
+                        "confidence": 0.9975586,
+                        "speaker": 0,
+                        "speaker_confidence": 0.87,
+                        "punctuated_word": "Yeah.",
+                    }
                 ],
-            }]
-        }],
-        "utterances": [{
-            "start": 0.08, "end": 3.5, "confidence": 0.98, "channel": 0,
-            "transcript": "Yeah. As much as it's worth celebrating...",
-            "words": [{"word": "yeah", "start": 0.08, "end": 0.32, "confidence": 0.9975586, "speaker": 0, "speaker_confidence": 0.87, "punctuated_word": "Yeah."}],
-            "speaker": 0,
-            "id": "e2b0f3a8-7c1d-4f5e-9a3b-1c2d3e4f5a6b",
-        }],
+                "speaker": 0,
+                "id": "e2b0f3a8-7c1d-4f5e-9a3b-1c2d3e4f5a6b",
+            }
+        ],
     },
-}  # fmt: skip
+}
 
 # What the backend "heard": two speakers, a pause of 1.2 s before the second.
 HEARD = Transcript(

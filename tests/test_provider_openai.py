@@ -48,14 +48,36 @@ SPEC_EXAMPLE = {
         {"word": "volleyball", "start": 7.400000095367432, "end": 7.900000095367432},
     ],
     "segments": [
-        {"id": 0, "seek": 0, "start": 0.0, "end": 3.319999933242798,
-         "text": " The beach was a popular spot on a hot summer day.",
-         "tokens": [50364, 440, 7534, 390, 257, 3743, 4008, 322, 257, 2368, 4266, 786, 13, 50530],
-         "temperature": 0.0, "avg_logprob": -0.2860786020755768,
-         "compression_ratio": 1.2363636493682861, "no_speech_prob": 0.00985979475080967}
+        {
+            "id": 0,
+            "seek": 0,
+            "start": 0.0,
+            "end": 3.319999933242798,
+            "text": " The beach was a popular spot on a hot summer day.",
+            "tokens": [
+                50364,
+                440,
+                7534,
+                390,
+                257,
+                3743,
+                4008,
+                322,
+                257,
+                2368,
+                4266,
+                786,
+                13,
+                50530,
+            ],
+            "temperature": 0.0,
+            "avg_logprob": -0.2860786020755768,
+            "compression_ratio": 1.2363636493682861,
+            "no_speech_prob": 0.00985979475080967,
+        }
     ],
     "usage": {"type": "duration", "seconds": 9},
-}  # fmt: skip
+}
 
 HEARD = Transcript(
     "Hello there. Bye.",
@@ -114,9 +136,11 @@ def test_request_is_the_documented_multipart_form(server):
     assert (upload.filename, upload.content_type) == ("audio.wav", "audio/wav")
     assert upload.data == CLIP.to_wav_bytes()
     assert form == {
-        "model": ["whisper-1"], "response_format": ["verbose_json"],
-        "timestamp_granularities[]": ["word", "segment"], "language": ["en"],
-    }  # fmt: skip
+        "model": ["whisper-1"],
+        "response_format": ["verbose_json"],
+        "timestamp_granularities[]": ["word", "segment"],
+        "language": ["en"],
+    }
     assert t == Transcript(
         "Hello there. Bye.",
         words=(Word("Hello", 0.1, 0.4), Word("there.", 0.4, 0.8), Word("Bye.", 1.0, 1.3)),
@@ -129,8 +153,10 @@ def test_prompt_temperature_and_language_option_are_sent(server):
     make(server, prompt="Acme, Pulse", temperature=0.2, language="de").transcribe(CLIP, {})
     form = sent_form(server.requests[0])
     assert (form["prompt"], form["temperature"], form["language"]) == (
-        ["Acme, Pulse"], ["0.2"], ["de"],
-    )  # fmt: skip
+        ["Acme, Pulse"],
+        ["0.2"],
+        ["de"],
+    )
 
 
 def test_gpt4o_models_ask_for_json_and_get_text_only(server):
@@ -142,10 +168,16 @@ def test_gpt4o_models_ask_for_json_and_get_text_only(server):
 
 def test_missing_words_are_spread_over_segment_times(server):
     # a server that ignored timestamp_granularities[]=word: segments only, nulls, no language
-    body = {"text": None, "language": None, "duration": None, "words": None, "segments": [
-        {"id": 0, "start": 1.0, "end": 2.0, "text": " ab cdef"},
-        {"id": 1, "start": 2.5, "end": 2.9, "text": " g"},
-    ]}  # fmt: skip
+    body = {
+        "text": None,
+        "language": None,
+        "duration": None,
+        "words": None,
+        "segments": [
+            {"id": 0, "start": 1.0, "end": 2.0, "text": " ab cdef"},
+            {"id": 1, "start": 2.5, "end": 2.9, "text": " g"},
+        ],
+    }
     server.inject(Fault(status=200, body=body))
     t = make(server).transcribe(CLIP, {"language": "fr"})
     assert t == Transcript(
@@ -156,8 +188,20 @@ def test_missing_words_are_spread_over_segment_times(server):
 
 
 def test_words_nested_in_segments_are_used(server):
-    body = {"text": "Hi you", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi you", "words": [
-        {"word": " Hi", "start": 0.1, "end": 0.3}, {"word": " you", "start": 0.4, "end": 0.9}]}]}  # fmt: skip
+    body = {
+        "text": "Hi you",
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 1.0,
+                "text": " Hi you",
+                "words": [
+                    {"word": " Hi", "start": 0.1, "end": 0.3},
+                    {"word": " you", "start": 0.4, "end": 0.9},
+                ],
+            }
+        ],
+    }
     server.inject(Fault(status=200, body=body))
     assert make(server).transcribe(CLIP).words == (Word("Hi", 0.1, 0.3), Word("you", 0.4, 0.9))
 
@@ -360,8 +404,9 @@ def test_server_rejects_what_the_schema_rejects(server):
         assert r.status_code == 400
         assert set(r.json()["error"]) == {"message", "type", "param", "code"}
         assert r.json()["error"]["param"] == param
-    r = requests.post(url, data={"model": "whisper-1"}, files={"file": ("a.xyz", b"x")},
-                      headers=auth)  # fmt: skip
+    r = requests.post(
+        url, data={"model": "whisper-1"}, files={"file": ("a.xyz", b"x")}, headers=auth
+    )
     assert r.status_code == 400 and "Invalid file format" in r.json()["error"]["message"]
     assert requests.post(url, data={"model": "whisper-1"}).status_code == 401
 

@@ -32,16 +32,28 @@ SPEC_EXAMPLE = {
     "status": "success",
     "transcription": "Hello, how are you doing today? This is a word timestamp test.",
     "words": [
-        {"start": 0.16, "end": 1.12, "speaker": 0, "speaker_confidence": 1, "word": "Hello,",
-         "confidence": 0.9975},
-        {"start": 1.12, "end": 1.36, "speaker": 0, "speaker_confidence": 1, "word": "how",
-         "confidence": 0.6402},
+        {
+            "start": 0.16,
+            "end": 1.12,
+            "speaker": 0,
+            "speaker_confidence": 1,
+            "word": "Hello,",
+            "confidence": 0.9975,
+        },
+        {
+            "start": 1.12,
+            "end": 1.36,
+            "speaker": 0,
+            "speaker_confidence": 1,
+            "word": "how",
+            "confidence": 0.6402,
+        },
     ],
     "utterances": [
         {"start": 0.16, "end": 2.88, "speaker": 0, "text": "Hello, how are you doing today?"}
     ],
     "metadata": {"duration": 5.28, "fileSize": 465740},
-}  # fmt: skip
+}
 
 # What the backend "heard": the spec example's words, and two more by a second speaker
 HEARD = Transcript(
@@ -137,9 +149,12 @@ def test_without_word_timestamps_no_words_or_utterances(server):
 def test_switches_are_sent_only_when_set(server):
     make(server, format=True, punctuate=False).transcribe(CLIP, {"language": "de"})
     assert server.requests[0].query == {
-        "language": ["de"], "word_timestamps": ["true"], "diarize": ["false"],
-        "format": ["true"], "punctuate": ["false"],
-    }  # fmt: skip
+        "language": ["de"],
+        "word_timestamps": ["true"],
+        "diarize": ["false"],
+        "format": ["true"],
+        "punctuate": ["false"],
+    }
 
 
 def test_language_option_overrides_sample_and_region_is_dropped(server):
@@ -173,17 +188,25 @@ def test_pulse_pro_uses_unified_endpoint_and_its_own_shape(server):
     t = make(server, model="pulse-pro", diarize=True).transcribe(CLIP, {})
     (sent,) = server.requests
     assert (sent.path, sent.param("model"), sent.param("language")) == (
-        "/waves/v1/stt/", "pulse-pro", "en",
-    )  # fmt: skip
+        "/waves/v1/stt/",
+        "pulse-pro",
+        "en",
+    )
     assert t.language == "en" and "utterances" not in t.raw and "request_id" in t.raw
     assert t.words[0] == Word("Hello,", 0.16, 1.12, 0.9975)  # Pro words carry no speaker
     assert t.turns == ()
 
 
 def test_pulse_pro_language_comes_from_the_response():
-    doc = {"status": "success", "transcription": "Hallo", "language": "de", "words": [],
-           "metadata": {"duration": 1.0, "processing_time_ms": 3, "rtfx": 30, "num_chunks": 1},
-           "request_id": "r-1", "totalBytes": 10}  # fmt: skip
+    doc = {
+        "status": "success",
+        "transcription": "Hallo",
+        "language": "de",
+        "words": [],
+        "metadata": {"duration": 1.0, "processing_time_ms": 3, "rtfx": 30, "num_chunks": 1},
+        "request_id": "r-1",
+        "totalBytes": 10,
+    }
     assert transcript_from_pulse(doc, "en").language == "de"
 
 
@@ -221,9 +244,12 @@ def test_pulse_pro_uploads_the_audio_instead_of_a_url(server, audio_host):
 
 
 def test_server_refuses_url_mode_for_pulse_pro(server):
-    r = requests.post(f"{server.url}/waves/v1/stt/", params={"model": "pulse-pro", "language": "en"},
-                      json={"url": "http://127.0.0.1:9/a.wav"},
-                      headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    r = requests.post(
+        f"{server.url}/waves/v1/stt/",
+        params={"model": "pulse-pro", "language": "en"},
+        json={"url": "http://127.0.0.1:9/a.wav"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
     assert r.status_code == 400 and "pulse-pro" in r.json()["error"]
 
 
@@ -378,8 +404,12 @@ def test_server_rejects_undocumented_parameters_with_the_documented_body(server)
         r = requests.post(url, params=params, data=CLIP.to_wav_bytes(), headers=auth)
         assert r.status_code == 400
         assert r.json()["status"] == "error" and r.json()["message"] == "Error handling audio data"
-    r = requests.post(f"{server.url}/waves/v1/stt/", params={"language": "en"},
-                      data=CLIP.to_wav_bytes(), headers=auth)  # fmt: skip
+    r = requests.post(
+        f"{server.url}/waves/v1/stt/",
+        params={"language": "en"},
+        data=CLIP.to_wav_bytes(),
+        headers=auth,
+    )
     assert r.status_code == 400 and "model" in r.json()["error"]
 
 

@@ -28,8 +28,12 @@ TEXT = {"jfk": "and so my fellow americans", "goforward": "go forward ten meters
 
 def _heard(audio: bytes, request) -> Transcript:
     """A fixed "model": the same four words whatever it hears."""
-    words = (Word("go", 0.1, 0.3, 0.9), Word("forward", 0.3, 0.7, 0.8),
-             Word("ten", 0.8, 1.0, 0.9), Word("meters", 1.0, 1.4, 0.95))  # fmt: skip
+    words = (
+        Word("go", 0.1, 0.3, 0.9),
+        Word("forward", 0.3, 0.7, 0.8),
+        Word("ten", 0.8, 1.0, 0.9),
+        Word("meters", 1.0, 1.4, 0.95),
+    )
     return Transcript("go forward ten meters", words, language="en")
 
 
@@ -38,15 +42,22 @@ def dataset(tmp_path):
     rows = []
     for sid, name in (("jfk", "whisper_jfk.flac"), ("goforward", "pocketsphinx_goforward.flac")):
         shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
-        rows.append({"id": sid, "audio": name, "text": TEXT[sid],
-                     "audio_url": f"https://example.com/{name}"})  # fmt: skip
+        rows.append(
+            {
+                "id": sid,
+                "audio": name,
+                "text": TEXT[sid],
+                "audio_url": f"https://example.com/{name}",
+            }
+        )
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return tmp_path / "m.jsonl"
 
 
 def _exp(dataset, tmp_path, provider: ProviderSpec, **kw) -> Experiment:
-    return Experiment(dataset=dataset, providers=(provider,), workers=1, output=tmp_path / "r",
-                      name="http", **kw)  # fmt: skip
+    return Experiment(
+        dataset=dataset, providers=(provider,), workers=1, output=tmp_path / "r", name="http", **kw
+    )
 
 
 def _openai(server, **options) -> ProviderSpec:
@@ -135,11 +146,23 @@ def test_http_run_gives_the_local_engines_counts(tmp_path, monkeypatch):
     """The OpenAI-compatible path backed by faster-whisper scores like the engine itself."""
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     manifest = SAMPLE / "manifest.jsonl"
-    local = Experiment(dataset=manifest, providers=(ProviderSpec("faster-whisper"),),
-                       select={"quick": True}, workers=1, output=tmp_path / "r", name="local")  # fmt: skip
+    local = Experiment(
+        dataset=manifest,
+        providers=(ProviderSpec("faster-whisper"),),
+        select={"quick": True},
+        workers=1,
+        output=tmp_path / "r",
+        name="local",
+    )
     with openai_server(faster_whisper_backend(), api_key=KEY) as server:
-        remote = Experiment(dataset=manifest, providers=(_openai(server, model="whisper-1"),),
-                            select={"quick": True}, workers=1, output=tmp_path / "r", name="http")  # fmt: skip
+        remote = Experiment(
+            dataset=manifest,
+            providers=(_openai(server, model="whisper-1"),),
+            select={"quick": True},
+            workers=1,
+            output=tmp_path / "r",
+            name="http",
+        )
         over_http = run_experiment(remote, progress=False).rows
     direct = run_experiment(local, progress=False).rows
 
@@ -155,13 +178,24 @@ def test_provider_diarization_is_scored_against_the_reference_turns(tmp_path, mo
     for name in ("pyannote_sample.flac", "pyannote_sample.rttm", "pyannote_sample.stm"):
         folder = "audio" if name.endswith(".flac") else name.rsplit(".", 1)[1]
         shutil.copy(SAMPLE / folder / name, tmp_path / name)
-    row = {"id": "pyannote_sample", "audio": "pyannote_sample.flac", "text": "hello there hi",
-           "rttm": "pyannote_sample.rttm", "stm": "pyannote_sample.stm"}  # fmt: skip
+    row = {
+        "id": "pyannote_sample",
+        "audio": "pyannote_sample.flac",
+        "text": "hello there hi",
+        "rttm": "pyannote_sample.rttm",
+        "stm": "pyannote_sample.stm",
+    }
     (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
 
     def two_speakers(audio: bytes, request) -> Transcript:
-        return Transcript("hello there hi", (Word("hello", 0.5, 1.0, 0.9, "0"),
-                          Word("there", 1.0, 1.5, 0.9, "0"), Word("hi", 6.0, 6.5, 0.9, "1")))  # fmt: skip
+        return Transcript(
+            "hello there hi",
+            (
+                Word("hello", 0.5, 1.0, 0.9, "0"),
+                Word("there", 1.0, 1.5, 0.9, "0"),
+                Word("hi", 6.0, 6.5, 0.9, "1"),
+            ),
+        )
 
     with deepgram_server(two_speakers, api_key=KEY) as server:
         spec = ProviderSpec("deepgram", (("base_url", server.url), ("diarize", True)))
@@ -204,9 +238,14 @@ def test_an_experiment_reads_a_nemo_manifest_directly(tmp_path, monkeypatch):
     with openai_server(_heard, api_key=KEY) as server:
         provider = {"name": "openai", "base_url": server.url + "/v1", "min_wait_s": 0.0}
         exp = experiment_from_dict(
-            {"dataset": {"format": "nemo", "path": "train_manifest.json"},
-             "providers": [provider], "workers": 1, "output": "r"}, tmp_path,
-        )  # fmt: skip
+            {
+                "dataset": {"format": "nemo", "path": "train_manifest.json"},
+                "providers": [provider],
+                "workers": 1,
+                "output": "r",
+            },
+            tmp_path,
+        )
         (row,) = run_experiment(exp, progress=False, cache_root=None).rows
     assert exp.dataset_format == "nemo" and exp.dataset == tmp_path / "train_manifest.json"
     assert (row.sample_id, row.status, row.ref_words, row.hits) == ("goforward", "ok", 4, 4)

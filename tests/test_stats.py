@@ -164,16 +164,33 @@ def _sc_stats(tmp_path, ref, hyp_a, hyp_b) -> tuple[float, bool]:
     for name, hyps in (("a", hyp_a), ("b", hyp_b)):
         write_trn(dict(zip(ids, map(" ".join, hyps))), tmp_path / f"{name}.trn")
         subprocess.run(
-            ["sctk", "sclite", "-r", str(tmp_path / "ref.trn"), "trn", "-h",
-             str(tmp_path / f"{name}.trn"), "trn", name, "-i", "rm", "-o", "sgml", "-O",
-             str(tmp_path)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "sctk",
+                "sclite",
+                "-r",
+                str(tmp_path / "ref.trn"),
+                "trn",
+                "-h",
+                str(tmp_path / f"{name}.trn"),
+                "trn",
+                name,
+                "-i",
+                "rm",
+                "-o",
+                "sgml",
+                "-O",
+                str(tmp_path),
+            ],
+            check=True,
+            capture_output=True,
+        )
     sgml = (tmp_path / "a.trn.sgml").read_bytes() + (tmp_path / "b.trn.sgml").read_bytes()
     subprocess.run(
         ["sctk", "sc_stats", "-p", "-t", "mapsswe", "-v", "-n", "res", "-O", str(tmp_path)],
-        input=sgml, check=True, capture_output=True,
-    )  # fmt: skip
+        input=sgml,
+        check=True,
+        capture_output=True,
+    )
     report = (tmp_path / "res.stats.mapsswe").read_text(errors="replace")
     m = re.search(r"\(Z Stat:\s*(-?[\d.]+)\) \(Stat Diff: (Yes|No)\)", report)
     assert m, report

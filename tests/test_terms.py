@@ -55,8 +55,11 @@ def test_terms_are_normalized_like_the_text():
         ("mister", "smith"),
         ("25",),
     )
-    s = _score(["Mr. Smith", "twenty five"], "Mr. Smith met twenty five people",
-               "mister smith met 25 people")  # fmt: skip
+    s = _score(
+        ["Mr. Smith", "twenty five"],
+        "Mr. Smith met twenty five people",
+        "mister smith met 25 people",
+    )
     assert s.total == TermCounts(ref=2, hyp=2, hits=2, bag_errors=0)
 
 

@@ -36,8 +36,9 @@ def _channels(path: Path) -> tuple[sf.SoundFile, bytes | None]:
     try:  # what libsndfile cannot read: through ffmpeg, channels kept
         out = run_ffmpeg(["-i", str(path), "-f", "wav", "-c:a", "pcm_s16le", "-"], strict=True)
     except FfmpegError as err:
-        raise AudioError(path, f"cannot be decoded by channel ({err.last_line})",
-                         "re-export it as WAV or FLAC") from err  # fmt: skip
+        raise AudioError(
+            path, f"cannot be decoded by channel ({err.last_line})", "re-export it as WAV or FLAC"
+        ) from err
     return sf.SoundFile(io.BytesIO(out)), out
 
 
@@ -51,13 +52,18 @@ def read_channels(
     with handle as f:
         if f.channels != len(sample.channels):
             raise AudioError(
-                path, f"has {f.channels} channel(s) but sample {sample.id!r} names "
+                path,
+                f"has {f.channels} channel(s) but sample {sample.id!r} names "
                 f"{len(sample.channels)} speakers {list(sample.channels)}",
-                "list one speaker per channel, in channel order, under \"channels\"",
-            )  # fmt: skip
+                'list one speaker per channel, in channel order, under "channels"',
+            )
         if max_duration_s is not None and f.frames / f.samplerate > max_duration_s:
-            raise AudioError(path, f"is {f.frames / f.samplerate:.0f} s long, over the "
-                             f"{max_duration_s:.0f} s per-file cap", "raise max_duration_s")  # fmt: skip
+            raise AudioError(
+                path,
+                f"is {f.frames / f.samplerate:.0f} s long, over the "
+                f"{max_duration_s:.0f} s per-file cap",
+                "raise max_duration_s",
+            )
         data = f.read(dtype="float32", always_2d=True)
         rate = int(f.samplerate)
     out = []
@@ -82,10 +88,11 @@ def read_tracks(
             for (spk, p), n in zip(sample.tracks, lengths, strict=True)
         )
         raise AudioError(
-            sample.tracks[0][1], f"sample {sample.id!r} has tracks of different lengths "
+            sample.tracks[0][1],
+            f"sample {sample.id!r} has tracks of different lengths "
             f"({listed}); they must share one timeline",
             "export every track from the same start to the same end (pad the shorter with silence)",
-        )  # fmt: skip
+        )
     return loaded
 
 

@@ -28,8 +28,11 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-    print(f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, {REPORT_HTML}, "
-          f"{REPORT_MD}, exports/)", file=sys.stderr)  # fmt: skip
+    print(
+        f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, {REPORT_HTML}, "
+        f"{REPORT_MD}, exports/)",
+        file=sys.stderr,
+    )
     if result.failed:
         print(
             f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
@@ -45,8 +48,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     total = score.total
     args.normalizer = check_preset(args.normalizer)  # as results record it
     if args.json:
-        print(json.dumps({"normalizer": args.normalizer, **score.as_dict()}, indent=2,
-                         allow_nan=False))  # fmt: skip
+        print(
+            json.dumps(
+                {"normalizer": args.normalizer, **score.as_dict()}, indent=2, allow_nan=False
+            )
+        )
     else:
         for uid, aligned in score.alignments.items():
             print("\n".join(pralign_lines(uid, aligned)))
@@ -57,12 +63,18 @@ def cmd_score(args: argparse.Namespace) -> int:
             f"normalizer {args.normalizer}){cer}"
         )
         for value, c in score.groups.items():
-            print(f"  {score.by}={value}: WER {100 * c.wer:.2f} %  (S={c.subs} D={c.dels} "
-                  f"I={c.ins} N={c.ref_words})")  # fmt: skip
-    for ids, what in ((score.missing_hypotheses, "has no hypothesis"),
-                      (score.missing_references, "is a hypothesis with no reference"),
-                      (score.empty_references, "has a reference with no words after "
-                       f"normalization ({args.normalizer})")):  # fmt: skip
+            print(
+                f"  {score.by}={value}: WER {100 * c.wer:.2f} %  (S={c.subs} D={c.dels} "
+                f"I={c.ins} N={c.ref_words})"
+            )
+    for ids, what in (
+        (score.missing_hypotheses, "has no hypothesis"),
+        (score.missing_references, "is a hypothesis with no reference"),
+        (
+            score.empty_references,
+            f"has a reference with no words after normalization ({args.normalizer})",
+        ),
+    ):
         for uid in ids:
             print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
     return 0
@@ -72,8 +84,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     manifest = call(api.import_dataset, args)
     for problem in manifest.problems:
         print(f"warning: not imported: {problem}", file=sys.stderr)
-    print(f"wrote {args.output}: {len(manifest.samples)} samples ({len(manifest.problems)} rows "
-          "left out)")  # fmt: skip
+    print(
+        f"wrote {args.output}: {len(manifest.samples)} samples ({len(manifest.problems)} rows "
+        "left out)"
+    )
     return 0
 
 
@@ -82,10 +96,15 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     t = out.transcript
     if args.json:
         words = [
-            {"text": w.text, "start": round(w.start, 3), "end": round(w.end, 3),
-             "confidence": w.confidence, "speaker": w.speaker}
+            {
+                "text": w.text,
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "confidence": w.confidence,
+                "speaker": w.speaker,
+            }
             for w in t.words
-        ]  # fmt: skip
+        ]
         doc = {
             "text": t.text,
             "language": t.language,

@@ -197,8 +197,9 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     tracks = tuple((spk, base / f) for spk, f in (row.get("tracks") or {}).items())
     for spk, track in tracks:
         if not track.is_file():
-            raise InvalidRecord(f"track {spk!r}: file {track} not found; fix the path (relative "
-                                "to the manifest)")  # fmt: skip
+            raise InvalidRecord(
+                f"track {spk!r}: file {track} not found; fix the path (relative to the manifest)"
+            )
     channels = tuple(row.get("channels") or ())
     named = {t.speaker for t in turns or ()} | {s.speaker for s in segments or ()}
     unknown = [spk for spk in channels or (s for s, _ in tracks) if named and spk not in named]

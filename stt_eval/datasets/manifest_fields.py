@@ -14,9 +14,18 @@ from typing import Any
 from stt_eval.datasets.text import json_type
 
 FIELDS = (
-    "id", "audio", "text", "rttm", "stm", "language", "terms", "audio_url", "meta", "channels",
+    "id",
+    "audio",
+    "text",
+    "rttm",
+    "stm",
+    "language",
+    "terms",
+    "audio_url",
+    "meta",
+    "channels",
     "tracks",
-)  # fmt: skip
+)
 REQUIRED = ("id", "audio", "text")
 STRINGS = ("id", "audio", "text", "rttm", "stm", "language", "audio_url")
 """Fields whose value is a string (the others: ``terms`` and ``channels`` lists of strings,

@@ -170,10 +170,9 @@ def score_terms(
         hits = 0
         for start in in_ref:
             at = aligned.get(start)
-            recognised = (
-                at in in_hyp
-                and all(aligned.get(start + k) == at + k for k in range(len(term)))
-            )  # fmt: skip
+            recognised = at in in_hyp and all(
+                aligned.get(start + k) == at + k for k in range(len(term))
+            )
             if recognised:
                 hits += 1
                 in_hyp.discard(at)  # one hypothesis occurrence recognises one reference one

@@ -334,8 +334,10 @@ def score_corpus(
         from concurrent.futures import ProcessPoolExecutor
 
         size = -(-len(shared) // workers)
-        parts = [(refs[i : i + size], hyps[i : i + size], normalizer, language, alignments, cer)
-                 for i in range(0, len(shared), size)]  # fmt: skip
+        parts = [
+            (refs[i : i + size], hyps[i : i + size], normalizer, language, alignments, cer)
+            for i in range(0, len(shared), size)
+        ]
         with ProcessPoolExecutor(workers) as pool:
             scored = [s for part in pool.map(_score_pairs, parts) for s in part]
     done = [(uid, s) for uid, s in zip(shared, scored, strict=True) if s is not None]

@@ -69,8 +69,15 @@ def context_words() -> frozenset[str]:
     norm = whisper_english()
     num = norm.standardize_numbers
     nested = [k for v in num.suffixers.values() if isinstance(v, dict) for k in v]
-    sources = [*num.words, *num.decimals, *nested, *norm.replacers, *norm.replacers.values(),
-               norm.ignore_patterns, _PREPROCESS_WORDS]  # fmt: skip
+    sources = [
+        *num.words,
+        *num.decimals,
+        *nested,
+        *norm.replacers,
+        *norm.replacers.values(),
+        norm.ignore_patterns,
+        _PREPROCESS_WORDS,
+    ]
     return frozenset(w for s in sources for w in re.findall(r"[a-z]+", s.replace(r"\b", " ")))
 
 

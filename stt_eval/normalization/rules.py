@@ -113,11 +113,13 @@ def _chime6(language: str) -> Step:
     import jiwer
     from lhotse.recipes.chime6 import normalize_text_chime6
 
-    rules = jiwer.Compose([
-        jiwer.RemoveKaldiNonWords(),
-        jiwer.SubstituteRegexes({r"\"": " ", r"^[ \t]+|[ \t]+$": "", "\u2019": "'"}),
-        jiwer.RemoveMultipleSpaces(),
-    ])  # fmt: skip
+    rules = jiwer.Compose(
+        [
+            jiwer.RemoveKaldiNonWords(),
+            jiwer.SubstituteRegexes({r"\"": " ", r"^[ \t]+|[ \t]+$": "", "\u2019": "'"}),
+            jiwer.RemoveMultipleSpaces(),
+        ]
+    )
     return lambda text: rules(normalize_text_chime6(text, normalize="kaldi")).strip()
 
 

@@ -49,10 +49,11 @@ def merge_streams(parts: Sequence[tuple[str, Transcript]]) -> Transcript:
         (w for speaker, t in parts for w in _labelled(speaker, t)), key=lambda w: (w.start, w.end)
     )
     text = "".join(
-        f" {w.text}" if i and w.speaker != words[i - 1].speaker and not w.text[:1].isspace()
+        f" {w.text}"
+        if i and w.speaker != words[i - 1].speaker and not w.text[:1].isspace()
         else w.text
         for i, w in enumerate(words)
-    )  # fmt: skip
+    )
     untimed = [t.text.strip() for _, t in parts if not t.words and t.text.strip()]
     language = next((t.language for _, t in parts if t.language), None)
     raw = {"channels": {speaker: t.text for speaker, t in parts}, "untimed": bool(untimed)}

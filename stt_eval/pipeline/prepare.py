@@ -88,9 +88,10 @@ class Recording:
             offset, length = float(meta.get("offset_s") or 0.0), meta.get("duration_s")
             if length is None or not offset >= 0 or not float(length) > 0:
                 raise AudioError(
-                    sample.audio_path, f"slice offset_s={offset!r} duration_s={length!r} is not "
-                    "a span", "give meta.offset_s >= 0 and meta.duration_s > 0 (seconds)",
-                )  # fmt: skip
+                    sample.audio_path,
+                    f"slice offset_s={offset!r} duration_s={length!r} is not a span",
+                    "give meta.offset_s >= 0 and meta.duration_s > 0 (seconds)",
+                )
             span = (offset, float(length))
         return cls(sample.id, sample.audio_path, babble_paths, span)
 
@@ -211,13 +212,19 @@ def prepare(
             offset, length = recording.span
             if offset + length > clip.duration_s + 0.01:
                 raise AudioError(
-                    recording.path, f"the slice {offset:g}-{offset + length:g} s ends after the "
-                    f"recording ({clip.duration_s:.2f} s)", "fix the segment times",
-                )  # fmt: skip
+                    recording.path,
+                    f"the slice {offset:g}-{offset + length:g} s ends after the "
+                    f"recording ({clip.duration_s:.2f} s)",
+                    "fix the segment times",
+                )
             clip = clip.slice(offset, offset + length)
             if max_duration_s is not None and clip.duration_s > max_duration_s:
-                raise AudioError(recording.path, f"the slice is {clip.duration_s:.0f} s long, "
-                                 f"over the {max_duration_s:.0f} s cap", "raise max_duration_s")  # fmt: skip
+                raise AudioError(
+                    recording.path,
+                    f"the slice is {clip.duration_s:.0f} s long, "
+                    f"over the {max_duration_s:.0f} s cap",
+                    "raise max_duration_s",
+                )
         return WholeAudio(conditioner(clip), loaded.warnings)
     if max_duration_s is not None and duration > max_duration_s:
         raise AudioError(

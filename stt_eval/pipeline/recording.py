@@ -127,14 +127,25 @@ class RecordingJob:
         s = self.sample
         engine = cell.provider.engine()
         return ResultRow(
-            run_id=self.run_id, sample_id=s.id, provider=cell.provider.label,
-            condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
-            diarizer=cell.diarizer, channel_mode=cell.channel_mode,
-            normalizer=self.scoring.normalizer, audio_s=audio_s,
-            snr_db=snr_db, reference=s.text, meta=s.meta, sample_digest=self.digest,
-            engine=engine.name, model=engine.model, engine_version=engine.version,
+            run_id=self.run_id,
+            sample_id=s.id,
+            provider=cell.provider.label,
+            condition=cell.condition,
+            chunking=cell.chunking,
+            merge=cell.merge,
+            diarizer=cell.diarizer,
+            channel_mode=cell.channel_mode,
+            normalizer=self.scoring.normalizer,
+            audio_s=audio_s,
+            snr_db=snr_db,
+            reference=s.text,
+            meta=s.meta,
+            sample_digest=self.digest,
+            engine=engine.name,
+            model=engine.model,
+            engine_version=engine.version,
             stt_eval_version=__version__,
-        )  # fmt: skip
+        )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -158,14 +169,22 @@ def _prepare(job: RecordingJob, mode: str, cells: Iterable[Cell]) -> PreparedAud
     """The audio of one channel mode: the downmix (``mix``) or each channel apart (``split``)."""
     recording = Recording.of(job.sample, job.babble_paths)
     if mode == "mix":
-        return prepare(recording, job.condition, job.seed, max_duration_s=job.max_duration_s,
-                       needs_whole=_needs_whole(cells))  # fmt: skip
+        return prepare(
+            recording,
+            job.condition,
+            job.seed,
+            max_duration_s=job.max_duration_s,
+            needs_whole=_needs_whole(cells),
+        )
     if recording.span is not None:
-        raise ValueError(f"sample {job.sample.id!r} is a slice (meta.offset_s/duration_s) and "
-                         "cannot be split by channel; give it its own files")  # fmt: skip
+        raise ValueError(
+            f"sample {job.sample.id!r} is a slice (meta.offset_s/duration_s) and "
+            "cannot be split by channel; give it its own files"
+        )
     streams = read_streams(job.sample, job.max_duration_s)
-    return prepare_streams(recording, streams, job.condition, job.seed,
-                           max_duration_s=job.max_duration_s)  # fmt: skip
+    return prepare_streams(
+        recording, streams, job.condition, job.seed, max_duration_s=job.max_duration_s
+    )
 
 
 def _diarizations(
@@ -208,10 +227,21 @@ def _run_split_cell(
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
     options: dict[str, Any] = {"language": sample.language}
     results = [
-        (speaker, transcribe(provider, audio, options, cache, cell.chunking, cell.merge,
-                             f"{sample.id}:{speaker}", _on_unit(job, cell)))
+        (
+            speaker,
+            transcribe(
+                provider,
+                audio,
+                options,
+                cache,
+                cell.chunking,
+                cell.merge,
+                f"{sample.id}:{speaker}",
+                _on_unit(job, cell),
+            ),
+        )
         for speaker, audio in streams
-    ]  # fmt: skip
+    ]
     merged = merge_streams([(speaker, r.transcript) for speaker, r in results])
     duration = max(audio.duration_s for _, audio in streams)
     base = job.base_row(cell, duration, mean_snr([r.snr_db for _, r in results]))
@@ -224,15 +254,25 @@ def _run_split_cell(
     row = score_row(base, sample, merged, results[0][1].cuts, scoring)
     m = sum((r.measured for _, r in results), Measured())
     row = replace(
-        row, processing_s=m.processing_s, latency_s=m.latency_s, attempts=m.attempts,
-        rtfx=duration / m.latency_s if m.latency_s > 0 else None, cost_usd=m.cost_usd,
+        row,
+        processing_s=m.processing_s,
+        latency_s=m.latency_s,
+        attempts=m.attempts,
+        rtfx=duration / m.latency_s if m.latency_s > 0 else None,
+        cost_usd=m.cost_usd,
         cached=all(r.cached for _, r in results),
-    )  # fmt: skip
+    )
     if sample.turns is None:
         return row
     row = score_speakers(row, sample, merged, channel_turns(merged), scoring, labelled=True)
-    leaked = crosstalk_words(merged.words, sample.turns, sample.segments, collar=scoring.collar,
-                             normalizer=scoring.normalizer, language=sample.language)  # fmt: skip
+    leaked = crosstalk_words(
+        merged.words,
+        sample.turns,
+        sample.segments,
+        collar=scoring.collar,
+        normalizer=scoring.normalizer,
+        language=sample.language,
+    )
     return replace(row, crosstalk_words=leaked)
 
 
@@ -258,10 +298,14 @@ def _run_cell(
     row = score_row(base, sample, result.transcript, result.cuts, job.scoring)
     m = result.measured
     row = replace(
-        row, processing_s=m.processing_s, latency_s=m.latency_s, attempts=m.attempts,
-        rtfx=audio.duration_s / m.latency_s if m.latency_s > 0 else None, cost_usd=m.cost_usd,
+        row,
+        processing_s=m.processing_s,
+        latency_s=m.latency_s,
+        attempts=m.attempts,
+        rtfx=audio.duration_s / m.latency_s if m.latency_s > 0 else None,
+        cost_usd=m.cost_usd,
         cached=result.cached,
-    )  # fmt: skip
+    )
     if cell.diarizer == "none" or sample.turns is None:
         return row
     if cell.diarizer == "provider":

@@ -156,5 +156,14 @@ def join_warnings(*warnings: str | None) -> str | None:
 def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:
     """A failed cell: status "failed" and the reason; never an empty hypothesis scored as ok."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return replace(base, status="failed", error=message, hits=0, subs=0, dels=0, ins=0, ref_words=0,
-                   detail=None)  # fmt: skip
+    return replace(
+        base,
+        status="failed",
+        error=message,
+        hits=0,
+        subs=0,
+        dels=0,
+        ins=0,
+        ref_words=0,
+        detail=None,
+    )

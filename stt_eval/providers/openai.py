@@ -40,18 +40,61 @@ DEFAULT_MODEL = "whisper-1"
 FORMATS = ("auto", "verbose_json", "json", "text", "diarized_json")
 MAX_BYTES = 25 * 1024 * 1024  # 25 MiB (OpenAI Audio API FAQ, whisper-1)
 LANGUAGE_CODES = {
-    "english": "en", "chinese": "zh", "german": "de", "spanish": "es", "russian": "ru",
-    "korean": "ko", "french": "fr", "japanese": "ja", "portuguese": "pt", "turkish": "tr",
-    "polish": "pl", "catalan": "ca", "dutch": "nl", "arabic": "ar", "swedish": "sv",
-    "italian": "it", "indonesian": "id", "hindi": "hi", "finnish": "fi", "vietnamese": "vi",
-    "hebrew": "he", "ukrainian": "uk", "greek": "el", "malay": "ms", "czech": "cs",
-    "romanian": "ro", "danish": "da", "hungarian": "hu", "tamil": "ta", "norwegian": "no",
-    "thai": "th", "urdu": "ur", "croatian": "hr", "bulgarian": "bg", "lithuanian": "lt",
-    "latin": "la", "maltese": "mt", "welsh": "cy", "slovak": "sk", "telugu": "te",
-    "persian": "fa", "latvian": "lv", "bengali": "bn", "serbian": "sr", "slovenian": "sl",
-    "kannada": "kn", "estonian": "et", "macedonian": "mk", "marathi": "mr", "gujarati": "gu",
-    "malayalam": "ml", "tagalog": "tl", "cantonese": "yue", "icelandic": "is",
-}  # fmt: skip
+    "english": "en",
+    "chinese": "zh",
+    "german": "de",
+    "spanish": "es",
+    "russian": "ru",
+    "korean": "ko",
+    "french": "fr",
+    "japanese": "ja",
+    "portuguese": "pt",
+    "turkish": "tr",
+    "polish": "pl",
+    "catalan": "ca",
+    "dutch": "nl",
+    "arabic": "ar",
+    "swedish": "sv",
+    "italian": "it",
+    "indonesian": "id",
+    "hindi": "hi",
+    "finnish": "fi",
+    "vietnamese": "vi",
+    "hebrew": "he",
+    "ukrainian": "uk",
+    "greek": "el",
+    "malay": "ms",
+    "czech": "cs",
+    "romanian": "ro",
+    "danish": "da",
+    "hungarian": "hu",
+    "tamil": "ta",
+    "norwegian": "no",
+    "thai": "th",
+    "urdu": "ur",
+    "croatian": "hr",
+    "bulgarian": "bg",
+    "lithuanian": "lt",
+    "latin": "la",
+    "maltese": "mt",
+    "welsh": "cy",
+    "slovak": "sk",
+    "telugu": "te",
+    "persian": "fa",
+    "latvian": "lv",
+    "bengali": "bn",
+    "serbian": "sr",
+    "slovenian": "sl",
+    "kannada": "kn",
+    "estonian": "et",
+    "macedonian": "mk",
+    "marathi": "mr",
+    "gujarati": "gu",
+    "malayalam": "ml",
+    "tagalog": "tl",
+    "cantonese": "yue",
+    "icelandic": "is",
+}
 """Whisper's English language names → ISO 639 codes (verbose_json says ``"english"``)."""
 _ISO = re.compile(r"[a-z]{2,3}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -169,11 +212,14 @@ class OpenAICompatible(RemoteProvider):
         body = audio.to_wav_bytes()
         self.check_size(body)
         response = self.client().request(
-            "POST", PATH, data=self.form(language, audio.duration_s),  # type: ignore[arg-type]
-            files={"file": ("audio.wav", body, "audio/wav")}, audio_s=audio.duration_s,
+            "POST",
+            PATH,
+            data=self.form(language, audio.duration_s),  # type: ignore[arg-type]
+            files={"file": ("audio.wav", body, "audio/wav")},
+            audio_s=audio.duration_s,
             expect_json=self.effective_format != "text",  # a text answer may be empty (silence)
             accept_text=True,  # a server that ignored response_format answers plain text
-        )  # fmt: skip
+        )
         return transcript_from_openai(decode_body(response), language)
 
 

@@ -25,20 +25,26 @@ class Price:
 
 PRICES: dict[tuple[str, str], Price] = {
     ("pulse", "pulse"): Price(
-        0.005, "smallest.ai docs, model card pulse.mdx: Batch $0.005/min (Standard plan)", "2026-08-21"
+        0.005,
+        "smallest.ai docs, model card pulse.mdx: Batch $0.005/min (Standard plan)",
+        "2026-08-21",
     ),
     ("pulse", "pulse-pro"): Price(
         0.004, "smallest.ai docs, model card pulse-pro.mdx: $0.004/min", "2026-08-21"
     ),
     ("deepgram", "nova-3"): Price(
-        0.0043, "third-party pages citing Deepgram's pre-recorded Nova-3 list price (unconfirmed "
-        "by Deepgram's own pages)", "2026-08-21",
+        0.0043,
+        "third-party pages citing Deepgram's pre-recorded Nova-3 list price (unconfirmed "
+        "by Deepgram's own pages)",
+        "2026-08-21",
     ),
     ("assemblyai", "universal-3-pro"): Price(
-        0.0035, "a competitor's model card quoting AssemblyAI at $3.50 per 1,000 minutes "
-        "(unconfirmed by AssemblyAI)", "2026-08-21",
+        0.0035,
+        "a competitor's model card quoting AssemblyAI at $3.50 per 1,000 minutes "
+        "(unconfirmed by AssemblyAI)",
+        "2026-08-21",
     ),
-}  # fmt: skip
+}
 """Known list prices by (provider, model). Local engines cost nothing and are not listed."""
 
 LOCAL = frozenset({"faster-whisper", "pocketsphinx"})

@@ -190,16 +190,23 @@ class Pulse(RemoteProvider):
         url = options.get("audio_url")
         if url and self.accepts_url:
             response = self.client().request(
-                "POST", self.path, params=params, json_body={"url": str(url)},
+                "POST",
+                self.path,
+                params=params,
+                json_body={"url": str(url)},
                 audio_s=audio.duration_s,
-            )  # fmt: skip
+            )
         else:
             body = audio.to_wav_bytes()
             self.check_size(body)
             response = self.client().request(
-                "POST", self.path, params=params, data=body,
-                headers={"Content-Type": "application/octet-stream"}, audio_s=audio.duration_s,
-            )  # fmt: skip
+                "POST",
+                self.path,
+                params=params,
+                data=body,
+                headers={"Content-Type": "application/octet-stream"},
+                audio_s=audio.duration_s,
+            )
         return transcript_from_pulse(response.json(), language)
 
 

@@ -53,9 +53,17 @@ class RemoteProvider:
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = None
     MAX_UPLOAD_BYTES: ClassVar[int | None] = None
     OUTPUT_NEUTRAL: ClassVar[frozenset[str]] = frozenset(
-        {"name", "requests_per_minute", "max_in_flight", "max_attempts", "min_wait_s",
-         "max_wait_s", "price_per_minute", "read_timeout_s"}
-    )  # fmt: skip
+        {
+            "name",
+            "requests_per_minute",
+            "max_in_flight",
+            "max_attempts",
+            "min_wait_s",
+            "max_wait_s",
+            "price_per_minute",
+            "read_timeout_s",
+        }
+    )
     """Options that change how requests are sent or priced, not what comes back."""
 
     @property

@@ -128,8 +128,11 @@ def analysis_sections(frame: pd.DataFrame, md_table) -> list[str]:
             "calibration error over 10 bins.\n",
             md_table(review, percent=("err_below", "err_above", "reviewed", "caught", "ece")),
         ]
-    for kind, title in (("sub", "substitutions (ref → hyp)"), ("del", "deletions"),
-                        ("ins", "insertions")):  # fmt: skip
+    for kind, title in (
+        ("sub", "substitutions (ref → hyp)"),
+        ("del", "deletions"),
+        ("ins", "insertions"),
+    ):
         edits = top_edits(frame, kind, n=5)
         if len(edits):
             parts += [f"## Top {title}\n", md_table(edits, percent=("share",))]

@@ -141,13 +141,25 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
     for (metric, system, labels), boot, mp in zip(lines, adjust(boots), adjust(mps)):
         iv = boot.interval
         low, high = (math.nan, math.nan) if iv is None else (-iv.high, -iv.low)
-        records.append({
-            "metric": metric, "system": system, "condition": labels["condition"],
-            "chunking": labels["chunking"], "merge": labels.get("merge", "–"), "files": boot.n,
-            "a": boot.rate_a, "b": boot.rate_b, "change": -boot.difference, "change_low": low,
-            "change_high": high, "p": boot.p, "p_mapsswe": mp.p,
-            "significant": boot.significant, "verdict": boot.verdict,
-        })  # fmt: skip
+        records.append(
+            {
+                "metric": metric,
+                "system": system,
+                "condition": labels["condition"],
+                "chunking": labels["chunking"],
+                "merge": labels.get("merge", "–"),
+                "files": boot.n,
+                "a": boot.rate_a,
+                "b": boot.rate_b,
+                "change": -boot.difference,
+                "change_low": low,
+                "change_high": high,
+                "p": boot.p,
+                "p_mapsswe": mp.p,
+                "significant": boot.significant,
+                "verdict": boot.verdict,
+            }
+        )
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
     rank = table["metric"].map(
         {m: i for i, m in enumerate(METRICS)}
@@ -158,8 +170,23 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
     return table
 
 
-COLUMNS = ["metric", "system", "condition", "chunking", "merge", "files", "a", "b", "change",
-           "change_low", "change_high", "p", "p_mapsswe", "significant", "verdict"]  # fmt: skip
+COLUMNS = [
+    "metric",
+    "system",
+    "condition",
+    "chunking",
+    "merge",
+    "files",
+    "a",
+    "b",
+    "change",
+    "change_low",
+    "change_high",
+    "p",
+    "p_mapsswe",
+    "significant",
+    "verdict",
+]
 
 
 def compare_markdown(table: pd.DataFrame) -> str:
@@ -187,16 +214,26 @@ def compare_markdown(table: pd.DataFrame) -> str:
         rows = table[table["metric"] == metric]
         if rows.empty:
             continue
-        shown = pd.DataFrame({
-            "system": rows["system"], "condition": rows["condition"],
-            "chunking": rows["chunking"], "merge": rows["merge"], "files": rows["files"],
-            metric + " A": rows["a"], metric + " B": rows["b"],
-            "change (points)": [points(c) + (" **" if s else "")
-                                for c, s in zip(rows["change"], rows["significant"])],
-            "95 % CI": [f"[{points(lo)}, {points(hi)}]" if not math.isnan(lo) else "–"
-                        for lo, hi in zip(rows["change_low"], rows["change_high"])],
-            "p": ["–" if math.isnan(p) else f"{p:.3g}" for p in rows["p"]],
-        })  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "system": rows["system"],
+                "condition": rows["condition"],
+                "chunking": rows["chunking"],
+                "merge": rows["merge"],
+                "files": rows["files"],
+                metric + " A": rows["a"],
+                metric + " B": rows["b"],
+                "change (points)": [
+                    points(c) + (" **" if s else "")
+                    for c, s in zip(rows["change"], rows["significant"])
+                ],
+                "95 % CI": [
+                    f"[{points(lo)}, {points(hi)}]" if not math.isnan(lo) else "–"
+                    for lo, hi in zip(rows["change_low"], rows["change_high"])
+                ],
+                "p": ["–" if math.isnan(p) else f"{p:.3g}" for p in rows["p"]],
+            }
+        )
         if metric == "der":
             shown = shown.drop(columns="merge")
         parts += [f"## {metric.upper()}\n", md_table(shown, percent=(metric + " A", metric + " B"))]

@@ -36,8 +36,14 @@ SECRET_SUFFIXES = ("API_KEY", "_KEY", "_TOKEN", "_SECRET")
 """Variables (environment, ``.env``) whose values are scrubbed from a report if they ever
 reached a row (an error message quoting a request, say)."""
 
-VERSION_COLUMNS = ("provider", "engine", "model", "engine_version", "stt_eval_version",
-                   "normalizer")  # fmt: skip
+VERSION_COLUMNS = (
+    "provider",
+    "engine",
+    "model",
+    "engine_version",
+    "stt_eval_version",
+    "normalizer",
+)
 ALIGN_WIDTH = 100
 """Characters per REF/HYP/Eval block in report.md."""
 
@@ -208,8 +214,10 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     secrets += [escape(s) for s in secrets]
     out = []
     blocks = report_blocks(frame, experiment)
-    for name, text in ((REPORT_HTML, report_html(blocks, frame)),
-                       (REPORT_MD, report_markdown(blocks))):  # fmt: skip
+    for name, text in (
+        (REPORT_HTML, report_html(blocks, frame)),
+        (REPORT_MD, report_markdown(blocks)),
+    ):
         target = run_dir / name
         target.write_text(redact(text, secrets), encoding="utf-8")
         out.append(target)

@@ -66,8 +66,12 @@ def _bars(ax, table: pd.DataFrame, groups: list[str], group_col: str, labels: li
             low = (y - PERCENT * part["wer_low"]).clip(lower=0).fillna(0)
             err = [low, (PERCENT * part["wer_high"] - y).clip(lower=0).fillna(0)]
         ax.bar(x, y, width, yerr=err, capsize=3, color=colour[provider], label=provider)
-    ax.set_xticks(range(len(groups)), labels, rotation=20 if len(groups) > 3 else 0, ha="right"
-                  if len(groups) > 3 else "center")  # fmt: skip
+    ax.set_xticks(
+        range(len(groups)),
+        labels,
+        rotation=20 if len(groups) > 3 else 0,
+        ha="right" if len(groups) > 3 else "center",
+    )
     ax.set_ylabel("WER (%), pooled over files")
     ax.set_ylim(bottom=0)
     legend_outside(ax)
@@ -104,34 +108,57 @@ def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
     snr = _ok(keep).groupby(BY, sort=False)["snr_db"].mean().rename("snr_db")
     table = table.merge(snr.reset_index(), on=BY, how="left")
     table["series"] = [series_label(c) if c != "clean" else "clean" for c in table["condition"]]
-    table["nominal_snr_db"] = [float(s.get("snr_db")) if (s := noise_step(c)) else np.nan
-                               for c in table["condition"]]  # fmt: skip
+    table["nominal_snr_db"] = [
+        float(s.get("snr_db")) if (s := noise_step(c)) else np.nan for c in table["condition"]
+    ]
     table = table[(table["condition"] == "clean") | table["snr_db"].notna()].reset_index(drop=True)
     colour = colours(table["provider"])
     fig = new_figure(9.5, 5)
     ax = fig.add_subplot()
     noise = table[table["condition"] != "clean"]
     # series with fewer points last, so a single-SNR series is drawn on top, never hidden
-    order = noise.groupby(["provider", "series"], sort=False).size().sort_values(
-        ascending=False, kind="stable")  # fmt: skip
+    order = (
+        noise.groupby(["provider", "series"], sort=False)
+        .size()
+        .sort_values(ascending=False, kind="stable")
+    )
     for provider, series in order.index:
         part = noise[(noise["provider"] == provider) & (noise["series"] == series)]
         part = part.sort_values("snr_db")
         kind = str(noise_step(part["condition"].iloc[0]).get("kind"))  # type: ignore[union-attr]
         x, y = part["snr_db"], PERCENT * part["wer"]
-        ax.plot(x, y, linestyle=KIND_LINES.get(kind, "-") if len(part) > 1 else "none",
-                marker=KIND_MARKERS.get(kind, "o"), markersize=7 if len(part) > 1 else 9,
-                color=colour[provider], label=f"{provider} · {series}", zorder=3)  # fmt: skip
+        ax.plot(
+            x,
+            y,
+            linestyle=KIND_LINES.get(kind, "-") if len(part) > 1 else "none",
+            marker=KIND_MARKERS.get(kind, "o"),
+            markersize=7 if len(part) > 1 else 9,
+            color=colour[provider],
+            label=f"{provider} · {series}",
+            zorder=3,
+        )
         if "wer_low" in part and part["wer_low"].notna().any():
             low, high = PERCENT * part["wer_low"], PERCENT * part["wer_high"]
             if len(part) > 1:
                 ax.fill_between(x, low, high, color=colour[provider], alpha=0.12, lw=0)
             else:
-                ax.errorbar(x, y, yerr=[(y - low).clip(lower=0), (high - y).clip(lower=0)],
-                            fmt="none", ecolor=colour[provider], capsize=3, alpha=0.6)  # fmt: skip
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=[(y - low).clip(lower=0), (high - y).clip(lower=0)],
+                    fmt="none",
+                    ecolor=colour[provider],
+                    capsize=3,
+                    alpha=0.6,
+                )
     for row in table[table["condition"] == "clean"].itertuples():
-        ax.axhline(PERCENT * row.wer, color=colour[row.provider], ls=(0, (2, 2)), lw=1.2,
-                   label=f"{row.provider} · clean")  # fmt: skip
+        ax.axhline(
+            PERCENT * row.wer,
+            color=colour[row.provider],
+            ls=(0, (2, 2)),
+            lw=1.2,
+            label=f"{row.provider} · clean",
+        )
     ax.set_xlabel("SNR measured on active speech (dB)")
     ax.set_ylabel("WER (%), pooled over files")
     ax.set_ylim(bottom=0)
@@ -146,8 +173,11 @@ def channel_wer(frame: pd.DataFrame) -> Plot | None:
     """Pooled WER of clean audio beside each telephony and codec condition the run has (one
     chunk setting, see :func:`one_setting`)."""
     frame, setting = one_setting(frame)
-    wanted = [c for c in dict.fromkeys(frame["condition"])
-              if category(c) in ("clean", "telephony", "codec")]  # fmt: skip
+    wanted = [
+        c
+        for c in dict.fromkeys(frame["condition"])
+        if category(c) in ("clean", "telephony", "codec")
+    ]
     if not any(category(c) != "clean" for c in wanted):
         return None
     keep = frame[frame["condition"].isin(wanted)]
@@ -170,10 +200,12 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
     table = pooled(frame, ["provider", "chunking", "merge"], total=False)
     settings = {c: parse_chunking(c) for c in table["chunking"]}
     table["chunk_s"] = [settings[c].chunk_s for c in table["chunking"]]
-    table["overlap_s"] = [settings[c].overlap_s if settings[c].enabled else np.nan
-                          for c in table["chunking"]]  # fmt: skip
-    table["planner"] = [settings[c].planner if settings[c].enabled else "none"
-                        for c in table["chunking"]]  # fmt: skip
+    table["overlap_s"] = [
+        settings[c].overlap_s if settings[c].enabled else np.nan for c in table["chunking"]
+    ]
+    table["planner"] = [
+        settings[c].planner if settings[c].enabled else "none" for c in table["chunking"]
+    ]
     if "boundary_errors" not in table:
         table["boundary_errors"] = pd.array([pd.NA] * len(table), dtype="Int64")
     cells = table[table["chunk_s"].notna()]
@@ -187,8 +219,11 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
     for i, provider in enumerate(providers):
         for j, (merge, planner) in enumerate(strategies):
             ax = axes[i][j]
-            part = cells[(cells["provider"] == provider) & (cells["merge"] == merge)
-                         & (cells["planner"] == planner)]  # fmt: skip
+            part = cells[
+                (cells["provider"] == provider)
+                & (cells["merge"] == merge)
+                & (cells["planner"] == planner)
+            ]
             if part.empty:
                 ax.set_axis_off()
                 continue
@@ -198,12 +233,20 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
                 r, c = lengths.index(row.chunk_s), overlaps.index(row.overlap_s)
                 grid[r, c] = PERCENT * row.wer
                 at_cuts = "" if pd.isna(row.boundary_errors) else f"\n{row.boundary_errors} at cuts"
-                ax.text(c, r, f"{PERCENT * row.wer:.1f} %{at_cuts}", ha="center", va="center",
-                        fontsize=8, color="white" if grid[r, c] > 0.6 * vmax else "black")  # fmt: skip
+                ax.text(
+                    c,
+                    r,
+                    f"{PERCENT * row.wer:.1f} %{at_cuts}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if grid[r, c] > 0.6 * vmax else "black",
+                )
             for r, c in zip(*np.nonzero(np.isnan(grid))):
                 ax.text(c, r, "not run", ha="center", va="center", fontsize=8, color="grey")
-            image = ax.imshow(grid, cmap="viridis_r", vmin=0, vmax=vmax, aspect="auto",
-                              origin="lower")  # fmt: skip
+            image = ax.imshow(
+                grid, cmap="viridis_r", vmin=0, vmax=vmax, aspect="auto", origin="lower"
+            )
             ax.set_xticks(range(len(overlaps)), [f"{o:g}" for o in overlaps])
             ax.set_yticks(range(len(lengths)), [f"{v:g}" for v in lengths])
             ax.set_xlabel("overlap (s)")
@@ -214,8 +257,11 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
             ax.set_title(f"{provider} · merge {merge}{vad}{extra}", fontsize=9)
     if image is not None:
         fig.colorbar(image, ax=axes, label="WER (%), pooled", shrink=0.8)
-    fig.suptitle("WER by chunk length × overlap (all conditions pooled; errors within ±1 s "
-                 "of a cut annotated)", fontsize=10)  # fmt: skip
+    fig.suptitle(
+        "WER by chunk length × overlap (all conditions pooled; errors within ±1 s "
+        "of a cut annotated)",
+        fontsize=10,
+    )
     return Plot("chunking_heatmap", "Chunk length × overlap", fig, table)
 
 

@@ -103,9 +103,21 @@ def summary_blocks(
     table = with_ci(pooled(frame, by), frame, by, ("wer", "cer"))
     extra = ["boundary_errors"] if "boundary_errors" in table else []
     total = table[
-        [*by, "wer", "wer 95 % CI", "subs", "dels", "ins", "ref_words", *extra, "files",
-         "failed", "cer", "cer 95 % CI"]
-    ]  # fmt: skip
+        [
+            *by,
+            "wer",
+            "wer 95 % CI",
+            "subs",
+            "dels",
+            "ins",
+            "ref_words",
+            *extra,
+            "files",
+            "failed",
+            "cer",
+            "cer 95 % CI",
+        ]
+    ]
     parts = [
         f"# {title}\n",
         f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
@@ -129,8 +141,9 @@ def summary_blocks(
             Table(speed, percent=("cached",)),
         ]
     if "condition" in by and frame["condition"].nunique() > 1:
-        cells = with_intervals(pooled(frame, ["provider", "condition"]), frame,
-                               ["provider", "condition"])  # fmt: skip
+        cells = with_intervals(
+            pooled(frame, ["provider", "condition"]), frame, ["provider", "condition"]
+        )
         cells["cell"] = [
             f"{100 * w:.1f} % {ci(lo, hi)}" if not math.isnan(w) else "–"
             for w, lo, hi in zip(cells["wer"], cells["wer_low"], cells["wer_high"])
@@ -165,8 +178,11 @@ def summary_blocks(
         ]
     channels = mix_vs_split(frame)
     if len(channels):
-        parts += ["## Mix + diarization vs split by channel\n", CHANNELS_NOTE,
-                  Table(channels, percent=("wer", "cpwer", "der", "jer", "crosstalk_rate"))]  # fmt: skip
+        parts += [
+            "## Mix + diarization vs split by channel\n",
+            CHANNELS_NOTE,
+            Table(channels, percent=("wer", "cpwer", "der", "jer", "crosstalk_rate")),
+        ]
     files = per_file(frame, total=True)
     first = frame["condition"].iloc[0] if len(frame) else "clean"
     parts += [

@@ -225,8 +225,16 @@ def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
     out["retries"] = (out["attempts"] - out["transcripts"]).clip(lower=0).astype(int)
     out["usd_per_audio_hour"] = out["cost_usd"] / (out["audio_s"] / 3600).where(out["audio_s"] > 0)
     out["cached"] = out["cached"] / out["transcripts"]
-    columns = ["transcripts", "audio_s", "latency_s", "rtfx", "retries", "cost_usd",
-               "usd_per_audio_hour", "cached"]  # fmt: skip
+    columns = [
+        "transcripts",
+        "audio_s",
+        "latency_s",
+        "rtfx",
+        "retries",
+        "cost_usd",
+        "usd_per_audio_hour",
+        "cached",
+    ]
     return out[columns].reset_index()
 
 

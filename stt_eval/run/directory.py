@@ -48,8 +48,15 @@ def row_to_dict(row: ResultRow) -> dict[str, Any]:
 
 def row_key(row: ResultRow) -> tuple[str, ...]:
     """The grid cell a row belongs to (matches ``pipeline.Cell.key``)."""
-    return (row.sample_id, row.provider, row.condition, row.chunking, row.merge, row.diarizer,
-            row.channel_mode)  # fmt: skip
+    return (
+        row.sample_id,
+        row.provider,
+        row.condition,
+        row.chunking,
+        row.merge,
+        row.diarizer,
+        row.channel_mode,
+    )
 
 
 def row_from_dict(d: dict[str, Any]) -> ResultRow:
@@ -138,9 +145,14 @@ def append_details(path: Path, rows: Iterable[ResultRow], mode: str = "a") -> No
             if d is None:
                 continue
             words = [[w.text, w.start, w.end, w.confidence] for w in d.words]
-            record = {"key": list(row_key(row)), "ref": list(d.ref), "hyp": list(d.hyp),
-                      "words": words, "ref_turns": _turns(d.ref_turns),
-                      "hyp_turns": _turns(d.hyp_turns)}  # fmt: skip
+            record = {
+                "key": list(row_key(row)),
+                "ref": list(d.ref),
+                "hyp": list(d.hyp),
+                "words": words,
+                "ref_turns": _turns(d.ref_turns),
+                "hyp_turns": _turns(d.hyp_turns),
+            }
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
@@ -151,9 +163,12 @@ def _detail(record: dict[str, Any]) -> RowDetail:
         return None if value is None else tuple(SpeakerTurn(*t) for t in value)
 
     return RowDetail(
-        tuple(record["ref"]), tuple(record["hyp"]), tuple(Word(*w) for w in record["words"]),
-        turns(record["ref_turns"]), turns(record["hyp_turns"]),
-    )  # fmt: skip
+        tuple(record["ref"]),
+        tuple(record["hyp"]),
+        tuple(Word(*w) for w in record["words"]),
+        turns(record["ref_turns"]),
+        turns(record["hyp_turns"]),
+    )
 
 
 def read_details(run_dir: Path) -> dict[tuple[str, ...], RowDetail]:
@@ -350,7 +365,12 @@ def run_info(run_dir: Path) -> RunInfo:
         status = "interrupted"
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     return RunInfo(
-        run_dir.name, run_dir, status, sum(r.status == "ok" for r in rows),
-        sum(r.status == "failed" for r in rows), sum(r.cost_usd or 0.0 for r in rows),
-        sum(p.stat().st_size for p in files), max((p.stat().st_mtime for p in files), default=0),
-    )  # fmt: skip
+        run_dir.name,
+        run_dir,
+        status,
+        sum(r.status == "ok" for r in rows),
+        sum(r.status == "failed" for r in rows),
+        sum(r.cost_usd or 0.0 for r in rows),
+        sum(p.stat().st_size for p in files),
+        max((p.stat().st_mtime for p in files), default=0),
+    )

@@ -140,7 +140,7 @@ def _iter_dask(jobs: Sequence[RecordingJob], exp: Experiment) -> Iterator[list[R
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
-                )  # fmt: skip
+                )
             )
             client = stack.enter_context(Client(cluster))
         futures = client.map(run_recording, list(jobs), pure=False)

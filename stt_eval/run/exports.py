@@ -104,8 +104,18 @@ def write_exports(rows: Sequence[ResultRow], root: Path | str) -> Exported:
         files, left, diarizers, collar = _write_setting(group, root / rel)
         dirs.append(root / rel)
         left_all += [(f"{'/'.join(setting)} {sid} ({d})", why) for sid, d, why in left]
-        index.append("\t".join([str(rel), *setting, str(files), str(len(left)),
-                                ",".join(diarizers), "" if collar is None else f"{collar:g}"]))  # fmt: skip
+        index.append(
+            "\t".join(
+                [
+                    str(rel),
+                    *setting,
+                    str(files),
+                    str(len(left)),
+                    ",".join(diarizers),
+                    "" if collar is None else f"{collar:g}",
+                ]
+            )
+        )
     root.mkdir(parents=True, exist_ok=True)
     (root / INDEX_FILE).write_text("\n".join(index) + "\n", encoding="utf-8")
     (root / "README.txt").write_text(LAYOUT, encoding="utf-8")

@@ -189,10 +189,16 @@ def _manifest_rows(
             sid = f"{sid}#row{p.row}"
         for cell in cells:
             base = ResultRow(
-                run_id=exp.run_id, sample_id=sid, provider=cell.provider.label,
-                condition=cell.condition, chunking=cell.chunking, merge=cell.merge,
-                diarizer=cell.diarizer, channel_mode=cell.channel_mode, normalizer=exp.normalizer,
-            )  # fmt: skip
+                run_id=exp.run_id,
+                sample_id=sid,
+                provider=cell.provider.label,
+                condition=cell.condition,
+                chunking=cell.chunking,
+                merge=cell.merge,
+                diarizer=cell.diarizer,
+                channel_mode=cell.channel_mode,
+                normalizer=exp.normalizer,
+            )
             rows.append(failure_row(base, f"manifest {p}"))
     return rows
 
@@ -233,8 +239,11 @@ def run_experiment(
     cells = plan_cells(exp)
     manifest = read_dataset(exp.dataset, exp.dataset_format)
     for problem in manifest.problems:  # once each, before anything runs, not once per cell
-        warnings.warn(f"{problem}; its {len(cells)} cell(s) are recorded as failures",
-                      RowProblemWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"{problem}; its {len(cells)} cell(s) are recorded as failures",
+            RowProblemWarning,
+            stacklevel=2,
+        )
     samples = select_samples(manifest.samples, exp)
     if manifest.samples and not samples:
         raise ExperimentError(
@@ -243,8 +252,10 @@ def run_experiment(
             f"{', '.join(s.id for s in manifest.samples[:3])}); fix the filter"
         )
     if "split" in exp.channel_mode and samples and not any(s.stream_speakers for s in samples):
-        said = (f"channel_mode split: none of the {len(samples)} samples has channels or tracks "
-                "(split needs \"channels\" or \"tracks\" in the manifest)")  # fmt: skip
+        said = (
+            f"channel_mode split: none of the {len(samples)} samples has channels or tracks "
+            '(split needs "channels" or "tracks" in the manifest)'
+        )
         if exp.channel_mode == ("split",):
             raise ExperimentError(f'{said}; add them, or use channel_mode = ["mix"]')
         if progress:
@@ -257,12 +268,23 @@ def run_experiment(
                 f"plan: took over the lock of a run that is gone: {lock.taken_over}",
                 file=sys.stderr,
             )
-        return _run_locked(exp, cells, manifest, samples, run_dir, start, fresh=fresh,
-                           progress=progress, cache_root=cache_root, on_rows=on_rows)  # fmt: skip
+        return _run_locked(
+            exp,
+            cells,
+            manifest,
+            samples,
+            run_dir,
+            start,
+            fresh=fresh,
+            progress=progress,
+            cache_root=cache_root,
+            on_rows=on_rows,
+        )
 
 
-def _run_locked(exp, cells, manifest, samples, run_dir, start, *, fresh, progress, cache_root,
-                on_rows) -> RunResult:  # fmt: skip
+def _run_locked(
+    exp, cells, manifest, samples, run_dir, start, *, fresh, progress, cache_root, on_rows
+) -> RunResult:
     """The run itself, once the run directory is ours."""
     resolved = {
         "experiment": asdict(exp),  # every default filled in

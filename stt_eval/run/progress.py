@@ -17,8 +17,14 @@ class Progress:
     def __init__(self, total_units: int, desc: str, enabled: bool = True) -> None:
         self.cached = self.sent = self.retried = self.failed = 0
         self.cost = 0.0
-        self.bar = tqdm(total=total_units, unit="window", desc=desc, file=sys.stderr,
-                        disable=not enabled or not total_units, smoothing=0.1)  # fmt: skip
+        self.bar = tqdm(
+            total=total_units,
+            unit="window",
+            desc=desc,
+            file=sys.stderr,
+            disable=not enabled or not total_units,
+            smoothing=0.1,
+        )
 
     def unit(self, event: UnitDone) -> None:
         if event.cached:
@@ -35,8 +41,12 @@ class Progress:
         self._postfix()
 
     def _postfix(self) -> None:
-        parts = {"cached": self.cached, "sent": self.sent, "retried": self.retried,
-                 "failed": self.failed}  # fmt: skip
+        parts = {
+            "cached": self.cached,
+            "sent": self.sent,
+            "retried": self.retried,
+            "failed": self.failed,
+        }
         if self.cost:
             parts["cost"] = f"${self.cost:.2f}"
         self.bar.set_postfix(parts, refresh=False)

@@ -44,19 +44,53 @@ Backend = Callable[[bytes, Request], Transcript]
 
 CDN = "https://cdn.assemblyai.com/upload/"
 BOOLEAN_FIELDS = frozenset(
-    {"language_detection", "punctuate", "format_text", "speaker_labels", "multichannel",
-     "disfluencies", "filter_profanity", "redact_pii", "redact_pii_audio", "auto_highlights",
-     "auto_chapters", "summarization", "sentiment_analysis", "entity_detection", "iab_categories",
-     "content_safety", "speech_threshold_enabled"}
-)  # fmt: skip
+    {
+        "language_detection",
+        "punctuate",
+        "format_text",
+        "speaker_labels",
+        "multichannel",
+        "disfluencies",
+        "filter_profanity",
+        "redact_pii",
+        "redact_pii_audio",
+        "auto_highlights",
+        "auto_chapters",
+        "summarization",
+        "sentiment_analysis",
+        "entity_detection",
+        "iab_categories",
+        "content_safety",
+        "speech_threshold_enabled",
+    }
+)
 OTHER_FIELDS = frozenset(
-    {"audio_url", "speech_models", "speech_model", "language_code", "speakers_expected",
-     "speaker_options", "keyterms_prompt", "prompt", "temperature", "webhook_url",
-     "webhook_auth_header_name", "webhook_auth_header_value", "audio_start_from", "audio_end_at",
-     "redact_pii_policies", "redact_pii_sub", "redact_pii_audio_quality", "custom_spelling",
-     "summary_model", "summary_type", "content_safety_confidence",
-     "language_confidence_threshold", "speech_threshold"}
-)  # fmt: skip
+    {
+        "audio_url",
+        "speech_models",
+        "speech_model",
+        "language_code",
+        "speakers_expected",
+        "speaker_options",
+        "keyterms_prompt",
+        "prompt",
+        "temperature",
+        "webhook_url",
+        "webhook_auth_header_name",
+        "webhook_auth_header_value",
+        "audio_start_from",
+        "audio_end_at",
+        "redact_pii_policies",
+        "redact_pii_sub",
+        "redact_pii_audio_quality",
+        "custom_spelling",
+        "summary_model",
+        "summary_type",
+        "content_safety_confidence",
+        "language_confidence_threshold",
+        "speech_threshold",
+    }
+)
 FIELDS = BOOLEAN_FIELDS | OTHER_FIELDS
 """``TranscriptParams`` fields this server accepts (PROVIDER_CONTRACTS §4.3); only the ones the
 docstring names have an effect."""

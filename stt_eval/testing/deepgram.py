@@ -40,16 +40,50 @@ from stt_eval.types import Transcript
 Backend = Callable[[bytes, Request], Transcript]
 
 BOOLEAN_PARAMS = frozenset(
-    {"punctuate", "smart_format", "diarize", "utterances", "paragraphs", "multichannel",
-     "numerals", "measurements", "dictation", "filler_words", "profanity_filter", "mip_opt_out",
-     "sentiment", "topics", "intents", "detect_entities"}
-)  # fmt: skip
+    {
+        "punctuate",
+        "smart_format",
+        "diarize",
+        "utterances",
+        "paragraphs",
+        "multichannel",
+        "numerals",
+        "measurements",
+        "dictation",
+        "filler_words",
+        "profanity_filter",
+        "mip_opt_out",
+        "sentiment",
+        "topics",
+        "intents",
+        "detect_entities",
+    }
+)
 OTHER_PARAMS = frozenset(
-    {"model", "language", "detect_language", "diarize_model", "utt_split", "redact", "replace",
-     "search", "keywords", "keyterm", "encoding", "callback", "callback_method", "extra", "tag",
-     "version", "summarize", "custom_topic", "custom_topic_mode", "custom_intent",
-     "custom_intent_mode"}
-)  # fmt: skip
+    {
+        "model",
+        "language",
+        "detect_language",
+        "diarize_model",
+        "utt_split",
+        "redact",
+        "replace",
+        "search",
+        "keywords",
+        "keyterm",
+        "encoding",
+        "callback",
+        "callback_method",
+        "extra",
+        "tag",
+        "version",
+        "summarize",
+        "custom_topic",
+        "custom_topic_mode",
+        "custom_intent",
+        "custom_intent_mode",
+    }
+)
 PARAMS = BOOLEAN_PARAMS | OTHER_PARAMS
 """The ``/v1/listen`` query parameters of Deepgram's OpenAPI spec (PROVIDER_CONTRACTS §3.3)."""
 

@@ -37,13 +37,27 @@ Backend = Callable[[bytes, Request], Transcript]
 PATH = "/v1/audio/transcriptions"
 MAX_BYTES = 25 * 1024 * 1024
 FIELDS = frozenset(
-    {"file", "model", "language", "prompt", "response_format", "temperature", "stream",
-     "chunking_strategy"}
-)  # fmt: skip
+    {
+        "file",
+        "model",
+        "language",
+        "prompt",
+        "response_format",
+        "temperature",
+        "stream",
+        "chunking_strategy",
+    }
+)
 ARRAYS = frozenset(
-    {"timestamp_granularities[]", "include[]", "known_speaker_names[]",
-     "known_speaker_references[]", "keywords[]", "languages[]"}
-)  # fmt: skip
+    {
+        "timestamp_granularities[]",
+        "include[]",
+        "known_speaker_names[]",
+        "known_speaker_references[]",
+        "keywords[]",
+        "languages[]",
+    }
+)
 FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 EXTENSIONS = ("flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm")
 JSON_ONLY = ("gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15")
@@ -60,9 +74,11 @@ ERROR_TYPES = {
 
 
 def openai_error(
-    message: str, type: str = "invalid_request_error", param: str | None = None,
+    message: str,
+    type: str = "invalid_request_error",
+    param: str | None = None,
     code: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The documented error body: all four keys, ``param``/``code`` null when unknown."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
@@ -102,8 +118,10 @@ def openai_server(
     + ``/v1``); use it as a context manager."""
     return _OpenAIServer(
         {("POST", PATH): partial(_transcribe, backend)},
-        auth=("Authorization", f"Bearer {api_key}"), unauthorized=BAD_KEY, per_minute=per_minute,
-    )  # fmt: skip
+        auth=("Authorization", f"Bearer {api_key}"),
+        unauthorized=BAD_KEY,
+        per_minute=per_minute,
+    )
 
 
 # --------------------------------------------------------------------------- multipart
@@ -189,20 +207,26 @@ def _check_form(form: dict[str, list[str]]) -> Reply | None:
     if fmt not in FORMATS:
         return _bad(f"'{fmt}' is not one of {list(FORMATS)} - 'response_format'", "response_format")
     if model in JSON_ONLY and fmt != "json":
-        return _bad(f"response_format '{fmt}' is not compatible with model '{model}'. Use 'json'.",
-                    "response_format")  # fmt: skip
+        return _bad(
+            f"response_format '{fmt}' is not compatible with model '{model}'. Use 'json'.",
+            "response_format",
+        )
     if model == DIARIZE and fmt not in ("json", "text", "diarized_json"):
-        return _bad(f"response_format '{fmt}' is not compatible with model '{model}'.",
-                    "response_format")  # fmt: skip
+        return _bad(
+            f"response_format '{fmt}' is not compatible with model '{model}'.", "response_format"
+        )
     if fmt == "diarized_json" and model != DIARIZE:
         return _bad(f"response_format 'diarized_json' needs model '{DIARIZE}'.", "response_format")
     granularities = form.get("timestamp_granularities[]", [])
     if any(g not in ("word", "segment") for g in granularities):
-        return _bad("timestamp_granularities[] must be 'word' or 'segment'",
-                    "timestamp_granularities[]")  # fmt: skip
+        return _bad(
+            "timestamp_granularities[] must be 'word' or 'segment'", "timestamp_granularities[]"
+        )
     if granularities and fmt != "verbose_json":
-        return _bad("timestamp_granularities[] requires response_format=verbose_json",
-                    "timestamp_granularities[]")  # fmt: skip
+        return _bad(
+            "timestamp_granularities[] requires response_format=verbose_json",
+            "timestamp_granularities[]",
+        )
     if model == DIARIZE and "prompt" in form:
         return _bad(f"prompt is not supported with model '{model}'", "prompt")
     if form.get("include[]") and (model not in JSON_ONLY or form["include[]"] != ["logprobs"]):
@@ -215,8 +239,11 @@ def _check_form(form: dict[str, list[str]]) -> Reply | None:
         return _bad("temperature must be a number between 0 and 1", "temperature")
     language = (form.get("language") or [None])[0]
     if language is not None and not re.fullmatch(r"[a-z]{2}", language):
-        return _bad(f"Invalid language '{language}'. Language parameter must be specified in "
-                    "ISO-639-1 format.", "language")  # fmt: skip
+        return _bad(
+            f"Invalid language '{language}'. Language parameter must be specified in "
+            "ISO-639-1 format.",
+            "language",
+        )
     if (form.get("stream") or ["false"])[0] not in ("true", "false"):
         return _bad("stream must be true or false", "stream")
     return None
@@ -251,8 +278,9 @@ def _transcribe(backend: Backend, request: Request) -> Reply:
     try:
         transcript = backend(upload.data, request)
     except Exception:  # the model failed: a server error in the documented shape
-        return Reply(500, openai_error("The server had an error processing your request.",
-                                       "server_error"))  # fmt: skip
+        return Reply(
+            500, openai_error("The server had an error processing your request.", "server_error")
+        )
     fmt = (form.get("response_format") or ["json"])[0]
     return _answer(transcript, fmt, form, duration)
 
@@ -277,11 +305,20 @@ def _segments(t: Transcript, duration: float) -> list[dict[str, Any]]:
     elif t.text:
         spans = [(0.0, duration, t.text, -0.3)]
     return [
-        {"id": i, "seek": 0, "start": a, "end": b, "text": " " + text.strip(), "tokens": [],
-         "temperature": 0.0, "avg_logprob": logprob, "compression_ratio": 1.2,
-         "no_speech_prob": 0.01}
+        {
+            "id": i,
+            "seek": 0,
+            "start": a,
+            "end": b,
+            "text": " " + text.strip(),
+            "tokens": [],
+            "temperature": 0.0,
+            "avg_logprob": logprob,
+            "compression_ratio": 1.2,
+            "no_speech_prob": 0.01,
+        }
         for i, (a, b, text, logprob) in enumerate(spans)
-    ]  # fmt: skip
+    ]
 
 
 def _clock(seconds: float, sep: str) -> str:
@@ -314,8 +351,16 @@ def _answer(t: Transcript, fmt: str, form: dict[str, list[str]], duration: float
             if out and out[-1]["speaker"] == speaker:
                 out[-1]["end"], out[-1]["text"] = w.end, out[-1]["text"] + " " + w.text
             else:
-                out.append({"type": "transcript.text.segment", "id": f"seg_{len(out) + 1:03d}",
-                            "start": w.start, "end": w.end, "text": w.text, "speaker": speaker})  # fmt: skip
+                out.append(
+                    {
+                        "type": "transcript.text.segment",
+                        "id": f"seg_{len(out) + 1:03d}",
+                        "start": w.start,
+                        "end": w.end,
+                        "text": w.text,
+                        "speaker": speaker,
+                    }
+                )
         body = {"task": "transcribe", "duration": duration, "text": t.text, "segments": out}
         return Reply(200, {**body, "usage": usage})
     granularities = form.get("timestamp_granularities[]") or ["segment"]

@@ -42,9 +42,16 @@ LANGUAGES = frozenset(
 )
 ENCODINGS = frozenset({"linear16", "linear32", "alaw", "mulaw", "opus", "ogg_opus"})
 FLAGS = frozenset(
-    {"word_timestamps", "diarize", "gender_detection", "emotion_detection", "format",
-     "punctuate", "capitalize"}
-)  # fmt: skip
+    {
+        "word_timestamps",
+        "diarize",
+        "gender_detection",
+        "emotion_detection",
+        "format",
+        "punctuate",
+        "capitalize",
+    }
+)
 LEGACY_PARAMS = FLAGS | {"language", "encoding", "webhook_url", "webhook_extra"}
 UNIFIED_PARAMS = LEGACY_PARAMS | {"model", "redact_pii", "redact_pci", "webhook_method"}
 IGNORED = frozenset({"age_detection"})  # removed 2026-05: "the parameter is now ignored"
@@ -111,9 +118,11 @@ def pulse_server(
         ("POST", UNIFIED): partial(_transcribe, backend, True),
     }
     return _PulseServer(
-        routes, auth=("Authorization", f"Bearer {api_key}"), unauthorized=BAD_KEY,
+        routes,
+        auth=("Authorization", f"Bearer {api_key}"),
+        unauthorized=BAD_KEY,
         per_minute=per_minute,
-    )  # fmt: skip
+    )
 
 
 def _header(request: Request, name: str) -> str:
@@ -239,11 +248,15 @@ def _pro_body(
         "transcription": t.text,
         "words": _words(t, False) if stamps else [],
         "language": request.param("language"),
-        "metadata": {"duration": duration, "processing_time_ms": 12.5, "rtfx": 40.0,
-                     "num_chunks": 1},
+        "metadata": {
+            "duration": duration,
+            "processing_time_ms": 12.5,
+            "rtfx": 40.0,
+            "num_chunks": 1,
+        },
         "request_id": str(uuid.uuid4()),
         "totalBytes": size,
-    }  # fmt: skip
+    }
 
 
 def _speaker_of(word: Word, t: Transcript) -> str:

@@ -41,8 +41,13 @@ def read_lhotse(path: Path | str, *, check_audio: bool = True) -> Manifest:
         meta = slice_meta(round(cut.start + sup.start, 6), sup.duration, cut.recording.id)
         if sup.speaker:
             meta["speaker"] = sup.speaker
-        return Sample(sup.id, Path(sources[0].source), sup.text or "", language=sup.language
-                      or "en", meta=meta)  # fmt: skip
+        return Sample(
+            sup.id,
+            Path(sources[0].source),
+            sup.text or "",
+            language=sup.language or "en",
+            meta=meta,
+        )
 
     def rows():
         n = 0
