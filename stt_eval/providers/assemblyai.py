@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import InputRejected, PermanentProviderError, TransientProviderError
-from stt_eval.providers.http import HttpClient, redact
+from stt_eval.providers.http import HttpClient
+from stt_eval.providers.keys import scrub
 from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.types import SpeakerTurn, Transcript, Word
 
@@ -89,6 +90,7 @@ class AssemblyAI(RemoteProvider):
     }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("speech_model", "language_code"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -173,13 +175,12 @@ class AssemblyAI(RemoteProvider):
             if status == "error":
                 reason = str(doc.get("error") or "no reason given")
                 raise InputRejected(
-                    redact(
+                    scrub(
                         f"assemblyai: transcript {tid} failed: {reason} — AssemblyAI could not "
-                        "transcribe this audio; resending it will not help",
-                        client.secrets,
+                        "transcribe this audio; resending it will not help"
                     ),
                     status=200,
-                    provider_message=redact(reason, client.secrets),
+                    provider_message=scrub(reason),
                 )
             if status not in PENDING:
                 raise _malformed("a known status", f"transcript {tid}", doc)

@@ -63,6 +63,7 @@ class Deepgram(RemoteProvider):
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = PRERECORDED_CONCURRENCY
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError(f"deepgram: model={self.model!r} must be a model name, e.g. 'nova-3'")
         if self.language is not None and (

@@ -148,6 +148,7 @@ class OpenAICompatible(RemoteProvider):
     OUTPUT_NEUTRAL = RemoteProvider.OUTPUT_NEUTRAL | {"key_variable"}
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError("openai: model must be a model name, e.g. 'whisper-1'")
         if self.response_format not in FORMATS:

@@ -102,6 +102,7 @@ class Pulse(RemoteProvider):
     MAX_UPLOAD_BYTES = MAX_BYTES
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.model not in MODELS:
             raise ValueError(f"pulse: model={self.model!r} is not one of {', '.join(MODELS)}")
         if self.api not in APIS:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from stt_eval.providers.errors import InputRejected
 from stt_eval.providers.http import (
@@ -17,8 +18,8 @@ from stt_eval.providers.http import (
     READ_TIMEOUT_S,
     HttpClient,
     RetryPolicy,
-    api_key,
 )
+from stt_eval.providers.keys import api_key
 from stt_eval.providers.ratelimit import shared_limiter
 from stt_eval.types import Word
 
@@ -46,8 +47,6 @@ class RemoteProvider:
     KEY_VARIABLE: ClassVar[str] = ""
     API_VERSION: ClassVar[str] = ""
     """The vendor's API version (its URL path), recorded with every row and in the cache key."""
-    API_VERSION: ClassVar[str] = ""
-    """The vendor's API version (its URL path), recorded with every row and in the cache key."""
     DEFAULT_BASE_URL: ClassVar[str] = ""
     DEFAULT_PER_MINUTE: ClassVar[float | None] = None
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = None
@@ -65,6 +64,16 @@ class RemoteProvider:
         }
     )
     """Options that change how requests are sent or priced, not what comes back."""
+
+    def __post_init__(self) -> None:
+        """Check the options every HTTP provider shares (a bad one is a config error naming
+        the provider and the option, raised when the experiment loads)."""
+        name = getattr(self, "name", type(self).__name__)
+        if self.base_url and not is_http_url(self.base_url):
+            raise ValueError(
+                f"{name}: base_url={self.base_url!r} is not an http(s) URL; give one such as "
+                f"{self.DEFAULT_BASE_URL!r} (or leave base_url out for that default)"
+            )
 
     @property
     def endpoint(self) -> str:
@@ -97,7 +106,6 @@ class RemoteProvider:
             self.endpoint,
             headers=self.auth_headers(key),
             key_variable=self.key_env,
-            secrets=(key,),
             policy=RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s),
             limiter=shared_limiter(name, self.endpoint, per_minute, in_flight),
             read_timeout_s=self.read_timeout_s,
@@ -121,6 +129,24 @@ class RemoteProvider:
         name = getattr(self, "name", type(self).__name__)
         version = f"api {self.API_VERSION}" if self.API_VERSION else "api"
         return {"engine": name, "version": version, "endpoint": self.endpoint, **fields}
+
+
+def is_http_url(value: Any) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host (and a valid port, if any).
+
+    >>> is_http_url("http://127.0.0.1:8080/v1"), is_http_url("api.example.com")
+    (True, False)
+    >>> is_http_url("https://h:99999"), is_http_url("https://ho st")
+    (False, False)
+    """
+    if not isinstance(value, str) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 REQUEST_OPTIONS = frozenset({"language", "audio_url"})
