@@ -68,6 +68,7 @@ def score_row(
         detail=RowDetail(ws.ref, ws.hyp, transcript.words),
         warning=join_warnings(
             base.warning,
+            *transcript.warnings,
             f"merge fell back to {fallback}" if fallback else None,
             f"the reference has no words under the {scoring.normalizer} normalizer (only markup "
             "or fillers): WER is undefined for this row; fix the reference or drop the row"

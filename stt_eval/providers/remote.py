@@ -4,8 +4,7 @@ its client and the upload-size check. Each provider module adds its request and 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -21,7 +20,6 @@ from stt_eval.providers.http import (
 )
 from stt_eval.providers.keys import api_key
 from stt_eval.providers.ratelimit import shared_limiter
-from stt_eval.types import Word
 
 
 @dataclass(frozen=True)
@@ -164,46 +162,3 @@ def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[st
             f"{provider}: unknown request option(s) {unknown}; known: {sorted(REQUEST_OPTIONS)}"
         )
     return opts
-
-
-def number(value: Any) -> float | None:
-    """A finite number from a response, clamped at 0 (times and confidences are never
-    negative); None for anything else (null, a string, NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, float(value)) if math.isfinite(value) else None
-
-
-def time_span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
-    """An entry's (start, end) in seconds with end >= start, or None when either is missing."""
-    start, end = number(entry.get("start")), number(entry.get("end"))
-    if start is None or end is None:
-        return None
-    return start, max(start, end)
-
-
-def response_words(
-    entries: Any,
-    *,
-    confidence_keys: tuple[str, ...] = ("confidence",),
-    speaker: Callable[[Mapping[str, Any]], str | None] = lambda entry: None,
-) -> tuple[Word, ...]:
-    """A response's word list (``word``, ``start``, ``end``) as Words; none at all if any entry
-    lacks its text or times, so a word list never disagrees with the text it came with. The
-    confidence is the first of `confidence_keys` present (clamped to [0, 1]); `speaker` labels
-    each word from its entry."""
-    if not isinstance(entries, list):
-        return ()
-    words = []
-    for entry in entries:
-        span = time_span(entry) if isinstance(entry, dict) else None
-        text = entry.get("word") if isinstance(entry, dict) else None
-        if span is None or not isinstance(text, str):
-            return ()
-        if not text.strip():
-            continue
-        key = next((k for k in confidence_keys if k in entry), None)
-        confidence = number(entry[key]) if key else None
-        confidence = None if confidence is None else min(1.0, confidence)
-        words.append(Word(text.strip(), *span, confidence, speaker(entry)))
-    return tuple(words)
