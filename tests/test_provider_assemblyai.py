@@ -378,14 +378,6 @@ def test_an_unknown_upload_url_fails_the_job_like_assemblyai_does():
 # --------------------------------------------------------------------------- HTTP faults
 
 
-def test_rejected_key_is_one_request_an_auth_error_naming_the_variable():
-    with fake(api_key="another-key") as server, pytest.raises(AuthError) as caught:
-        assemblyai(server).transcribe(CLIP)
-    assert len(server.requests) == 1
-    assert caught.value.status == 401
-    assert "ASSEMBLYAI_API_KEY" in str(caught.value) and KEY not in str(caught.value)
-
-
 @pytest.mark.parametrize(
     ("status", "path", "error", "sent"),
     [
