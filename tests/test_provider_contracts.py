@@ -6,6 +6,9 @@ tests/test_provider_<name>.py."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,6 +17,7 @@ import numpy as np
 import pytest
 
 from stt_eval.audio.load import AudioClip
+from stt_eval.experiment import Experiment, ProviderSpec
 from stt_eval.providers import http
 from stt_eval.providers.assemblyai import AssemblyAI
 from stt_eval.providers.deepgram import Deepgram
@@ -22,12 +26,15 @@ from stt_eval.providers.http import metered
 from stt_eval.providers.openai import OpenAICompatible
 from stt_eval.providers.pulse import Pulse
 from stt_eval.providers.remote import RemoteProvider
+from stt_eval.run.grid import run_experiment
 from stt_eval.testing.assemblyai import assemblyai_server
 from stt_eval.testing.deepgram import deepgram_server
 from stt_eval.testing.openai import openai_server
 from stt_eval.testing.pulse import pulse_server
 from stt_eval.testing.server import Fault, LoopbackServer
 from stt_eval.types import Transcript, Word
+
+from .conftest import SAMPLE
 
 KEY = "contract-SECRET-key-7781"
 CLIP = AudioClip(np.zeros(16000, dtype=np.float32), 16000)  # 1 s of silence
@@ -251,7 +258,42 @@ def test_an_answer_with_nothing_usable_fails(contract, server):
         contract.client(server.url).transcribe(CLIP, {"language": "en"})
 
 
-def test_a_base_url_that_is_not_a_url_is_refused_when_the_provider_is_built(contract):
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("base_url", "api.example.com/v1", "base_url='api.example.com/v1' is not an http"),
+        ("base_url", "http://h:99999", "base_url='http://h:99999'"),
+        ("min_wait_s", 60.0, "min_wait_s=60.0"),
+        ("max_attempts", 0, "max_attempts=0"),
+    ],
+)
+def test_a_bad_sending_option_is_refused_when_the_provider_is_built(contract, option, value, named):
     provider = contract.client("http://127.0.0.1:1")
-    with pytest.raises(ValueError, match=f"{contract.name}: base_url='api.example.com/v1'"):
-        type(provider)(**{**vars(provider), "base_url": "api.example.com/v1"})
+    with pytest.raises(ValueError, match=f"{contract.name}: .*{re.escape(named)}"):
+        type(provider)(**{**vars(provider), option: value})
+
+
+def test_in_a_run_dropped_entries_reach_the_row_warning_and_nothing_usable_fails_the_row(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
+    rows = []
+    for name in ("pocketsphinx_goforward.flac", "whisper_jfk.flac"):
+        shutil.copy(SAMPLE / "audio" / name, tmp_path / name)
+        rows.append({"id": name.split(".")[0], "audio": name, "text": "go forward"})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    deepgram = next(c for c in CONTRACTS if c.name == "deepgram")
+    with deepgram_server(lambda wav, request: HEARD, api_key=KEY) as server:
+        server.inject(Fault(edit=_second_word_without_times), Fault(edit=deepgram.blank))
+        options = (("base_url", server.url), ("diarize", True), ("min_wait_s", 0.0))
+        exp = Experiment(
+            dataset=tmp_path / "m.jsonl",
+            providers=(ProviderSpec("deepgram", options),),
+            workers=1,
+            output=tmp_path / "r",
+        )
+        result = run_experiment(exp, progress=False, cache_root=tmp_path / "cache")
+    # whichever recording was sent first got the broken answer, the other the empty one
+    ok, failed = sorted(result.rows, key=lambda r: r.status != "ok")
+    assert ok.status == "ok" and "deepgram: dropped 1 of 4 word entries" in ok.warning
+    assert failed.status == "failed" and "nothing usable" in failed.error

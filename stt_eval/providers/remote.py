@@ -72,6 +72,14 @@ class RemoteProvider:
                 f"{name}: base_url={self.base_url!r} is not an http(s) URL; give one such as "
                 f"{self.DEFAULT_BASE_URL!r} (or leave base_url out for that default)"
             )
+        try:
+            RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name}: max_attempts={self.max_attempts!r}, min_wait_s={self.min_wait_s!r}, "
+                f"max_wait_s={self.max_wait_s!r}: needs max_attempts >= 1 and "
+                "0 <= min_wait_s <= max_wait_s"
+            ) from None
 
     @property
     def endpoint(self) -> str:
