@@ -103,6 +103,7 @@ def test_scrub_removes_every_form_of_a_configured_key(monkeypatch):
     said = f"Invalid header value: 'Bearer {KEY}\\n' ({KEY!r}) <td>{KEY}</td>"
     assert KEY not in scrub(said) and "LEAKCHECK" not in scrub(said)
     assert scrub("Authorization: Token abcdefgh12345678") == "Authorization: Token ***"
+    assert scrub("Token rings and Bearer bonds") == "Token rings and Bearer bonds"
 
 
 def test_a_header_that_cannot_be_sent_is_one_attempt_and_never_repeats_the_key():

@@ -34,7 +34,9 @@ SECRET_SUFFIXES = ("API_KEY", "_KEY", "_TOKEN", "_SECRET")
 MIN_SECRET_CHARS = 8
 """Shorter values are not scrubbed (replacing ``abc`` everywhere would mangle text)."""
 MASK = "***"
-_CREDENTIAL = re.compile(r"\b(Bearer|Token)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{8,}")
+_CREDENTIAL = re.compile(r"\b(Bearer|Token)\s+(?=[\w.~+/=-]*\d)[\w.~+/=-]{16,}")
+"""A credential after its scheme: 16+ token characters with a digit (so that a transcript's
+"Token classification" stays as it is)."""
 _BAD_CHAR = re.compile(r"[^\x21-\x7e]")
 """A character no API key holds: control, space, non-ASCII."""
 
@@ -131,6 +133,8 @@ def scrub(text: str) -> str:
 
     >>> scrub("401 for 'Authorization: Bearer sk-live-abcdef123456'")
     "401 for 'Authorization: Bearer ***'"
+    >>> scrub("Token classification and Bearer bonds")
+    'Token classification and Bearer bonds'
     """
     for secret in configured_secrets():
         if secret in text:
