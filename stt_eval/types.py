@@ -92,6 +92,8 @@ class Transcript:
     """What a provider returned: the raw text, optional words and speaker turns, and its JSON.
 
     The text is stored exactly as the provider gave it; normalization happens only when scoring.
+    ``warnings`` say what of the answer was left out (e.g. malformed word entries); they reach
+    the row's warning.
     """
 
     text: str
@@ -99,6 +101,7 @@ class Transcript:
     turns: tuple[SpeakerTurn, ...] = ()
     language: str | None = None
     raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -107,6 +110,7 @@ class Transcript:
             )
         object.__setattr__(self, "words", tuple(self.words))
         object.__setattr__(self, "turns", tuple(self.turns))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
 
     def shifted(self, offset_s: float) -> Transcript:
         """The same transcript with every time moved by `offset_s` (chunk → global time)."""

@@ -19,7 +19,8 @@ from stt_eval.datasets.annotations import read_rttm
 from stt_eval.datasets.manifest import ManifestError, load_manifest, save_manifest
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
 from stt_eval.metrics.crosstalk import crosstalk_words
-from stt_eval.pipeline.by_channel import channel_turns, merge_streams
+from stt_eval.metrics.intervals import turns_from_words
+from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
 from stt_eval.pipeline.prepare import Recording, prepare, prepare_streams
 from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
 from stt_eval.pipeline.score import Scoring
@@ -242,7 +243,7 @@ def test_split_words_merge_in_global_time_with_their_channel_speaker():
     merged = merge_streams([("A", a), ("B", b)])
     assert merged.text == "hello there hi bob yes bye"
     assert [w.speaker for w in merged.words] == ["A", "A", "B", "B", "A", "B"]
-    assert channel_turns(merged) == (
+    assert turns_from_words(merged.words, TURN_GAP_S) == (
         SpeakerTurn("A", 0, 1.0),
         SpeakerTurn("B", 1.5, 2.2),
         SpeakerTurn("A", 4.0, 4.3),

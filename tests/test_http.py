@@ -14,7 +14,8 @@ from stt_eval.providers.errors import (
     PermanentProviderError,
     TransientProviderError,
 )
-from stt_eval.providers.http import HttpClient, RetryPolicy, api_key, metered, retry_after_s
+from stt_eval.providers.http import HttpClient, RetryPolicy, metered, retry_after_s
+from stt_eval.providers.keys import api_key
 from stt_eval.providers.ratelimit import RateLimiter
 from stt_eval.testing.server import Fault, LoopbackServer, Reply
 
@@ -49,7 +50,6 @@ def _client(server, clock, key=KEY, **policy) -> HttpClient:
         server.url,
         headers={"Authorization": f"Bearer {key}"},
         key_variable="ECHO_KEY",
-        secrets=(key,),
         policy=RetryPolicy(**policy),
         sleep=clock.sleep,
         rng=random.Random(0),
@@ -98,7 +98,8 @@ def test_transient_statuses_are_retried_with_capped_backoff(server, status):
         (402, PermanentProviderError),
     ],
 )
-def test_client_errors_are_sent_exactly_once(server, status, error):
+def test_client_errors_are_sent_exactly_once(server, status, error, monkeypatch):
+    monkeypatch.setenv("ECHO_KEY", KEY)  # a configured key: scrubbed from every message
     clock = FakeClock()
     server.inject(Fault(status=status, body={"error": {"message": f"nope {KEY}"}}))
     with pytest.raises(error) as info:

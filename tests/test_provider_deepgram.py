@@ -18,9 +18,7 @@ from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
     PermanentProviderError,
-    TransientProviderError,
 )
-from stt_eval.providers.http import metered
 from stt_eval.testing.deepgram import deepgram_error, deepgram_server
 from stt_eval.testing.server import Fault, LoopbackServer, Reply
 from stt_eval.types import SpeakerTurn, Transcript, Word
@@ -260,16 +258,6 @@ def test_a_200_without_the_documented_structure_is_an_error_not_an_empty_transcr
 # --------------------------------------------------------------------------- faults
 
 
-def test_rejected_key_is_one_request_an_auth_error_naming_the_variable():
-    with fake(api_key="another-key") as server, pytest.raises(AuthError) as caught:
-        deepgram(server).transcribe(CLIP)
-    assert len(server.requests) == 1
-    assert caught.value.status == 401
-    assert "DEEPGRAM_API_KEY" in str(caught.value)
-    assert "Invalid credentials." in str(caught.value)
-    assert KEY not in str(caught.value)
-
-
 @pytest.mark.parametrize(
     ("status", "error"),
     [(400, InputRejected), (401, AuthError), (403, AuthError), (413, InputRejected)],
@@ -283,37 +271,6 @@ def test_permanent_faults_are_sent_once_and_never_show_the_key(status, error):
     assert caught.value.status == status
     assert "something about ***" in str(caught.value)
     assert KEY not in str(caught.value) and KEY not in (caught.value.provider_message or "")
-
-
-@pytest.mark.parametrize(
-    ("fault", "wait_s"),
-    [
-        (
-            Fault(status=429, retry_after="0.05", body=deepgram_error("slow down", "RATE_LIMIT")),
-            0.05,
-        ),
-        (Fault(status=429, body=deepgram_error("slow down", "RATE_LIMIT")), 0.0),
-        (Fault(status=500), 0.0),
-        (Fault(status=503), 0.0),
-        (Fault(truncate=True), 0.0),
-        (Fault(invalid_json=True), 0.0),
-    ],
-)
-def test_transient_faults_are_retried_then_succeed(fault, wait_s):
-    with fake() as server, metered() as meter:
-        server.inject(fault)
-        got = deepgram(server).transcribe(CLIP)
-    assert len(server.requests) == 2
-    assert got.text == "Yeah. As much as it's worth celebrating,"
-    assert meter.attempts == 2
-    assert meter.wait_s == pytest.approx(wait_s)
-
-
-def test_persistent_503_gives_up_after_max_attempts():
-    with fake() as server, pytest.raises(TransientProviderError, match="gave up after 3"):
-        server.inject(*[Fault(status=503)] * 3)
-        deepgram(server, max_attempts=3).transcribe(CLIP)
-    assert len(server.requests) == 3
 
 
 def test_missing_key_names_the_variable(monkeypatch, tmp_path):

@@ -171,6 +171,7 @@ def transcript_to_dict(t: Transcript) -> dict[str, Any]:
         "words": [[w.text, w.start, w.end, w.confidence, w.speaker] for w in t.words],
         "turns": [[s.speaker, s.start, s.end] for s in t.turns],
         "raw": t.raw,
+        **({"warnings": list(t.warnings)} if t.warnings else {}),
     }
 
 
@@ -181,6 +182,7 @@ def transcript_from_dict(d: Mapping[str, Any]) -> Transcript:
         turns=tuple(SpeakerTurn(*s) for s in d.get("turns", ())),
         language=d.get("language"),
         raw=d.get("raw"),
+        warnings=tuple(d.get("warnings", ())),
     )
 
 

@@ -150,7 +150,7 @@ def merge_chunks(parts: Sequence[tuple[Chunk, Transcript]], strategy: str) -> Tr
         text = " ".join(t.text.strip() for t in shifted if t.text.strip())
         words = tuple(w for t in shifted for w in t.words)
         turns = tuple(x for t in shifted for x in t.turns)
-        return Transcript(text, words, turns, language, raw)
+        return Transcript(text, words, turns, language, raw, _warnings(shifted))
 
     if strategy == "concat":
         kept = [w for t in shifted for w in t.words]
@@ -170,7 +170,12 @@ def merge_chunks(parts: Sequence[tuple[Chunk, Transcript]], strategy: str) -> Tr
                 language or "en",
             )
     turns = tuple(_merge_turns(shifted, bounds, clip=strategy != "concat"))
-    return Transcript(_text_from_words(kept), tuple(kept), turns, language, raw)
+    return Transcript(_text_from_words(kept), tuple(kept), turns, language, raw, _warnings(shifted))
+
+
+def _warnings(parts: Sequence[Transcript]) -> tuple[str, ...]:
+    """Every part's warnings, each once, in order."""
+    return tuple(dict.fromkeys(w for t in parts for w in t.warnings))
 
 
 def _merge_turns(

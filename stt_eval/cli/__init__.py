@@ -14,6 +14,7 @@ import warnings
 from stt_eval.audio.load import AudioError
 from stt_eval.cli.parser import COMMANDS, build_parser
 from stt_eval.providers.errors import ProviderError
+from stt_eval.providers.keys import scrubbing_output
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -23,6 +24,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
+@scrubbing_output  # no key reaches the terminal, whatever prints it
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stt_eval.types import SpeakerTurn
+from stt_eval.types import SpeakerTurn, Word
 
 Region = tuple[float, float]
 
@@ -86,6 +86,43 @@ def merge_turns(
         for speaker, spans in _by_speaker(turns).items()
         for start, end, _ in _merge(spans, keep_touching)
     )
+
+
+MIN_WORD_S = 1e-3
+"""A zero-length word still marks its speaker as talking for this long."""
+
+
+def turns_from_words(words: Iterable[Word], gap_s: float | None = None) -> tuple[SpeakerTurn, ...]:
+    """Speaker turns from speaker-labelled words (unlabelled words are skipped), merged.
+
+    ``gap_s=None``: a turn runs while consecutive words have one speaker (a provider's own
+    diarization, words in its order). A number: each speaker's words join across other
+    speakers' words while the pause between them is under ``gap_s`` (separately recorded
+    channels, where speakers overlap).
+
+    >>> ws = [Word("a", 0, 1, speaker="A"), Word("b", 1, 2, speaker="B"),
+    ...       Word("c", 2.5, 3, speaker="A"), Word("d", 6, 7, speaker="A")]
+    >>> [(t.speaker, t.start, t.end) for t in turns_from_words(ws)]
+    [('A', 0, 1), ('B', 1, 2), ('A', 2.5, 7)]
+    >>> [(t.speaker, t.start, t.end) for t in turns_from_words(ws, gap_s=2.0)]
+    [('A', 0, 3), ('B', 1, 2), ('A', 6, 7)]
+    """
+    turns: list[SpeakerTurn] = []
+    last: dict[str, int] = {}  # speaker -> index of their latest turn
+    for w in words:
+        if w.speaker is None:
+            continue
+        end = max(w.end, w.start + MIN_WORD_S)
+        at = last.get(w.speaker)
+        joins = at is not None and (
+            at == len(turns) - 1 if gap_s is None else w.start - turns[at].end < gap_s
+        )
+        if joins and at is not None:
+            turns[at] = SpeakerTurn(w.speaker, turns[at].start, max(turns[at].end, end))
+        else:
+            last[w.speaker] = len(turns)
+            turns.append(SpeakerTurn(w.speaker, w.start, end))
+    return merge_turns(turns)
 
 
 def same_speaker_overlaps(turns: Iterable[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:

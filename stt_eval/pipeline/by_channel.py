@@ -1,5 +1,6 @@
 """``channel_mode = "split"``: per-channel transcripts merged into one speaker-attributed
-transcript, and speaker turns from its words (speakers come from channels, not a diarizer).
+transcript, whose words give the speaker turns (``turns_from_words(words, TURN_GAP_S)``:
+speakers come from channels, not a diarizer).
 
 ::
 
@@ -16,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from stt_eval.metrics.intervals import merge_turns
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.types import Transcript, Word
 
 TURN_GAP_S = 1.0
 """Words of one channel closer than this (seconds) form one speaker turn; a longer pause ends
@@ -57,25 +57,6 @@ def merge_streams(parts: Sequence[tuple[str, Transcript]]) -> Transcript:
     untimed = [t.text.strip() for _, t in parts if not t.words and t.text.strip()]
     language = next((t.language for _, t in parts if t.language), None)
     raw = {"channels": {speaker: t.text for speaker, t in parts}, "untimed": bool(untimed)}
-    return Transcript(" ".join([text.strip(), *untimed]).strip(), tuple(words), (), language, raw)
-
-
-def channel_turns(transcript: Transcript, gap_s: float = TURN_GAP_S) -> tuple[SpeakerTurn, ...]:
-    """Speaker turns from speaker-labelled words: per speaker, words closer than ``gap_s`` join.
-
-    >>> from stt_eval.types import Word
-    >>> channel_turns(Transcript("a b c", (Word("a", 0, 1, speaker="A"),
-    ...     Word("b", 1.5, 2, speaker="A"), Word("c", 4, 5, speaker="A"))))
-    (SpeakerTurn(speaker='A', start=0, end=2), SpeakerTurn(speaker='A', start=4, end=5))
-    """
-    turns: dict[str, list[SpeakerTurn]] = {}
-    for w in transcript.words:
-        if w.speaker is None:
-            continue
-        own = turns.setdefault(w.speaker, [])
-        end = max(w.end, w.start + 1e-3)
-        if own and w.start - own[-1].end < gap_s:
-            own[-1] = SpeakerTurn(w.speaker, own[-1].start, max(own[-1].end, end))
-        else:
-            own.append(SpeakerTurn(w.speaker, w.start, end))
-    return merge_turns(t for own in turns.values() for t in own)
+    warnings = tuple(f"channel {speaker}: {w}" for speaker, t in parts for w in t.warnings)
+    text = " ".join([text.strip(), *untimed]).strip()
+    return Transcript(text, tuple(words), (), language, raw, warnings)

@@ -30,8 +30,8 @@ from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.diarizers import get_diarizer
 from stt_eval.experiment import ProviderSpec
 from stt_eval.metrics.crosstalk import crosstalk_words
-from stt_eval.metrics.intervals import merge_turns
-from stt_eval.pipeline.by_channel import channel_turns, merge_streams
+from stt_eval.metrics.intervals import merge_turns, turns_from_words
+from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
 from stt_eval.pipeline.prepare import (
     PreparedAudio,
     Recording,
@@ -58,18 +58,8 @@ log = logging.getLogger("stt_eval")
 
 def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
     """A provider's own diarization: its turns, else one turn per run of consecutive words of
-    one speaker (from the run's first start to its last end)."""
-    if transcript.turns:
-        return merge_turns(transcript.turns)
-    runs: list[SpeakerTurn] = []
-    for w in transcript.words:
-        if w.speaker is None:
-            continue
-        if runs and runs[-1].speaker == w.speaker:
-            runs[-1] = SpeakerTurn(w.speaker, runs[-1].start, max(runs[-1].end, w.end))
-        else:
-            runs.append(SpeakerTurn(w.speaker, w.start, max(w.end, w.start + 1e-3)))
-    return merge_turns(runs)
+    one speaker."""
+    return merge_turns(transcript.turns) if transcript.turns else turns_from_words(transcript.words)
 
 
 # --------------------------------------------------------------------------- one recording
@@ -264,7 +254,9 @@ def _run_split_cell(
     )
     if sample.turns is None:
         return row
-    row = score_speakers(row, sample, merged, channel_turns(merged), scoring, labelled=True)
+    row = score_speakers(
+        row, sample, merged, turns_from_words(merged.words, TURN_GAP_S), scoring, labelled=True
+    )
     leaked = crosstalk_words(
         merged.words,
         sample.turns,

@@ -20,6 +20,7 @@ from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
 from stt_eval.metrics.wer import WordScore, char_counts, score_text
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, normalizes_to_nothing
+from stt_eval.providers.keys import scrub
 from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Transcript
 
 
@@ -67,6 +68,7 @@ def score_row(
         detail=RowDetail(ws.ref, ws.hyp, transcript.words),
         warning=join_warnings(
             base.warning,
+            *transcript.warnings,
             f"merge fell back to {fallback}" if fallback else None,
             f"the reference has no words under the {scoring.normalizer} normalizer (only markup "
             "or fillers): WER is undefined for this row; fix the reference or drop the row"
@@ -149,13 +151,14 @@ def score_speakers(
 
 
 def join_warnings(*warnings: str | None) -> str | None:
-    """Several warnings as one row field (None when there are none)."""
-    return "; ".join(w for w in warnings if w) or None
+    """Several warnings as one row field (None when there are none), scrubbed of keys."""
+    return scrub("; ".join(w for w in warnings if w)) or None
 
 
 def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:
-    """A failed cell: status "failed" and the reason; never an empty hypothesis scored as ok."""
-    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    """A failed cell: status "failed" and the reason (scrubbed of keys); never an empty
+    hypothesis scored as ok."""
+    message = scrub(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
     return replace(
         base,
         status="failed",

@@ -30,9 +30,11 @@ from typing import Any, ClassVar
 
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import InputRejected, PermanentProviderError, TransientProviderError
-from stt_eval.providers.http import HttpClient, redact
+from stt_eval.providers.http import HttpClient
+from stt_eval.providers.keys import scrub
 from stt_eval.providers.remote import RemoteProvider, request_options
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.types import Transcript
 
 UPLOAD_PATH = "/v2/upload"
 TRANSCRIPT_PATH = "/v2/transcript"
@@ -41,6 +43,8 @@ POLL_TIMEOUT_S = 900.0
 MAX_UPLOAD_BYTES = 2_200_000_000
 """AssemblyAI FAQ: uploads up to 2.2 GB (5 GB / 10 h for audio fetched from a URL)."""
 
+MS = 1000.0
+"""Word and utterance times are integer milliseconds."""
 PENDING = frozenset({"queued", "processing"})
 _FLAGS = ("language_detection", "speaker_labels", "punctuate", "format_text")
 
@@ -89,6 +93,7 @@ class AssemblyAI(RemoteProvider):
     }
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("speech_model", "language_code"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -173,13 +178,12 @@ class AssemblyAI(RemoteProvider):
             if status == "error":
                 reason = str(doc.get("error") or "no reason given")
                 raise InputRejected(
-                    redact(
+                    scrub(
                         f"assemblyai: transcript {tid} failed: {reason} — AssemblyAI could not "
-                        "transcribe this audio; resending it will not help",
-                        client.secrets,
+                        "transcribe this audio; resending it will not help"
                     ),
                     status=200,
-                    provider_message=redact(reason, client.secrets),
+                    provider_message=scrub(reason),
                 )
             if status not in PENDING:
                 raise _malformed("a known status", f"transcript {tid}", doc)
@@ -207,64 +211,25 @@ def parse_transcript(doc: Any) -> Transcript:
     """A completed ``Transcript`` document → Transcript: ``text``, ``words`` (ms → s),
     ``utterances`` with a speaker as speaker turns (ms → s), ``language_code``.
 
-    A completed job without a text is a PermanentProviderError, never an empty transcript.
+    A completed job without a text is a PermanentProviderError, never an empty transcript;
+    malformed word and utterance entries are dropped with a warning
+    (:mod:`stt_eval.providers.response`).
     """
     tid = doc.get("id") if isinstance(doc, dict) else None
     text = doc.get("text") if isinstance(doc, dict) else None
     if not isinstance(text, str):
         raise _malformed("a text", f"completed transcript {tid}", doc)
-    raw_words = doc.get("words") or []
-    raw_utterances = doc.get("utterances") or []
-    if not isinstance(raw_words, list) or not isinstance(raw_utterances, list):
-        raise _malformed("lists of words and utterances", f"completed transcript {tid}", doc)
-    words = tuple(_word(w, doc) for w in raw_words)
-    turns = tuple(t for u in raw_utterances if (t := _turn(u, doc)) is not None)
+    words = parse_words(doc.get("words"), text_keys=("text",), per_second=MS, speaker=_speaker)
+    turns = parse_turns(doc.get("utterances"), per_second=MS, speaker=_speaker)
     language = doc.get("language_code")
-    return Transcript(
-        text=text,
-        words=words,
-        turns=turns,
-        language=language if isinstance(language, str) and language else None,
-        raw=doc,
-    )
+    language = language if isinstance(language, str) and language else None
+    return checked_transcript("assemblyai", text, words, turns, language=language, raw=doc)
 
 
-def ms_to_s(value: Any) -> float | None:
-    """AssemblyAI's integer milliseconds as seconds (None when not a number), clipped at 0.
-
-    >>> ms_to_s(240), ms_to_s(2100), ms_to_s(None)
-    (0.24, 2.1, None)
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, value / 1000)
-
-
-def _word(item: Any, doc: Any) -> Word:
-    if not isinstance(item, dict):
-        raise _malformed("word objects", "a completed transcript", doc)
-    text, start, end = item.get("text"), ms_to_s(item.get("start")), ms_to_s(item.get("end"))
-    if not isinstance(text, str) or start is None or end is None:
-        raise _malformed(f"text, start and end in every word (got {item})", "a transcript", doc)
-    confidence = item.get("confidence")
-    if isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
-        confidence = min(1.0, max(0.0, float(confidence)))
-    else:
-        confidence = None
-    speaker = item.get("speaker")
-    return Word(text, start, max(start, end), confidence, str(speaker) if speaker else None)
-
-
-def _turn(item: Any, doc: Any) -> SpeakerTurn | None:
-    if not isinstance(item, dict):
-        raise _malformed("utterance objects", "a completed transcript", doc)
-    speaker = item.get("speaker")
-    if not speaker:
-        return None
-    start, end = ms_to_s(item.get("start")), ms_to_s(item.get("end"))
-    if start is None or end is None:
-        raise _malformed(f"start and end in every utterance (got {item})", "a transcript", doc)
-    return SpeakerTurn(str(speaker), start, max(start, end))
+def _speaker(entry: Mapping[str, Any]) -> str | None:
+    """AssemblyAI's own letter (``"A"``), kept; null (no speaker_labels) is no speaker."""
+    speaker = entry.get("speaker")
+    return str(speaker) if speaker else None
 
 
 def _malformed(what: str, where: str, doc: Any) -> PermanentProviderError:

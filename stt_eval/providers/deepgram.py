@@ -26,7 +26,8 @@ from typing import Any, ClassVar
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import PermanentProviderError
 from stt_eval.providers.remote import RemoteProvider, request_options
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.types import Transcript
 
 LISTEN_PATH = "/v1/listen"
 DEFAULT_MODEL = "nova-3"
@@ -63,6 +64,7 @@ class Deepgram(RemoteProvider):
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = PRERECORDED_CONCURRENCY
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError(f"deepgram: model={self.model!r} must be a model name, e.g. 'nova-3'")
         if self.language is not None and (
@@ -125,7 +127,8 @@ class Deepgram(RemoteProvider):
 def parse_listen_response(doc: Any, *, diarized: bool, language: str | None = None) -> Transcript:
     """A ``/v1/listen`` answer → Transcript: channel 0's first alternative, its words (the
     ``punctuated_word`` when present), utterances as speaker turns when `diarized`, and the
-    detected language, else `language` (the one requested).
+    detected language, else `language` (the one requested). Malformed word and utterance
+    entries are dropped with a warning (:mod:`stt_eval.providers.response`).
 
     A 200 without that structure (e.g. the ``{"request_id"}`` of a callback request) is a
     PermanentProviderError, never an empty transcript.
@@ -140,14 +143,12 @@ def parse_listen_response(doc: Any, *, diarized: bool, language: str | None = No
     text, raw_words = alt.get("transcript"), alt.get("words")
     if not isinstance(text, str) or not isinstance(raw_words, list):
         raise _malformed("a transcript and words in results.channels[0].alternatives[0]", doc)
-    words = tuple(_word(w, diarized, doc) for w in raw_words)
-    turns: tuple[SpeakerTurn, ...] = ()
-    utterances = results.get("utterances")
-    if diarized and isinstance(utterances, list):
-        turns = tuple(t for u in utterances if (t := _turn(u, doc)) is not None)
+    speaker = _speaker if diarized else None
+    words = parse_words(raw_words, text_keys=("punctuated_word", "word"), speaker=speaker)
+    turns = parse_turns(results.get("utterances") if diarized else None, speaker=_speaker)
     detected = channel.get("detected_language")
     found = detected if isinstance(detected, str) and detected else language
-    return Transcript(text=text, words=words, turns=turns, language=found, raw=doc)
+    return checked_transcript("deepgram", text, words, turns, language=found, raw=doc)
 
 
 def speaker_label(speaker: Any) -> str | None:
@@ -159,39 +160,8 @@ def speaker_label(speaker: Any) -> str | None:
     return None if speaker is None else str(speaker)
 
 
-def _word(item: Any, diarized: bool, doc: Any) -> Word:
-    if not isinstance(item, dict):
-        raise _malformed("word objects", doc)
-    text = item.get("punctuated_word") or item.get("word")
-    start, end = _seconds(item.get("start")), _seconds(item.get("end"))
-    if not isinstance(text, str) or start is None or end is None:
-        raise _malformed(f"word, start and end in every word (got {item})", doc)
-    confidence = item.get("confidence")
-    if isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
-        confidence = min(1.0, max(0.0, float(confidence)))
-    else:
-        confidence = None
-    speaker = speaker_label(item.get("speaker")) if diarized else None
-    return Word(text, start, max(start, end), confidence, speaker)
-
-
-def _turn(item: Any, doc: Any) -> SpeakerTurn | None:
-    if not isinstance(item, dict):
-        raise _malformed("utterance objects", doc)
-    speaker = speaker_label(item.get("speaker"))
-    start, end = _seconds(item.get("start")), _seconds(item.get("end"))
-    if speaker is None:
-        return None
-    if start is None or end is None:
-        raise _malformed(f"start and end in every utterance (got {item})", doc)
-    return SpeakerTurn(speaker, start, max(start, end))
-
-
-def _seconds(value: Any) -> float | None:
-    """A time in seconds, clipped at 0 (None when it is not a number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, float(value))
+def _speaker(entry: Mapping[str, Any]) -> str | None:
+    return speaker_label(entry.get("speaker"))
 
 
 def _flag(value: bool) -> str:

@@ -8,8 +8,10 @@ Providers map a request and a response; everything about *sending* lives here, i
 - Wait what ``Retry-After`` says (seconds or an HTTP date, capped at ``MAX_RETRY_AFTER_S``);
   without it, exponential backoff from ``MIN_WAIT_S`` capped at ``MAX_WAIT_S``, with full jitter.
 - The read timeout grows with the audio's duration (a 2-hour file is not a 5-second request).
-- Errors are typed (:mod:`stt_eval.providers.base`) and carry the status, the provider's own
-  message and the fix; API keys are redacted from every message.
+- Errors are typed (:mod:`stt_eval.providers.errors`) and carry the status, the provider's own
+  message and the fix; every message is scrubbed of keys (:func:`stt_eval.providers.keys.scrub`).
+- A request that cannot be built (a header that is not valid, a URL that is not http(s)) is a
+  permanent error: sending it again builds the same broken request.
 - Each request's attempts, waits and the latency of the attempt that succeeded are added to the
   :class:`Meter` of the :func:`metered` block around it (the pipeline puts them in the row).
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,11 +28,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import requests
-from dotenv import dotenv_values, find_dotenv
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from stt_eval.providers.errors import (
@@ -41,6 +40,7 @@ from stt_eval.providers.errors import (
     ProviderError,
     TransientProviderError,
 )
+from stt_eval.providers.keys import scrub
 from stt_eval.providers.ratelimit import RateLimiter
 
 MAX_ATTEMPTS = 5
@@ -57,6 +57,9 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 """Retried besides every 5xx."""
 AUTH_STATUSES = frozenset({401, 403})
 REJECTED_STATUSES = frozenset({400, 404, 413, 415, 422})
+NOT_TAKEN_STATUSES = frozenset({429, 500, 502, 503})
+"""Answers that say the server did not act on a request: a job-creating request is retried on
+them (never on a timeout or a 504, after which the job may exist)."""
 
 
 @dataclass(frozen=True)
@@ -109,32 +112,6 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-# --------------------------------------------------------------------------- keys
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every secret replaced by ``***`` (keys never reach a message or a log)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def api_key(variable: str, provider: str) -> str:
-    """The API key in environment variable `variable`, else in a ``.env`` file found from the
-    working directory upwards; a missing key is an AuthError naming the variable."""
-    value = os.environ.get(variable)
-    if not value:
-        found = find_dotenv(usecwd=True)
-        value = dotenv_values(found).get(variable) if found else None
-    if not value:
-        raise AuthError(
-            f"{provider}: no API key: set {variable} in the environment or in a .env file in "
-            f"the working directory ({variable}=...)"
-        )
-    return value
 
 
 # --------------------------------------------------------------------------- metering
@@ -202,6 +179,18 @@ def body_kind(body: bytes) -> str:
     return "json"
 
 
+MESSAGE_PATHS = (
+    ("error", "message"),
+    ("err_msg",),
+    ("errors",),
+    ("error",),
+    ("message",),
+    ("detail",),
+    ("reason",),
+)
+"""Where the common error bodies keep their text (OpenAI, Deepgram, Pulse, AssemblyAI, ...)."""
+
+
 def provider_message(body: bytes) -> str:
     """The provider's own error text from a JSON error body (the common shapes), else the start
     of the body as text."""
@@ -210,8 +199,7 @@ def provider_message(body: bytes) -> str:
     except (ValueError, UnicodeDecodeError):
         return body[:300].decode("utf-8", errors="replace").strip()
     if isinstance(doc, dict):
-        for path in (("error", "message"), ("err_msg",), ("errors",), ("error",), ("message",),
-                     ("detail",), ("reason",)):  # fmt: skip
+        for path in MESSAGE_PATHS:
             value: Any = doc
             for key in path:
                 value = value.get(key) if isinstance(value, dict) else None
@@ -225,14 +213,13 @@ class HttpClient:
     """Sends one provider's requests with the retry policy, the rate limit and its auth headers.
 
     `key_variable` names the environment variable of the key (it goes in the fix of an auth
-    error); `secrets` are redacted from every message.
+    error and of a header that cannot be sent).
     """
 
     provider: str
     base_url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     key_variable: str = ""
-    secrets: tuple[str, ...] = ()
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     limiter: RateLimiter | None = None
     session: requests.Session = field(default_factory=requests.Session)
@@ -262,17 +249,19 @@ class HttpClient:
         """Send a request, retrying what is worth retrying; raise a typed ProviderError.
 
         A request that is not `idempotent` (one that creates a billed job) is retried only when
-        the server surely did not act on it: a 429, or a connection that was never made. With
+        the server surely did not act on it: a status in ``NOT_TAKEN_STATUSES``, or a
+        connection that was never made. With
         `accept_text`, a 2xx plain-text body passes the JSON check (broken JSON still retries).
         """
         meter = _METER.get()
         attempts = 0
+        send = dict(params=params, data=data, json=json_body, files=files)
+        send["headers"] = {**self.headers, **(headers or {})}
 
         def attempt() -> HttpResponse:
             nonlocal attempts
             attempts += 1
-            return self._send(method, path, params, data, json_body, files, headers, audio_s,
-                              expect_json, accept_text, meter)  # fmt: skip
+            return self._send(method, path, send, audio_s, expect_json, accept_text, meter)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -288,7 +277,7 @@ class HttpClient:
         def worth_retrying(exc: BaseException) -> bool:
             if not isinstance(exc, TransientProviderError):
                 return False
-            return idempotent or exc.status == 429 or isinstance(exc, _NotConnected)
+            return idempotent or exc.status in NOT_TAKEN_STATUSES or isinstance(exc, _NotConnected)
 
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),
@@ -308,8 +297,17 @@ class HttpClient:
                 meter.requests += 1
                 meter.attempts += attempts
 
-    def _send(self, method, path, params, data, json_body, files, headers, audio_s, expect_json,
-              accept_text, meter) -> HttpResponse:  # fmt: skip
+    def _send(
+        self,
+        method: str,
+        path: str,
+        send: dict[str, Any],
+        audio_s: float,
+        expect_json: bool,
+        accept_text: bool,
+        meter: Meter | None,
+    ) -> HttpResponse:
+        files = send["files"]
         timeout = (CONNECT_TIMEOUT_S, self.read_timeout_s + READ_TIMEOUT_PER_AUDIO_S * audio_s)
         if files:  # a retried multipart body must be re-read from the start
             for value in files.values():
@@ -320,10 +318,21 @@ class HttpClient:
         with limit:
             start = self.clock()
             try:
-                response = self.session.request(
-                    method, self.url(path), params=params, data=data, json=json_body,
-                    files=files, headers={**self.headers, **(headers or {})}, timeout=timeout,
-                )  # fmt: skip
+                response = self.session.request(method, self.url(path), timeout=timeout, **send)
+            except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+                # requests quotes the header value, the key itself: never repeat its words
+                where = self.key_variable or "the API key and headers"
+                raise PermanentProviderError(
+                    self._say(
+                        f"a request header holds a character HTTP does not allow; check {where}"
+                    )
+                ) from None
+            except _NOT_A_URL as exc:
+                raise PermanentProviderError(
+                    self._say(
+                        f"{self.url(path)!r} is not an http(s) URL ({type(exc).__name__}); fix base_url"
+                    )
+                ) from None
             except requests.ConnectTimeout as exc:
                 raise _NotConnected(self._say(f"could not connect ({exc})")) from None
             except requests.Timeout as exc:
@@ -348,12 +357,12 @@ class HttpClient:
         raise self._error(status, body, response.headers.get("Retry-After"))
 
     def _say(self, text: str) -> str:
-        return redact(f"{self.provider}: {text}", self.secrets)
+        return scrub(f"{self.provider}: {text}")
 
     def _error(self, status: int, body: bytes, retry_after: str | None) -> ProviderError:
         said = provider_message(body)
         message = self._say(f"HTTP {status}: {said}")
-        kw = {"status": status, "provider_message": redact(said, self.secrets)}
+        kw = {"status": status, "provider_message": scrub(said)}
         if status in AUTH_STATUSES:
             where = f"check {self.key_variable}" if self.key_variable else "check the API key"
             return AuthError(f"{message} — {where} (and the account's access)", **kw)
@@ -365,6 +374,13 @@ class HttpClient:
         if status in RETRY_STATUSES or status >= 500:
             return TransientProviderError(message, retry_after_s=retry_after_s(retry_after), **kw)
         return PermanentProviderError(message, **kw)
+
+
+_NOT_A_URL = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+)
 
 
 class _NotConnected(TransientProviderError):
@@ -379,8 +395,3 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
 @contextmanager
 def _no_limit() -> Iterator[None]:
     yield
-
-
-def read_bytes(path: Path | str) -> bytes:
-    """A file's bytes (for upload bodies)."""
-    return Path(path).read_bytes()

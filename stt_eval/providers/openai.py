@@ -10,7 +10,8 @@ non-empty key if it checks none).
 Third-party servers deviate from OpenAI's answers; these are tolerated:
 
 - words inside the segments instead of a top-level ``words`` list: those are used;
-- no ``words`` (granularities ignored) or words without times: each segment's text is split on
+- malformed word entries are dropped with a warning (:mod:`stt_eval.providers.response`);
+- no ``words`` (granularities ignored) or no usable word: each segment's text is split on
   whitespace and its words spread over the segment's span in proportion to their length (real
   segment times, interpolated word times, no confidence); with no segments either, the
   transcript has the text and no words;
@@ -32,8 +33,15 @@ from typing import Any
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import InputRejected, PermanentProviderError
 from stt_eval.providers.http import HttpResponse, body_kind
-from stt_eval.providers.remote import RemoteProvider, response_words, time_span
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.response import (
+    Parsed,
+    checked_transcript,
+    parse_turns,
+    parse_words,
+    time_span,
+)
+from stt_eval.types import Transcript, Word
 
 PATH = "/audio/transcriptions"
 DEFAULT_MODEL = "whisper-1"
@@ -148,6 +156,7 @@ class OpenAICompatible(RemoteProvider):
     OUTPUT_NEUTRAL = RemoteProvider.OUTPUT_NEUTRAL | {"key_variable"}
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not isinstance(self.model, str) or not self.model.strip():
             raise ValueError("openai: model must be a model name, e.g. 'whisper-1'")
         if self.response_format not in FORMATS:
@@ -260,25 +269,27 @@ def transcript_from_openai(doc: Any, language: str | None = None) -> Transcript:
             )
         text = " ".join(parts)
     nested = [w for s in segments for w in (s.get("words") or ())]
-    words = _words(doc.get("words")) or _words(nested) or _spread_segments(segments)
-    turns = tuple(
-        SpeakerTurn(str(s["speaker"]), *span)
-        for s in segments
-        if s.get("speaker") not in (None, "") and (span := time_span(s)) is not None
-    )
-    return Transcript(
+    words = _words(doc.get("words"))
+    recovered = words.items or _words(nested).items or _spread_segments(segments)
+    return checked_transcript(
+        "openai",
         text.strip(),
-        words=words,
-        turns=turns,
+        words,
+        parse_turns(segments, speaker=_speaker),
         language=iso_language(doc.get("language")) or language,
         raw=doc,
+        extra_words=recovered,
     )
 
 
-def _words(entries: Any) -> tuple[Word, ...]:
-    """The server's words (confidence as ``confidence`` or faster-whisper's ``probability``);
-    none at all if any lacks its text or times, so segments take over."""
-    return response_words(entries, confidence_keys=("confidence", "probability"))
+def _words(entries: Any) -> Parsed[Word]:
+    """The server's words (confidence as ``confidence`` or faster-whisper's ``probability``)."""
+    return parse_words(entries, confidence_keys=("confidence", "probability"))
+
+
+def _speaker(segment: Mapping[str, Any]) -> str | None:
+    speaker = segment.get("speaker")
+    return None if speaker in (None, "") else str(speaker)
 
 
 def spread_words(

@@ -26,14 +26,16 @@ audio is uploaded (:attr:`Pulse.accepts_url` says which).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stt_eval.audio.load import AudioClip
+from stt_eval.metrics.intervals import turns_from_words
 from stt_eval.providers.errors import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider, response_words, time_span
-from stt_eval.types import SpeakerTurn, Transcript, Word
+from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.types import Transcript
 
 LEGACY_PATH = "/waves/v1/pulse/get_text"
 UNIFIED_PATH = "/waves/v1/stt/"
@@ -102,6 +104,7 @@ class Pulse(RemoteProvider):
     MAX_UPLOAD_BYTES = MAX_BYTES
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.model not in MODELS:
             raise ValueError(f"pulse: model={self.model!r} is not one of {', '.join(MODELS)}")
         if self.api not in APIS:
@@ -218,7 +221,8 @@ def transcript_from_pulse(doc: Any, language: str | None = None) -> Transcript:
 
     Pulse has no top-level ``language``: the requested code stands in (None for the
     ``multi-*`` detectors); Pulse Pro's own ``language`` wins. Turns come from the utterances
-    when they carry speakers, else from runs of words by the same speaker. A 200 that is not
+    when they carry speakers, else from runs of words by the same speaker; malformed entries
+    are dropped with a warning (:mod:`stt_eval.providers.response`). A 200 that is not
     ``status: "success"`` with a ``transcription`` raises, never passes as an empty transcript.
 
     >>> t = transcript_from_pulse({"status": "success", "transcription": "Hi there",
@@ -253,14 +257,16 @@ def transcript_from_pulse(doc: Any, language: str | None = None) -> Transcript:
             f"shape (keys: {', '.join(sorted(doc))})",
             status=200,
         )
-    words = _words(doc.get("words"))
-    turns = _turns(doc.get("utterances"), words)
+    words = parse_words(doc.get("words"), speaker=_speaker)
+    turns = parse_turns(doc.get("utterances"), speaker=_speaker)
+    if not turns.items:
+        turns = replace(turns, items=turns_from_words(words.items))
     said_language = doc.get("language")
     if isinstance(said_language, str) and said_language.strip():
         language = said_language.strip()
     elif language is not None and language.startswith("multi"):
         language = None
-    return Transcript(text=text, words=words, turns=turns, language=language, raw=doc)
+    return checked_transcript("pulse", text, words, turns, language=language, raw=doc)
 
 
 def speaker_label(value: Any) -> str | None:
@@ -279,32 +285,5 @@ def speaker_label(value: Any) -> str | None:
     return None
 
 
-def _words(entries: Any) -> tuple[Word, ...]:
-    """Words with times and speakers; if any entry lacks a word or times, no words at all (the
-    text stays) rather than a word list that no longer matches the text."""
-    return response_words(entries, speaker=lambda entry: speaker_label(entry.get("speaker")))
-
-
-def _turns(utterances: Any, words: Sequence[Word]) -> tuple[SpeakerTurn, ...]:
-    """Speaker turns from utterances with speakers, else from runs of same-speaker words."""
-    if isinstance(utterances, list) and utterances:
-        turns = []
-        for u in utterances:
-            span = time_span(u) if isinstance(u, dict) else None
-            speaker = speaker_label(u.get("speaker")) if isinstance(u, dict) else None
-            if span is None or speaker is None:
-                break
-            turns.append(SpeakerTurn(speaker, *span))
-        else:
-            return tuple(turns)
-    if not words or any(w.speaker is None for w in words):
-        return ()
-    runs: list[list[Word]] = []
-    for w in words:
-        if runs and runs[-1][-1].speaker == w.speaker:
-            runs[-1].append(w)
-        else:
-            runs.append([w])
-    return tuple(
-        SpeakerTurn(run[0].speaker or "", run[0].start, max(x.end for x in run)) for run in runs
-    )
+def _speaker(entry: Mapping[str, Any]) -> str | None:
+    return speaker_label(entry.get("speaker"))

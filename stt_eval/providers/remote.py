@@ -4,10 +4,10 @@ its client and the upload-size check. Each provider module adds its request and 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from stt_eval.providers.errors import InputRejected
 from stt_eval.providers.http import (
@@ -17,10 +17,9 @@ from stt_eval.providers.http import (
     READ_TIMEOUT_S,
     HttpClient,
     RetryPolicy,
-    api_key,
 )
+from stt_eval.providers.keys import api_key
 from stt_eval.providers.ratelimit import shared_limiter
-from stt_eval.types import Word
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,6 @@ class RemoteProvider:
     KEY_VARIABLE: ClassVar[str] = ""
     API_VERSION: ClassVar[str] = ""
     """The vendor's API version (its URL path), recorded with every row and in the cache key."""
-    API_VERSION: ClassVar[str] = ""
-    """The vendor's API version (its URL path), recorded with every row and in the cache key."""
     DEFAULT_BASE_URL: ClassVar[str] = ""
     DEFAULT_PER_MINUTE: ClassVar[float | None] = None
     DEFAULT_IN_FLIGHT: ClassVar[int | None] = None
@@ -65,6 +62,24 @@ class RemoteProvider:
         }
     )
     """Options that change how requests are sent or priced, not what comes back."""
+
+    def __post_init__(self) -> None:
+        """Check the options every HTTP provider shares (a bad one is a config error naming
+        the provider and the option, raised when the experiment loads)."""
+        name = getattr(self, "name", type(self).__name__)
+        if self.base_url and not is_http_url(self.base_url):
+            raise ValueError(
+                f"{name}: base_url={self.base_url!r} is not an http(s) URL; give one such as "
+                f"{self.DEFAULT_BASE_URL!r} (or leave base_url out for that default)"
+            )
+        try:
+            RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name}: max_attempts={self.max_attempts!r}, min_wait_s={self.min_wait_s!r}, "
+                f"max_wait_s={self.max_wait_s!r}: needs max_attempts >= 1 and "
+                "0 <= min_wait_s <= max_wait_s"
+            ) from None
 
     @property
     def endpoint(self) -> str:
@@ -97,7 +112,6 @@ class RemoteProvider:
             self.endpoint,
             headers=self.auth_headers(key),
             key_variable=self.key_env,
-            secrets=(key,),
             policy=RetryPolicy(self.max_attempts, self.min_wait_s, self.max_wait_s),
             limiter=shared_limiter(name, self.endpoint, per_minute, in_flight),
             read_timeout_s=self.read_timeout_s,
@@ -123,6 +137,24 @@ class RemoteProvider:
         return {"engine": name, "version": version, "endpoint": self.endpoint, **fields}
 
 
+def is_http_url(value: Any) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host (and a valid port, if any).
+
+    >>> is_http_url("http://127.0.0.1:8080/v1"), is_http_url("api.example.com")
+    (True, False)
+    >>> is_http_url("https://h:99999"), is_http_url("https://ho st")
+    (False, False)
+    """
+    if not isinstance(value, str) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 REQUEST_OPTIONS = frozenset({"language", "audio_url"})
 """Per-request options the pipeline passes: the sample's language, and a URL where the provider
 can fetch the same recording itself."""
@@ -138,46 +170,3 @@ def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[st
             f"{provider}: unknown request option(s) {unknown}; known: {sorted(REQUEST_OPTIONS)}"
         )
     return opts
-
-
-def number(value: Any) -> float | None:
-    """A finite number from a response, clamped at 0 (times and confidences are never
-    negative); None for anything else (null, a string, NaN)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return max(0.0, float(value)) if math.isfinite(value) else None
-
-
-def time_span(entry: Mapping[str, Any]) -> tuple[float, float] | None:
-    """An entry's (start, end) in seconds with end >= start, or None when either is missing."""
-    start, end = number(entry.get("start")), number(entry.get("end"))
-    if start is None or end is None:
-        return None
-    return start, max(start, end)
-
-
-def response_words(
-    entries: Any,
-    *,
-    confidence_keys: tuple[str, ...] = ("confidence",),
-    speaker: Callable[[Mapping[str, Any]], str | None] = lambda entry: None,
-) -> tuple[Word, ...]:
-    """A response's word list (``word``, ``start``, ``end``) as Words; none at all if any entry
-    lacks its text or times, so a word list never disagrees with the text it came with. The
-    confidence is the first of `confidence_keys` present (clamped to [0, 1]); `speaker` labels
-    each word from its entry."""
-    if not isinstance(entries, list):
-        return ()
-    words = []
-    for entry in entries:
-        span = time_span(entry) if isinstance(entry, dict) else None
-        text = entry.get("word") if isinstance(entry, dict) else None
-        if span is None or not isinstance(text, str):
-            return ()
-        if not text.strip():
-            continue
-        key = next((k for k in confidence_keys if k in entry), None)
-        confidence = number(entry[key]) if key else None
-        confidence = None if confidence is None else min(1.0, confidence)
-        words.append(Word(text.strip(), *span, confidence, speaker(entry)))
-    return tuple(words)

@@ -7,17 +7,15 @@ interrupted run can be reported again, and neither ever holds an API key."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from dotenv import dotenv_values, find_dotenv
 
 from stt_eval.metrics.wer import WordScore
-from stt_eval.providers.http import redact
+from stt_eval.providers.keys import scrub
 from stt_eval.report.alignment import columns, pralign_lines, row_alignment
 from stt_eval.report.html import (
     alignment_html,
@@ -31,10 +29,6 @@ from stt_eval.report.html import (
 from stt_eval.report.markdown import Block, Table, markdown, summary_blocks
 from stt_eval.report.tables import TRANSCRIPT_KEY, worst_files
 from stt_eval.run.directory import EXPERIMENT_FILE, REPORT_HTML, REPORT_MD, read_rows, rows_frame
-
-SECRET_SUFFIXES = ("API_KEY", "_KEY", "_TOKEN", "_SECRET")
-"""Variables (environment, ``.env``) whose values are scrubbed from a report if they ever
-reached a row (an error message quoting a request, say)."""
 
 VERSION_COLUMNS = (
     "provider",
@@ -189,15 +183,6 @@ def report_html(blocks: list[Block | Code | Aligned], frame: pd.DataFrame) -> st
     return page(title, body)
 
 
-def _secrets() -> list[str]:
-    """Values of key-like variables in the environment and a ``.env`` file."""
-    found = find_dotenv(usecwd=True)
-    values = {**(dotenv_values(found) if found else {}), **os.environ}
-    return [
-        v for k, v in values.items() if v and len(v) >= 8 and k.upper().endswith(SECRET_SUFFIXES)
-    ]
-
-
 def write_report(run_dir: Path) -> tuple[Path, Path]:
     """Write report.html and report.md into a run directory from its rows and experiment."""
     run_dir = Path(run_dir)
@@ -210,8 +195,6 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     frame = rows_frame(rows)
     path = run_dir / EXPERIMENT_FILE
     experiment = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    secrets = _secrets()
-    secrets += [escape(s) for s in secrets]
     out = []
     blocks = report_blocks(frame, experiment)
     for name, text in (
@@ -219,6 +202,6 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
         (REPORT_MD, report_markdown(blocks)),
     ):
         target = run_dir / name
-        target.write_text(redact(text, secrets), encoding="utf-8")
+        target.write_text(scrub(text), encoding="utf-8")
         out.append(target)
     return out[0], out[1]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stt_eval.datasets.annotations import write_ctm, write_rttm
 from stt_eval.datasets.transcripts import write_trn
+from stt_eval.providers.keys import scrub
 from stt_eval.run.directory import read_rows, with_details
 from stt_eval.types import ResultRow, Word
 
@@ -158,7 +159,7 @@ def _write_setting(
         write_rttm(turns, out / f"hyp.{slug(diarizer)}.rttm")
     if left:
         lines = "".join(f"{sid}\t{d}\t{why}\n" for sid, d, why in left)
-        (out / LEFT_OUT_FILE).write_text("sample_id\tdiarizer\treason\n" + lines, "utf-8")
+        (out / LEFT_OUT_FILE).write_text(scrub("sample_id\tdiarizer\treason\n" + lines), "utf-8")
     return len(ref), left, sorted(hyp_turns), collar
 
 

@@ -63,8 +63,9 @@ class Fault:
 
     ``status``/``body``/``retry_after``: an error reply. ``delay_s``: sleep first (longer than
     the client's timeout to make it time out), then answer normally. ``truncate``: the real
-    answer cut in half. ``invalid_json``: a 200 whose body is not JSON. ``path``: only requests
-    to this path take the fault (others pass it by).
+    answer cut in half. ``invalid_json``: a 200 whose body is not JSON. ``edit``: the real JSON
+    answer passed through this function (e.g. to break some word entries). ``path``: only
+    requests to this path (a prefix, if it ends in ``*``) take the fault (others pass it by).
     """
 
     status: int | None = None
@@ -73,7 +74,13 @@ class Fault:
     delay_s: float = 0.0
     truncate: bool = False
     invalid_json: bool = False
+    edit: Callable[[Any], Any] | None = None
     path: str | None = None
+
+    def applies_to(self, path: str) -> bool:
+        if self.path is None or self.path == path:
+            return True
+        return self.path.endswith("*") and path.startswith(self.path[:-1])
 
 
 Route = Callable[[Request], Reply]
@@ -133,7 +140,7 @@ class LoopbackServer:
     def _next_fault(self, path: str) -> Fault | None:
         with self._lock:
             for i, fault in enumerate(self._faults):
-                if fault.path is None or fault.path == path:
+                if fault.applies_to(path):
                     del self._faults[i]
                     return fault
         return None
@@ -172,6 +179,8 @@ class LoopbackServer:
             return Reply(429, {"error": "rate limit exceeded"}, {"Retry-After": "1"})
         route = self._route(request.method, request.path)
         reply = route(request) if route else Reply(404, {"error": f"no route {request.path}"})
+        if fault is not None and fault.edit is not None and not isinstance(reply.body, bytes):
+            return Reply(reply.status, fault.edit(reply.body), reply.headers)
         if fault is not None and fault.invalid_json:
             return Reply(200, b"<html>502 Bad Gateway</html>", reply.headers)
         if fault is not None and fault.truncate:
