@@ -12,29 +12,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stt_eval.report.figures.accuracy import (
-    channel_wer,
-    meta_columns,
-    wer_by_meta,
-    wer_overview,
-    wer_vs_snr,
-)
-from stt_eval.report.figures.chunking import chunking_heatmap
-from stt_eval.report.figures.diarization import der_by_condition
-from stt_eval.report.figures.speed_cost import cost_vs_wer, speed_vs_wer
+from stt_eval.report.figures import accuracy, chunking, diarization, speed_cost
 from stt_eval.report.figures.style import Plot
 
 
 def plots(frame: pd.DataFrame) -> list[Plot]:
     """Every plot this run has something to draw (nothing is drawn empty), in report order."""
     made = [
-        wer_overview(frame),
-        wer_vs_snr(frame),
-        channel_wer(frame),
-        chunking_heatmap(frame),
-        speed_vs_wer(frame),
-        cost_vs_wer(frame),
-        der_by_condition(frame),
-        *(wer_by_meta(frame, c) for c in meta_columns(frame)),
+        accuracy.wer_overview(frame),
+        accuracy.wer_vs_snr(frame),
+        accuracy.channel_wer(frame),
+        chunking.chunking_heatmap(frame),
+        speed_cost.speed_vs_wer(frame),
+        speed_cost.cost_vs_wer(frame),
+        diarization.der_by_condition(frame),
+        *(accuracy.wer_by_meta(frame, c) for c in accuracy.meta_columns(frame)),
     ]
     return [p for p in made if p is not None]
