@@ -43,8 +43,10 @@ def _tradeoff(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _scatter(
-    table: pd.DataFrame, x: str, xlabel: str, maximise: bool, name: str, title: str
+    table: pd.DataFrame, x: str, xlabel: str, *, name: str, title: str, maximise: bool = False
 ) -> Plot:
+    """Each system's ``x`` against its WER, the Pareto frontier (``x`` minimised, or maximised
+    with ``maximise``) drawn and labelled."""
     table = table.assign(pareto=pareto(-table[x] if maximise else table[x], table["wer"]))
     colour = colours(table["provider"])
     fig = new_figure(8.5, 4.8)
@@ -104,14 +106,8 @@ def speed_vs_wer(frame: pd.DataFrame) -> Plot | None:
     if table.empty or table["rtfx"].dropna().empty:
         return None
     table = table[table["rtfx"].notna()]
-    return _scatter(
-        table,
-        "rtfx",
-        "RTFx (× faster than real time, pooled; higher is faster)",
-        True,
-        "speed_vs_wer",
-        "Speed vs WER",
-    )
+    axis = "RTFx (× faster than real time, pooled; higher is faster)"
+    return _scatter(table, "rtfx", axis, maximise=True, name="speed_vs_wer", title="Speed vs WER")
 
 
 def cost_vs_wer(frame: pd.DataFrame) -> Plot | None:
@@ -121,11 +117,5 @@ def cost_vs_wer(frame: pd.DataFrame) -> Plot | None:
     if table.empty or not (table["usd_per_audio_hour"].fillna(0) > 0).any():
         return None
     table = table[table["usd_per_audio_hour"].notna()]
-    return _scatter(
-        table,
-        "usd_per_audio_hour",
-        "list price (USD per audio hour)",
-        False,
-        "cost_vs_wer",
-        "Cost vs WER",
-    )
+    axis = "list price (USD per audio hour)"
+    return _scatter(table, "usd_per_audio_hour", axis, name="cost_vs_wer", title="Cost vs WER")
