@@ -395,6 +395,30 @@ def test_bad_specs_have_clear_messages(text, fragments):
         assert fragment in str(err.value)
 
 
+def test_a_recorded_label_reads_without_the_files_it_names():
+    """A report reads a run made on another machine: its noise file need not exist here, yet
+    the label is still checked as text (files are checked only where audio is made)."""
+    label = "noise(kind=file, path=/no/such/noise.wav, snr_db=10)"
+    assert not Path("/no/such/noise.wav").exists()
+    (spec,) = parse_chain(label, check_files=False)
+    assert (spec.name, spec.get("kind"), spec.get("path"), spec.get("snr_db")) == (
+        "noise",
+        "file",
+        "/no/such/noise.wav",
+        10.0,
+    )
+    assert format_chain((spec,)) == label
+    with pytest.raises(ConditionError, match="not found"):
+        parse_chain(label)  # a run still refuses it before any audio
+    for text, fragment in (
+        ("noise(snr_db=5, kind=file)", "needs path"),
+        ("noise(snr_db=5, path=x.wav)", "only used with kind=file"),
+        ("noise(kind=file, path=/no/such/noise.wav)", "missing parameter 'snr_db'"),
+    ):
+        with pytest.raises(ConditionError, match=fragment):
+            parse_chain(text, check_files=False)
+
+
 def test_short_noise_file_is_rejected_before_audio(tmp_path):
     short = tmp_path / "short.wav"
     sf.write(str(short), np.zeros(RATE // 2), RATE)

@@ -16,7 +16,7 @@ from stt_eval.metrics.confidence import (
 )
 from stt_eval.normalization.rules import words as normalized_words
 from stt_eval.pipeline.score import Scoring, score_row
-from stt_eval.report.analysis import reliability, review_curve, review_summary
+from stt_eval.report.analysis.errors import reliability, review_curve, review_summary
 from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow, Sample, Transcript, Word
 

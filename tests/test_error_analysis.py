@@ -8,7 +8,9 @@ import pytest
 from stt_eval.metrics.errors import Edits, edits, flags, longest_runs, split_sub
 from stt_eval.metrics.wer import align_words
 from stt_eval.pipeline.score import Scoring, score_row
-from stt_eval.report.analysis import comparisons, flags_table, top_edits, with_intervals
+from stt_eval.report.analysis.errors import flags_table, top_edits
+from stt_eval.report.analysis.intervals import with_intervals
+from stt_eval.report.analysis.paired import comparisons
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.report.tables import TOTAL, pooled
 from stt_eval.run.directory import rows_frame

@@ -4,24 +4,32 @@ here by hand from the rows' counts, and a run with nothing for a plot gets no pl
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
 
-from stt_eval.report import figures
-from stt_eval.report.figure_parts import (
-    category,
-    in_reading_order,
-    pareto,
-    series_label,
-    short_label,
+from stt_eval.report.figures import plots
+from stt_eval.report.figures.accuracy import (
+    channel_wer,
+    meta_columns,
+    wer_by_meta,
+    wer_overview,
+    wer_vs_snr,
 )
+from stt_eval.report.figures.chunking import chunking_heatmap
+from stt_eval.report.figures.diarization import der_by_condition
+from stt_eval.report.figures.labels import category, in_reading_order, series_label, short_label
+from stt_eval.report.figures.speed_cost import cost_vs_wer, pareto, speed_vs_wer
 from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow
 
 WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"
 BABBLE10 = "noise(kind=babble, snr_db=10)"
 ULAW = "telephony(codec=ulaw, loss=0)"
+ELSEWHERE = Path("/nonexistent.wav")  # a noise file on the machine that made the run
+FILE10 = f"noise(kind=file, path={ELSEWHERE}, snr_db=10)"
 
 
 def _row(sample, provider, condition, subs=0, dels=0, ins=0, n=10, **kw):
@@ -81,7 +89,7 @@ def _value(data, column="wer", **where):
 
 def test_every_plot_has_a_figure_and_the_values_it_drew():
     rows = _grid()
-    made = figures.plots(rows_frame(rows))
+    made = plots(rows_frame(rows))
     names = [p.name for p in made]
     assert names == ["wer_overview", "wer_vs_snr", "channel_wer", "speed_vs_wer", "wer_by_channel"]
     assert all(isinstance(p.figure, Figure) and not p.data.empty for p in made)
@@ -96,7 +104,7 @@ def test_every_plot_has_a_figure_and_the_values_it_drew():
 
 def test_wer_vs_snr_uses_the_measured_snr_and_shows_a_single_snr_babble_series():
     rows = _grid()
-    plot = figures.wer_vs_snr(rows_frame(rows))
+    plot = wer_vs_snr(rows_frame(rows))
     data = plot.data
     babble = data[data["series"] == "babble noise"]
     assert list(babble["provider"]) == ["A", "B"]
@@ -126,9 +134,9 @@ def test_wer_vs_snr_uses_the_measured_snr_and_shows_a_single_snr_babble_series()
 
 def test_channel_bars_only_for_the_categories_the_run_has():
     rows = _grid(("clean", WHITE10))
-    assert figures.channel_wer(rows_frame(rows)) is None  # no telephony, no codec: no slot
+    assert channel_wer(rows_frame(rows)) is None  # no telephony, no codec: no slot
     rows = _grid(("clean", ULAW))
-    plot = figures.channel_wer(rows_frame(rows))
+    plot = channel_wer(rows_frame(rows))
     assert set(plot.data["condition"]) == {"clean", ULAW}
     labels = [t.get_text() for t in plot.figure.axes[0].get_xticklabels()]
     assert labels == ["clean", "telephony µ-law"]
@@ -138,7 +146,7 @@ def test_channel_bars_only_for_the_categories_the_run_has():
 
 
 def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
-    assert figures.chunking_heatmap(rows_frame(_grid(("clean",)))) is None
+    assert chunking_heatmap(rows_frame(_grid(("clean",)))) is None
     rows = []
     for chunking, merge, errs in (
         ("none", "none", 1),
@@ -160,7 +168,7 @@ def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
                     boundary_errors=be,
                 )
             )
-    plot = figures.chunking_heatmap(rows_frame(rows))
+    plot = chunking_heatmap(rows_frame(rows))
     data = plot.data
     assert _value(data, chunking="10s/2s") == pytest.approx(_wer(rows, chunking="10s/2s"))
     assert _value(data, "boundary_errors", chunking="10s/2s") == 2 + 2
@@ -174,18 +182,18 @@ def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
 
 def test_speed_and_cost_scatters_mark_the_pareto_frontier():
     rows = _grid(("clean",))
-    plot = figures.speed_vs_wer(rows_frame(rows))
+    plot = speed_vs_wer(rows_frame(rows))
     data = plot.data.set_index("provider")
     audio = sum(r.audio_s for r in rows if r.provider == "B")
     latency = sum(r.latency_s for r in rows if r.provider == "B")
     assert data.loc["B", "rtfx"] == pytest.approx(audio / latency)
     assert data.loc["A", "wer"] == pytest.approx(_wer(rows, provider="A"))
     assert list(data["pareto"]) == [True, False]  # A is faster and more accurate
-    assert figures.cost_vs_wer(rows_frame(rows)) is None  # local engines cost nothing
+    assert cost_vs_wer(rows_frame(rows)) is None  # local engines cost nothing
     priced = [
         ResultRow(**{**r.__dict__, "cost_usd": 0.01 if r.provider == "B" else 0.0}) for r in rows
     ]
-    cost = figures.cost_vs_wer(rows_frame(priced)).data.set_index("provider")
+    cost = cost_vs_wer(rows_frame(priced)).data.set_index("provider")
     hours = sum(r.audio_s for r in rows if r.provider == "B") / 3600
     assert cost.loc["B", "usd_per_audio_hour"] == pytest.approx(0.01 * 3 / hours)
 
@@ -198,7 +206,7 @@ def test_pareto_keeps_points_no_other_beats_on_both():
 
 
 def test_der_bars_are_the_pooled_parts_with_a_total_row():
-    assert figures.der_by_condition(rows_frame(_grid(("clean",)))) is None
+    assert der_by_condition(rows_frame(_grid(("clean",)))) is None
     rows = []
     for cond, missed, conf in (("clean", 1.0, 2.0), (WHITE10, 3.0, 4.0)):
         for sample, total in (("s1", 10.0), ("s2", 30.0)):
@@ -221,7 +229,7 @@ def test_der_bars_are_the_pooled_parts_with_a_total_row():
                     cp_ins=0,
                 )
             )
-    plot = figures.der_by_condition(rows_frame(rows))
+    plot = der_by_condition(rows_frame(rows))
     data = plot.data
     assert list(data["condition"]) == ["clean", WHITE10, "TOTAL"]
     assert _value(data, "miss", condition=WHITE10) == pytest.approx(6.0 / 40.0)
@@ -236,20 +244,20 @@ def test_der_bars_are_the_pooled_parts_with_a_total_row():
 def test_wer_by_metadata_has_each_value_and_the_total():
     rows = _grid(("clean", WHITE10))
     frame = rows_frame(rows)
-    assert figures.meta_columns(frame) == ["meta.channel"]  # "note" is one value per file
-    data = figures.wer_by_meta(frame, "channel").data
+    assert meta_columns(frame) == ["meta.channel"]  # "note" is one value per file
+    data = wer_by_meta(frame, "channel").data
     phone = [r for r in rows if r.meta["channel"] == "phone" and r.provider == "A"]
     by_hand = sum(r.subs + r.dels + r.ins for r in phone) / sum(r.ref_words for r in phone)
     assert _value(data, provider="A", **{"meta.channel": "phone"}) == pytest.approx(by_hand)
     assert _value(data, provider="B", **{"meta.channel": "TOTAL"}) == pytest.approx(
         _wer(rows, provider="B")
     )
-    assert figures.wer_by_meta(frame, "nonexistent") is None
+    assert wer_by_meta(frame, "nonexistent") is None
 
 
 def test_a_run_of_failures_draws_nothing():
     rows = [ResultRow("r", "s1", "A", status="failed", error="boom")]
-    assert figures.plots(rows_frame(rows)) == []
+    assert plots(rows_frame(rows)) == []
 
 
 def test_conditions_are_read_through_the_registry():
@@ -273,22 +281,35 @@ def test_chunk_settings_are_never_pooled_into_one_rate():
     ]
     rows += [ResultRow(**{**r.__dict__, "condition": WHITE10, "snr_db": 10.0}) for r in rows]
     frame = rows_frame(rows)
-    overview = figures.wer_overview(frame).data.set_index(["provider", "condition"])
+    overview = wer_overview(frame).data.set_index(["provider", "condition"])
     assert overview.loc[("A · unchunked", "clean"), "wer"] == pytest.approx(0.1)
     assert overview.loc[("A · 10s/2s timestamp", "clean"), "wer"] == pytest.approx(0.3)
     assert overview.loc[("A · 10s/2s concat", WHITE10), "wer"] == pytest.approx(0.5)
-    snr = figures.wer_vs_snr(frame)  # about the channel: one setting, said in the title
+    snr = wer_vs_snr(frame)  # about the channel: one setting, said in the title
     assert list(snr.data["wer"]) == pytest.approx([0.1, 0.1])
     assert "unchunked audio" in snr.figure.axes[0].get_title()
 
 
 def test_mix_and_split_transcripts_are_never_pooled_into_one_rate():
     """A channel run's split transcript is another system than its mix: two bars, each its own."""
-    from dataclasses import replace
-
     rows = [_row("s1", "A", "clean", subs=1, n=10), _row("s2", "A", "clean", subs=0, n=10)]
     rows += [replace(_row("s1", "A", "clean", subs=6, n=10), channel_mode="split")]
-    data = figures.wer_overview(rows_frame(rows)).data
+    data = wer_overview(rows_frame(rows)).data
     assert sorted(data["provider"]) == ["A · unchunked", "A · unchunked, split channels"]
     assert _value(data, provider="A · unchunked") == pytest.approx(1 / 20)
     assert _value(data, provider="A · unchunked, split channels") == pytest.approx(6 / 10)
+
+
+def test_a_noise_file_missing_here_still_labels_its_condition_noise():
+    """The report of a run made elsewhere reads the condition label, never the file it names."""
+    assert not ELSEWHERE.exists()
+    assert category(FILE10) == "noise"
+    assert short_label(FILE10) == "file noise 10 dB"
+    assert in_reading_order([ULAW, FILE10, "clean"]) == ["clean", FILE10, ULAW]
+    rows = [replace(r, condition=FILE10) if r.condition == WHITE10 else r for r in _grid()]
+    frame = rows_frame(rows)
+    snr = wer_vs_snr(frame).data
+    assert set(snr.loc[snr["condition"] == FILE10, "series"]) == {"file noise"}
+    assert _value(snr, "nominal_snr_db", provider="A", condition=FILE10) == 10.0
+    ticks = [t.get_text() for t in wer_overview(frame).figure.axes[0].get_xticklabels()]
+    assert "file noise 10 dB" in ticks

@@ -9,7 +9,7 @@ import pytest
 from stt_eval.metrics.terms import TermCounts, normalize_terms, occurrences, score_terms
 from stt_eval.metrics.wer import score_text
 from stt_eval.pipeline.score import Scoring, score_row
-from stt_eval.report.analysis import terms_table
+from stt_eval.report.analysis.errors import terms_table
 from stt_eval.run.directory import rows_frame
 from stt_eval.types import ResultRow, Sample, Transcript
 

@@ -193,18 +193,22 @@ def _noise_file_duration(path: Path) -> float:
 
 
 def _check_noise(params: Mapping[str, Value]) -> None:
-    """kind=file needs an existing, ≥1 s `path`; other kinds must not have one."""
+    """kind=file needs a `path`; other kinds must not have one."""
     kind, path = params["kind"], params.get("path")
-    if kind != "file":
-        if path is not None:
-            raise ConditionError(
-                f"noise: path={path!r} is only used with kind=file (got kind={kind}); "
-                "add kind=file or drop path"
-            )
-        return
-    if path is None:
+    if kind != "file" and path is not None:
+        raise ConditionError(
+            f"noise: path={path!r} is only used with kind=file (got kind={kind}); "
+            "add kind=file or drop path"
+        )
+    if kind == "file" and path is None:
         raise ConditionError("noise(kind=file) needs path=<noise audio file>")
-    p = Path(str(path))
+
+
+def _check_noise_file(params: Mapping[str, Value]) -> None:
+    """kind=file's `path` is an audio file on this machine, at least 1 s long."""
+    if params["kind"] != "file":
+        return
+    p = Path(str(params["path"]))
     if not p.is_file():
         raise ConditionError(f"noise: noise file {str(p)!r} not found; check the path")
     try:

@@ -15,7 +15,7 @@ import numpy as np
 
 from stt_eval.conditions.crosstalk import STEREO_CALL, stereo_call_step
 from stt_eval.conditions.errors import ConditionError
-from stt_eval.conditions.noise import _apply_noise, _check_noise
+from stt_eval.conditions.noise import _apply_noise, _check_noise, _check_noise_file
 from stt_eval.conditions.step import Value, _clean, _NoiseResult, _StepContext
 from stt_eval.conditions.transmission import (
     FFMPEG_CODECS,
@@ -104,12 +104,14 @@ def _path(raw: object) -> str:
 
 @dataclass(frozen=True)
 class ConditionDef:
-    """A registered condition: its parameters, an extra whole-spec check, and its function."""
+    """A registered condition: its parameters, its function, a whole-spec check of the text
+    and one of what the spec needs from this machine (files), which a report skips."""
 
     name: str
     params: tuple[ParamDef, ...]
     apply: Callable[[np.ndarray, Mapping[str, Value], _StepContext], np.ndarray | _NoiseResult]
     check: Callable[[Mapping[str, Value]], None] | None = None
+    check_files: Callable[[Mapping[str, Value]], None] | None = None
     summary: str = ""
 
     def param(self, key: str) -> ParamDef | None:
@@ -137,6 +139,7 @@ REGISTRY: Mapping[str, ConditionDef] = MappingProxyType(
             ),
             _apply_noise,
             check=_check_noise,
+            check_files=_check_noise_file,
             summary="additive noise at an SNR over active speech",
         ),
         "telephony": ConditionDef(

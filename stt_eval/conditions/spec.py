@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 
 from stt_eval.conditions.crosstalk import STEREO_CALL
 from stt_eval.conditions.errors import ConditionError
@@ -20,9 +20,10 @@ Chain = tuple["ConditionSpec", ...]
 
 
 def _canonical_params(
-    definition: ConditionDef, raw: Sequence[tuple[str, object]]
+    definition: ConditionDef, raw: Sequence[tuple[str, object]], check_files: bool
 ) -> tuple[tuple[str, Value], ...]:
-    """Check keys and values against the definition, fill defaults, sort by key."""
+    """Check keys and values against the definition (and files when ``check_files``), fill
+    defaults, sort by key."""
     valid = ", ".join(sorted(p.name for p in definition.params)) or "none"
     values: dict[str, Value] = {}
     for key, value in raw:
@@ -50,6 +51,8 @@ def _canonical_params(
                 values[param.name] = param.default
     if definition.check is not None:
         definition.check(values)
+    if check_files and definition.check_files is not None:
+        definition.check_files(values)
     return tuple(sorted(values.items()))
 
 
@@ -58,7 +61,8 @@ class ConditionSpec:
     """One registered condition with canonical parameters (sorted by key, defaults filled).
 
     Validated on construction: unknown names or parameters, bad values and unusable noise files
-    raise ConditionError before any audio is processed.
+    raise ConditionError before any audio is processed. ``check_files=False`` skips the files
+    (a noise file's existence): a report reads the label of a run made on another machine.
 
     >>> ConditionSpec("telephony", (("codec", "ALAW"),))
     ConditionSpec(name='telephony', params=(('codec', 'alaw'), ('loss', 0.0)))
@@ -66,8 +70,9 @@ class ConditionSpec:
 
     name: str
     params: tuple[tuple[str, object], ...] = ()
+    check_files: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, check_files: bool) -> None:
         name = str(self.name).strip().lower()
         definition = _lookup(name)
         pairs = self.params.items() if isinstance(self.params, Mapping) else self.params
@@ -78,7 +83,7 @@ class ConditionSpec:
                 f"{name}: params must be (key, value) pairs, got {self.params!r}"
             ) from None
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "params", _canonical_params(definition, raw))
+        object.__setattr__(self, "params", _canonical_params(definition, raw, check_files))
 
     @classmethod
     def of(cls, name: str, **params: object) -> ConditionSpec:
@@ -176,7 +181,7 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _parse_term(term: str) -> ConditionSpec:
+def _parse_term(term: str, check_files: bool) -> ConditionSpec:
     """`name` or `name(key=value, ...)` → a validated ConditionSpec."""
     term = term.strip()
     if not term:
@@ -184,7 +189,7 @@ def _parse_term(term: str) -> ConditionSpec:
             "empty condition between '+' signs; write e.g. 'gain(db=6) + noise(snr_db=10)'"
         )
     if "(" not in term:
-        return ConditionSpec(term)
+        return ConditionSpec(term, check_files=check_files)
     name, _, rest = term.partition("(")
     if not rest.rstrip().endswith(")"):
         raise ConditionError(f"{term!r}: expected ')' at the end")
@@ -196,20 +201,21 @@ def _parse_term(term: str) -> ConditionSpec:
             if not eq or not key.strip():
                 raise ConditionError(f"{name.strip()}: argument {arg.strip()!r} must be key=value")
             pairs.append((key.strip(), _unquote(value)))
-    return ConditionSpec(name.strip(), tuple(pairs))
+    return ConditionSpec(name.strip(), tuple(pairs), check_files)
 
 
-def parse_chain(text: str) -> Chain:
+def parse_chain(text: str, check_files: bool = True) -> Chain:
     """Parse `"cond(k=v, ...) + cond + ..."` into validated specs; `clean`/"" give ().
 
     `clean` terms are identities and are dropped, so equal chains have one canonical form.
+    ``check_files=False`` reads a recorded label without opening the files it names.
 
     >>> parse_chain("noise(snr_db=5, kind=pink)") == (ConditionSpec.of("noise", kind="pink", snr_db=5.0),)
     True
     """
     if not text.strip():
         return ()
-    specs = [_parse_term(t) for t in _split_top(text, "+", depth_aware=True)]
+    specs = [_parse_term(t, check_files) for t in _split_top(text, "+", depth_aware=True)]
     return tuple(s for s in specs if s.name != "clean")
 
 

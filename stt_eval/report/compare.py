@@ -5,7 +5,7 @@ and cpWER per provider × diarizer where both runs scored them.
 Rows are matched on their grid cell (sample, provider, condition, chunking, merge, diarizer);
 only cells ok in both runs, on the same recording and reference, are compared, and what was
 dropped is counted by reason. "Larger than noise" is the paired bootstrap over the files both
-runs scored (:mod:`stt_eval.report.analysis`), Holm-adjusted over every line of the table.
+runs scored (:mod:`stt_eval.report.analysis.paired`), Holm-adjusted over every line of the table.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
-from stt_eval.report.analysis import _ok, _pair, _tests, der_rows
-from stt_eval.report.analysis_markdown import FEW_FILES, points
+from stt_eval.report.analysis.intervals import der_rows, ok_rows
+from stt_eval.report.analysis.paired import paired_files, paired_tests
+from stt_eval.report.analysis.sections import FEW_FILES, points
 from stt_eval.report.markdown import md_table
 from stt_eval.run.directory import ROWS_FILE, read_rows, rows_frame
 
@@ -103,7 +104,7 @@ def _groups(metric: str, a: pd.DataFrame, b: pd.DataFrame):
         a, b = der_rows(a), der_rows(b)
     else:
         extra = ["diarizer"] if metric == "cpwer" else []
-        a, b = _ok(a, extra), _ok(b, extra)
+        a, b = ok_rows(a, extra), ok_rows(b, extra)
     if a.empty:
         return
     for key, rows_a in a.groupby(by, sort=False):
@@ -130,10 +131,12 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
     lines, boots, mps = [], [], []
     for metric, (_, system) in METRICS.items():
         for labels, rows_a, rows_b in _groups(metric, a, b):
-            both = _pair(rows_a, rows_b, metric)
+            both = paired_files(rows_a, rows_b, metric)
             if both.empty:
                 continue
-            boot, mp = _tests(both, names, metric, seed, (metric, *labels.values()), TEST_RESAMPLES)
+            boot, mp = paired_tests(
+                both, names, metric, seed, (metric, *labels.values()), TEST_RESAMPLES
+            )
             lines.append((metric, system(labels), labels))
             boots.append(boot)
             mps.append(mp)

@@ -11,8 +11,8 @@ import pandas as pd
 
 from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
 from stt_eval.metrics.stats import DEFAULT_LEVEL
-from stt_eval.report.analysis import with_intervals
-from stt_eval.report.analysis_markdown import analysis_sections, ci
+from stt_eval.report.analysis.intervals import with_intervals
+from stt_eval.report.analysis.sections import analysis_sections, ci
 from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
 from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import (

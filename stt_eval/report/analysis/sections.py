@@ -10,14 +10,9 @@ import pandas as pd
 from stt_eval.metrics.confidence import REVIEW_THRESHOLD
 from stt_eval.metrics.errors import FLAGS
 from stt_eval.metrics.stats import DEFAULT_ALPHA, DEFAULT_LEVEL
-from stt_eval.report.analysis import (
-    comparisons,
-    flags_table,
-    intervals,
-    review_summary,
-    terms_table,
-    top_edits,
-)
+from stt_eval.report.analysis.errors import flags_table, review_summary, terms_table, top_edits
+from stt_eval.report.analysis.intervals import intervals
+from stt_eval.report.analysis.paired import comparisons
 
 FEW_FILES = 10
 """Below this many files per group, intervals and tests are flagged as rough."""

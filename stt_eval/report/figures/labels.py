@@ -1,41 +1,27 @@
-"""What the figures share: the :class:`Plot` record, what a condition string is made of (read
-through the condition registry, never guessed from text), one colour per provider, systems
-that keep chunk settings apart, and the Pareto frontier."""
+"""How figures name what they draw: a condition as a reader says it (``white noise 10 dB``), its
+category and reading order — read through the condition registry from the recorded label,
+never guessed from text, and without opening the files it names — and a system as a provider
+plus its transcript setting, so no figure pools settings into one rate."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from stt_eval.conditions import ConditionError, ConditionSpec, parse_chain
+from stt_eval.conditions.errors import ConditionError
+from stt_eval.conditions.spec import ConditionSpec, parse_chain
 
 CATEGORIES = ("clean", "noise", "telephony", "codec", "other")
 """What a condition does to the channel, as the figures group it (its strongest step wins)."""
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
-KIND_MARKERS = {"white": "o", "pink": "s", "brown": "D", "babble": "^", "file": "v"}
-KIND_LINES = {"white": "-", "pink": "--", "brown": "-.", "babble": ":", "file": (0, (1, 3))}
-PERCENT = 100.0
-
-
-@dataclass(frozen=True)
-class Plot:
-    """One figure of a run and exactly the values it draws (rates read from pooled counts)."""
-
-    name: str  # slug, e.g. "wer_vs_snr"
-    title: str  # human title
-    figure: Figure
-    data: pd.DataFrame
 
 
 @lru_cache(maxsize=256)
 def steps(condition: str) -> tuple[ConditionSpec, ...] | None:
-    """The chain a ``condition`` column value names, or None when it is not a registered one."""
+    """The chain a ``condition`` column value names, or None when it is not a registered one;
+    a noise file it names need not exist here (the run may have been made elsewhere)."""
     try:
-        return parse_chain(condition)
+        return parse_chain(condition, check_files=False)
     except ConditionError:
         return None
 
@@ -131,38 +117,3 @@ def one_setting(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     chosen = next((s for s in settings if s[0] == "none" and s[-1] != "split"), settings[0])
     keep = (frame[columns] == pd.Series(chosen, index=columns)).all(axis=1)
     return frame[keep], f" — {_setting(*chosen)} audio"
-
-
-def colours(names) -> dict[str, str]:
-    """One colour per name, in order of first appearance."""
-    unique = list(dict.fromkeys(names))
-    return {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(unique)}
-
-
-def pareto(cost: pd.Series, wer: pd.Series) -> pd.Series:
-    """True where no other point has lower-or-equal ``cost`` and ``wer`` with one strictly
-    lower (both minimised; pass ``-speed`` to maximise speed)."""
-    points = list(zip(cost, wer))
-    out = []
-    for c, w in points:
-        if math.isnan(c) or math.isnan(w):
-            out.append(False)
-            continue
-        dominated = any(
-            (c2 <= c and w2 <= w) and (c2 < c or w2 < w)
-            for c2, w2 in points
-            if not (math.isnan(c2) or math.isnan(w2))
-        )
-        out.append(not dominated)
-    return pd.Series(out, index=cost.index)
-
-
-def new_figure(width: float = 9.0, height: float = 5.0) -> Figure:
-    """A figure drawn without pyplot (safe in servers and threads), laid out to fit its legend."""
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def legend_outside(ax, **kw) -> None:
-    """A legend right of the axes, so it never covers data."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, **kw)

@@ -1,0 +1,127 @@
+"""How sure a pooled rate is: its per-file bootstrap interval (files resampled, so a file under
+several conditions is one cluster and a TOTAL row's interval resamples files, not cells), and
+the rows each rate pools — one per transcript, one per diarizer for DER."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from stt_eval.metrics.stats import (
+    DEFAULT_LEVEL,
+    DEFAULT_RESAMPLES,
+    bootstrap_rate,
+    rate_counts,
+    seed_for,
+)
+from stt_eval.report.tables import TOTAL, _transcripts
+from stt_eval.types import CHANNELS_DIARIZER
+
+
+def ok_rows(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Successful rows, one per transcript (and group of ``by``), as the pooled tables count."""
+    return _transcripts(frame[frame["status"] == "ok"], by) if len(frame) else frame
+
+
+def file_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Numerator and denominator of ``metric`` summed per file (``sample_id``), for rows that
+    carry its counts."""
+    numerators, denominator = rate_counts(metric)
+    columns = [*numerators, denominator]
+    if any(c not in rows for c in columns):
+        return pd.DataFrame(columns=["sample_id", "num", "den"])
+    rows = rows[rows[columns].notna().all(axis=1)]
+    out = pd.DataFrame(
+        {
+            "sample_id": rows["sample_id"],
+            "num": rows[list(numerators)].astype(float).sum(axis=1),
+            "den": rows[denominator].astype(float),
+        }
+    )
+    return out.groupby("sample_id", sort=False)[["num", "den"]].sum().reset_index()
+
+
+def interval_of(
+    rows: pd.DataFrame, metric: str, key: object, seed: int, level: float, n_resamples: int
+) -> tuple[float, float]:
+    """Low and high end of the per-file bootstrap interval of ``metric`` pooled over ``rows``;
+    ``key`` seeds the resampling, so each group draws its own files reproducibly."""
+    counts = file_counts(rows, metric)
+    iv = bootstrap_rate(counts["num"], counts["den"], level, n_resamples, seed_for(seed, key))
+    return iv.low, iv.high
+
+
+def with_intervals(
+    table: pd.DataFrame,
+    frame: pd.DataFrame,
+    by: Sequence[str],
+    metrics: Sequence[str] = ("wer",),
+    level: float = DEFAULT_LEVEL,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """``table`` (a pooled table grouped by ``by``, TOTAL rows included) with ``<metric>_low``
+    and ``<metric>_high`` on every row: the per-file bootstrap interval of its pooled rate
+    (for ``der``, over :func:`der_rows`, as :func:`~stt_eval.report.tables.pooled_der` pools)."""
+    ok = ok_rows(frame, by)
+    out = table.copy()
+    for metric in metrics:
+        rows = der_rows(frame) if metric == "der" else ok
+        lows, highs = [], []
+        for values in table[list(by)].itertuples(index=False, name=None):
+            mask = pd.Series(True, index=rows.index)
+            for col, value in zip(by, values):
+                if value != TOTAL:
+                    mask &= rows[col] == value
+            low, high = interval_of(rows[mask], metric, (metric, *values), seed, level, n_resamples)
+            lows.append(low)
+            highs.append(high)
+        out[f"{metric}_low"], out[f"{metric}_high"] = lows, highs
+    return out
+
+
+def der_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows scored for DER, one per file × condition × chunking × diarizer (a local diarizer's
+    turns do not depend on the ASR provider), diarizer ``provider:<name>`` for native ones."""
+    if "der_total_s" not in frame:
+        return frame.iloc[0:0]
+    rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
+    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
+    rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
+    return rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
+
+
+def intervals(
+    frame: pd.DataFrame,
+    by: Sequence[str] = ("provider", "condition"),
+    metric: str = "wer",
+    level: float = DEFAULT_LEVEL,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Long table: per group of ``by``, files, the pooled rate and its interval. DER rows are
+    de-duplicated per diarizer (see :func:`der_rows`)."""
+    rows = der_rows(frame) if metric == "der" else ok_rows(frame)
+    numerators, denominator = rate_counts(metric)
+    if rows.empty or denominator not in rows or rows[denominator].isna().all():
+        return pd.DataFrame()
+    records = []
+    for key, group in rows.groupby(list(by), sort=False):
+        counts = file_counts(group, metric)
+        if counts.empty or not counts["den"].sum():
+            continue
+        key = key if isinstance(key, tuple) else (key,)
+        iv = bootstrap_rate(
+            counts["num"], counts["den"], level, n_resamples, seed_for(seed, (metric, *key))
+        )
+        records.append(
+            {
+                **dict(zip(by, key)),
+                "files": len(counts),
+                metric: counts["num"].sum() / counts["den"].sum(),
+                "low": iv.low,
+                "high": iv.high,
+            }
+        )
+    return pd.DataFrame(records)
