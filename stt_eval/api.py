@@ -21,7 +21,7 @@ from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.annotations import read_rttm, read_uem
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
+from stt_eval.datasets.score_inputs import check_complete, check_scorable, pair, read_utterances
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
 from stt_eval.metrics import diarization
@@ -211,6 +211,7 @@ def score_files(
     align: bool = False,
     by: str | None = None,
     workers: int = 1,
+    strict: bool = False,
 ) -> CorpusScore:
     """Score transcripts made elsewhere: trn, plain text (paired by line), JSONL (ours or
     NeMo's ``pred_text``), STM references with CTM hypotheses (words go to the segment they
@@ -218,9 +219,11 @@ def score_files(
 
     ``cer`` adds character edits, ``align`` keeps each utterance's alignment, ``by`` pools
     counts per label (``spk``, ``meta.KEY``), ``workers`` processes normalize a large corpus.
-    Ids on one side only, and references that normalize to nothing (only markup), are listed
-    on the result and not scored. Raises NothingToScore (a ValueError naming both files) when
-    no id is on both sides or the shared references hold no word: a WER would be undefined.
+    A reference with no hypothesis is scored as all deletions and listed on the result
+    (``strict`` refuses it instead); hypotheses with no reference, and references that
+    normalize to nothing (only markup), are listed and not scored. Raises NothingToScore (a
+    ValueError naming both files) when no id is on both sides or the references hold no word:
+    a WER would be undefined.
     """
     normalizer = check_preset(normalizer)  # a typo fails before a large file is read
     refs = read_utterances(references)
@@ -230,6 +233,8 @@ def score_files(
         ref_texts, hyp_texts, normalizer, language, alignments=align, cer=cer, workers=workers
     )
     check_scorable(score, refs.path, hyps.path, ref_texts, hyp_texts, normalizer)
+    if strict:
+        check_complete(score, hyps.path)
     if by is None:
         return score
     labels = {**hyps.labels, **refs.labels}

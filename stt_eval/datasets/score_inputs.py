@@ -222,8 +222,9 @@ def check_scorable(
     hyps: Mapping[str, str],
     normalizer: str,
 ) -> None:
-    """Raise NothingToScore, naming both files and why, when no reference word was scored."""
-    if score.total.ref_words:
+    """Raise NothingToScore, naming both files and why, when no reference word was scored or
+    no id is on both sides (the wrong file: every reference would be all deletions)."""
+    if score.total.ref_words and set(refs) & set(hyps):
         return
     if not refs or not hyps:
         which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
@@ -232,7 +233,7 @@ def check_scorable(
             "scored; check you passed the right file (trn lines are 'words (id)', JSONL rows "
             '{"id": …, "text": …})'
         )
-    if not score.per_utterance and not score.empty_references:
+    if not set(refs) & set(hyps):
         raise NothingToScore(
             f"{references} and {hypotheses} share no utterance id (references: {_some(refs)}; "
             f"hypotheses: {_some(hyps)}); ids must match exactly, case and punctuation included"
@@ -243,3 +244,14 @@ def check_scorable(
         "only markup such as [noise] or {laugh}), so WER is undefined; add the words that "
         "were said, or score with another normalizer (normalizer='none', --normalizer none)"
     )
+
+
+def check_complete(score: CorpusScore, hypotheses: Path) -> None:
+    """``--strict``: raise TranscriptFileError naming the references with no hypothesis, which
+    are otherwise scored as all deletions."""
+    if score.missing_hypotheses:
+        raise TranscriptFileError(
+            f"{hypotheses} has no hypothesis for {_some(score.missing_hypotheses)}; add them "
+            "(an empty text if the system said nothing), or drop --strict to score them as all "
+            "deletions"
+        )
