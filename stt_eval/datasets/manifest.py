@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,9 +45,8 @@ from stt_eval.datasets.text import (
     read_text,
     split_lines,
 )
+from stt_eval.normalization.languages import UnknownLanguage, check_language
 from stt_eval.types import InvalidRecord, Sample
-
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class UnknownFieldWarning(UserWarning):
@@ -179,8 +177,10 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     if wrong:
         raise InvalidRecord("; ".join(wrong))
     language = row.get("language") or "en"
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
-        raise InvalidRecord(f"language {language!r} is not an ISO 639 code like 'en' or 'en-US'")
+    try:
+        check_language(language)
+    except UnknownLanguage as exc:
+        raise InvalidRecord(str(exc)) from None
     terms = row.get("terms") or ()
     meta = dict(row.get("meta") or {})
     sid = row["id"]

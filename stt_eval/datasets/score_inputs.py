@@ -29,6 +29,12 @@ from stt_eval.datasets.importers.stm import segment_id
 from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
 from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_trn
 from stt_eval.metrics.wer import CorpusScore
+from stt_eval.normalization.languages import (
+    check_language,
+    english_rules_warning,
+    foreign_script,
+)
+from stt_eval.normalization.rules import uses_english_rules
 from stt_eval.types import SpeakerSegment, Word
 
 SUFFIXES = (".trn", ".txt", ".jsonl", ".json", ".stm", ".ctm")
@@ -175,6 +181,19 @@ def assign_words(
     return {uid: " ".join(ws) for uid, ws in out.items()}
 
 
+def read_pair(
+    references: Path | str, hypotheses: Path | str, normalizer: str, language: str
+) -> tuple[Utterances, Utterances, dict[str, str], dict[str, str]]:
+    """Both files read and their texts keyed alike (see :func:`pair`); an unknown language is
+    refused first, and non-Latin references under English rules are warned about."""
+    check_language(language)
+    refs = read_utterances(references)
+    hyps = read_utterances(hypotheses, hypotheses=True)
+    ref_texts, hyp_texts = pair(refs, hyps)
+    warn_foreign_script(ref_texts, refs.path, normalizer, language)
+    return refs, hyps, ref_texts, hyp_texts
+
+
 def _by_file(u: Utterances) -> dict[str, str]:
     """An STM's texts joined per file (in time order), to pair with per-file hypotheses."""
     return {f: " ".join(s.text for s in segs) for f, segs in (u.segments or {}).items()}
@@ -221,10 +240,14 @@ def check_scorable(
     refs: Mapping[str, str],
     hyps: Mapping[str, str],
     normalizer: str,
+    strict: bool = False,
 ) -> None:
     """Raise NothingToScore, naming both files and why, when no reference word was scored or
-    no id is on both sides (the wrong file: every reference would be all deletions)."""
+    no id is on both sides (the wrong file: every reference would be all deletions); with
+    ``strict``, TranscriptFileError when a reference has no hypothesis."""
     if score.total.ref_words and set(refs) & set(hyps):
+        if strict:
+            check_complete(score, hypotheses)
         return
     if not refs or not hyps:
         which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
@@ -255,3 +278,19 @@ def check_complete(score: CorpusScore, hypotheses: Path) -> None:
             "(an empty text if the system said nothing), or drop --strict to score them as all "
             "deletions"
         )
+
+
+class ScriptWarning(UserWarning):
+    """References in a non-Latin script are normalized with the English rules."""
+
+
+def warn_foreign_script(
+    refs: Mapping[str, str], path: Path, normalizer: str, language: str
+) -> None:
+    """Warn once, naming the file and some ids, when English rules meet non-Latin references."""
+    if not uses_english_rules(normalizer, language):
+        return
+    foreign = [uid for uid, text in refs.items() if foreign_script(text)]
+    if foreign:
+        said = english_rules_warning(refs[foreign[0]], True)
+        warnings.warn(f"{path}: {_some(foreign)}: {said}", ScriptWarning, stacklevel=3)
