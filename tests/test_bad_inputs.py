@@ -697,3 +697,278 @@ def test_a_run_flags_warnings_in_rows_and_exits_1_when_cells_failed(tmp_path, ca
     assert by_id["cancel"]["status"] == "ok" and "cancel" in by_id["cancel"]["warning"]
     assert by_id["markup"]["ref_words"] == 0 and "no words" in by_id["markup"]["warning"]
     assert by_id["broken"]["status"] == "failed" and "broken.wav" in by_id["broken"]["error"]
+
+
+# =============================================================================================
+# Issue 21, rules 3, 4 and 6: every engine survives any length; references are checked against
+# their recording; undefined is not a number. Helpers are local to this section (prefixed _un_);
+# expected values are worked out by hand from the inputs each test writes.
+# =============================================================================================
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from stt_eval.audio.load import AudioClip  # noqa: E402
+from stt_eval.cache.store import TranscriptCache  # noqa: E402
+from stt_eval.chunking import plan_windows  # noqa: E402
+from stt_eval.normalization.languages import UnknownLanguage  # noqa: E402
+from stt_eval.normalization.rules import normalize_text  # noqa: E402
+from stt_eval.pipeline.transcribe import transcribe_clip  # noqa: E402
+from stt_eval.providers.registry import BUILT_IN, get_provider, is_remote  # noqa: E402
+
+_UN_LOCAL = [name for name in BUILT_IN if not is_remote(get_provider(name))]
+
+
+def _un_clip(seconds: float, kind: str, seed: int = 0) -> AudioClip:
+    n = round(seconds * _IN_RATE)
+    if kind == "silence":
+        x = np.zeros(n)
+    elif kind == "noise":
+        x = 0.1 * np.random.default_rng(seed).standard_normal(n)
+    else:
+        x = _in_tone(seconds).astype(np.float64)
+    return AudioClip(x.astype(np.float32), _IN_RATE)
+
+
+# --------------------------------------------------------------------------- any length
+
+
+@pytest.mark.parametrize(
+    ("duration", "chunk", "overlap"),
+    [(30.05, 30.0, 0.0), (58.1, 30.0, 2.0), (70.0, 30.0, 2.0), (10.4, 5.0, 1.0), (0.5, 0.2, 0.05)],
+)
+def test_no_window_is_shorter_than_half_a_chunk(duration, chunk, overlap):
+    windows = plan_windows(duration, chunk, overlap)
+    assert len(windows) > 1
+    assert all(chunk / 2 - 1e-9 <= w.duration_s <= chunk + 1e-9 for w in windows)
+    assert windows[0].offset_s == 0 and windows[-1].end_s == pytest.approx(duration)
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert a.end_s - b.offset_s == pytest.approx(overlap)
+
+
+def test_a_clip_with_no_samples_is_an_empty_transcript_and_sends_nothing(tmp_path):
+    class Refuses:
+        name = "refuses"
+
+        def cache_identity(self):
+            return {"engine": "refuses"}
+
+        def load(self):
+            raise AssertionError("an empty clip was sent")
+
+        transcribe = load
+
+    t, measured, cached = transcribe_clip(
+        Refuses(), AudioClip(np.zeros(0, np.float32), _IN_RATE), {}, TranscriptCache(None)
+    )
+    assert (t.text, t.words, measured.cost_usd, cached) == ("", (), 0.0, False)
+
+
+def test_an_engine_that_returns_nothing_gives_an_empty_transcript():
+    class Silent:
+        name = "silent"
+
+        def cache_identity(self):
+            return {"engine": "silent"}
+
+        def load(self):
+            pass
+
+        def transcribe(self, clip, options=None):
+            return None
+
+    t, _, _ = transcribe_clip(Silent(), _un_clip(0.05, "noise"), {}, TranscriptCache(None))
+    assert t.text == "" and t.words == ()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _UN_LOCAL)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seconds=st.floats(0.01, 0.5),
+    kind=st.sampled_from(["silence", "noise", "tone"]),
+    seed=st.integers(0, 9),
+)
+def test_every_local_engine_survives_any_short_clip(name, seconds, kind, seed):
+    engine = get_provider(name)
+    clip = _un_clip(seconds, kind, seed)
+    t, _, _ = transcribe_clip(engine, clip, {"language": "en"}, TranscriptCache(None))
+    assert isinstance(t.text, str)
+    assert all(0 <= w.start <= w.end for w in t.words)
+
+
+@pytest.mark.slow
+def test_transcribe_of_a_0_05_s_file_prints_no_traceback(tmp_path, capsys):
+    path = tmp_path / "short.wav"
+    sf.write(path, _un_clip(0.05, "noise").samples, _IN_RATE)
+    assert main(["transcribe", str(path), "--provider", "pocketsphinx", "--no-cache"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_chunked_run_whose_tail_would_be_0_05_s_scores_every_recording(tmp_path):
+    from stt_eval.experiment import Experiment, ProviderSpec
+    from stt_eval.run.grid import run_experiment
+
+    speech, rate = sf.read(SAMPLE / "audio" / "pocketsphinx_goforward.flac", dtype="float32")
+    n = round(2.0 * rate) + round(0.05 * rate)  # 2 s windows leave a 0.05 s tail
+    sf.write(tmp_path / "go.wav", np.resize(speech, n), rate)
+    rows = [{"id": "go", "audio": "go.wav", "text": "go forward ten meters"}]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl",
+        providers=(ProviderSpec("pocketsphinx"),),
+        chunking=("2s",),
+        workers=1,
+        output=tmp_path / "r",
+        name="tail",
+    )
+    (row,) = run_experiment(exp, progress=False).rows
+    assert row.status == "ok", row.error
+
+
+# --------------------------------------------------------------------------- undefined is not a number
+
+
+@pytest.mark.parametrize(
+    ("ref", "hyp"),
+    [("Wait... what...", "wait what"), ("go -- now !", "go now"), ("so ... ok .", "so ok")],
+)
+@pytest.mark.parametrize("preset", ["whisper", "basic", "whisper + fillers"])
+def test_punctuation_only_tokens_are_not_words(ref, hyp, preset):
+    from stt_eval.metrics.wer import score_text
+
+    counts = score_text(ref, hyp, preset).counts
+    assert (counts.errors, counts.ref_words) == (0, len(hyp.split()))
+
+
+def test_the_none_normalizer_keeps_every_token():
+    assert normalize_text("go ...", "none") == "go ..."
+
+
+@pytest.mark.parametrize("language", ["zz", "EN", "en_US", "", "xx-US"])
+def test_an_unknown_language_is_refused_where_it_would_pick_the_rules(language):
+    with pytest.raises(UnknownLanguage, match="is not an ISO 639 code") as err:
+        normalize_text("hello", "whisper", language)
+    assert repr(language) in str(err.value) and "'ja'" in str(err.value)
+
+
+def test_an_unknown_language_in_a_manifest_row_names_the_row(_in_dir):
+    rows = [{"id": "a", "audio": "a.wav", "text": "hi", "language": "zz"}]
+    _in_jsonl(_in_dir / "m.jsonl", rows)
+    problems = load_manifest(_in_dir / "m.jsonl", check_audio=False).problems
+    assert len(problems) == 1 and "row 1" in str(problems[0]) and "'zz'" in str(problems[0])
+
+
+def test_score_refuses_an_unknown_language(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go"})
+    assert main(["score", str(ref), str(ref), "--language", "zz"]) == 2
+    assert "'zz' is not an ISO 639 code" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("ref", "hyp", "script"),
+    [("でんき", "てんき", "hiragana"), ("كتب", "كتب", "arabic"), ("привет", "привет", "cyrillic")],
+)
+def test_non_latin_references_under_english_rules_warn_and_name_the_fix(tmp_path, ref, hyp, script):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": ref, "u2": "plain english"})
+    hyps = _in_trn(tmp_path / "hyp.trn", {"u1": hyp, "u2": "plain english"})
+    with pytest.warns(UserWarning) as record:
+        score_files(refs, hyps)
+    (said,) = [str(w.message) for w in record]
+    assert str(refs) in said and "'u1'" in said and "'u2'" not in said
+    assert script in said and '"language"' in said and "--language" in said
+
+
+def test_japanese_scored_as_japanese_tells_voicing_apart(tmp_path):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": "でんき"})
+    hyps = _in_trn(tmp_path / "hyp.trn", {"u1": "てんき"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no script warning once the language is given
+        assert score_files(refs, hyps, language="ja").total.errors == 1
+
+
+def test_latin_text_with_accents_does_not_warn(tmp_path):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": "café naïve Straße"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score_files(refs, refs)
+
+
+def test_a_missing_hypothesis_is_all_deletions_and_listed(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go forward", "u2": "turn left now"})
+    hyp = _in_trn(tmp_path / "hyp.trn", {"u1": "go forward"})
+    score = score_files(ref, hyp)
+    assert (score.total.dels, score.total.ref_words, score.missing_hypotheses) == (3, 5, ("u2",))
+    assert main(["score", str(ref), str(hyp)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("WER 60.00 %") and "'u2' has no hypothesis" in out.err
+
+
+def test_a_missing_hypothesis_is_refused_with_strict(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go forward", "u2": "turn left now"})
+    hyp = _in_trn(tmp_path / "hyp.trn", {"u1": "go forward"})
+    with pytest.raises(TranscriptFileError) as err:
+        score_files(ref, hyp, strict=True)
+    assert str(hyp) in str(err.value) and "'u2'" in str(err.value)
+    assert main(["score", str(ref), str(hyp), "--strict"]) == 2
+    assert "WER" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("make", "nan", "inf"),
+    [
+        (lambda x: np.full_like(x, np.nan), 16000, 0),
+        (lambda x: np.where(np.arange(len(x)) % 100 == 7, np.nan, x), 160, 0),
+        (lambda x: np.where(np.arange(len(x)) == 8000, np.inf, x), 0, 1),
+    ],
+)
+def test_nan_and_inf_samples_are_named_not_called_silence(tmp_path, make, nan, inf):
+    path = tmp_path / "f.wav"
+    sf.write(path, make(_in_tone(1.0)), _IN_RATE, subtype="FLOAT")
+    for read in (load_audio, audio_warnings):
+        with pytest.raises(AudioError) as err:
+            read(path)
+        msg = str(err.value)
+        assert str(path) in msg and "not numbers" in msg and "silence" not in msg
+        assert (f"{nan} NaN" in msg) == bool(nan) and (f"{inf} infinite" in msg) == bool(inf)
+
+
+def test_cost_and_budget_use_the_decoded_length_and_a_slice_its_own(tmp_path, monkeypatch):
+    """MP3 and m4a headers give no length: they were estimated at 0 s and $0 and passed any
+    budget. A slice of a recording was estimated at the whole recording's length."""
+    from stt_eval.experiment import Experiment, ProviderSpec
+    from stt_eval.providers.prices import OverBudget
+    from stt_eval.run.grid import estimate, plan_cells, plan_jobs, run_experiment
+
+    src = SAMPLE / "audio" / "pocketsphinx_goforward.flac"  # 2.786 s
+    _in_encode(src, tmp_path / "go.mp3")
+    _in_encode(src, tmp_path / "go.m4a", "-c:a", "aac")
+    shutil.copy(SAMPLE / "audio" / "longform_en.flac", tmp_path / "long.flac")  # 198.9 s
+    rows = [
+        {"id": "mp3", "audio": "go.mp3", "text": "go forward ten meters"},
+        {"id": "m4a", "audio": "go.m4a", "text": "go forward ten meters"},
+        {
+            "id": "slice",
+            "audio": "long.flac",
+            "text": "words",
+            "meta": {"offset_s": 10.0, "duration_s": 6.0},
+        },
+    ]
+    _in_jsonl(tmp_path / "m.jsonl", rows)
+    spec = ProviderSpec(
+        "openai", (("base_url", "http://127.0.0.1:9/v1"), ("price_per_minute", 1.0))
+    )
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl", providers=(spec,), output=tmp_path / "r", budget_usd=0.1
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    samples = load_manifest(tmp_path / "m.jsonl").samples
+    jobs = plan_jobs(exp, plan_cells(exp), samples, [], set(), None)
+    (sent,) = estimate(jobs)
+    # two 2.786 s files (decoded; aac may pad a frame) and the 6 s slice
+    assert sent.audio_s == pytest.approx(2 * 2.786 + 6.0, abs=0.1)
+    assert sent.usd == pytest.approx(sent.audio_s / 60, rel=1e-6) and sent.requests == 3
+    with pytest.raises(OverBudget, match=r"over the budget of \$0.10"):
+        run_experiment(exp, progress=False)
