@@ -18,10 +18,9 @@ from stt_eval.cache.admin import CacheInfo, PruneReport, VerifyReport
 from stt_eval.cache.store import TranscriptCache, default_cache_dir
 from stt_eval.conditions import REGISTRY, Conditioned
 from stt_eval.conditions.spec import canonical_condition
-from stt_eval.datasets.annotations import read_rttm, read_uem
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.score_inputs import check_scorable, read_pair
+from stt_eval.datasets.score_inputs import check_scorable, read_diarization, read_pair
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
 from stt_eval.metrics import diarization
@@ -308,9 +307,7 @@ def score_diarization_files(
 ) -> FileScores:
     """DER/JER per file id of two RTTM files and pooled over them (md-eval collar convention;
     without a UEM, md-eval's region: first to last reference turn)."""
-    ref = read_rttm(reference)
-    hyp = read_rttm(hypothesis, known_ids=set(ref))
-    regions = read_uem(uem, known_ids=set(ref)) if uem else None
+    ref, hyp, regions = read_diarization(reference, hypothesis, uem)
     return diarization.score_files(
         ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions
     )

@@ -282,49 +282,6 @@ def mpeg_length_tagged(path: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class SignalStats:
-    """Energy of each channel and of their mean (the mono downmix), and the peak; adds with ``+``
-    so a file read in blocks is judged as a whole."""
-
-    channel_energy: tuple[float, ...]
-    downmix_energy: float
-    peak: float
-
-    @classmethod
-    def of(cls, frames: np.ndarray) -> SignalStats:
-        """Stats of a (frames, channels) block of float samples."""
-        data = np.asarray(frames, dtype=np.float64)
-        if data.ndim == 1:
-            data = data[:, None]
-        mono = data.mean(axis=1)
-        return cls(
-            tuple(float(e) for e in np.einsum("ij,ij->j", data, data)),
-            float(mono @ mono),
-            float(np.abs(data).max()) if data.size else 0.0,
-        )
-
-    def __add__(self, other: SignalStats) -> SignalStats:
-        if not isinstance(other, SignalStats):
-            return NotImplemented
-        if len(self.channel_energy) != len(other.channel_energy):
-            raise ValueError("SignalStats of different channel counts cannot be added")
-        return SignalStats(
-            tuple(a + b for a, b in zip(self.channel_energy, other.channel_energy, strict=True)),
-            self.downmix_energy + other.downmix_energy,
-            max(self.peak, other.peak),
-        )
-
-    @property
-    def downmix_share(self) -> float | None:
-        """Downmix energy over the channels' mean energy (1.0 for identical channels); None for
-        mono or all-silent audio."""
-        mean = sum(self.channel_energy) / len(self.channel_energy)
-        if len(self.channel_energy) < 2 or mean <= 0:
-            return None
-        return self.downmix_energy / mean
-
-
-@dataclass(frozen=True)
 class Unreadable:
     """Samples that are not numbers (NaN, ±Inf: a float file written from a failed
     computation), counted over a file read in blocks, with the time of the first; adds."""
@@ -362,6 +319,52 @@ class Unreadable:
             "re-export the recording from its source (a float file written from a failed "
             "computation holds NaN)",
         )
+
+
+@dataclass(frozen=True)
+class SignalStats:
+    """Energy of each channel and of their mean (the mono downmix), the peak and the samples
+    that are not numbers; adds with ``+`` so a file read in blocks is judged as a whole."""
+
+    channel_energy: tuple[float, ...]
+    downmix_energy: float
+    peak: float
+    unreadable: Unreadable = Unreadable()
+
+    @classmethod
+    def of(cls, frames: np.ndarray, start_s: float = 0.0, rate: int = 1) -> SignalStats:
+        """Stats of a (frames, channels) block of float samples starting at ``start_s``."""
+        data = np.asarray(frames, dtype=np.float64)
+        if data.ndim == 1:
+            data = data[:, None]
+        mono = data.mean(axis=1)
+        return cls(
+            tuple(float(e) for e in np.einsum("ij,ij->j", data, data)),
+            float(mono @ mono),
+            float(np.abs(data).max()) if data.size else 0.0,
+            Unreadable.of(frames, start_s, rate),
+        )
+
+    def __add__(self, other: SignalStats) -> SignalStats:
+        if not isinstance(other, SignalStats):
+            return NotImplemented
+        if len(self.channel_energy) != len(other.channel_energy):
+            raise ValueError("SignalStats of different channel counts cannot be added")
+        return SignalStats(
+            tuple(a + b for a, b in zip(self.channel_energy, other.channel_energy, strict=True)),
+            self.downmix_energy + other.downmix_energy,
+            max(self.peak, other.peak),
+            self.unreadable + other.unreadable,
+        )
+
+    @property
+    def downmix_share(self) -> float | None:
+        """Downmix energy over the channels' mean energy (1.0 for identical channels); None for
+        mono or all-silent audio."""
+        mean = sum(self.channel_energy) / len(self.channel_energy)
+        if len(self.channel_energy) < 2 or mean <= 0:
+            return None
+        return self.downmix_energy / mean
 
 
 def signal_warnings(path: Path | str, stats: SignalStats) -> tuple[str, ...]:

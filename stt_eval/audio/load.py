@@ -30,7 +30,6 @@ from stt_eval.audio.checks import (
     TRUNCATED_FIX,
     AudioError,
     SignalStats,
-    Unreadable,
     check_file,
     mpeg_length_tagged,
     signal_warnings,
@@ -162,11 +161,9 @@ def _downmix(f: sf.SoundFile, path: Path, keep: bool = True) -> _Decoded:
     mono = np.empty(f.frames, dtype=np.float32) if keep else None
     stats = SignalStats((0.0,) * f.channels, 0.0, 0.0)
     n = 0
-    unreadable = Unreadable()
     try:
         for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-            unreadable += Unreadable.of(block, n / f.samplerate, int(f.samplerate))
-            stats += SignalStats.of(block)
+            stats += SignalStats.of(block, n / f.samplerate, int(f.samplerate))
             if mono is not None:
                 mono[n : n + len(block)] = block.mean(axis=1)
             n += len(block)
@@ -177,7 +174,7 @@ def _downmix(f: sf.SoundFile, path: Path, keep: bool = True) -> _Decoded:
             f"{f.frames / f.samplerate:.2f} s its header promises ({exc})",
             TRUNCATED_FIX,
         ) from None
-    unreadable.check(path)
+    stats.unreadable.check(path)
     return _Decoded(mono[:n] if mono is not None else None, int(f.samplerate), n, stats)
 
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_stm
+from stt_eval.datasets.annotations import (
+    AnnotationError,
+    check_ids_held,
+    read_ctm,
+    read_rttm,
+    read_stm,
+    read_uem,
+)
 from stt_eval.datasets.importers.stm import segment_id
 from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
 from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_trn
@@ -35,7 +42,7 @@ from stt_eval.normalization.languages import (
     foreign_script,
 )
 from stt_eval.normalization.rules import uses_english_rules
-from stt_eval.types import SpeakerSegment, Word
+from stt_eval.types import SpeakerSegment, SpeakerTurn, Word
 
 SUFFIXES = (".trn", ".txt", ".jsonl", ".json", ".stm", ".ctm")
 
@@ -294,3 +301,30 @@ def warn_foreign_script(
     if foreign:
         said = english_rules_warning(refs[foreign[0]], True)
         warnings.warn(f"{path}: {_some(foreign)}: {said}", ScriptWarning, stacklevel=3)
+
+
+Turns = dict[str, tuple[SpeakerTurn, ...]]
+
+
+def read_diarization(
+    reference: Path | str, hypothesis: Path | str, uem: Path | str | None = None
+) -> tuple[Turns, Turns, dict[str, tuple[tuple[float, float], ...]] | None]:
+    """Reference and hypothesis turns (RTTM) and scoring regions (UEM) for DER, checked
+    against the reference: it holds turns (else DER is undefined), the hypothesis and the UEM
+    hold only its file ids, and the UEM has regions for each of them."""
+    ref = read_rttm(reference)
+    if not ref:
+        raise AnnotationError(
+            reference,
+            None,
+            "holds no SPEAKER turns, so DER is undefined (no reference speech to score)",
+            "check it is the reference RTTM: 'SPEAKER <file> 1 <tbeg> <tdur> <NA> <NA> <name> "
+            "<NA> <NA>' lines",
+        )
+    known = f"the reference {reference}"
+    hyp = read_rttm(hypothesis, known_ids=set(ref), known_from=known)
+    if not uem:
+        return ref, hyp, None
+    regions = read_uem(uem, known_ids=set(ref), known_from=known)
+    check_ids_held(uem, "UEM", ref, regions)
+    return ref, hyp, regions

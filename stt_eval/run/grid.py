@@ -24,6 +24,7 @@ from stt_eval.cache.store import default_cache_dir
 from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
+from stt_eval.datasets.reference_checks import check_references
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline.prepare import babble_talkers, sent_seconds
 from stt_eval.pipeline.recording import Cell, RecordingJob, price
@@ -236,7 +237,7 @@ def run_experiment(
     """
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
-    manifest = read_dataset(exp.dataset, exp.dataset_format)
+    manifest = check_references(read_dataset(exp.dataset, exp.dataset_format), sent_seconds)
     for problem in manifest.problems:  # once each, before anything runs, not once per cell
         warnings.warn(
             f"{problem}; its {len(cells)} cell(s) are recorded as failures",
