@@ -972,3 +972,143 @@ def test_cost_and_budget_use_the_decoded_length_and_a_slice_its_own(tmp_path, mo
     assert sent.usd == pytest.approx(sent.audio_s / 60, rel=1e-6) and sent.requests == 3
     with pytest.raises(OverBudget, match=r"over the budget of \$0.10"):
         run_experiment(exp, progress=False)
+
+
+# --------------------------------------------------------------------------- references against audio
+
+
+def _un_rttm(path, *turns: tuple[str, float, float, str]):
+    """RTTM lines (file id, start, duration, speaker)."""
+    path.write_text(
+        "".join(f"SPEAKER {f} 1 {a} {d} <NA> <NA> {s} <NA> <NA>\n" for f, a, d, s in turns)
+    )
+    return path
+
+
+def _un_speech_manifest(tmp_path, **row):
+    """go.flac (2.786 s of speech) with one manifest row of extra fields."""
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "go.flac")
+    base = {"id": "go", "audio": "go.flac", "text": "go forward ten meters"}
+    _in_jsonl(tmp_path / "m.jsonl", [base | row])
+    return tmp_path / "m.jsonl"
+
+
+def _un_checked(manifest):
+    from stt_eval.datasets.reference_checks import check_references
+    from stt_eval.pipeline.prepare import sent_seconds
+
+    return check_references(load_manifest(manifest), sent_seconds)
+
+
+def test_turns_far_past_the_end_of_the_audio_are_refused_naming_file_and_overshoot(tmp_path):
+    rttm = _un_rttm(tmp_path / "go.rttm", ("go", 0.5, 2.0, "a"), ("go", 2.5, 57.5, "b"))
+    checked = _un_checked(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    assert checked.samples == ()
+    (problem,) = checked.problems
+    said = str(problem)
+    assert str(rttm) in said and "'go'" in said and "60 s" in said
+    assert "57.21 s after the audio" in said and "2.79 s long" in said  # 60 - 2.786
+
+
+def test_turns_just_past_the_end_are_clipped_with_a_warning(tmp_path):
+    from stt_eval.datasets.reference_checks import ReferenceClippedWarning
+
+    rttm = _un_rttm(tmp_path / "go.rttm", ("go", 0.5, 2.5, "a"), ("go", 2.9, 0.05, "b"))
+    with pytest.warns(ReferenceClippedWarning) as record:
+        checked = _un_checked(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    (said,) = [str(w.message) for w in record]
+    assert str(rttm) in said and "0.21 s after the audio" in said and "clipped" in said
+    (sample,) = checked.samples
+    # the turn starting after the end is gone, the other ends at the audio's end
+    assert [(t.speaker, t.start, t.end) for t in sample.turns] == [("a", 0.5, 2.78625)]
+
+
+def test_stm_segments_past_the_end_are_refused_too(tmp_path):
+    (tmp_path / "go.stm").write_text("go 1 a 0.0 9.0 go forward ten meters\n")
+    checked = _un_checked(_un_speech_manifest(tmp_path, stm="go.stm"))
+    assert checked.samples == () and "6.21 s after the audio" in str(checked.problems[0])
+
+
+@pytest.mark.slow
+def test_a_run_fails_the_cells_of_a_recording_whose_rttm_overshoots_and_scores_the_rest(tmp_path):
+    from stt_eval.datasets.manifest import RowProblemWarning
+    from stt_eval.experiment import Experiment, ProviderSpec
+    from stt_eval.run.grid import run_experiment
+
+    _un_rttm(tmp_path / "long.rttm", ("go", 0.0, 60.0, "a"))
+    _un_rttm(tmp_path / "ok.rttm", ("ok", 0.3, 2.0, "a"))
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "go.flac")
+    rows = [
+        {"id": "go", "audio": "go.flac", "text": "go forward ten meters", "rttm": "long.rttm"},
+        {"id": "ok", "audio": "go.flac", "text": "go forward ten meters", "rttm": "ok.rttm"},
+    ]
+    _in_jsonl(tmp_path / "m.jsonl", rows)
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl",
+        providers=(ProviderSpec("pocketsphinx"),),
+        workers=1,
+        output=tmp_path / "r",
+        name="overshoot",
+    )
+    with pytest.warns(RowProblemWarning, match="long.rttm"):
+        result = run_experiment(exp, progress=False)
+    by_id = {r.sample_id: r for r in result.rows}
+    assert by_id["go"].status == "failed" and "after the audio" in by_id["go"].error
+    assert by_id["ok"].status == "ok" and by_id["ok"].ref_words == 4
+
+
+def test_an_rttm_of_another_recording_names_the_ids_it_holds(tmp_path):
+    _un_rttm(tmp_path / "other.rttm", ("call-7", 0.0, 1.0, "a"), ("call-8", 0.0, 1.0, "b"))
+    manifest = load_manifest(_un_speech_manifest(tmp_path, rttm="other.rttm"))
+    (problem,) = manifest.problems
+    said = str(problem)
+    assert "other.rttm" in said and "no RTTM line for 'go'" in said
+    assert "'call-7', 'call-8'" in said
+
+
+def test_an_rttm_with_no_speaker_line_is_a_recording_with_no_speech(tmp_path):
+    (tmp_path / "none.rttm").write_text(";; no speech\n")
+    (sample,) = load_manifest(_un_speech_manifest(tmp_path, rttm="none.rttm")).samples
+    assert sample.turns == ()
+
+
+def test_an_stm_of_another_recording_names_the_ids_it_holds(tmp_path):
+    (tmp_path / "x.stm").write_text("call-7 1 a 0.0 1.0 hello\n")
+    (problem,) = load_manifest(_un_speech_manifest(tmp_path, stm="x.stm")).problems
+    assert "no STM line for 'go'" in str(problem) and "'call-7'" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("uem", "needle"),
+    [
+        ("", "holds no scoring region"),
+        (";; only a comment\n\n", "holds no scoring region"),
+        ("a 1 0 2\n", "no UEM line for 'b'; the file holds 'a'"),
+        ("a 1 0 2\nc 1 0 2\n", "file id 'c' is not in the reference"),
+    ],
+)
+def test_der_checks_the_uem_against_the_reference(tmp_path, capsys, uem, needle):
+    ref = _un_rttm(tmp_path / "ref.rttm", ("a", 0.0, 2.0, "x"), ("b", 0.0, 2.0, "y"))
+    (tmp_path / "s.uem").write_text(uem)
+    assert main(["der", str(ref), str(ref), "--uem", str(tmp_path / "s.uem")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and str(tmp_path / "s.uem") in err and "manifest" not in err
+
+
+def test_der_says_reference_not_manifest(tmp_path, capsys):
+    ref = _un_rttm(tmp_path / "ref.rttm", ("a", 0.0, 2.0, "x"))
+    hyp = _un_rttm(tmp_path / "hyp.rttm", ("a", 0.0, 2.0, "s1"), ("typo", 0.0, 1.0, "s1"))
+    assert main(["der", str(ref), str(hyp)]) == 2
+    err = capsys.readouterr().err
+    assert "manifest" not in err and f"not in the reference {ref}" in err and "'a'" in err
+
+
+@pytest.mark.parametrize(
+    "content", ["", ";; header only\n", "SPKR-INFO a 1 <NA> <NA> <NA> unknown x <NA> <NA>\n"]
+)
+def test_der_refuses_an_empty_reference_instead_of_printing_nan(tmp_path, capsys, content):
+    (tmp_path / "ref.rttm").write_text(content)
+    hyp = _un_rttm(tmp_path / "hyp.rttm", ("a", 0.0, 2.0, "s1"))
+    assert main(["der", str(tmp_path / "ref.rttm"), str(hyp)]) == 2
+    out = capsys.readouterr()
+    assert "nan" not in out.out.lower() and "holds no SPEAKER turns" in out.err
