@@ -1112,3 +1112,46 @@ def test_der_refuses_an_empty_reference_instead_of_printing_nan(tmp_path, capsys
     assert main(["der", str(tmp_path / "ref.rttm"), str(hyp)]) == 2
     out = capsys.readouterr()
     assert "nan" not in out.out.lower() and "holds no SPEAKER turns" in out.err
+
+
+def _un_rows():
+    from stt_eval.types import ResultRow
+
+    def row(sample, errors, n, ins=0, **kw):
+        return ResultRow("r", sample, "p", subs=errors, hits=n - errors, ins=ins, ref_words=n, **kw)
+
+    return [
+        row("a", 1, 10, reference="ten words", hypothesis="x"),
+        row("b", 0, 30, reference="thirty words", hypothesis="y"),
+        row(
+            "markup", 0, 0, ins=4, reference="[inaudible] {laugh}", hypothesis="one two three four"
+        ),
+    ]
+
+
+def test_a_reference_with_no_words_is_left_out_of_pooled_wer_and_counted_apart():
+    from stt_eval.report.tables import no_ref_words, per_file, pooled
+    from stt_eval.run.directory import rows_frame
+
+    frame = rows_frame(_un_rows())
+    (line,) = pooled(frame, ["provider"]).to_dict("records")
+    # 1 error over 40 words: the 4 words heard over an empty reference are not insertions
+    assert (line["ins"], line["ref_words"], line["files"], line["no_ref_words"]) == (0, 40, 2, 1)
+    assert line["wer"] == pytest.approx(1 / 40)
+    assert "markup" not in set(per_file(frame)["sample_id"])
+    assert list(no_ref_words(frame)["sample_id"]) == ["markup"]
+
+
+def test_a_reference_with_no_words_has_its_own_section_and_no_interval_share():
+    from stt_eval.report.analysis import with_intervals
+    from stt_eval.report.markdown import summary_markdown
+    from stt_eval.report.tables import pooled
+    from stt_eval.run.directory import rows_frame
+
+    frame = rows_frame(_un_rows())
+    text = summary_markdown(frame, "t", "whisper")
+    assert "## References with no words (1)" in text and "[inaudible] {laugh}" in text
+    assert "no_ref_words" in text
+    table = with_intervals(pooled(frame, ["provider"], total=False), frame, ["provider"])
+    # the interval resamples the two files with words: it cannot exceed their worst rate
+    assert table["wer_high"].iloc[0] <= 0.1 + 1e-9
