@@ -1155,3 +1155,40 @@ def test_a_reference_with_no_words_has_its_own_section_and_no_interval_share():
     table = with_intervals(pooled(frame, ["provider"], total=False), frame, ["provider"])
     # the interval resamples the two files with words: it cannot exceed their worst rate
     assert table["wer_high"].iloc[0] <= 0.1 + 1e-9
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('{"id": "a", "audio": "x.wav", "text": "hi"}', "unexpected keyword argument 'audio'"),
+        ('{"id": "a", "type": "MonoCut"}', "missing 3 required positional arguments"),
+        ("not json", "JSONDecodeError"),
+    ],
+)
+def test_import_lhotse_of_a_jsonl_that_is_not_a_cutset_is_one_line(tmp_path, capsys, line, needle):
+    pytest.importorskip("lhotse")
+    (tmp_path / "m.jsonl").write_text(line + "\n")
+    args = ["import", "lhotse", str(tmp_path / "m.jsonl"), "-o", str(tmp_path / "out.jsonl")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "is not a lhotse CutSet" in err and str(tmp_path / "m.jsonl") in err and needle in err
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_import_nemo_refuses_an_unknown_language_per_row(tmp_path):
+    from stt_eval.datasets.importers import read_dataset
+
+    sf.write(tmp_path / "a.wav", _in_tone(0.5), _IN_RATE)
+    rows = [
+        {"audio_filepath": "a.wav", "text": "hi", "duration": 0.5, "lang": "zz"},
+        {"audio_filepath": "a.wav", "text": "hi", "duration": 0.5, "lang": "de"},
+    ]
+    _in_jsonl(tmp_path / "n.jsonl", rows)
+    manifest = read_dataset(tmp_path / "n.jsonl", "nemo")
+    assert [s.language for s in manifest.samples] == ["de"]
+    (problem,) = manifest.problems
+    assert problem.row == 1 and "'zz' is not an ISO 639 code" in str(problem)
