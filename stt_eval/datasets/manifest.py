@@ -68,9 +68,9 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        row = f" row {self.row}" if self.row is not None else ""
+        row = f": row {self.row}" if self.row is not None else ""
         who = f" (id {self.sample_id!r})" if self.sample_id else ""
-        return f"{self.path}:{row}{who}: {self.message}"
+        return f"{self.path}{row}{who}: {self.message}"
 
 
 class ManifestError(ValueError):
