@@ -1026,7 +1026,8 @@ def _un_checked(manifest):
     from stt_eval.datasets.reference_checks import check_references
     from stt_eval.pipeline.prepare import sent_seconds
 
-    return check_references(load_manifest(manifest), sent_seconds)
+    loaded = load_manifest(manifest)
+    return check_references(loaded, sent_seconds, {s.id for s in loaded.samples})
 
 
 def test_turns_far_past_the_end_of_the_audio_are_refused_naming_file_and_overshoot(tmp_path):
@@ -1050,6 +1051,28 @@ def test_turns_just_past_the_end_are_clipped_with_a_warning(tmp_path):
     (sample,) = checked.samples
     # the turn starting after the end is gone, the other ends at the audio's end
     assert [(t.speaker, t.start, t.end) for t in sample.turns] == [("a", 0.5, 2.78625)]
+
+
+def test_a_text_longer_than_anyone_says_in_the_audio_is_warned_about(tmp_path):
+    from stt_eval.datasets.reference_checks import ReferenceRateWarning
+
+    text = " ".join(["word"] * 40)  # 40 words in 2.786 s: 14 a second
+    manifest = _un_speech_manifest(tmp_path, text=text)
+    with pytest.warns(ReferenceRateWarning) as record:
+        (sample,) = _un_checked(manifest).samples
+    (said,) = [str(w.message) for w in record]
+    assert str(manifest) in said and "'go'" in said and "40 words for 2.79 s" in said
+    assert sample.text == text  # kept and scored: a warning, not a refusal
+
+
+def test_only_the_samples_a_run_chose_are_checked(tmp_path):
+    from stt_eval.datasets.reference_checks import check_references
+
+    _un_rttm(tmp_path / "go.rttm", ("go", 0.0, 60.0, "a"))
+    loaded = load_manifest(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    asked = []
+    checked = check_references(loaded, lambda s: asked.append(s.id) or 2.786, set())
+    assert (asked, checked) == ([], loaded)
 
 
 def test_stm_segments_past_the_end_are_refused_too(tmp_path):

@@ -237,7 +237,9 @@ def run_experiment(
     """
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
-    manifest = check_references(read_dataset(exp.dataset, exp.dataset_format), sent_seconds)
+    manifest = read_dataset(exp.dataset, exp.dataset_format)
+    chosen = {s.id for s in select_samples(manifest.samples, exp)}
+    manifest = check_references(manifest, sent_seconds, chosen)  # before anything is sent
     for problem in manifest.problems:  # once each, before anything runs, not once per cell
         warnings.warn(
             f"{problem}; its {len(cells)} cell(s) are recorded as failures",
