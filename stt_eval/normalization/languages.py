@@ -41,9 +41,9 @@ def check_language(language: str) -> str:
     if m and (m.group(1) in ISO_639_1 or m.group(1) in OTHER_CODES or len(m.group(1)) == 3):
         return language
     raise UnknownLanguage(
-        f"language {language!r} is not an ISO 639 code; it chooses the text normalizer (English "
-        "rules for 'en', Whisper's multilingual ones otherwise), so write a code such as 'en', "
-        "'en-US', 'de', 'ja' or 'ar'"
+        f"language {language!r} is not an ISO 639 code (it picks the normalizer's rules, English "
+        "for 'en', and is passed to the engine); write a code such as 'en', 'en-US', 'de', 'ja' "
+        "or 'ar'"
     )
 
 
