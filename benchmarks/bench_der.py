@@ -26,7 +26,7 @@ import time
 import warnings
 from pathlib import Path
 
-from stt_eval.datasets.annotations import write_rttm
+from stt_eval.datasets.annotation_writers import write_rttm
 from stt_eval.metrics.diarization import default_uem, score_files
 from stt_eval.metrics.intervals import merge_turns
 from stt_eval.types import SpeakerTurn

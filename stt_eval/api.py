@@ -18,15 +18,15 @@ from stt_eval.cache.admin import CacheInfo, PruneReport, VerifyReport
 from stt_eval.cache.store import TranscriptCache, default_cache_dir
 from stt_eval.conditions import REGISTRY, Conditioned
 from stt_eval.conditions.spec import canonical_condition
-from stt_eval.datasets.annotations import read_rttm, read_uem
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
+from stt_eval.datasets.score_inputs import check_scorable, read_diarization, read_pair
 from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
+from stt_eval.normalization.languages import check_language
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.pipeline.prepare import Recording, babble_talkers, prepare
 from stt_eval.pipeline.recording import Transcribed, conditioned_audio, diarize, transcribe
@@ -211,6 +211,7 @@ def score_files(
     align: bool = False,
     by: str | None = None,
     workers: int = 1,
+    strict: bool = False,
 ) -> CorpusScore:
     """Score transcripts made elsewhere: trn, plain text (paired by line), JSONL (ours or
     NeMo's ``pred_text``), STM references with CTM hypotheses (words go to the segment they
@@ -218,18 +219,16 @@ def score_files(
 
     ``cer`` adds character edits, ``align`` keeps each utterance's alignment, ``by`` pools
     counts per label (``spk``, ``meta.KEY``), ``workers`` processes normalize a large corpus.
-    Ids on one side only, and references that normalize to nothing (only markup), are listed
-    on the result and not scored. Raises NothingToScore (a ValueError naming both files) when
-    no id is on both sides or the shared references hold no word: a WER would be undefined.
+    A reference with no hypothesis is all deletions, and listed (``strict`` refuses it);
+    other unmatched ids and references that normalize to nothing are listed, not scored.
+    NothingToScore (naming both files): no id on both sides, or no reference word.
     """
     normalizer = check_preset(normalizer)  # a typo fails before a large file is read
-    refs = read_utterances(references)
-    hyps = read_utterances(hypotheses, hypotheses=True)
-    ref_texts, hyp_texts = pair(refs, hyps)
+    refs, hyps, ref_texts, hyp_texts = read_pair(references, hypotheses, normalizer, language)
     score = score_corpus(
         ref_texts, hyp_texts, normalizer, language, alignments=align, cer=cer, workers=workers
     )
-    check_scorable(score, refs.path, hyps.path, ref_texts, hyp_texts, normalizer)
+    check_scorable(score, refs.path, hyps.path, ref_texts, hyp_texts, normalizer, strict)
     if by is None:
         return score
     labels = {**hyps.labels, **refs.labels}
@@ -289,7 +288,7 @@ def transcribe_file(
         seed,
         needs_whole=chunking == "none" or diarizer != "none",
     )
-    request = {"language": sample_language or language}
+    request = {"language": check_language(sample_language or language)}
     out = transcribe(engine, prepared, request, cache, chunking, merge, recording.id)
     if diarizer == "none":
         return out
@@ -308,9 +307,7 @@ def score_diarization_files(
 ) -> FileScores:
     """DER/JER per file id of two RTTM files and pooled over them (md-eval collar convention;
     without a UEM, md-eval's region: first to last reference turn)."""
-    ref = read_rttm(reference)
-    hyp = read_rttm(hypothesis, known_ids=set(ref))
-    regions = read_uem(uem, known_ids=set(ref)) if uem else None
+    ref, hyp, regions = read_diarization(reference, hypothesis, uem)
     return diarization.score_files(
         ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions
     )

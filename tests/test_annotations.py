@@ -7,17 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stt_eval.datasets.annotations import (
-    AnnotationError,
-    read_ctm,
-    read_rttm,
-    read_stm,
-    read_uem,
-    write_ctm,
-    write_rttm,
-    write_stm,
-    write_uem,
-)
+from stt_eval.datasets.annotation_writers import write_ctm, write_rttm, write_stm, write_uem
+from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_rttm, read_stm, read_uem
 from stt_eval.types import SpeakerSegment, Word
 from stt_eval.types import SpeakerTurn as T
 

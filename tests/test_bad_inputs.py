@@ -697,3 +697,551 @@ def test_a_run_flags_warnings_in_rows_and_exits_1_when_cells_failed(tmp_path, ca
     assert by_id["cancel"]["status"] == "ok" and "cancel" in by_id["cancel"]["warning"]
     assert by_id["markup"]["ref_words"] == 0 and "no words" in by_id["markup"]["warning"]
     assert by_id["broken"]["status"] == "failed" and "broken.wav" in by_id["broken"]["error"]
+
+
+# =============================================================================================
+# Issue 21, rules 3, 4 and 6: every engine survives any length; references are checked against
+# their recording; undefined is not a number. Helpers are local to this section (prefixed _un_);
+# expected values are worked out by hand from the inputs each test writes.
+# =============================================================================================
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from stt_eval.audio.load import AudioClip  # noqa: E402
+from stt_eval.cache.store import TranscriptCache  # noqa: E402
+from stt_eval.chunking import plan_windows  # noqa: E402
+from stt_eval.normalization.languages import UnknownLanguage  # noqa: E402
+from stt_eval.normalization.rules import normalize_text  # noqa: E402
+from stt_eval.pipeline.transcribe import transcribe_clip  # noqa: E402
+from stt_eval.providers.registry import BUILT_IN, get_provider, is_remote  # noqa: E402
+
+
+def _un_clip(seconds: float, kind: str, seed: int = 0) -> AudioClip:
+    n = round(seconds * _IN_RATE)
+    if kind == "silence":
+        x = np.zeros(n)
+    elif kind == "noise":
+        x = 0.1 * np.random.default_rng(seed).standard_normal(n)
+    else:
+        x = _in_tone(seconds).astype(np.float64)
+    return AudioClip(x.astype(np.float32), _IN_RATE)
+
+
+# --------------------------------------------------------------------------- any length
+
+
+@pytest.mark.parametrize(
+    ("duration", "chunk", "overlap"),
+    [(30.05, 30.0, 0.0), (58.1, 30.0, 2.0), (70.0, 30.0, 2.0), (10.4, 5.0, 1.0), (0.5, 0.2, 0.05)],
+)
+def test_no_window_is_shorter_than_half_a_chunk(duration, chunk, overlap):
+    windows = plan_windows(duration, chunk, overlap)
+    assert len(windows) > 1
+    assert all(chunk / 2 - 1e-9 <= w.duration_s <= chunk + 1e-9 for w in windows)
+    assert windows[0].offset_s == 0 and windows[-1].end_s == pytest.approx(duration)
+    for a, b in zip(windows, windows[1:], strict=False):
+        assert a.end_s - b.offset_s == pytest.approx(overlap)
+
+
+@pytest.mark.parametrize("pause_at", [None, 47.0, 49.5])
+def test_the_vad_planner_balances_its_tail_too(pause_at):
+    """70 s at 30s/2s/vad: the third window would be 14 s; the balanced seam (49 s) moves into
+    a pause up to 3 s earlier, never later, so the last window only grows."""
+    from stt_eval.chunking import cut_points
+    from stt_eval.chunking.planning import plan_vad_windows
+
+    clip, starts = _un_clip(70.0, "noise"), []
+
+    def read(a, b):
+        starts.append(a)
+        return clip.slice(a, b)
+
+    def silences(region):  # a 0.3 s pause at pause_at, in the region's own time
+        return [] if pause_at is None else [(pause_at - starts[-1], pause_at - starts[-1] + 0.3)]
+
+    windows = plan_vad_windows(70.0, read, silences, 30.0, 2.0)
+    assert [round(w.offset_s, 3) for w in windows[:2]] == [0.0, 28.0]
+    assert all(15.0 <= w.duration_s <= 30.0 + 1e-9 for w in windows)
+    assert windows[-1].duration_s >= 22.0 - 1e-9 and windows[-1].end_s == 70.0
+    last_cut = cut_points(windows)[-1]
+    assert pause_at <= last_cut <= pause_at + 0.3 if pause_at == 47.0 else last_cut == 49.0
+
+
+def test_a_clip_with_no_samples_is_an_empty_transcript_and_sends_nothing(tmp_path):
+    class Refuses:
+        name = "refuses"
+
+        def cache_identity(self):
+            return {"engine": "refuses"}
+
+        def load(self):
+            raise AssertionError("an empty clip was sent")
+
+        transcribe = load
+
+    t, measured, cached = transcribe_clip(
+        Refuses(), AudioClip(np.zeros(0, np.float32), _IN_RATE), {}, TranscriptCache(None)
+    )
+    assert (t.text, t.words, measured.cost_usd, cached) == ("", (), 0.0, False)
+
+
+def test_an_engine_that_returns_nothing_gives_an_empty_transcript():
+    class Silent:
+        name = "silent"
+
+        def cache_identity(self):
+            return {"engine": "silent"}
+
+        def load(self):
+            pass
+
+        def transcribe(self, clip, options=None):
+            return None
+
+    t, _, _ = transcribe_clip(Silent(), _un_clip(0.05, "noise"), {}, TranscriptCache(None))
+    assert t.text == "" and t.words == ()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BUILT_IN))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seconds=st.floats(0.01, 0.5),
+    kind=st.sampled_from(["silence", "noise", "tone"]),
+    seed=st.integers(0, 9),
+)
+def test_every_local_engine_survives_any_short_clip(name, seconds, kind, seed):
+    engine = get_provider(name)
+    if is_remote(engine):
+        pytest.skip("HTTP APIs are tested against their loopback servers")
+    clip = _un_clip(seconds, kind, seed)
+    t, _, _ = transcribe_clip(engine, clip, {"language": "en"}, TranscriptCache(None))
+    assert isinstance(t.text, str)
+    assert all(0 <= w.start <= w.end for w in t.words)
+
+
+@pytest.mark.slow
+def test_transcribe_of_a_0_05_s_file_prints_no_traceback(tmp_path, capsys):
+    path = tmp_path / "short.wav"
+    sf.write(path, _un_clip(0.05, "noise").samples, _IN_RATE)
+    assert main(["transcribe", str(path), "--provider", "pocketsphinx", "--no-cache"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def _un_run(tmp_path, rows, **settings):
+    """A pocketsphinx run of ``rows`` (a manifest in tmp_path) with one worker."""
+    from stt_eval.experiment import Experiment, ProviderSpec
+    from stt_eval.run.grid import run_experiment
+
+    _in_jsonl(tmp_path / "m.jsonl", rows)
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl",
+        providers=(ProviderSpec("pocketsphinx"),),
+        workers=1,
+        output=tmp_path / "r",
+        name="un",
+        **settings,
+    )
+    return run_experiment(exp, progress=False)
+
+
+@pytest.mark.slow
+def test_a_chunked_run_whose_tail_would_be_0_05_s_scores_every_recording(tmp_path):
+    speech, rate = sf.read(SAMPLE / "audio" / "pocketsphinx_goforward.flac", dtype="float32")
+    n = round(2.0 * rate) + round(0.05 * rate)  # 2 s windows leave a 0.05 s tail
+    sf.write(tmp_path / "go.wav", np.resize(speech, n), rate)
+    rows = [{"id": "go", "audio": "go.wav", "text": "go forward ten meters"}]
+    (row,) = _un_run(tmp_path, rows, chunking=("2s",)).rows
+    assert row.status == "ok", row.error
+
+
+# --------------------------------------------------------------------------- undefined is not a number
+
+
+@pytest.mark.parametrize(
+    ("ref", "hyp"),
+    [("Wait... what...", "wait what"), ("go -- now !", "go now"), ("so ... ok .", "so ok")],
+)
+@pytest.mark.parametrize("preset", ["whisper", "basic", "whisper + fillers"])
+def test_punctuation_only_tokens_are_not_words(ref, hyp, preset):
+    from stt_eval.metrics.wer import score_text
+
+    counts = score_text(ref, hyp, preset).counts
+    assert (counts.errors, counts.ref_words) == (0, len(hyp.split()))
+
+
+def test_the_none_normalizer_keeps_every_token():
+    assert normalize_text("go ...", "none") == "go ..."
+
+
+@pytest.mark.parametrize("language", ["zz", "EN", "en_US", "", "xx-US"])
+def test_an_unknown_language_is_refused_where_it_would_pick_the_rules(language):
+    with pytest.raises(UnknownLanguage, match="is not an ISO 639 code") as err:
+        normalize_text("hello", "whisper", language)
+    assert repr(language) in str(err.value) and "'ja'" in str(err.value)
+
+
+def test_an_unknown_language_in_a_manifest_row_names_the_row(_in_dir):
+    rows = [{"id": "a", "audio": "a.wav", "text": "hi", "language": "zz"}]
+    _in_jsonl(_in_dir / "m.jsonl", rows)
+    problems = load_manifest(_in_dir / "m.jsonl", check_audio=False).problems
+    assert len(problems) == 1 and "row 1" in str(problems[0]) and "'zz'" in str(problems[0])
+
+
+def test_score_refuses_an_unknown_language(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go"})
+    assert main(["score", str(ref), str(ref), "--language", "zz"]) == 2
+    assert "'zz' is not an ISO 639 code" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("ref", "hyp", "script"),
+    [("でんき", "てんき", "hiragana"), ("كتب", "كتب", "arabic"), ("привет", "привет", "cyrillic")],
+)
+def test_non_latin_references_under_english_rules_warn_and_name_the_fix(tmp_path, ref, hyp, script):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": ref, "u2": "plain english"})
+    hyps = _in_trn(tmp_path / "hyp.trn", {"u1": hyp, "u2": "plain english"})
+    with pytest.warns(UserWarning) as record:
+        score_files(refs, hyps)
+    (said,) = [str(w.message) for w in record]
+    assert str(refs) in said and "'u1'" in said and "'u2'" not in said
+    assert script in said and '"language"' in said and "--language" in said
+
+
+def test_japanese_scored_as_japanese_tells_voicing_apart(tmp_path):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": "でんき"})
+    hyps = _in_trn(tmp_path / "hyp.trn", {"u1": "てんき"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no script warning once the language is given
+        assert score_files(refs, hyps, language="ja").total.errors == 1
+
+
+def test_latin_text_with_accents_does_not_warn(tmp_path):
+    refs = _in_trn(tmp_path / "ref.trn", {"u1": "café naïve Straße"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score_files(refs, refs)
+
+
+def test_a_missing_hypothesis_is_all_deletions_and_listed(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go forward", "u2": "turn left now"})
+    hyp = _in_trn(tmp_path / "hyp.trn", {"u1": "go forward"})
+    score = score_files(ref, hyp)
+    assert (score.total.dels, score.total.ref_words, score.missing_hypotheses) == (3, 5, ("u2",))
+    assert main(["score", str(ref), str(hyp)]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("WER 60.00 %") and "'u2' has no hypothesis" in out.err
+
+
+def test_a_missing_hypothesis_is_refused_with_strict(tmp_path, capsys):
+    ref = _in_trn(tmp_path / "ref.trn", {"u1": "go forward", "u2": "turn left now"})
+    hyp = _in_trn(tmp_path / "hyp.trn", {"u1": "go forward"})
+    with pytest.raises(TranscriptFileError) as err:
+        score_files(ref, hyp, strict=True)
+    assert str(hyp) in str(err.value) and "'u2'" in str(err.value)
+    assert main(["score", str(ref), str(hyp), "--strict"]) == 2
+    assert "WER" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("make", "nan", "inf"),
+    [
+        (lambda x: np.full_like(x, np.nan), 16000, 0),
+        (lambda x: np.where(np.arange(len(x)) % 100 == 7, np.nan, x), 160, 0),
+        (lambda x: np.where(np.arange(len(x)) == 8000, np.inf, x), 0, 1),
+    ],
+)
+def test_nan_and_inf_samples_are_named_not_called_silence(tmp_path, make, nan, inf):
+    path = tmp_path / "f.wav"
+    sf.write(path, make(_in_tone(1.0)), _IN_RATE, subtype="FLOAT")
+    for read in (load_audio, audio_warnings):
+        with pytest.raises(AudioError) as err:
+            read(path)
+        msg = str(err.value)
+        assert str(path) in msg and "not numbers" in msg and "silence" not in msg
+        assert (f"{nan} NaN" in msg) == bool(nan) and (f"{inf} infinite" in msg) == bool(inf)
+
+
+def test_cost_and_budget_use_the_decoded_length_and_a_slice_its_own(tmp_path, monkeypatch):
+    """MP3 and m4a headers give no length: they were estimated at 0 s and $0 and passed any
+    budget. A slice of a recording was estimated at the whole recording's length."""
+    from stt_eval.experiment import Experiment, ProviderSpec
+    from stt_eval.providers.prices import OverBudget
+    from stt_eval.run.grid import estimate, plan_cells, plan_jobs, run_experiment
+
+    src = SAMPLE / "audio" / "pocketsphinx_goforward.flac"  # 2.786 s
+    _in_encode(src, tmp_path / "go.mp3")
+    _in_encode(src, tmp_path / "go.m4a", "-c:a", "aac")
+    shutil.copy(SAMPLE / "audio" / "longform_en.flac", tmp_path / "long.flac")  # 198.9 s
+    rows = [
+        {"id": "mp3", "audio": "go.mp3", "text": "go forward ten meters"},
+        {"id": "m4a", "audio": "go.m4a", "text": "go forward ten meters"},
+        {
+            "id": "slice",
+            "audio": "long.flac",
+            "text": "words",
+            "meta": {"offset_s": 10.0, "duration_s": 6.0},
+        },
+    ]
+    _in_jsonl(tmp_path / "m.jsonl", rows)
+    spec = ProviderSpec(
+        "openai", (("base_url", "http://127.0.0.1:9/v1"), ("price_per_minute", 1.0))
+    )
+    exp = Experiment(
+        dataset=tmp_path / "m.jsonl", providers=(spec,), output=tmp_path / "r", budget_usd=0.1
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    samples = load_manifest(tmp_path / "m.jsonl").samples
+    jobs = plan_jobs(exp, plan_cells(exp), samples, [], set(), None)
+    (sent,) = estimate(jobs)
+    # two 2.786 s files (decoded; aac may pad a frame) and the 6 s slice
+    assert sent.audio_s == pytest.approx(2 * 2.786 + 6.0, abs=0.1)
+    assert sent.usd == pytest.approx(sent.audio_s / 60, rel=1e-6) and sent.requests == 3
+    with pytest.raises(OverBudget, match=r"over the budget of \$0.10"):
+        run_experiment(exp, progress=False)
+
+
+# --------------------------------------------------------------------------- references against audio
+
+
+def _un_rttm(path, *turns: tuple[str, float, float, str]):
+    """RTTM lines (file id, start, duration, speaker)."""
+    path.write_text(
+        "".join(f"SPEAKER {f} 1 {a} {d} <NA> <NA> {s} <NA> <NA>\n" for f, a, d, s in turns)
+    )
+    return path
+
+
+def _un_speech_manifest(tmp_path, **row):
+    """go.flac (2.786 s of speech) with one manifest row of extra fields."""
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "go.flac")
+    base = {"id": "go", "audio": "go.flac", "text": "go forward ten meters"}
+    _in_jsonl(tmp_path / "m.jsonl", [base | row])
+    return tmp_path / "m.jsonl"
+
+
+def _un_checked(manifest):
+    from stt_eval.datasets.reference_checks import check_references
+    from stt_eval.pipeline.prepare import sent_seconds
+
+    loaded = load_manifest(manifest)
+    return check_references(loaded, sent_seconds, {s.id for s in loaded.samples})
+
+
+def test_turns_far_past_the_end_of_the_audio_are_refused_naming_file_and_overshoot(tmp_path):
+    rttm = _un_rttm(tmp_path / "go.rttm", ("go", 0.5, 2.0, "a"), ("go", 2.5, 57.5, "b"))
+    checked = _un_checked(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    assert checked.samples == ()
+    (problem,) = checked.problems
+    said = str(problem)
+    assert str(rttm) in said and "'go'" in said and "60 s" in said
+    assert "57.21 s after the audio" in said and "2.79 s long" in said  # 60 - 2.786
+
+
+def test_turns_just_past_the_end_are_clipped_with_a_warning(tmp_path):
+    from stt_eval.datasets.reference_checks import ReferenceClippedWarning
+
+    rttm = _un_rttm(tmp_path / "go.rttm", ("go", 0.5, 2.5, "a"), ("go", 2.9, 0.05, "b"))
+    with pytest.warns(ReferenceClippedWarning) as record:
+        checked = _un_checked(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    (said,) = [str(w.message) for w in record]
+    assert str(rttm) in said and "0.21 s after the audio" in said and "clipped" in said
+    (sample,) = checked.samples
+    # the turn starting after the end is gone, the other ends at the audio's end
+    assert [(t.speaker, t.start, t.end) for t in sample.turns] == [("a", 0.5, 2.78625)]
+
+
+def test_a_text_longer_than_anyone_says_in_the_audio_is_warned_about(tmp_path):
+    from stt_eval.datasets.reference_checks import ReferenceRateWarning
+
+    text = " ".join(["word"] * 40)  # 40 words in 2.786 s: 14 a second
+    manifest = _un_speech_manifest(tmp_path, text=text)
+    with pytest.warns(ReferenceRateWarning) as record:
+        (sample,) = _un_checked(manifest).samples
+    (said,) = [str(w.message) for w in record]
+    assert str(manifest) in said and "'go'" in said and "40 words for 2.79 s" in said
+    assert sample.text == text  # kept and scored: a warning, not a refusal
+
+
+def test_only_the_samples_a_run_chose_are_checked(tmp_path):
+    from stt_eval.datasets.reference_checks import check_references
+
+    _un_rttm(tmp_path / "go.rttm", ("go", 0.0, 60.0, "a"))
+    loaded = load_manifest(_un_speech_manifest(tmp_path, rttm="go.rttm"))
+    asked = []
+    checked = check_references(loaded, lambda s: asked.append(s.id) or 2.786, set())
+    assert (asked, checked) == ([], loaded)
+
+
+def test_stm_segments_past_the_end_are_refused_too(tmp_path):
+    (tmp_path / "go.stm").write_text("go 1 a 0.0 9.0 go forward ten meters\n")
+    checked = _un_checked(_un_speech_manifest(tmp_path, stm="go.stm"))
+    assert checked.samples == () and "6.21 s after the audio" in str(checked.problems[0])
+
+
+@pytest.mark.slow
+def test_a_run_fails_the_cells_of_a_recording_whose_rttm_overshoots_and_scores_the_rest(tmp_path):
+    from stt_eval.datasets.manifest import RowProblemWarning
+
+    _un_rttm(tmp_path / "long.rttm", ("go", 0.0, 60.0, "a"))
+    _un_rttm(tmp_path / "ok.rttm", ("ok", 0.3, 2.0, "a"))
+    shutil.copy(SAMPLE / "audio" / "pocketsphinx_goforward.flac", tmp_path / "go.flac")
+    rows = [
+        {"id": "go", "audio": "go.flac", "text": "go forward ten meters", "rttm": "long.rttm"},
+        {"id": "ok", "audio": "go.flac", "text": "go forward ten meters", "rttm": "ok.rttm"},
+    ]
+    with pytest.warns(RowProblemWarning, match="long.rttm"):
+        result = _un_run(tmp_path, rows)
+    by_id = {r.sample_id: r for r in result.rows}
+    assert by_id["go"].status == "failed" and "after the audio" in by_id["go"].error
+    assert by_id["ok"].status == "ok" and by_id["ok"].ref_words == 4
+
+
+def test_an_rttm_of_another_recording_names_the_ids_it_holds(tmp_path):
+    _un_rttm(tmp_path / "other.rttm", ("call-7", 0.0, 1.0, "a"), ("call-8", 0.0, 1.0, "b"))
+    manifest = load_manifest(_un_speech_manifest(tmp_path, rttm="other.rttm"))
+    (problem,) = manifest.problems
+    said = str(problem)
+    assert "other.rttm" in said and "no RTTM line for 'go'" in said
+    assert "'call-7', 'call-8'" in said
+
+
+def test_an_rttm_with_no_speaker_line_is_a_recording_with_no_speech(tmp_path):
+    (tmp_path / "none.rttm").write_text(";; no speech\n")
+    (sample,) = load_manifest(_un_speech_manifest(tmp_path, rttm="none.rttm")).samples
+    assert sample.turns == ()
+
+
+def test_an_stm_of_another_recording_names_the_ids_it_holds(tmp_path):
+    (tmp_path / "x.stm").write_text("call-7 1 a 0.0 1.0 hello\n")
+    (problem,) = load_manifest(_un_speech_manifest(tmp_path, stm="x.stm")).problems
+    assert "no STM line for 'go'" in str(problem) and "'call-7'" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("uem", "needle"),
+    [
+        ("", "holds no scoring region"),
+        (";; only a comment\n\n", "holds no scoring region"),
+        ("a 1 0 2\n", "no UEM line for 'b'; the file holds 'a'"),
+        ("a 1 0 2\nc 1 0 2\n", "file id 'c' is not in the reference"),
+    ],
+)
+def test_der_checks_the_uem_against_the_reference(tmp_path, capsys, uem, needle):
+    ref = _un_rttm(tmp_path / "ref.rttm", ("a", 0.0, 2.0, "x"), ("b", 0.0, 2.0, "y"))
+    (tmp_path / "s.uem").write_text(uem)
+    assert main(["der", str(ref), str(ref), "--uem", str(tmp_path / "s.uem")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and str(tmp_path / "s.uem") in err and "manifest" not in err
+
+
+def test_der_says_reference_not_manifest(tmp_path, capsys):
+    ref = _un_rttm(tmp_path / "ref.rttm", ("a", 0.0, 2.0, "x"))
+    hyp = _un_rttm(tmp_path / "hyp.rttm", ("a", 0.0, 2.0, "s1"), ("typo", 0.0, 1.0, "s1"))
+    assert main(["der", str(ref), str(hyp)]) == 2
+    err = capsys.readouterr().err
+    assert "manifest" not in err and f"not in the reference {ref}" in err and "'a'" in err
+
+
+@pytest.mark.parametrize(
+    "content", ["", ";; header only\n", "SPKR-INFO a 1 <NA> <NA> <NA> unknown x <NA> <NA>\n"]
+)
+def test_der_refuses_an_empty_reference_instead_of_printing_nan(tmp_path, capsys, content):
+    (tmp_path / "ref.rttm").write_text(content)
+    hyp = _un_rttm(tmp_path / "hyp.rttm", ("a", 0.0, 2.0, "s1"))
+    assert main(["der", str(tmp_path / "ref.rttm"), str(hyp)]) == 2
+    out = capsys.readouterr()
+    assert "nan" not in out.out.lower() and "holds no SPEAKER turns" in out.err
+
+
+def _un_rows():
+    from stt_eval.types import ResultRow
+
+    def row(sample, errors, n, ins=0, **kw):
+        return ResultRow("r", sample, "p", subs=errors, hits=n - errors, ins=ins, ref_words=n, **kw)
+
+    return [
+        row("a", 1, 10, reference="ten words", hypothesis="x"),
+        row("b", 0, 30, reference="thirty words", hypothesis="y"),
+        row(
+            "markup", 0, 0, ins=4, reference="[inaudible] {laugh}", hypothesis="one two three four"
+        ),
+    ]
+
+
+def test_a_reference_with_no_words_is_left_out_of_pooled_wer_and_counted_apart():
+    from stt_eval.report.tables import no_ref_words, per_file, pooled
+    from stt_eval.run.directory import rows_frame
+
+    frame = rows_frame(_un_rows())
+    (line,) = pooled(frame, ["provider"]).to_dict("records")
+    # 1 error over 40 words: the 4 words heard over an empty reference are not insertions
+    assert (line["ins"], line["ref_words"], line["files"], line["no_ref_words"]) == (0, 40, 2, 1)
+    assert line["wer"] == pytest.approx(1 / 40)
+    assert "markup" not in set(per_file(frame)["sample_id"])
+    assert list(no_ref_words(frame)["sample_id"]) == ["markup"]
+
+
+def test_a_reference_with_no_words_has_its_own_section_and_no_interval_share():
+    from stt_eval.report.analysis import with_intervals
+    from stt_eval.report.markdown import summary_markdown
+    from stt_eval.report.tables import pooled
+    from stt_eval.run.directory import rows_frame
+
+    frame = rows_frame(_un_rows())
+    text = summary_markdown(frame, "t", "whisper")
+    assert "## References with no words (1)" in text and "[inaudible] {laugh}" in text
+    assert "no_ref_words" in text
+    table = with_intervals(pooled(frame, ["provider"], total=False), frame, ["provider"])
+    # the interval resamples the two files with words: it cannot exceed their worst rate
+    assert table["wer_high"].iloc[0] <= 0.1 + 1e-9
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('{"id": "a", "audio": "x.wav", "text": "hi"}', "unexpected keyword argument 'audio'"),
+        ('{"id": "a", "type": "MonoCut"}', "missing 3 required positional arguments"),
+        ("not json", "JSONDecodeError"),
+    ],
+)
+def test_import_lhotse_of_a_jsonl_that_is_not_a_cutset_is_one_line(tmp_path, capsys, line, needle):
+    pytest.importorskip("lhotse")
+    (tmp_path / "m.jsonl").write_text(line + "\n")
+    args = ["import", "lhotse", str(tmp_path / "m.jsonl"), "-o", str(tmp_path / "out.jsonl")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "is not a lhotse CutSet" in err and str(tmp_path / "m.jsonl") in err and needle in err
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_import_nemo_refuses_an_unknown_language_per_row(tmp_path):
+    from stt_eval.datasets.importers import read_dataset
+
+    sf.write(tmp_path / "a.wav", _in_tone(0.5), _IN_RATE)
+    rows = [
+        {"audio_filepath": "a.wav", "text": "hi", "duration": 0.5, "lang": "zz"},
+        {"audio_filepath": "a.wav", "text": "hi", "duration": 0.5, "lang": "de"},
+    ]
+    _in_jsonl(tmp_path / "n.jsonl", rows)
+    manifest = read_dataset(tmp_path / "n.jsonl", "nemo")
+    assert [s.language for s in manifest.samples] == ["de"]
+    (problem,) = manifest.problems
+    assert problem.row == 1 and "'zz' is not an ISO 639 code" in str(problem)
+
+
+@pytest.mark.parametrize(("language", "warned"), [("en", True), ("ja", False)])
+def test_a_run_row_of_non_latin_text_under_english_rules_says_so(language, warned):
+    from stt_eval.pipeline.score import Scoring, score_row
+    from stt_eval.types import ResultRow, Sample, Transcript
+
+    sample = Sample("jp", SAMPLE / "x.wav", "でんき", language=language)
+    row = score_row(ResultRow("r", "jp", "p"), sample, Transcript("てんき"), (), Scoring())
+    assert ("hiragana" in (row.warning or "")) is warned
+    assert (row.subs, row.ref_words) == ((0, 1) if warned else (1, 1))

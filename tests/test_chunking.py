@@ -107,9 +107,21 @@ def test_bad_planner_lists_valid_ones():
 
 
 def test_plan_windows_hand_case():
-    got = [(c.index, c.offset_s, c.end_s) for c in plan_windows(70.0, 30.0, 2.0, "s")]
-    assert got == [(0, 0.0, 30.0), (1, 28.0, 58.0), (2, 56.0, 70.0)]
-    assert cut_points(plan_windows(70.0, 30.0, 2.0)) == (29.0, 57.0)
+    got = [(c.index, c.offset_s, c.end_s) for c in plan_windows(80.0, 30.0, 2.0, "s")]
+    assert got == [(0, 0.0, 30.0), (1, 28.0, 58.0), (2, 56.0, 80.0)]
+    assert cut_points(plan_windows(80.0, 30.0, 2.0)) == (29.0, 57.0)
+
+
+def test_a_short_last_window_is_balanced_with_its_neighbour():
+    # 70 s at 30s/2s would end on a 14 s window [56, 70]; the last two share [28, 70] with a
+    # 2 s overlap: two windows of (42 + 2) / 2 = 22 s
+    got = [(c.offset_s, c.end_s) for c in plan_windows(70.0, 30.0, 2.0)]
+    assert got == [(0.0, 30.0), (28.0, 50.0), (48.0, 70.0)]
+    # a 0.05 s tail (the pocketsphinx crash) is never sent on its own
+    assert [(c.offset_s, c.end_s) for c in plan_windows(30.05, 30.0)] == [
+        (0, 15.025),
+        (15.025, 30.05),
+    ]
 
 
 def test_plan_windows_no_tiny_trailing_window():
@@ -138,10 +150,15 @@ def test_windows_cover_with_overlap_and_no_gap(chunk, n_chunks, frac):
     assert ws[-1].end_s == pytest.approx(duration, abs=TOL)
     assert [c.index for c in ws] == list(range(len(ws)))
     for a, b in zip(ws, ws[1:], strict=False):
-        assert a.duration_s == pytest.approx(chunk, abs=1e-6 * chunk)
         assert a.end_s - b.offset_s == pytest.approx(overlap, abs=1e-6 * chunk)  # overlap, no gap
         assert b.end_s > a.end_s  # never a window inside its predecessor
     assert all(c.duration_s <= chunk + TOL for c in ws)
+    assert all(a.duration_s == pytest.approx(chunk, abs=1e-6 * chunk) for a in ws[:-2])
+    if len(ws) > 1:  # the minimum window length: no last window under half a chunk
+        assert ws[-1].duration_s >= chunk / 2 - TOL
+        assert ws[-2].duration_s == pytest.approx(chunk, abs=1e-6 * chunk) or ws[
+            -2
+        ].duration_s == pytest.approx(ws[-1].duration_s, abs=1e-6 * chunk)
     if len(ws) > 1:  # minimal: the second-to-last window did not already reach the end
         assert ws[-2].end_s < duration
 
@@ -418,9 +435,10 @@ def test_vad_cuts_land_in_silence():
             f"cut at {cut:.2f}s is in speech"
         )
     # each seam moved at most the 3 s tolerance earlier than a fixed plan would put it next:
-    # windows are never longer than the engine's 30 s
-    assert all(27.0 - 1e-6 <= c.duration_s <= 30.0 + 1e-6 for c in windows[:-1])
-    assert windows[-1].duration_s <= 30.0 + 1e-6
+    # windows are never longer than the engine's 30 s; the last two share the tail (a fixed
+    # plan ends on a 2.9 s window), so neither is under half a chunk
+    assert all(27.0 - 1e-6 <= c.duration_s <= 30.0 + 1e-6 for c in windows[:-2])
+    assert all(15.0 <= c.duration_s <= 30.0 + 1e-6 for c in windows[-2:])
     # the fixed cut at 29 s falls mid-word; the VAD plan must not keep it
     assert all(abs(cut - 29.0) > 0.2 for cut in cut_points(windows))
     # reading only the audio around each seam from disk gives the same plan

@@ -31,20 +31,20 @@ def test_score_json_matches_the_api(refs_hyps, capsys):
     assert main(["score", str(ref), str(hyp), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     api = score_files(ref, hyp)
-    assert out["total"]["ref_words"] == api.total.ref_words == 11
+    assert out["total"]["ref_words"] == api.total.ref_words == 14  # u3's 3 words included
     assert (out["total"]["subs"], out["total"]["dels"], out["total"]["ins"]) == (
         api.total.subs,
         api.total.dels,
         api.total.ins,
     )
-    assert out["total"]["errors"] == 3  # "not" deleted; "for you" inserted
+    assert out["total"]["errors"] == 6  # "not" deleted; "for you" inserted; u3 unanswered
     assert out["missing_hypotheses"] == ["u3"] and out["missing_references"] == ["u4"]
 
 
 def test_score_warns_about_unmatched_ids(refs_hyps, capsys):
     main(["score", *map(str, refs_hyps)])
     captured = capsys.readouterr()
-    assert captured.out.startswith("WER 27.27 %")
+    assert captured.out.startswith("WER 42.86 %")  # 6 errors / 14 words, u3 all deletions
     assert "'u3'" in captured.err and "'u4'" in captured.err
 
 

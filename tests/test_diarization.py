@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stt_eval.datasets.annotations import read_rttm, write_rttm
+from stt_eval.datasets.annotation_writers import write_rttm
+from stt_eval.datasets.annotations import read_rttm
 from stt_eval.metrics.diarization import (
     DERCounts,
     FileScores,

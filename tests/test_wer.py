@@ -42,7 +42,7 @@ def test_score_text_normalizes_both_sides():
 def test_corpus_reports_ids_missing_on_either_side():
     out = score_corpus({"a": "x y", "b": "z"}, {"a": "x", "c": "q"})
     assert out.missing_hypotheses == ("b",) and out.missing_references == ("c",)
-    assert out.total == WordCounts(hits=1, dels=1)
+    assert out.total == WordCounts(hits=1, dels=2)  # "b" has no hypothesis: all deletions
 
 
 def test_rates():

@@ -24,6 +24,8 @@ recording, so the audio module asks here:
     channels is near silence, so every reference word becomes a deletion);
   * digital silence (every sample is 0 at 16 bits);
   * samples beyond full scale (a float file not scaled to [-1, 1]: clipped, so distorted).
+- :class:`Unreadable`: NaN or infinite samples are an :class:`AudioError` naming how many and
+  where, not "digital silence" or "beyond full scale".
 """
 
 from __future__ import annotations
@@ -280,17 +282,58 @@ def mpeg_length_tagged(path: Path) -> bool:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """Samples that are not numbers (NaN, ±Inf: a float file written from a failed
+    computation), counted over a file read in blocks, with the time of the first; adds."""
+
+    nan: int = 0
+    inf: int = 0
+    first_s: float | None = None
+
+    @classmethod
+    def of(cls, frames: np.ndarray, start_s: float = 0.0, rate: int = 1) -> Unreadable:
+        """The non-finite samples of a (frames, channels) block that starts at ``start_s``."""
+        finite = np.isfinite(frames)
+        if finite.all():
+            return cls()
+        rows = ~finite.reshape(len(frames), -1).all(axis=1)
+        nan = int(np.isnan(frames).sum())
+        return cls(nan, int((~finite).sum()) - nan, start_s + int(np.argmax(rows)) / rate)
+
+    def __add__(self, other: Unreadable) -> Unreadable:
+        if not isinstance(other, Unreadable):
+            return NotImplemented
+        first = self.first_s if self.first_s is not None else other.first_s
+        return Unreadable(self.nan + other.nan, self.inf + other.inf, first)
+
+    def check(self, path: Path | str) -> None:
+        """AudioError naming how many samples are NaN or infinite and where the first is: they
+        have no loudness, so they are neither silence nor clipping."""
+        if self.first_s is None:
+            return
+        kinds = [f"{n} {what}" for n, what in ((self.nan, "NaN"), (self.inf, "infinite")) if n]
+        raise AudioError(
+            path,
+            f"holds samples that are not numbers ({' and '.join(kinds)}; the first at "
+            f"{self.first_s:.3f} s), which no engine can hear",
+            "re-export the recording from its source (a float file written from a failed "
+            "computation holds NaN)",
+        )
+
+
+@dataclass(frozen=True)
 class SignalStats:
-    """Energy of each channel and of their mean (the mono downmix), and the peak; adds with ``+``
-    so a file read in blocks is judged as a whole."""
+    """Energy of each channel and of their mean (the mono downmix), the peak and the samples
+    that are not numbers; adds with ``+`` so a file read in blocks is judged as a whole."""
 
     channel_energy: tuple[float, ...]
     downmix_energy: float
     peak: float
+    unreadable: Unreadable = Unreadable()
 
     @classmethod
-    def of(cls, frames: np.ndarray) -> SignalStats:
-        """Stats of a (frames, channels) block of float samples."""
+    def of(cls, frames: np.ndarray, start_s: float = 0.0, rate: int = 1) -> SignalStats:
+        """Stats of a (frames, channels) block of float samples starting at ``start_s``."""
         data = np.asarray(frames, dtype=np.float64)
         if data.ndim == 1:
             data = data[:, None]
@@ -299,6 +342,7 @@ class SignalStats:
             tuple(float(e) for e in np.einsum("ij,ij->j", data, data)),
             float(mono @ mono),
             float(np.abs(data).max()) if data.size else 0.0,
+            Unreadable.of(frames, start_s, rate),
         )
 
     def __add__(self, other: SignalStats) -> SignalStats:
@@ -310,6 +354,7 @@ class SignalStats:
             tuple(a + b for a, b in zip(self.channel_energy, other.channel_energy, strict=True)),
             self.downmix_energy + other.downmix_energy,
             max(self.peak, other.peak),
+            self.unreadable + other.unreadable,
         )
 
     @property

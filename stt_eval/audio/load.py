@@ -163,7 +163,7 @@ def _downmix(f: sf.SoundFile, path: Path, keep: bool = True) -> _Decoded:
     n = 0
     try:
         for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-            stats += SignalStats.of(block)
+            stats += SignalStats.of(block, n / f.samplerate, int(f.samplerate))
             if mono is not None:
                 mono[n : n + len(block)] = block.mean(axis=1)
             n += len(block)
@@ -174,6 +174,7 @@ def _downmix(f: sf.SoundFile, path: Path, keep: bool = True) -> _Decoded:
             f"{f.frames / f.samplerate:.2f} s its header promises ({exc})",
             TRUNCATED_FIX,
         ) from None
+    stats.unreadable.check(path)
     return _Decoded(mono[:n] if mono is not None else None, int(f.samplerate), n, stats)
 
 

@@ -68,15 +68,15 @@ def cmd_score(args: argparse.Namespace) -> int:
                 f"I={c.ins} N={c.ref_words})"
             )
     for ids, what in (
-        (score.missing_hypotheses, "has no hypothesis"),
-        (score.missing_references, "is a hypothesis with no reference"),
+        (score.missing_hypotheses, "has no hypothesis (scored as all deletions)"),
+        (score.missing_references, "is a hypothesis with no reference (not scored)"),
         (
             score.empty_references,
-            f"has a reference with no words after normalization ({args.normalizer})",
+            f"has a reference with no words after normalization ({args.normalizer}; not scored)",
         ),
     ):
         for uid in ids:
-            print(f"warning: id {uid!r} {what} (not scored)", file=sys.stderr)
+            print(f"warning: id {uid!r} {what}", file=sys.stderr)
     return 0
 
 

@@ -103,7 +103,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
             '({"id", "text"}, or NeMo rows with audio_filepath and pred_text), plain .txt (one '
             "utterance a line, paired by line number, with a warning), and STM references with "
             "CTM hypotheses (each word scored in the reference segment it falls in by time, as "
-            "sclite -h ctm). Both sides get the same normalizer. Ids present on one side only "
+            "sclite -h ctm). Both sides get the same normalizer. A reference with no hypothesis "
+            "is scored as all deletions (--strict refuses it); ids present on one side only "
             "are reported on stderr, never silently dropped."
         ),
     )
@@ -119,6 +120,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     _flag(p, "--by", d, "WER per speaker (spk, from STM or JSONL 'speaker') or meta.KEY",
           metavar="spk|meta.KEY")  # fmt: skip
     _flag(p, "--workers", d, "processes normalizing a large corpus (same counts)", type=int)
+    refuse = "refuse references with no hypothesis (default: all deletions, and listed)"
+    _flag(p, "--strict", d, refuse, action="store_true")
     p.add_argument("--json", action="store_true", help="pooled and per-utterance counts as JSON")
     p.set_defaults(func=commands.cmd_score)
 

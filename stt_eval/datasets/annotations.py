@@ -1,7 +1,9 @@
-"""Read and write the NIST annotation formats: RTTM, STM, CTM and UEM.
+"""Read the NIST annotation formats: RTTM, STM, CTM and UEM (written by
+:mod:`stt_eval.datasets.annotation_writers`).
 
 Each reader returns ``{file_id: tuple(records sorted by time)}`` and is strict: a wrong column
-count, a non-numeric time, a non-positive duration or a file id outside ``known_ids`` raises
+count, a non-numeric time, a non-positive duration, a file id outside ``known_ids`` (from
+``known_from``, "the manifest" unless told) or a UEM with no region raises
 :class:`AnnotationError` naming the file, the line number and the fix. A silently mis-parsed
 reference would corrupt every score computed from it, so nothing is guessed.
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from stt_eval.datasets.text import UnreadableText, read_lines
@@ -112,14 +114,36 @@ def _end(start: float, duration: float) -> float:
     return round(start + duration, 9)
 
 
-def _check_id(path: Path, no: int, file_id: str, known_ids: Collection[str] | None) -> None:
+def some_ids(ids: Collection[str], shown: int = 5) -> str:
+    """A few of a collection's ids for a message: ``'a', 'b', ... (7 ids)``."""
+    first = ", ".join(repr(i) for i in sorted(ids)[:shown])
+    return f"{first}, ... ({len(ids)} ids)" if len(ids) > shown else first or "none"
+
+
+def _check_id(
+    path: Path, no: int, file_id: str, known_ids: Collection[str] | None, known_from: str
+) -> None:
     if known_ids is not None and file_id not in known_ids:
-        known = ", ".join(sorted(known_ids)[:5]) + (", ..." if len(known_ids) > 5 else "")
         raise AnnotationError(
             path,
             no,
-            f"file id {file_id!r} is not in the manifest (known: {known})",
-            "rename the id to match the manifest's sample id, or drop these lines",
+            f"file id {file_id!r} is not in {known_from} (its ids: {some_ids(known_ids)})",
+            f"rename the id to match {known_from}, or drop these lines",
+        )
+
+
+def check_ids_held(
+    path: Path | str, kind: str, wanted: Collection[str], held: Collection[str]
+) -> None:
+    """AnnotationError naming the ids an annotation file holds when it has no line for some
+    id it is meant to describe (the file of another recording, or a misspelt id)."""
+    missing = [i for i in wanted if i not in held]
+    if missing:
+        raise AnnotationError(
+            path,
+            None,
+            f"no {kind} line for {some_ids(missing)}; the file holds {some_ids(held)}",
+            f"write each recording's id in the file id column of its {kind} lines",
         )
 
 
@@ -144,7 +168,7 @@ def _merge_same_speaker(path: Path, turns: list[SpeakerTurn]) -> tuple[SpeakerTu
 
 
 def read_rttm(
-    path: Path | str, known_ids: Collection[str] | None = None
+    path: Path | str, known_ids: Collection[str] | None = None, known_from: str = "the manifest"
 ) -> dict[str, tuple[SpeakerTurn, ...]]:
     """Speaker turns of an RTTM file, by file id, sorted by start time.
 
@@ -170,7 +194,7 @@ def read_rttm(
             raise AnnotationError(
                 path, no, f"unknown RTTM type {kind!r}", "the first column must be SPEAKER"
             )
-        _check_id(path, no, file_id, known_ids)
+        _check_id(path, no, file_id, known_ids, known_from)
         start = _number(path, no, "tbeg", fields[3])
         duration = _number(path, no, "tdur", fields[4])
         if duration <= 0:
@@ -187,47 +211,11 @@ def read_rttm(
     return {fid: _merge_same_speaker(path, turns) for fid, turns in raw.items()}
 
 
-def _fmt(x: float) -> str:
-    """Seconds with 3 decimals when exact (the NIST habit), else up to 6."""
-    return f"{x:.3f}" if abs(x - round(x, 3)) < 1e-9 else f"{x:.6f}".rstrip("0")
-
-
-def _write(path: Path | str, lines: Iterable[str]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def _check_token(kind: str, value: str, fix: str) -> str:
-    if not value or any(c.isspace() for c in value):
-        raise ValueError(f"{kind} {value!r} is empty or contains whitespace; {fix}")
-    return value
-
-
-def write_rttm(
-    turns_by_file: Mapping[str, Iterable[SpeakerTurn]], path: Path | str, channel: str = "1"
-) -> Path:
-    """Write speaker turns as RTTM (one SPEAKER row per turn, files in id order)."""
-
-    def rows() -> Iterator[str]:
-        for fid in sorted(turns_by_file):
-            _check_token("file id", fid, "use ids without spaces")
-            for t in sorted(turns_by_file[fid], key=lambda t: (t.start, t.end, t.speaker)):
-                _check_token("speaker", t.speaker, "use speaker labels without spaces")
-                yield (
-                    f"SPEAKER {fid} {channel} {_fmt(t.start)} {_fmt(t.end - t.start)} "
-                    f"<NA> <NA> {t.speaker} <NA> <NA>"
-                )
-
-    return _write(path, rows())
-
-
 # --------------------------------------------------------------------------- STM
 
 
 def read_stm(
-    path: Path | str, known_ids: Collection[str] | None = None
+    path: Path | str, known_ids: Collection[str] | None = None, known_from: str = "the manifest"
 ) -> dict[str, tuple[SpeakerSegment, ...]]:
     """Reference segments of an STM file, by file id, sorted by start time.
 
@@ -260,7 +248,7 @@ def read_stm(
         text = " ".join(rest)
         if speaker.lower() in STM_EXCLUDED_SPEAKERS or text.lower() == STM_EXCLUDED_TEXT:
             continue
-        _check_id(path, no, file_id, known_ids)
+        _check_id(path, no, file_id, known_ids, known_from)
         out.setdefault(file_id, []).append(SpeakerSegment(speaker, start, end, text))
     return {
         fid: tuple(sorted(segs, key=lambda s: (s.start, s.end, s.speaker)))
@@ -268,27 +256,11 @@ def read_stm(
     }
 
 
-def write_stm(
-    segments_by_file: Mapping[str, Iterable[SpeakerSegment]], path: Path | str, channel: str = "1"
-) -> Path:
-    """Write reference segments as STM, files in id order, segments by start time."""
-
-    def rows() -> Iterator[str]:
-        for fid in sorted(segments_by_file):
-            _check_token("file id", fid, "use ids without spaces")
-            for s in sorted(segments_by_file[fid], key=lambda s: (s.start, s.end, s.speaker)):
-                _check_token("speaker", s.speaker, "use speaker labels without spaces")
-                text = " ".join(s.text.split())
-                yield f"{fid} {channel} {s.speaker} {_fmt(s.start)} {_fmt(s.end)} {text}".rstrip()
-
-    return _write(path, rows())
-
-
 # --------------------------------------------------------------------------- CTM
 
 
 def read_ctm(
-    path: Path | str, known_ids: Collection[str] | None = None
+    path: Path | str, known_ids: Collection[str] | None = None, known_from: str = "the manifest"
 ) -> dict[str, tuple[Word, ...]]:
     """Timed words of a CTM file, by file id, sorted by start time (speaker is None)."""
     path = Path(path)
@@ -302,7 +274,7 @@ def read_ctm(
                 "write '<file> <chnl> <tbeg> <tdur> <word> [<confidence>]'",
             )
         file_id = fields[0]
-        _check_id(path, no, file_id, known_ids)
+        _check_id(path, no, file_id, known_ids, known_from)
         start = _number(path, no, "tbeg", fields[2])
         duration = _number(path, no, "tdur", fields[3])
         confidence = None
@@ -316,31 +288,11 @@ def read_ctm(
     return {fid: tuple(sorted(ws, key=lambda w: (w.start, w.end))) for fid, ws in out.items()}
 
 
-def write_ctm(
-    words_by_file: Mapping[str, Iterable[Word]], path: Path | str, channel: str = "1"
-) -> Path:
-    """Write timed words as CTM (6 columns when any word of a file has a confidence)."""
-
-    def rows() -> Iterator[str]:
-        for fid in sorted(words_by_file):
-            _check_token("file id", fid, "use ids without spaces")
-            ws = sorted(words_by_file[fid], key=lambda w: (w.start, w.end))
-            with_conf = any(w.confidence is not None for w in ws)
-            for w in ws:
-                _check_token("word", w.text, "split multi-word tokens before writing CTM")
-                row = f"{fid} {channel} {_fmt(w.start)} {_fmt(w.end - w.start)} {w.text}"
-                if with_conf:
-                    row += " NA" if w.confidence is None else f" {w.confidence:g}"
-                yield row
-
-    return _write(path, rows())
-
-
 # --------------------------------------------------------------------------- UEM
 
 
 def read_uem(
-    path: Path | str, known_ids: Collection[str] | None = None
+    path: Path | str, known_ids: Collection[str] | None = None, known_from: str = "the manifest"
 ) -> dict[str, tuple[tuple[float, float], ...]]:
     """Scoring regions of a UEM file, by file id, sorted and merged where they overlap or touch."""
     path = Path(path)
@@ -354,7 +306,7 @@ def read_uem(
                 "write '<file> <chnl> <tbeg> <tend>'",
             )
         file_id = fields[0]
-        _check_id(path, no, file_id, known_ids)
+        _check_id(path, no, file_id, known_ids, known_from)
         start = _number(path, no, "tbeg", fields[2])
         end = _number(path, no, "tend", fields[3])
         if end <= start:
@@ -365,20 +317,12 @@ def read_uem(
                 "column 4 of UEM is the end time; give each region a positive length",
             )
         out.setdefault(file_id, []).append((start, end))
+    if not out:  # not "no UEM": scoring nothing, or everything, is never what an empty file meant
+        raise AnnotationError(
+            path,
+            None,
+            "holds no scoring region",
+            "write one '<file> <chnl> <tbeg> <tend>' line per region, or give no UEM to score "
+            "each file from its first to its last reference turn",
+        )
     return {fid: merge_regions(spans) for fid, spans in out.items()}
-
-
-def write_uem(
-    regions_by_file: Mapping[str, Iterable[tuple[float, float]]],
-    path: Path | str,
-    channel: str = "1",
-) -> Path:
-    """Write scoring regions as UEM, files in id order."""
-
-    def rows() -> Iterator[str]:
-        for fid in sorted(regions_by_file):
-            _check_token("file id", fid, "use ids without spaces")
-            for start, end in merge_regions(regions_by_file[fid]):
-                yield f"{fid} {channel} {_fmt(start)} {_fmt(end)}"
-
-    return _write(path, rows())

@@ -23,14 +23,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stt_eval.datasets.annotations import AnnotationError, read_rttm, read_stm
+from stt_eval.datasets.annotations import AnnotationError, check_ids_held, read_rttm, read_stm
 from stt_eval.datasets.manifest_fields import (
     FIELDS,
     REQUIRED,
@@ -46,9 +45,8 @@ from stt_eval.datasets.text import (
     read_text,
     split_lines,
 )
+from stt_eval.normalization.languages import UnknownLanguage, check_language
 from stt_eval.types import InvalidRecord, Sample
-
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class UnknownFieldWarning(UserWarning):
@@ -61,16 +59,18 @@ class RowProblemWarning(UserWarning):
 
 @dataclass(frozen=True)
 class RowProblem:
-    """What is wrong with one manifest row (1-based; the CSV header is row 1)."""
+    """What is wrong with one manifest row (1-based; the CSV header is row 1; None when found
+    after reading, e.g. a reference that does not fit its recording)."""
 
     path: Path
-    row: int
+    row: int | None
     sample_id: str | None
     message: str
 
     def __str__(self) -> str:
+        row = f": row {self.row}" if self.row is not None else ""
         who = f" (id {self.sample_id!r})" if self.sample_id else ""
-        return f"{self.path}: row {self.row}{who}: {self.message}"
+        return f"{self.path}{row}{who}: {self.message}"
 
 
 class ManifestError(ValueError):
@@ -179,8 +179,10 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     if wrong:
         raise InvalidRecord("; ".join(wrong))
     language = row.get("language") or "en"
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
-        raise InvalidRecord(f"language {language!r} is not an ISO 639 code like 'en' or 'en-US'")
+    try:
+        check_language(language)
+    except UnknownLanguage as exc:
+        raise InvalidRecord(str(exc)) from None
     terms = row.get("terms") or ()
     meta = dict(row.get("meta") or {})
     sid = row["id"]
@@ -235,26 +237,27 @@ def _audio_url(value: Any) -> str | None:
 def _reference_turns(path: Path, sample_id: str) -> tuple:
     """The sample's reference speaker turns from its RTTM (other file ids in it are ignored).
 
-    An RTTM with no turns for this sample is allowed (the recording may hold no speech): DER is
-    then undefined and reported as such, while WER is still scored.
+    An RTTM with no SPEAKER line at all says the recording holds no speech: DER is then
+    undefined and reported as such, while WER is still scored. One that holds other ids but
+    not this one is refused, naming the ids it holds: it is another recording's, or misspelt.
     """
     try:
-        return read_rttm(path).get(sample_id, ())
+        turns = read_rttm(path)
+        if turns:
+            check_ids_held(path, "RTTM", [sample_id], turns)
     except AnnotationError as exc:
         raise InvalidRecord(str(exc)) from exc
+    return turns.get(sample_id, ())
 
 
 def reference_segments(path: Path, sample_id: str) -> tuple:
     """The sample's speaker-attributed reference segments (STM), for cpWER."""
     try:
-        segments = read_stm(path).get(sample_id, ())
+        by_file = read_stm(path)
+        check_ids_held(path, "STM", [sample_id], by_file)
     except AnnotationError as exc:
         raise InvalidRecord(str(exc)) from exc
-    if not segments:
-        raise InvalidRecord(
-            f"STM {path} has no segments for id {sample_id!r}; its first column must be the sample id"
-        )
-    return segments
+    return by_file[sample_id]
 
 
 def load_manifest(path: Path | str, *, strict: bool = False, check_audio: bool = True) -> Manifest:

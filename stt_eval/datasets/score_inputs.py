@@ -24,12 +24,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_stm
+from stt_eval.datasets.annotations import (
+    AnnotationError,
+    check_ids_held,
+    read_ctm,
+    read_rttm,
+    read_stm,
+    read_uem,
+)
 from stt_eval.datasets.importers.stm import segment_id
 from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
 from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_trn
 from stt_eval.metrics.wer import CorpusScore
-from stt_eval.types import SpeakerSegment, Word
+from stt_eval.normalization.languages import (
+    check_language,
+    english_rules_warning,
+    foreign_script,
+)
+from stt_eval.normalization.rules import uses_english_rules
+from stt_eval.types import SpeakerSegment, SpeakerTurn, Word
 
 SUFFIXES = (".trn", ".txt", ".jsonl", ".json", ".stm", ".ctm")
 
@@ -175,6 +188,19 @@ def assign_words(
     return {uid: " ".join(ws) for uid, ws in out.items()}
 
 
+def read_pair(
+    references: Path | str, hypotheses: Path | str, normalizer: str, language: str
+) -> tuple[Utterances, Utterances, dict[str, str], dict[str, str]]:
+    """Both files read and their texts keyed alike (see :func:`pair`); an unknown language is
+    refused first, and non-Latin references under English rules are warned about."""
+    check_language(language)
+    refs = read_utterances(references)
+    hyps = read_utterances(hypotheses, hypotheses=True)
+    ref_texts, hyp_texts = pair(refs, hyps)
+    warn_foreign_script(ref_texts, refs.path, normalizer, language)
+    return refs, hyps, ref_texts, hyp_texts
+
+
 def _by_file(u: Utterances) -> dict[str, str]:
     """An STM's texts joined per file (in time order), to pair with per-file hypotheses."""
     return {f: " ".join(s.text for s in segs) for f, segs in (u.segments or {}).items()}
@@ -221,9 +247,14 @@ def check_scorable(
     refs: Mapping[str, str],
     hyps: Mapping[str, str],
     normalizer: str,
+    strict: bool = False,
 ) -> None:
-    """Raise NothingToScore, naming both files and why, when no reference word was scored."""
-    if score.total.ref_words:
+    """Raise NothingToScore, naming both files and why, when no reference word was scored or
+    no id is on both sides (the wrong file: every reference would be all deletions); with
+    ``strict``, TranscriptFileError when a reference has no hypothesis."""
+    if score.total.ref_words and set(refs) & set(hyps):
+        if strict:
+            check_complete(score, hypotheses)
         return
     if not refs or not hyps:
         which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
@@ -232,7 +263,7 @@ def check_scorable(
             "scored; check you passed the right file (trn lines are 'words (id)', JSONL rows "
             '{"id": …, "text": …})'
         )
-    if not score.per_utterance and not score.empty_references:
+    if not set(refs) & set(hyps):
         raise NothingToScore(
             f"{references} and {hypotheses} share no utterance id (references: {_some(refs)}; "
             f"hypotheses: {_some(hyps)}); ids must match exactly, case and punctuation included"
@@ -243,3 +274,57 @@ def check_scorable(
         "only markup such as [noise] or {laugh}), so WER is undefined; add the words that "
         "were said, or score with another normalizer (normalizer='none', --normalizer none)"
     )
+
+
+def check_complete(score: CorpusScore, hypotheses: Path) -> None:
+    """``--strict``: raise TranscriptFileError naming the references with no hypothesis, which
+    are otherwise scored as all deletions."""
+    if score.missing_hypotheses:
+        raise TranscriptFileError(
+            f"{hypotheses} has no hypothesis for {_some(score.missing_hypotheses)}; add them "
+            "(an empty text if the system said nothing), or drop --strict to score them as all "
+            "deletions"
+        )
+
+
+class ScriptWarning(UserWarning):
+    """References in a non-Latin script are normalized with the English rules."""
+
+
+def warn_foreign_script(
+    refs: Mapping[str, str], path: Path, normalizer: str, language: str
+) -> None:
+    """Warn once, naming the file and some ids, when English rules meet non-Latin references."""
+    if not uses_english_rules(normalizer, language):
+        return
+    foreign = [uid for uid, text in refs.items() if foreign_script(text)]
+    if foreign:
+        said = english_rules_warning(refs[foreign[0]], True)
+        warnings.warn(f"{path}: {_some(foreign)}: {said}", ScriptWarning, stacklevel=3)
+
+
+Turns = dict[str, tuple[SpeakerTurn, ...]]
+
+
+def read_diarization(
+    reference: Path | str, hypothesis: Path | str, uem: Path | str | None = None
+) -> tuple[Turns, Turns, dict[str, tuple[tuple[float, float], ...]] | None]:
+    """Reference and hypothesis turns (RTTM) and scoring regions (UEM) for DER, checked
+    against the reference: it holds turns (else DER is undefined), the hypothesis and the UEM
+    hold only its file ids, and the UEM has regions for each of them."""
+    ref = read_rttm(reference)
+    if not ref:
+        raise AnnotationError(
+            reference,
+            None,
+            "holds no SPEAKER turns, so DER is undefined (no reference speech to score)",
+            "check it is the reference RTTM: 'SPEAKER <file> 1 <tbeg> <tdur> <NA> <NA> <name> "
+            "<NA> <NA>' lines",
+        )
+    known = f"the reference {reference}"
+    hyp = read_rttm(hypothesis, known_ids=set(ref), known_from=known)
+    if not uem:
+        return ref, hyp, None
+    regions = read_uem(uem, known_ids=set(ref), known_from=known)
+    check_ids_held(uem, "UEM", ref, regions)
+    return ref, hyp, regions

@@ -177,9 +177,9 @@ def char_counts(ref_words: Sequence[str], hyp_words: Sequence[str]) -> CharCount
 
 @dataclass(frozen=True)
 class CorpusScore:
-    """Per-utterance counts for the ids present on both sides, the ids present on one side only,
-    and the shared ids whose reference normalizes to nothing (only markup such as
-    ``[inaudible]``): those are reported, not scored, like unmatched ids. ``alignments`` (when
+    """Per-utterance counts for every reference id (one with no hypothesis is all deletions),
+    the ids present on one side only, and the ids whose reference normalizes to nothing (only
+    markup such as ``[inaudible]``): those are reported, not scored. ``alignments`` (when
     asked for) holds each scored utterance's normalized words and edit runs; ``chars`` (when
     asked for) its character edits, for CER."""
 
@@ -321,13 +321,15 @@ def score_corpus(
     workers: int = 1,
 ) -> CorpusScore:
     """Score transcripts matched by id; ids on one side only, and references that normalize to
-    nothing, are reported, never dropped or counted silently. ``alignments`` keeps each
-    utterance's alignment, ``cer`` counts character edits too; ``workers`` processes score a
-    large corpus in parts (counts are sums, so they are the same for any number)."""
+    nothing, are reported, never dropped or counted silently. A reference with no hypothesis
+    is scored as all deletions (the system said nothing for it), and listed; a hypothesis with
+    no reference cannot be scored, and is listed. ``alignments`` keeps each utterance's
+    alignment, ``cer`` counts character edits too; ``workers`` processes score a large corpus
+    in parts (counts are sums, so they are the same for any number)."""
     check_preset(normalizer)
-    shared = [uid for uid in references if uid in hypotheses]
+    shared = list(references)
     refs = [references[u] for u in shared]
-    hyps = [hypotheses[u] for u in shared]
+    hyps = [hypotheses.get(u, "") for u in shared]
     if workers <= 1 or len(shared) < PARALLEL_MIN_UTTERANCES:
         scored = _score_pairs((refs, hyps, normalizer, language, alignments, cer))
     else:

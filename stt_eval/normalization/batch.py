@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
+from stt_eval.normalization.languages import check_language
 from stt_eval.normalization.rules import (
     PRESETS,
     format_normalizer,
@@ -47,6 +48,7 @@ from stt_eval.normalization.rules import (
     whisper_core,
     whisper_english,
     words,
+    words_only,
 )
 
 _INERT = re.compile(r'[,;:!?"]*([A-Za-z]+)[,;:!?"]*')
@@ -127,7 +129,7 @@ class CorpusNormalizer:
 
     def __init__(self, preset: str, language: str = "en") -> None:
         self.preset = preset
-        self.language = language
+        self.language = check_language(language)
         self._texts: dict[str, list[str]] = {}
         self._pieces: dict[str, list[str]] = {}
         self._kinds = _Kinds()
@@ -183,7 +185,7 @@ class CorpusNormalizer:
             if pieces is None:
                 self._texts[text] = words(text, self.preset, self.language)
                 continue
-            out = list(chain.from_iterable(map(self._pieces.__getitem__, pieces)))
+            out = words_only(list(chain.from_iterable(map(self._pieces.__getitem__, pieces))))
             if self._tail is not None:  # steps after the whisper preset, on its words
                 out = words(" ".join(out), self._tail, self.language)
             self._texts[text] = out

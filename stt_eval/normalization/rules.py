@@ -18,6 +18,8 @@ Presets (compositions of steps):
   ``[noise]``-style words; needs the ``lhotse`` extra.
 - ``none``: no step; split on whitespace.
 
+Every preset but ``none`` ends by dropping tokens with no letter or digit (``...``, ``--``).
+
 More steps: ``fillers`` drops hesitations (uh, um, er, hmm, …); ``synonyms(path=FILE)`` rewrites
 words by a GLM-style file of ``okay => ok`` lines (``;;`` comments), so spelling variants count
 as the same word on both sides. Words are always split on whitespace at the end.
@@ -41,6 +43,8 @@ from pathlib import Path
 
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
+
+from stt_eval.normalization.languages import check_language
 
 PRESETS: dict[str, tuple[str, ...]] = {
     "whisper": ("markup", "whisper_rules"),
@@ -222,8 +226,14 @@ def check_preset(spec: str) -> str:
     return format_normalizer(steps)
 
 
+def uses_english_rules(spec: str, language: str) -> bool:
+    """Whether a normalizer applies Whisper's English rules to text of ``language``."""
+    return is_english(language) and any(s == "whisper_rules" for s, _ in parse_normalizer(spec))
+
+
 @lru_cache(maxsize=64)
 def _compose(spec: str, language: str) -> tuple[Step, ...]:
+    check_language(language)  # an unknown code would silently pick the non-English rules
     return tuple(
         STEPS[name](language) if path is None else STEPS[name](language, path)
         for name, path in parse_normalizer(spec)
@@ -240,9 +250,23 @@ def normalize_text(text: str, preset: str = DEFAULT_PRESET, language: str = "en"
     >>> normalize_text("Um, it's DONE.", "basic + fillers")
     "it's done"
     """
-    for step in _compose(preset, language):
+    steps = _compose(preset, language)
+    for step in steps:
         text = step(text)
-    return " ".join(text.split())
+    return " ".join(words_only(text.split()) if steps else text.split())
+
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def words_only(tokens: list[str]) -> list[str]:
+    """Tokens with a letter or digit in them: a punctuation-only token (the ``.`` Whisper's
+    English normalizer leaves of a trailing ``...``) is not a word a recogniser can get wrong.
+
+    >>> words_only(["go", ".", "--", "3.5", "_"])
+    ['go', '3.5']
+    """
+    return [t for t in tokens if _LETTER_OR_DIGIT.search(t)]
 
 
 def words(text: str, preset: str = DEFAULT_PRESET, language: str = "en") -> list[str]:

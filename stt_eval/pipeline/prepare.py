@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from stt_eval.audio.load import (
@@ -94,6 +95,37 @@ class Recording:
                 )
             span = (offset, float(length))
         return cls(sample.id, sample.audio_path, babble_paths, span)
+
+
+def sent_seconds(sample: Sample) -> float:
+    """Seconds of audio a sample's cells send, for cost estimates, the budget and progress:
+    its slice's length, else the file's, decoded when the header gives none or only a guess
+    (MP3, m4a: estimated at 0 s, they passed any budget). 0 for a file or slice that cannot be
+    read: its cells fail when the run reaches them."""
+    try:
+        span = Recording.of(sample).span
+    except AudioError:
+        return 0.0
+    if span is not None:
+        return span[1]
+    try:
+        stat = sample.audio_path.stat()
+    except OSError:
+        return 0.0
+    return _file_seconds(str(sample.audio_path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _file_seconds(path: str, mtime_ns: int, size: int) -> float:
+    """A file's length, once per version of it (estimate, progress and job order all ask)."""
+    header = audio_duration(path)
+    if header is not None:
+        return header
+    try:
+        with open_audio(path) as audio:
+            return audio.duration_s
+    except AudioError:
+        return 0.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,13 @@ from stt_eval.metrics.errors import edits, flags
 from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
 from stt_eval.metrics.wer import WordScore, char_counts, score_text
-from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, normalizes_to_nothing
+from stt_eval.normalization.languages import english_rules_warning
+from stt_eval.normalization.rules import (
+    DEFAULT_PRESET,
+    check_preset,
+    normalizes_to_nothing,
+    uses_english_rules,
+)
 from stt_eval.providers.keys import scrub
 from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Transcript
 
@@ -74,6 +80,9 @@ def score_row(
             "or fillers): WER is undefined for this row; fix the reference or drop the row"
             if normalizes_to_nothing(sample.text, scoring.normalizer, sample.language)
             else None,
+            english_rules_warning(
+                sample.text, uses_english_rules(scoring.normalizer, sample.language)
+            ),
         ),
         **analysis_fields(ws, sample, transcript, scoring),
     )

@@ -62,8 +62,12 @@ def transcribe_clip(
     """One transcription, through the content-addressed cache.
 
     Returns the transcript, what it cost when it was made (a cache hit keeps the measured time
-    and price, so a resumed run reports what the work cost) and whether it was a hit.
+    and price, so a resumed run reports what the work cost) and whether it was a hit. A clip
+    with no samples is not sent (it holds no words), and an engine that returns nothing gave
+    an empty transcript: neither is a failure of the recording.
     """
+    if not len(clip.samples):
+        return Transcript(text=""), Measured(), False
     key = cache_key(clip.to_wav_bytes(), provider.cache_identity(), options)
     hit = cache.get(key)
     if hit is not None:
@@ -71,7 +75,7 @@ def transcribe_clip(
     _timed_load(provider)
     with metered() as meter:
         start = time.perf_counter()
-        transcript = provider.transcribe(clip, options)
+        transcript = provider.transcribe(clip, options) or Transcript(text="")
         elapsed = time.perf_counter() - start
     remote = meter.requests > 0
     measured = Measured(

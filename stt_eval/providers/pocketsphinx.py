@@ -66,14 +66,20 @@ class PocketSphinx:
             raise InputRejected(
                 f"pocketsphinx decodes {TARGET_RATE} Hz audio only, got {audio.sample_rate} Hz; normalize it first"
             )
+        if not len(audio.samples):  # process_raw fails on no bytes, leaving the utterance open
+            return Transcript(text="", language="en", raw={"hyp": "", "segments": []})
         decoder = _decoder(self.maxhmmpf)
         decoder.reinit_feat()  # no CMN carried over from the previous utterance
         frate = int(decoder.config["frate"])
         decoder.start_utt()
-        decoder.process_raw(to_int16(audio.samples).tobytes(), full_utt=True)
-        decoder.end_utt()
+        try:
+            decoder.process_raw(to_int16(audio.samples).tobytes(), full_utt=True)
+        finally:
+            decoder.end_utt()
+        # under ~0.06 s the decoder has no lattice: seg() gives None, not an empty list
+        segments = list(decoder.seg() or ())
         words = []
-        for seg in decoder.seg():
+        for seg in segments:
             text = clean_word(seg.word)
             if text is not None:
                 end = max(seg.start_frame, seg.end_frame + 1) / frate
@@ -82,7 +88,7 @@ class PocketSphinx:
                 )
         raw = {
             "hyp": decoder.hyp().hypstr if decoder.hyp() else "",
-            "segments": [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()],
+            "segments": [(s.word, s.start_frame, s.end_frame) for s in segments],
         }
         return Transcript(
             text=" ".join(w.text for w in words), words=tuple(words), language="en", raw=raw

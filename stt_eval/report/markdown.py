@@ -18,6 +18,7 @@ from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import (
     TOTAL,
     failures,
+    no_ref_words,
     per_file,
     pooled,
     pooled_der,
@@ -114,6 +115,7 @@ def summary_blocks(
             *extra,
             "files",
             "failed",
+            *(["no_ref_words"] if table["no_ref_words"].any() else []),
             "cer",
             "cer 95 % CI",
         ]
@@ -191,6 +193,15 @@ def summary_blocks(
     ]
     parts += ["## Worst files\n", Table(worst_files(frame))]
     parts += analysis_sections(frame, Table)
+    empty = no_ref_words(frame)
+    if len(empty):
+        parts += [
+            f"## References with no words ({len(empty)})\n",
+            "These references hold no word after normalization (only markup such as [noise], "
+            "or fillers), so their WER is undefined: they are left out of every pooled WER "
+            "(column no_ref_words). Add the words that were said, or drop the rows.\n",
+            Table(empty),
+        ]
     bad = failures(frame)
     if len(bad):
         parts += [f"## Failures ({len(bad)})\n", Table(bad)]

@@ -139,21 +139,30 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     a TOTAL row per value of ``by[0]`` pooling its groups (see the module docstring)."""
     by = list(by)
     frame = _transcripts(frame, by)
-    ok = frame["status"] == "ok"
+    done = frame["status"] == "ok"
+    ok = done & (frame["ref_words"] > 0)  # no reference word: WER undefined, not 100 %
     rows = frame[by].copy()
     for col in COUNT_COLUMNS:
         rows[col] = frame[col].where(ok, 0)  # a failure counts nothing but itself
     rows["files"] = _first(frame[ok], [*by, "sample_id"]).reindex(frame.index, fill_value=0)
-    rows["failed"] = (~ok).astype(int)
+    rows["failed"] = (~done).astype(int)
+    rows["no_ref_words"] = (done & ~ok).astype(int)
     boundary = _column(frame, "boundary_errors").where(ok)
     rows["boundary_errors"] = boundary.fillna(0)
     rows["boundary_rows"] = boundary.notna().astype(int)
-    columns = [*COUNT_COLUMNS, "files", "failed", "boundary_errors", "boundary_rows"]
+    columns = [
+        *COUNT_COLUMNS,
+        "files",
+        "failed",
+        "no_ref_words",
+        "boundary_errors",
+        "boundary_rows",
+    ]
     out = _pool(rows, by, columns, by[:1], total)
     records = out.to_dict("records")
     out["wer"] = [_words(r).wer for r in records]
     out["cer"] = [CharCounts(int(r["char_edits"]), int(r["ref_chars"])).cer for r in records]
-    for col in (*COUNT_COLUMNS, "files", "failed"):
+    for col in (*COUNT_COLUMNS, "files", "failed", "no_ref_words"):
         out[col] = out[col].astype(int)
     if boundary.notna().any():
         # errors within ±1 s of a chunk cut (only chunked rows have cuts)
@@ -181,13 +190,14 @@ PER_FILE_COLUMNS = (
 
 
 def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
-    """One line per successful transcript with its own WER (for drill-down, not for averaging).
+    """One line per successful transcript with a WER (for drill-down, not for averaging): one
+    whose reference has no word is in :func:`no_ref_words` instead.
 
     With `total`, a TOTAL line (``sample_id`` TOTAL) per provider × condition × chunking × merge
     with more than one file, after all files: its counts, audio and processing seconds added up
     and its WER from them, as pyannote.metrics' ``report()`` ends with one.
     """
-    ok = _transcripts(frame[frame["status"] == "ok"])
+    ok = _transcripts(frame[(frame["status"] == "ok") & (frame["ref_words"] > 0)])
     ok = ok.sort_values(["sample_id", "provider", "condition"]).reset_index(drop=True)
     key = [k for k in TRANSCRIPT_KEY if k in ok]
     rows = ok[[*key, *WORD_COLUMNS, "audio_s", "processing_s"]]
@@ -242,6 +252,14 @@ def worst_files(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The n transcripts with the highest WER (ties: more reference words, so more errors)."""
     rows = per_file(frame)
     return rows.sort_values(["wer", "ref_words"], ascending=False).head(n).reset_index(drop=True)
+
+
+def no_ref_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """Transcripts whose reference has no word after normalization (only markup or fillers):
+    their WER is undefined, so they are left out of every pooled WER and listed here."""
+    empty = _transcripts(frame[(frame["status"] == "ok") & (frame["ref_words"] == 0)])
+    columns = ["sample_id", "provider", "condition", "reference", "hypothesis"]
+    return empty[[c for c in columns if c in empty]].drop_duplicates().reset_index(drop=True)
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stt_eval.datasets.annotations import write_ctm, write_rttm
+from stt_eval.datasets.annotation_writers import write_ctm, write_rttm
 from stt_eval.datasets.transcripts import write_trn
 from stt_eval.providers.keys import scrub
 from stt_eval.run.directory import read_rows, with_details

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval import __version__
-from stt_eval.audio.load import audio_duration
 from stt_eval.cache.store import default_cache_dir
 from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
+from stt_eval.datasets.reference_checks import check_references
 from stt_eval.experiment import Experiment, ExperimentError
-from stt_eval.pipeline.prepare import babble_talkers
+from stt_eval.pipeline.prepare import babble_talkers, sent_seconds
 from stt_eval.pipeline.recording import Cell, RecordingJob, price
 from stt_eval.pipeline.score import Scoring, failure_row
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
@@ -131,7 +131,7 @@ def plan_jobs(
                     digest=(digests or {}).get(s.id, ""),
                 )
             )
-    return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
+    return sorted(jobs, key=lambda j: -sent_seconds(j.sample))
 
 
 def _window_seconds(duration: float, chunking: str) -> list[float]:
@@ -150,7 +150,7 @@ def _streams(job: RecordingJob, cell: Cell) -> int:
 
 def units(job: RecordingJob) -> int:
     """How many windows a job transcribes (a whole recording is one), for the progress bar."""
-    duration = audio_duration(job.sample.audio_path) or 0.0
+    duration = sent_seconds(job.sample)
     return sum(
         (len(_window_seconds(duration, c.chunking)) or 1) * _streams(job, c) for c in job.cells
     )
@@ -164,7 +164,7 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
-        duration = audio_duration(job.sample.audio_path) or 0.0
+        duration = sent_seconds(job.sample)
         sends = dict.fromkeys((c.provider.label, c.chunking, _streams(job, c)) for c in job.cells)
         for label, chunking, streams in sends:
             sent.setdefault(label, []).extend(_window_seconds(duration, chunking) * streams)
@@ -238,6 +238,8 @@ def run_experiment(
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
     manifest = read_dataset(exp.dataset, exp.dataset_format)
+    chosen = {s.id for s in select_samples(manifest.samples, exp)}
+    manifest = check_references(manifest, sent_seconds, chosen)  # before anything is sent
     for problem in manifest.problems:  # once each, before anything runs, not once per cell
         warnings.warn(
             f"{problem}; its {len(cells)} cell(s) are recorded as failures",

@@ -7,10 +7,11 @@ reported).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from stt_eval.datasets.importers.common import ImporterUnavailable, Row, collect, slice_meta
-from stt_eval.datasets.manifest import Manifest
+from stt_eval.datasets.manifest import Manifest, ManifestError
 from stt_eval.types import InvalidRecord, Sample
 
 
@@ -25,11 +26,30 @@ def _lhotse():
     return lhotse
 
 
+_NOT_CUTS = (TypeError, KeyError, ValueError, AttributeError, AssertionError)
+"""What lhotse raises on a JSONL that is not a CutSet (a row missing a field, another schema)."""
+
+
+def _cuts(lhotse, path: Path) -> Iterator:
+    """The cuts of a CutSet file, one clear ManifestError if it is not one (lhotse itself
+    raises ``TypeError: MonoCut.__init__() missing 3 required positional arguments``)."""
+    try:
+        yield from lhotse.CutSet.from_file(path)
+    except FileNotFoundError:
+        raise ManifestError(path, "not found; pass the lhotse cuts manifest") from None
+    except _NOT_CUTS as exc:
+        raise ManifestError(
+            path,
+            f"is not a lhotse CutSet ({type(exc).__name__}: {exc}); pass a cuts manifest "
+            "(e.g. cuts.jsonl.gz, from CutSet.to_file), or use --format nemo for NeMo JSONL; "
+            "a stt-eval manifest needs no import",
+        ) from None
+
+
 def read_lhotse(path: Path | str, *, check_audio: bool = True) -> Manifest:
     """Samples of a lhotse CutSet manifest (``cuts.jsonl.gz`` and friends)."""
-    lhotse = _lhotse()
     path = Path(path)
-    cuts = lhotse.CutSet.from_file(path)
+    cuts = _cuts(_lhotse(), path)
 
     def build(cut, sup) -> Sample:
         sources = cut.recording.sources

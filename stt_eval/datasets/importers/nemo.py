@@ -12,17 +12,16 @@ manifest's folder, as NeMo does.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.importers.common import Row, collect, scalar_meta, slice_meta
 from stt_eval.datasets.manifest import Manifest, ManifestError, RowProblem
 from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
+from stt_eval.normalization.languages import UnknownLanguage, check_language
 from stt_eval.types import InvalidRecord, Sample
 
 CONSUMED = ("audio_filepath", "duration", "text", "offset", "id", "utt_id", "lang")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 def _sample(row: dict[str, Any], base: Path) -> Sample:
@@ -44,8 +43,10 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
         slice_meta(0, row["duration"])  # checks the duration; the row is the whole file
     sid = _row_id(row)
     language = row.get("lang") or "en"
-    if not isinstance(language, str) or not _LANGUAGE.match(language):
-        raise InvalidRecord(f"lang={language!r} is not an ISO 639 code like 'en'; fix or drop it")
+    try:
+        check_language(language)
+    except UnknownLanguage as exc:
+        raise InvalidRecord(f"lang: {exc}") from None
     return Sample(sid, base / audio, text, language=language, meta=meta)
 
 

@@ -26,12 +26,12 @@ def ok_rows(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 def file_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Numerator and denominator of ``metric`` summed per file (``sample_id``), for rows that
-    carry its counts."""
+    carry its counts and a denominator (no reference word or speech: the rate is undefined)."""
     numerators, denominator = rate_counts(metric)
     columns = [*numerators, denominator]
     if any(c not in rows for c in columns):
         return pd.DataFrame(columns=["sample_id", "num", "den"])
-    rows = rows[rows[columns].notna().all(axis=1)]
+    rows = rows[rows[columns].notna().all(axis=1) & (rows[denominator] > 0)]  # else undefined
     out = pd.DataFrame(
         {
             "sample_id": rows["sample_id"],
