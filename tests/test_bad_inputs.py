@@ -1185,7 +1185,7 @@ def test_a_reference_with_no_words_is_left_out_of_pooled_wer_and_counted_apart()
 
 
 def test_a_reference_with_no_words_has_its_own_section_and_no_interval_share():
-    from stt_eval.report.analysis import with_intervals
+    from stt_eval.report.analysis.intervals import with_intervals
     from stt_eval.report.markdown import summary_markdown
     from stt_eval.report.tables import pooled
     from stt_eval.run.directory import rows_frame
