@@ -23,7 +23,8 @@ from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.datasets.score_inputs import check_scorable, pair, read_utterances
 from stt_eval.diarizers import assign_speakers, get_diarizer
-from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
+from stt_eval.errors import BadArgument
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment, override
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
@@ -186,16 +187,11 @@ def run(
     if experiment is None:
         exp = default_experiment(full=full)
     elif full:
-        raise ExperimentError("full=True (--full) applies to the bundled sample only")
+        raise BadArgument("full", "applies to the bundled sample only, not to an experiment file")
     else:
         exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    if workers is not None:
-        exp = replace(exp, workers=workers)
-    if output is not None:
-        exp = replace(exp, output=Path(output))
-    if executor is not None or scheduler is not None:
-        executor = executor or ("dask" if scheduler else exp.executor)
-        exp = replace(exp, executor=executor, scheduler=scheduler or exp.scheduler)
+    executor = executor or ("dask" if scheduler else None)
+    exp = override(exp, workers=workers, output=output, executor=executor, scheduler=scheduler)
     result = run_experiment(exp, fresh=fresh, progress=progress)
     write_summary(result)
     report(result.run_dir)
@@ -234,10 +230,9 @@ def score_files(
         return score
     labels = {**hyps.labels, **refs.labels}
     if not any(by in row for row in labels.values()):
-        raise ValueError(
-            f"--by {by}: no utterance in {references} or {hypotheses} has the label {by!r}; "
-            "speakers come from STM or a JSONL 'speaker' field, meta.KEY from JSONL fields"
-        )
+        where = "speakers come from STM or a JSONL 'speaker' field, meta.KEY from JSONL fields"
+        said = f"no utterance in {references} or {hypotheses} has the label {by!r}"
+        raise BadArgument("by", said, where)
     return replace(score, by=by, groups=score.breakdown(labels, by))
 
 

@@ -42,6 +42,8 @@ from pathlib import Path
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from stt_eval.errors import UsageError
+
 PRESETS: dict[str, tuple[str, ...]] = {
     "whisper": ("markup", "whisper_rules"),
     "basic": ("markup", "lowercase", "punctuation"),
@@ -59,7 +61,7 @@ _EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
 _MARKUP_MARK = re.compile(r"[{\[<(-]")  # every markup pattern needs one of these
 
 
-class UnknownNormalizer(ValueError):
+class UnknownNormalizer(UsageError):
     """A normalizer name that is not one of PRESETS."""
 
 

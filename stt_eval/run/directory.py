@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from stt_eval.errors import SttEvalError
 from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
@@ -272,7 +273,7 @@ def resume(
 # --------------------------------------------------------------------------- one writer
 
 
-class RunLocked(RuntimeError):
+class RunLocked(SttEvalError, RuntimeError):
     """Another process is writing the same run directory."""
 
 
