@@ -276,6 +276,7 @@ def transcribe_file(
     word gets the speaker of the diarized turn it overlaps most.
     """
     engine = get_provider(provider, **dict(options or {}))
+    diarizing = None if diarizer == "none" else get_diarizer(diarizer)  # before any decoding
     recording, sample_language = _recording(audio, dataset)
     cache = TranscriptCache(default_cache_dir() if use_cache else None)
     prepared = prepare(
@@ -286,9 +287,9 @@ def transcribe_file(
     )
     request = {"language": sample_language or language}
     out = transcribe(engine, prepared, request, cache, chunking, merge, recording.id)
-    if diarizer == "none":
+    if diarizing is None:
         return out
-    turns, _, _ = diarize(get_diarizer(diarizer), prepared.clip, cache)
+    turns, _, _ = diarize(diarizing, prepared.clip, cache)
     t = out.transcript
     return replace(out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns))
 

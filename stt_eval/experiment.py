@@ -269,7 +269,12 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
         return TypeAdapter(Experiment).validate_python(d)
     except ValidationError as exc:
         lines = explain(exc)
-        raise ExperimentError(f"{len(lines)} problem(s):\n  " + "\n  ".join(lines)) from None
+        said = lines[0] if len(lines) == 1 else f"{len(lines)} problem(s):\n  " + "\n  ".join(lines)
+        raise ExperimentError(said) from None
+
+
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+"""pydantic's bound names, as a message writes them."""
 
 
 def override(exp: Experiment, **settings: Any) -> Experiment:
@@ -281,8 +286,9 @@ def override(exp: Experiment, **settings: Any) -> Experiment:
     except ValidationError as exc:
         err = exc.errors()[0]
         name, message = str(err["loc"][0]), err["msg"].removeprefix("Value error, ")
-        message = f"{settings[name]!r} is not allowed: {message[0].lower()}{message[1:]}"
-        raise BadArgument(name, message) from None
+        limits = [f"{op} {err['ctx'][k]}" for k, op in _BOUNDS.items() if k in err.get("ctx", {})]
+        message = f"must be {' and '.join(limits)}" if limits else message
+        raise BadArgument(name, f"{settings[name]!r} is not allowed; {message}") from None
 
 
 def load_experiment(path: Path | str) -> Experiment:

@@ -27,7 +27,7 @@ def require_diarizer(name: str) -> None:
     if name == "senko":
         from stt_eval.diarizers.senko import INSTALL
 
-        require("senko", 'diarizers = ["senko"]', INSTALL)
+        require("senko", "the senko diarizer", INSTALL)
 
 
 def get_diarizer(name: str, **options: object) -> Diarizer:
@@ -38,6 +38,7 @@ def get_diarizer(name: str, **options: object) -> Diarizer:
         raise UsageError(
             f"unknown diarizer {name!r}; choose one of: {', '.join(sorted(DIARIZERS))}"
         ) from None
+    require_diarizer(name)
     return factory(**options)
 
 

@@ -297,8 +297,9 @@ class RunLock:
                     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["started"]))
                     raise RunLocked(
                         f"{self.path.parent} is being written by PID {owner['pid']} on "
-                        f"{owner['host']} since {when}; wait for that run to finish (or stop "
-                        f"it), then run again — if it is gone, delete {self.path}"
+                        f"{owner['host']} since {when}",
+                        "wait for that run to finish (or stop it), then run again; if it is "
+                        f"gone, delete {self.path}",
                     ) from None
                 self.taken_over = owner
                 self.path.unlink(missing_ok=True)

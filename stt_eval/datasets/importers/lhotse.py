@@ -11,6 +11,7 @@ from pathlib import Path
 
 from stt_eval.datasets.importers.common import ImporterUnavailable, Row, collect, slice_meta
 from stt_eval.datasets.manifest import Manifest
+from stt_eval.errors import BadInput
 from stt_eval.types import InvalidRecord, Sample
 
 
@@ -19,8 +20,8 @@ def _lhotse():
         import lhotse
     except ImportError:
         raise ImporterUnavailable(
-            "the lhotse importer needs the lhotse package: pip install lhotse (or export the "
-            "cuts to NeMo JSONL and use --format nemo)"
+            "the lhotse importer needs the lhotse package, which is not installed",
+            "pip install lhotse (or export the cuts to NeMo JSONL and import them as nemo)",
         ) from None
     return lhotse
 
@@ -29,7 +30,15 @@ def read_lhotse(path: Path | str, *, check_audio: bool = True) -> Manifest:
     """Samples of a lhotse CutSet manifest (``cuts.jsonl.gz`` and friends)."""
     lhotse = _lhotse()
     path = Path(path)
-    cuts = lhotse.CutSet.from_file(path)
+    if not path.is_file():
+        raise BadInput(f"{path}: lhotse manifest not found", "pass a cuts file (cuts.jsonl.gz)")
+    try:
+        cuts = lhotse.CutSet.from_file(path)
+    except Exception as exc:  # noqa: BLE001 - lhotse's own words on a file that is not a CutSet
+        raise BadInput(
+            f"{path}: not a lhotse CutSet ({type(exc).__name__}: {exc})",
+            "give a cuts manifest (cuts.jsonl.gz), or import the file in its own format",
+        ) from None
 
     def build(cut, sup) -> Sample:
         sources = cut.recording.sources
