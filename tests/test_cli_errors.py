@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
-from stt_eval.cli import COMMANDS
+from stt_eval.cli import COMMANDS, main
 from stt_eval.experiment import load_experiment
 from stt_eval.run.directory import LOCK_FILE, ROWS_FILE, TRANSCRIPTS_FILE
 from stt_eval.testing.openai import openai_server
@@ -296,3 +297,12 @@ def test_fresh_without_dask_keeps_the_rows_it_would_have_replaced(work):
     assert "needs distributed" in done.stderr and "pip install 'stt-eval[dask]'" in done.stderr
     assert {name: (run_dir / name).read_text() for name in before} == before
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(before)  # nothing else written
+
+
+def test_previewing_a_chain_that_adds_no_noise_writes_it_and_says_so(tmp_path, capsys):
+    """It used to format the absent SNR as a number and crash after writing nothing to say."""
+    out = tmp_path / "clean.wav"
+    assert main(["conditions", "preview", str(AUDIO), "clean", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"wrote {out}: 2.") and said.rstrip().endswith("; no noise added")
+    assert sf.info(str(out)).samplerate == 16000
