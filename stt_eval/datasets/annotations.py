@@ -29,7 +29,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from stt_eval.datasets.text import UnreadableText, read_lines
-from stt_eval.errors import SttEvalError
+from stt_eval.errors import BadInput, SttEvalError
 from stt_eval.metrics.intervals import merge_regions, merge_turns, same_speaker_overlaps
 from stt_eval.types import InvalidRecord, SpeakerSegment, SpeakerTurn, Word
 
@@ -202,7 +202,7 @@ def _write(path: Path | str, lines: Iterable[str]) -> Path:
 
 def _check_token(kind: str, value: str, fix: str) -> str:
     if not value or any(c.isspace() for c in value):
-        raise ValueError(f"{kind} {value!r} is empty or contains whitespace; {fix}")
+        raise BadInput(f"{kind} {value!r} is empty or contains whitespace", fix)
     return value
 
 
