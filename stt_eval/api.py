@@ -22,7 +22,8 @@ from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.datasets.score_inputs import check_scorable, read_diarization, read_pair
 from stt_eval.diarizers import assign_speakers, get_diarizer
-from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment
+from stt_eval.errors import BadArgument
+from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment, override
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
 from stt_eval.metrics.wer import CorpusScore, score_corpus
@@ -186,16 +187,11 @@ def run(
     if experiment is None:
         exp = default_experiment(full=full)
     elif full:
-        raise ExperimentError("full=True (--full) applies to the bundled sample only")
+        raise BadArgument("full", "applies to the bundled sample only, not to an experiment file")
     else:
         exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
-    if workers is not None:
-        exp = replace(exp, workers=workers)
-    if output is not None:
-        exp = replace(exp, output=Path(output))
-    if executor is not None or scheduler is not None:
-        executor = executor or ("dask" if scheduler else exp.executor)
-        exp = replace(exp, executor=executor, scheduler=scheduler or exp.scheduler)
+    executor = executor or ("dask" if scheduler else None)
+    exp = override(exp, workers=workers, output=output, executor=executor, scheduler=scheduler)
     result = run_experiment(exp, fresh=fresh, progress=progress)
     write_summary(result)
     report(result.run_dir)
@@ -233,10 +229,9 @@ def score_files(
         return score
     labels = {**hyps.labels, **refs.labels}
     if not any(by in row for row in labels.values()):
-        raise ValueError(
-            f"--by {by}: no utterance in {references} or {hypotheses} has the label {by!r}; "
-            "speakers come from STM or a JSONL 'speaker' field, meta.KEY from JSONL fields"
-        )
+        where = "speakers come from STM or a JSONL 'speaker' field, meta.KEY from JSONL fields"
+        said = f"no utterance in {references} or {hypotheses} has the label {by!r}"
+        raise BadArgument("by", said, where)
     return replace(score, by=by, groups=score.breakdown(labels, by))
 
 
@@ -280,6 +275,7 @@ def transcribe_file(
     word gets the speaker of the diarized turn it overlaps most.
     """
     engine = get_provider(provider, **dict(options or {}))
+    diarizing = None if diarizer == "none" else get_diarizer(diarizer)  # before any decoding
     recording, sample_language = _recording(audio, dataset)
     cache = TranscriptCache(default_cache_dir() if use_cache else None)
     prepared = prepare(
@@ -290,9 +286,9 @@ def transcribe_file(
     )
     request = {"language": check_language(sample_language or language)}
     out = transcribe(engine, prepared, request, cache, chunking, merge, recording.id)
-    if diarizer == "none":
+    if diarizing is None:
         return out
-    turns, _, _ = diarize(get_diarizer(diarizer), prepared.clip, cache)
+    turns, _, _ = diarize(diarizing, prepared.clip, cache)
     t = out.transcript
     return replace(out, transcript=replace(t, words=assign_speakers(t.words, turns), turns=turns))
 

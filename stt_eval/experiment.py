@@ -14,7 +14,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, field
+from dataclasses import asdict, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +36,7 @@ from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
 from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.importers import DATASET_FORMATS, FORMATS, MANIFEST
 from stt_eval.diarizers import DIARIZERS
+from stt_eval.errors import BadArgument, SttEvalError
 from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
@@ -56,7 +57,7 @@ DIARIZER_CHOICES = ("none", "provider")
 _CONFIG = ConfigDict(extra="forbid")
 
 
-class ExperimentError(ValueError):
+class ExperimentError(SttEvalError, ValueError):
     """An experiment file or setting is invalid; the message names it and the fix."""
 
 
@@ -268,7 +269,26 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
         return TypeAdapter(Experiment).validate_python(d)
     except ValidationError as exc:
         lines = explain(exc)
-        raise ExperimentError(f"{len(lines)} problem(s):\n  " + "\n  ".join(lines)) from None
+        said = lines[0] if len(lines) == 1 else f"{len(lines)} problem(s):\n  " + "\n  ".join(lines)
+        raise ExperimentError(said) from None
+
+
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+"""pydantic's bound names, as a message writes them."""
+
+
+def override(exp: Experiment, **settings: Any) -> Experiment:
+    """The experiment with the settings given as arguments that are not None; a value it cannot
+    take is refused naming its argument and the valid range, as it would be in the file."""
+    settings = {k: v for k, v in settings.items() if v is not None}
+    try:
+        return replace(exp, **settings)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name, message = str(err["loc"][0]), err["msg"].removeprefix("Value error, ")
+        limits = [f"{op} {err['ctx'][k]}" for k, op in _BOUNDS.items() if k in err.get("ctx", {})]
+        message = f"must be {' and '.join(limits)}" if limits else message
+        raise BadArgument(name, f"{settings[name]!r} is not allowed; {message}") from None
 
 
 def load_experiment(path: Path | str) -> Experiment:

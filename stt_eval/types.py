@@ -12,8 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from stt_eval.errors import SttEvalError
 
-class InvalidRecord(ValueError):
+
+class InvalidRecord(SttEvalError, ValueError):
     """A record was built with values that break its invariants."""
 
 

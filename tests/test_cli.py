@@ -60,7 +60,7 @@ def test_transcribe_json_matches_the_api(capsys):
 
 def test_errors_are_one_line_naming_the_problem(tmp_path, capsys):
     (tmp_path / "x.wav").write_text("hello")
-    assert main(["transcribe", str(tmp_path / "x.wav")]) == 2
+    assert main(["transcribe", str(tmp_path / "x.wav")]) == 1  # bad input: 1; bad usage: 2
     err = capsys.readouterr().err
     assert err.startswith("stt-eval: error:") and "x.wav" in err and "Traceback" not in err
     assert (
@@ -107,7 +107,7 @@ def test_der_json_matches_the_api_and_hand_values(tmp_path, capsys):
 
 def test_der_rejects_a_malformed_rttm_naming_the_line(tmp_path, capsys):
     (tmp_path / "ref.rttm").write_text("SPEAKER f 1 0 -3 <NA> <NA> A <NA> <NA>\n")
-    assert main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "ref.rttm")]) == 2
+    assert main(["der", str(tmp_path / "ref.rttm"), str(tmp_path / "ref.rttm")]) == 1
     err = capsys.readouterr().err
     assert "ref.rttm:1:" in err and "tdur" in err
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import welch
 
+from stt_eval.api import preview_condition
 from stt_eval.audio.load import AudioClip, ffmpeg_exe, load_audio
 from stt_eval.conditions import (
     Conditioned,
@@ -29,7 +30,6 @@ from stt_eval.conditions import (
     derive_seed,
     format_chain,
     parse_chain,
-    preview,
     ulaw_decode,
     ulaw_encode,
 )
@@ -297,7 +297,9 @@ def test_input_at_other_rate_comes_out_16k(jfk):
 
 def test_preview_writes_wav(tmp_path):
     out = tmp_path / "p.wav"
-    result = preview(AUDIO / "whisper_jfk.flac", "noise(snr_db=10, kind=pink)", out, seed=3)
+    result = preview_condition(
+        AUDIO / "whisper_jfk.flac", "noise(snr_db=10, kind=pink)", out, seed=3
+    )
     assert isinstance(result, Conditioned) and abs(result.snr_db - 10) < 0.5
     info = sf.info(str(out))
     assert info.samplerate == RATE and info.channels == 1 and info.subtype == "PCM_16"

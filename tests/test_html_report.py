@@ -269,5 +269,5 @@ def test_the_cli_writes_the_report_and_names_a_bad_folder(tmp_path, capsys):
     run_dir = write_run(tmp_path)
     assert main(["report", str(run_dir)]) == 0
     assert (run_dir / "report.html").is_file() and (run_dir / "report.md").is_file()
-    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert main(["report", str(tmp_path / "nope")]) == 1
     assert "holds no result rows" in capsys.readouterr().err

@@ -38,6 +38,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from stt_eval.errors import SttEvalError
+
 DOWNMIX_ENERGY_FLOOR = 0.10
 """Warn when the mono downmix keeps less than this share of the channels' mean energy. Identical
 channels keep 100 %, unrelated ones ~50 %, one silent channel 50 %; only channels that cancel
@@ -65,14 +67,14 @@ _MAX_CHUNKS = 64
 """Chunks walked before the data chunk; a header longer than this is left to the decoder."""
 
 
-class AudioError(Exception):
+class AudioError(SttEvalError):
     """An audio file could not be used; the message names the file and the fix."""
 
     def __init__(self, path: Path | str, problem: str, fix: str) -> None:
         self.path = str(path)
         self.problem = problem
         self.fix = fix
-        super().__init__(f"{path}: {problem} — {fix}")
+        super().__init__(f"{path}: {problem}", fix)
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,15 @@ from collections.abc import Sequence
 
 import imageio_ffmpeg
 
+from stt_eval.errors import SttEvalError
+
 
 def ffmpeg_exe() -> str:
     """Path of the ffmpeg binary bundled with imageio-ffmpeg (no system ffmpeg needed)."""
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-class FfmpegError(RuntimeError):
+class FfmpegError(SttEvalError):
     """ffmpeg exited non-zero. Callers turn it into their own error (AudioError, ConditionError)
     with ``last_line``, ffmpeg's own last word on what went wrong."""
 

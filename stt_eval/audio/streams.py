@@ -19,6 +19,7 @@ import soundfile as sf
 from stt_eval.audio.checks import AudioError, SignalStats, signal_warnings
 from stt_eval.audio.ffmpeg import FfmpegError, run_ffmpeg
 from stt_eval.audio.load import LoadedAudio, audio_warnings, normalize, read_audio
+from stt_eval.errors import BadInput
 from stt_eval.types import Sample
 
 TRACK_LENGTH_TOLERANCE_S = 0.1
@@ -104,4 +105,4 @@ def read_streams(
         return read_channels(sample, max_duration_s)
     if sample.tracks:
         return read_tracks(sample, max_duration_s)
-    raise ValueError(f"sample {sample.id!r} has neither channels nor tracks to split")
+    raise BadInput(f"sample {sample.id!r} has neither channels nor tracks to split")

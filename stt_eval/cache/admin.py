@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from stt_eval.cache.store import KEY_PATTERN, BadEntry, CacheEntry, decode_entry, quarantine
+from stt_eval.errors import BadArgument
 
 STALE_TEMP_S = 3600.0
 """A temp file older than this (seconds) was left by a writer that died; prune removes it."""
@@ -278,7 +279,9 @@ def prune_cache(
         and math.isfinite(older_than_days)
         and older_than_days >= 0
     ):
-        raise ValueError(f"older_than_days={older_than_days!r} must be a number of days >= 0")
+        raise BadArgument(
+            "older_than_days", f"older_than_days={older_than_days!r} must be a number of days >= 0"
+        )
     root, now = Path(root), now or datetime.now(timezone.utc)
     cutoff = None if older_than_days is None else now - timedelta(days=older_than_days)
     removed = removed_bytes = kept = 0

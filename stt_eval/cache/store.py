@@ -44,6 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from stt_eval.errors import SttEvalError
 from stt_eval.types import Measured, SpeakerTurn, Transcript, Word
 
 CACHE_FORMAT = 4
@@ -60,7 +61,7 @@ class CacheWarning(UserWarning):
     recomputed), or an entry could not be written. Never fatal; filter it like any warning."""
 
 
-class BadEntry(ValueError):
+class BadEntry(SttEvalError, ValueError):
     """An entry that must not be served; the message says why (it follows the entry's path)."""
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stt_eval.errors import SttEvalError
+
 PLANNERS = ("fixed", "vad")
 """How window edges are placed: on a fixed grid, or with each seam moved into a pause."""
 MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
@@ -20,7 +22,7 @@ MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
 _EXAMPLE = "e.g. '30s/2s' (30 s windows, 2 s overlap), '30s', '30s/2s/vad' or 'none'"
 
 
-class ChunkingError(ValueError):
+class ChunkingError(SttEvalError, ValueError):
     """A chunking setting or window plan that cannot work; the message says why and how to fix."""
 
 

@@ -11,9 +11,8 @@ import os
 import sys
 import warnings
 
-from stt_eval.audio.load import AudioError
-from stt_eval.cli.parser import COMMANDS, build_parser
-from stt_eval.providers.errors import ProviderError
+from stt_eval.cli.parser import COMMANDS, build_parser, flag_names
+from stt_eval.errors import BadArgument, SttEvalError
 from stt_eval.providers.keys import scrubbing_output
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -24,10 +23,31 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"warning: {message}", file=sys.stderr)
 
 
+def report_error(exc: Exception, flags: dict[str, str]) -> int:
+    """One line for what went wrong (``stt-eval: error: …``, naming the file, key or flag) and
+    one for the fix (``hint: …``); returns the exit status: 2 for a wrong command line, else 1.
+    Anything that is not an expected error is a bug of ours: it asks for a report."""
+    hint = None
+    if isinstance(exc, SttEvalError):
+        message, hint, status = exc.message, exc.hint, exc.exit_code
+        if isinstance(exc, BadArgument):
+            message = f"argument {flags.get(exc.argument, exc.argument)}: {message}"
+    elif isinstance(exc, OSError):  # the system's word on a file, which it names
+        message, status = str(exc), 1
+    else:
+        message, status = f"internal error (please report it): {type(exc).__name__}: {exc}", 1
+        hint = "run it again with 'stt-eval --debug …' to see the traceback"
+    print(f"stt-eval: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    return status
+
+
 @scrubbing_output  # no key reaches the terminal, whatever prints it
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning  # restored on leaving the block
@@ -41,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (ValueError, OSError, AudioError, ProviderError) as exc:  # they name the file and fix
-        print(f"stt-eval: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if args.debug:
+            raise
+        return report_error(exc, flag_names(parser))

@@ -165,8 +165,11 @@ def cmd_der(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     out = call(api.preview_condition, args)
-    snr = f"achieved SNR {out.snr_db:.2f} dB (active speech vs added noise)"
-    snr = "no noise added" if out.snr_db is None else snr
+    snr = (
+        "no noise added"
+        if out.snr_db is None
+        else f"achieved SNR {out.snr_db:.2f} dB (active speech vs added noise)"
+    )
     print(f"wrote {args.output}: {out.clip.duration_s:.2f} s, 16 kHz mono 16-bit; {snr}")
     return 0
 

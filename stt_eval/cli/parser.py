@@ -60,6 +60,29 @@ class _KeyValue(argparse.Action):
         )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that takes long flags only in full: ``--ful`` is an error, not ``--full``.
+    Subcommand parsers are made of the same class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each API parameter's flag (``workers`` → ``--workers``) or positional, over every
+    command: how an error about a parameter names what the user typed."""
+    out: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= flag_names(sub)
+        elif action.option_strings:
+            out.setdefault(action.dest, max(action.option_strings, key=len))
+        else:
+            out.setdefault(action.dest, str(action.metavar or action.dest).upper())
+    return out
+
+
 def _flag(p: argparse.ArgumentParser, flag: str, defaults: dict, help: str, **kw: Any) -> None:
     """Add ``--flag`` with the API parameter's name (from the flag unless given) and default."""
     dest = kw.pop("dest", flag.lstrip("-").replace("-", "_"))
@@ -288,12 +311,15 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stt-eval",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"stt-eval {api.version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the traceback as well"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (
         _add_run,

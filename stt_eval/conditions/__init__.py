@@ -28,11 +28,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from stt_eval.audio.load import TARGET_RATE, AudioClip, load_audio, resample, save_wav, to_int16
+from stt_eval.audio.load import TARGET_RATE, AudioClip, resample, to_int16
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from stt_eval.conditions.noise import active_speech_mask, active_speech_power
@@ -63,7 +62,6 @@ __all__ = [
     "format_chain",
     "format_spec",
     "parse_chain",
-    "preview",
     "ulaw_decode",
     "ulaw_encode",
 ]
@@ -132,13 +130,3 @@ def apply_chain(
             x = result
     out = to_int16(x.astype(np.float32)).astype(np.float32) / 32768.0
     return Conditioned(AudioClip(out, TARGET_RATE), snr)
-
-
-def preview(
-    audio_path: Path | str, chain_text: str, out_path: Path | str, seed: int = 0
-) -> Conditioned:
-    """Load a recording, apply a chain, write the result as 16-bit WAV to listen to it."""
-    chain = parse_chain(chain_text)
-    result = apply_chain(load_audio(audio_path), chain, seed)
-    save_wav(result.clip, out_path)
-    return result

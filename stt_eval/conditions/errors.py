@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from stt_eval.errors import SttEvalError
+
 __all__ = ["ConditionError"]
 
 
-class ConditionError(ValueError):
+class ConditionError(SttEvalError, ValueError):
     """A condition spec (or the audio it is applied to) cannot be used; the message says why."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from stt_eval.errors import BadInput
 from stt_eval.metrics.intervals import merge_regions
 from stt_eval.types import SpeakerSegment, SpeakerTurn, Word
 
@@ -25,7 +26,7 @@ def _write(path: Path | str, lines: Iterable[str]) -> Path:
 
 def _check_token(kind: str, value: str, fix: str) -> str:
     if not value or any(c.isspace() for c in value):
-        raise ValueError(f"{kind} {value!r} is empty or contains whitespace; {fix}")
+        raise BadInput(f"{kind} {value!r} is empty or contains whitespace", fix)
     return value
 
 

@@ -31,6 +31,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from stt_eval.datasets.text import UnreadableText, read_lines
+from stt_eval.errors import SttEvalError
 from stt_eval.metrics.intervals import merge_regions, merge_turns, same_speaker_overlaps
 from stt_eval.types import InvalidRecord, SpeakerSegment, SpeakerTurn, Word
 
@@ -59,7 +60,7 @@ STM_EXCLUDED_TEXT = "ignore_time_segment_in_scoring"
 _NA = frozenset({"NA", "<NA>"})
 
 
-class AnnotationError(ValueError):
+class AnnotationError(SttEvalError, ValueError):
     """An annotation file has a line that cannot be trusted; the message names it and the fix."""
 
     def __init__(self, path: Path | str, line_no: int | None, problem: str, fix: str) -> None:
@@ -68,7 +69,7 @@ class AnnotationError(ValueError):
         self.problem = problem
         self.fix = fix
         where = f"{path}:{line_no}" if line_no is not None else str(path)
-        super().__init__(f"{where}: {problem} — {fix}")
+        super().__init__(f"{where}: {problem}", fix)
 
 
 # --------------------------------------------------------------------------- line parsing

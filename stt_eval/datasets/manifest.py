@@ -45,6 +45,7 @@ from stt_eval.datasets.text import (
     read_text,
     split_lines,
 )
+from stt_eval.errors import SttEvalError
 from stt_eval.normalization.languages import UnknownLanguage, check_language
 from stt_eval.types import InvalidRecord, Sample
 
@@ -73,7 +74,7 @@ class RowProblem:
         return f"{self.path}{row}{who}: {self.message}"
 
 
-class ManifestError(ValueError):
+class ManifestError(SttEvalError, ValueError):
     """A manifest could not be read at all, or (strict mode) has bad rows; lists every problem."""
 
     def __init__(self, path: Path, problems: Sequence[RowProblem] | str) -> None:

@@ -20,6 +20,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from stt_eval.errors import SttEvalError
+
 UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = (
     (b"\xff\xfe\x00\x00", "UTF-32"),
@@ -37,7 +39,7 @@ class ByteOrderMarkWarning(UserWarning):
     """A text file began with a UTF-8 byte-order mark; it was removed before reading."""
 
 
-class UnreadableText(ValueError):
+class UnreadableText(SttEvalError, ValueError):
     """A text file is not UTF-8; ``line`` (1-based) and ``offset`` (bytes from the start of the
     file) locate the first bad byte. Readers re-raise it as their own error type."""
 
@@ -49,7 +51,7 @@ class UnreadableText(ValueError):
         self.fix = SAVE_AS_UTF8
         where = f"line {line} (byte offset {offset}): " if line is not None else ""
         self.where_problem = f"{where}{problem}"
-        super().__init__(f"{path}: {self.where_problem} — {self.fix}")
+        super().__init__(f"{path}: {self.where_problem}", self.fix)
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -130,7 +132,7 @@ def read_lines(path: Path | str) -> list[str]:
     return split_lines(read_text(path))
 
 
-class NotStrictJson(ValueError):
+class NotStrictJson(SttEvalError, ValueError):
     """A line that ``json.loads`` would accept but that is not strict JSON: a key given twice in
     one object (json.loads silently keeps the last) or NaN / Infinity (not JSON at all)."""
 

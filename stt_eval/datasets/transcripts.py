@@ -17,11 +17,12 @@ from stt_eval.datasets.text import (
     json_type,
     read_lines,
 )
+from stt_eval.errors import SttEvalError
 
 _NOT_ID = re.compile(r"[()\s]")
 
 
-class TranscriptFileError(ValueError):
+class TranscriptFileError(SttEvalError, ValueError):
     """A transcript file could not be read; names the file, the line and the fix."""
 
 

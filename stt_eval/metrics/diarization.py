@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 
+from stt_eval.errors import BadArgument, BadInput
 from stt_eval.metrics.intervals import Region, merge_regions, merge_turns
 from stt_eval.types import SpeakerTurn
 
@@ -262,10 +263,8 @@ def _annotation(turns: Iterable[SpeakerTurn], uri: str):
 
 def _check_args(collar: float, uem: Sequence[Region] | None) -> None:
     if not isinstance(collar, (int, float)) or not math.isfinite(collar) or collar < 0:
-        raise ValueError(
-            f"collar={collar!r} must be >= 0 seconds (md-eval style: on each side of a boundary; "
-            "0.25 is the usual value)"
-        )
+        why = "md-eval's convention: seconds on each side of a boundary; 0.25 is the usual value"
+        raise BadArgument("collar", f"collar={collar!r} must be >= 0 seconds", why)
     for region in uem or ():
         if len(region) != 2 or not region[1] > region[0] >= 0:
             raise ValueError(
@@ -382,7 +381,7 @@ def score_files(
     """
     extra = sorted(set(hyp_by_file) - set(ref_by_file))
     if extra:
-        raise ValueError(
+        raise BadInput(
             f"hypothesis has file id(s) {extra[:5]} with no reference; "
             "fix the ids or add reference turns"
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import jiwer
 
+from stt_eval.errors import BadArgument
 from stt_eval.normalization.batch import CorpusNormalizer
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, words
 
@@ -330,7 +331,9 @@ def score_corpus(
     shared = list(references)
     refs = [references[u] for u in shared]
     hyps = [hypotheses.get(u, "") for u in shared]
-    if workers <= 1 or len(shared) < PARALLEL_MIN_UTTERANCES:
+    if not isinstance(workers, int) or workers < 1:
+        raise BadArgument("workers", f"workers={workers!r} must be a whole number >= 1")
+    if workers == 1 or len(shared) < PARALLEL_MIN_UTTERANCES:
         scored = _score_pairs((refs, hyps, normalizer, language, alignments, cer))
     else:
         from concurrent.futures import ProcessPoolExecutor

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from stt_eval.errors import BadInput
+
 ISO_639_1 = frozenset(
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
     "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
@@ -25,7 +27,7 @@ OTHER_CODES = frozenset({"jw", "haw", "yue"})
 _TAG = re.compile(r"([a-z]{2,3})(?:-[A-Za-z0-9]{2,8})*")
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(BadInput):
     """A language code that is not an ISO 639 code: it would silently pick another normalizer."""
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from stt_eval.errors import UsageError
 from stt_eval.normalization.languages import check_language
 
 PRESETS: dict[str, tuple[str, ...]] = {
@@ -63,7 +64,7 @@ _EDGE_APOSTROPHE = re.compile(r"(?<!\w)'|'(?!\w)")
 _MARKUP_MARK = re.compile(r"[{\[<(-]")  # every markup pattern needs one of these
 
 
-class UnknownNormalizer(ValueError):
+class UnknownNormalizer(UsageError):
     """A normalizer name that is not one of PRESETS."""
 
 

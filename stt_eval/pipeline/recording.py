@@ -28,6 +28,7 @@ from stt_eval.audio.streams import read_streams
 from stt_eval.cache.store import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.diarizers import get_diarizer
+from stt_eval.errors import BadInput, SttEvalError
 from stt_eval.experiment import ProviderSpec
 from stt_eval.metrics.crosstalk import crosstalk_words
 from stt_eval.metrics.intervals import merge_turns, turns_from_words
@@ -139,9 +140,10 @@ class RecordingJob:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A failure row's reason. Our own errors carry the file and the fix; anything else is a bug
-    in stt-eval, so its traceback is logged as well."""
-    if isinstance(exc, OSError) or type(exc).__module__.startswith("stt_eval."):
+    """A failure row's reason. An expected failure (an SttEvalError, or the system's OSError)
+    carries the file and the fix; anything else is a bug in stt-eval, so its traceback is logged
+    as well."""
+    if isinstance(exc, (SttEvalError, OSError)):
         return str(exc) if str(exc) else type(exc).__name__
     log.error("internal error (please report it): %s", exc, exc_info=exc)
     return f"internal error in stt-eval: {type(exc).__name__}: {exc} (traceback in the log)"
@@ -167,7 +169,7 @@ def _prepare(job: RecordingJob, mode: str, cells: Iterable[Cell]) -> PreparedAud
             needs_whole=_needs_whole(cells),
         )
     if recording.span is not None:
-        raise ValueError(
+        raise BadInput(
             f"sample {job.sample.id!r} is a slice (meta.offset_s/duration_s) and "
             "cannot be split by channel; give it its own files"
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from stt_eval.errors import SttEvalError
 
-class ProviderError(Exception):
+
+class ProviderError(SttEvalError):
     """Base of the errors a provider raises; the message says what failed and the fix.
 
     ``status`` is the HTTP status when there was one, ``provider_message`` the provider's own

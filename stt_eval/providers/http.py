@@ -33,6 +33,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from stt_eval.errors import UsageError
 from stt_eval.providers.errors import (
     AuthError,
     InputRejected,
@@ -73,7 +74,7 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.min_wait_s < 0 or self.max_wait_s < self.min_wait_s:
-            raise ValueError(
+            raise UsageError(
                 f"retry policy {self}: needs attempts >= 1 and 0 <= min_wait_s <= max_wait_s"
             )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stt_eval.errors import SttEvalError
+
 
 @dataclass(frozen=True)
 class Price:
@@ -85,7 +87,7 @@ class Estimate:
         return f"{self.provider}: {self.audio_s / 60:.1f} audio min in {self.requests} requests, {cost}"
 
 
-class OverBudget(ValueError):
+class OverBudget(SttEvalError, ValueError):
     """The estimated cost of a run is over the experiment's budget."""
 
 

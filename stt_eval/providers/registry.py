@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
+from stt_eval.errors import UsageError
 from stt_eval.providers.base import Provider
 from stt_eval.providers.remote import RemoteProvider
 
@@ -32,7 +33,7 @@ BUILT_IN: Mapping[str, str] = {
 """Registered name → ``module:class``."""
 
 
-class UnknownProvider(ValueError):
+class UnknownProvider(UsageError):
     """A provider name that is not registered, or options it does not take."""
 
 
@@ -75,10 +76,46 @@ def get_provider(name: str, **options: Any) -> Provider:
                 f"provider {name!r} does not take option(s) {unknown}; valid options: "
                 f"{', '.join(valid)}"
             )
+        _check_types(name, factory, options)
     try:
         return factory(**options)
     except TypeError as exc:
         raise UnknownProvider(f"provider {name!r}: bad options {sorted(options)}: {exc}") from exc
+    except ValueError as exc:  # the provider's own check of a value names it and the fix
+        if isinstance(exc, UnknownProvider):
+            raise
+        raise UnknownProvider(str(exc)) from exc
+
+
+_SIMPLE = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind in (int, float) and isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float) if kind is float else kind)
+
+
+def _check_types(name: str, factory: Any, options: Mapping[str, Any]) -> None:
+    """Refuse an option whose value is not of its field's simple type (``maxhmmpf="abc"``),
+    naming the option, the type and the default, before the engine sees it."""
+    try:
+        hints = get_type_hints(factory)
+    except Exception:  # noqa: BLE001 - a plugin's annotations we cannot resolve: no check
+        return
+    defaults = {f.name: f.default for f in fields(factory)}
+    for key, value in options.items():
+        kinds = get_args(hints.get(key)) or (hints.get(key),)
+        if value is None and type(None) in kinds:
+            continue
+        simple = [k for k in kinds if k in _SIMPLE]
+        checked = simple and len(simple) == len([k for k in kinds if k is not type(None)])
+        if checked and not any(_fits(value, k) for k in simple):
+            wanted = " or ".join(_SIMPLE[k] for k in simple)
+            raise UnknownProvider(
+                f"provider {name!r}: option {key}={value!r} must be {wanted} "
+                f"(default {defaults.get(key)!r})"
+            )
 
 
 def is_remote(provider: Provider) -> bool:

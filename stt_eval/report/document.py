@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from stt_eval.errors import BadInput
 from stt_eval.metrics.wer import WordScore
 from stt_eval.providers.keys import scrub
 from stt_eval.report.alignment import columns, pralign_lines, row_alignment
@@ -188,7 +189,7 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
     run_dir = Path(run_dir)
     rows = read_rows(run_dir)
     if not rows:
-        raise ValueError(
+        raise BadInput(
             f"{run_dir} holds no result rows (rows.jsonl); give a run directory such as "
             "results/<run-id>, or make one first: stt-eval run"
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from stt_eval.errors import SttEvalError
 from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
@@ -272,7 +273,7 @@ def resume(
 # --------------------------------------------------------------------------- one writer
 
 
-class RunLocked(RuntimeError):
+class RunLocked(SttEvalError, RuntimeError):
     """Another process is writing the same run directory."""
 
 
@@ -296,8 +297,9 @@ class RunLock:
                     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner["started"]))
                     raise RunLocked(
                         f"{self.path.parent} is being written by PID {owner['pid']} on "
-                        f"{owner['host']} since {when}; wait for that run to finish (or stop "
-                        f"it), then run again — if it is gone, delete {self.path}"
+                        f"{owner['host']} since {when}",
+                        "wait for that run to finish (or stop it), then run again; if it is "
+                        f"gone, delete {self.path}",
                     ) from None
                 self.taken_over = owner
                 self.path.unlink(missing_ok=True)

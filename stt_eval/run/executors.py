@@ -24,12 +24,16 @@ from contextlib import ExitStack, suppress
 from dataclasses import replace
 from typing import Any
 
-from stt_eval.experiment import Experiment, ExperimentError
+from stt_eval.errors import MissingExtra
+from stt_eval.experiment import Experiment
 from stt_eval.pipeline.recording import RecordingJob, run_recording
 from stt_eval.types import ResultRow
 
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
+
+DASK_INSTALL = "pip install 'stt-eval[dask]'"
+"""How to get the optional Dask executor."""
 
 POLL_S = 0.2
 """How often the waiting runner drains progress events."""
@@ -126,9 +130,9 @@ def _iter_dask(jobs: Sequence[RecordingJob], exp: Experiment) -> Iterator[list[R
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
-    except ImportError as exc:  # an optional extra
-        raise ExperimentError(
-            "executor = 'dask' needs Dask distributed: pip install 'stt-eval[dask]'"
+    except ImportError as exc:  # an optional extra (checked when the run was planned)
+        raise MissingExtra(
+            f"executor = 'dask' needs Dask distributed ({exc})", DASK_INSTALL
         ) from exc
     with ExitStack() as stack:
         if exp.scheduler:

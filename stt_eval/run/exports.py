@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stt_eval.datasets.annotation_writers import write_ctm, write_rttm
 from stt_eval.datasets.transcripts import write_trn
+from stt_eval.experiment import ExperimentError
 from stt_eval.providers.keys import scrub
 from stt_eval.run.directory import read_rows, with_details
 from stt_eval.types import ResultRow, Word
@@ -97,7 +98,7 @@ def write_exports(rows: Sequence[ResultRow], root: Path | str) -> Exported:
     for setting, group in groups.items():
         rel = setting_dir(*setting)
         if rel in seen:
-            raise ValueError(
+            raise ExperimentError(
                 f"settings {seen[rel]} and {setting} both export to {rel}; rename a provider "
                 "label or condition so they differ in letters or digits"
             )

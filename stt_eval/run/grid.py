@@ -25,12 +25,15 @@ from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.datasets.reference_checks import check_references
+from stt_eval.diarizers import require_diarizer
+from stt_eval.errors import require
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline.prepare import babble_talkers, sent_seconds
 from stt_eval.pipeline.recording import Cell, RecordingJob, price
 from stt_eval.pipeline.score import Scoring, failure_row
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote
+from stt_eval.run.aside import set_aside
 from stt_eval.run.directory import (
     EXPERIMENT_FILE,
     ROWS_FILE,
@@ -48,12 +51,9 @@ from stt_eval.run.directory import (
     with_details,
     write_results,
 )
-from stt_eval.run.executors import iter_results
+from stt_eval.run.executors import DASK_INSTALL, iter_results
 from stt_eval.run.progress import Progress
 from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
-
-PR_SET_PDEATHSIG = 1
-"""prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
 
 
 def cpu_seconds() -> float:
@@ -68,8 +68,13 @@ def cpu_seconds() -> float:
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     """Expand the grid (the Experiment has already checked and canonicalised every axis);
     merge strategies only vary for chunked settings; a ``split`` cell has no diarizer axis (its
-    speakers come from the channels). Remote providers' keys are checked here, before anything
-    is sent."""
+    speakers come from the channels). Remote providers' keys and the optional packages the
+    experiment needs (Dask, a diarizer's engine) are checked here, before anything is written
+    or sent."""
+    if exp.executor == "dask":
+        require("distributed", "executor = 'dask' (--executor dask)", DASK_INSTALL)
+    for name in exp.diarizers:
+        require_diarizer(name)
     for spec in exp.providers:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
@@ -270,18 +275,25 @@ def run_experiment(
                 f"plan: took over the lock of a run that is gone: {lock.taken_over}",
                 file=sys.stderr,
             )
-        return _run_locked(
-            exp,
-            cells,
-            manifest,
-            samples,
-            run_dir,
-            start,
-            fresh=fresh,
-            progress=progress,
-            cache_root=cache_root,
-            on_rows=on_rows,
-        )
+        with set_aside(run_dir, (ROWS_FILE, TRANSCRIPTS_FILE), fresh) as started:
+
+            def written(rows: list[ResultRow]) -> None:
+                started()  # the new run is under way: --fresh's old rows go
+                if on_rows:
+                    on_rows(rows)
+
+            return _run_locked(
+                exp,
+                cells,
+                manifest,
+                samples,
+                run_dir,
+                start,
+                fresh=fresh,
+                progress=progress,
+                cache_root=cache_root,
+                on_rows=written,
+            )
 
 
 def _run_locked(

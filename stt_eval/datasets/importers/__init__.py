@@ -19,6 +19,7 @@ from stt_eval.datasets.importers.lhotse import read_lhotse
 from stt_eval.datasets.importers.nemo import read_nemo
 from stt_eval.datasets.importers.stm import read_stm_dataset
 from stt_eval.datasets.manifest import Manifest, ManifestError, load_manifest, save_manifest
+from stt_eval.errors import UsageError
 
 IMPORTERS: dict[str, Callable[..., Manifest]] = {
     "nemo": read_nemo,
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class UnknownFormat(ValueError):
+class UnknownFormat(UsageError):
     """A dataset format that no importer reads; the message lists the ones that exist."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval.datasets.manifest import Manifest, ManifestError, RowProblem
+from stt_eval.errors import MissingExtra
 from stt_eval.types import InvalidRecord, Sample
 
 OFFSET_KEY = "offset_s"
@@ -24,7 +25,7 @@ RECORDING_KEY = "recording"
 AUDIO_SUFFIXES = (".wav", ".flac", ".sph", ".mp3", ".ogg", ".opus", ".m4a")
 
 
-class ImporterUnavailable(ValueError):
+class ImporterUnavailable(MissingExtra, ValueError):
     """The importer needs an optional package that is not installed; says what to install."""
 
 

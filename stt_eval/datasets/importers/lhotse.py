@@ -20,8 +20,8 @@ def _lhotse():
         import lhotse
     except ImportError:
         raise ImporterUnavailable(
-            "the lhotse importer needs the lhotse package: pip install lhotse (or export the "
-            "cuts to NeMo JSONL and use --format nemo)"
+            "the lhotse importer needs the lhotse package, which is not installed",
+            "pip install lhotse (or export the cuts to NeMo JSONL and import them as nemo)",
         ) from None
     return lhotse
 
