@@ -88,7 +88,7 @@ def test_a_badly_pasted_key_is_in_no_file_line_or_log(
             assert main(["report", str(result.run_dir)]) == 0
         cli = ["transcribe", AUDIO, "--provider", provider, "--language", "en"]
         cli += [f"--option={k}={v}" for k, v in options.items()]
-        assert main(cli) == (2 if refused else 0)
+        assert main(cli) == (1 if refused else 0)
     out, err = capfd.readouterr()
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != AUDIO]
     assert refused or any(p.name == "report.md" for p in written)
