@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from stt_eval.audio.load import AudioError
+from stt_eval.audio.checks import AudioError
 from stt_eval.cli.parser import COMMANDS, build_parser
 from stt_eval.providers.errors import ProviderError
 
