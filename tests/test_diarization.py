@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from stt_eval.datasets.annotations import read_rttm, write_rttm
+from stt_eval.metrics.assignment import max_assignment
 from stt_eval.metrics.diarization import (
     DERCounts,
     FileScores,
@@ -454,3 +455,29 @@ def test_components_are_bounded(ref, hyp, collar):
     assert c.total_s <= sum(t.duration for t in merged) + 1e-6
     empty = score_diarization(ref, [], collar=collar).counts
     assert empty.missed_s == pytest.approx(empty.total_s)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_files_scored_together_score_as_each_alone(seed):
+    """One pass over all files: nothing leaks across a file boundary, whatever the ids."""
+    rng = random.Random(f"together-{seed}")
+    ref = {f"f{i}": _random_turns(rng, "r", rng.randint(0, 15)) for i in range(5)}
+    hyp = {fid: _random_turns(rng, "h", rng.randint(0, 15)) for fid in ref}
+    collar, skip = (0.0, 0.25)[seed % 2], seed >= 2
+    together = score_files(ref, hyp, collar=collar, skip_overlap=skip)
+    for fid in ref:
+        alone = score_diarization(ref[fid], hyp[fid], collar=collar, skip_overlap=skip)
+        assert together.per_file[fid] == alone
+
+
+def test_max_assignment_is_scipys_ties_included():
+    """The speaker pairing resolves equal totals as scipy's linear_sum_assignment does."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        rows, cols, top = rng.randint(1, 6), rng.randint(1, 6), rng.choice([1, 2, 5, 100])
+        weights = [[float(rng.randint(0, top)) for _ in range(cols)] for _ in range(rows)]
+        a, b = linear_sum_assignment(-np.array(weights))
+        assert max_assignment(weights) == list(zip(a.tolist(), b.tolist())), weights

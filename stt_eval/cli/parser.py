@@ -182,8 +182,8 @@ def _add_der(sub: argparse._SubParsersAction) -> None:
         help="score diarization made elsewhere (RTTM vs RTTM)",
         description=(
             "Diarization error rate with missed speech, false alarm and speaker confusion "
-            "(seconds), and JER, per file and pooled, via pyannote.metrics. --collar is "
-            "md-eval's: seconds on each side of every reference boundary that are not scored. "
+            "(seconds), and JER, per file and pooled, as md-eval and pyannote.metrics compute "
+            "them. --collar is md-eval's: seconds on each side of every reference boundary that are not scored. "
             "Without --uem, each file is scored like md-eval.pl without -u: from the first to "
             "the last reference turn."
         ),
