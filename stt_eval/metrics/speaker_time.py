@@ -159,12 +159,11 @@ class _Sweep:
         scored, file = self.in_scored[timed], self.file[timed]
         begins = scored & ~np.concatenate([[False], scored[:-1] & (file[1:] == file[:-1])])
         stops = scored & ~np.concatenate([scored[1:] & (file[1:] == file[:-1]), [False]])
-        out: list[list[Region]] = [[] for _ in range(self.n_files)]
         lows, highs = self.time[timed[begins]], self.time[timed[stops] + 1]
-        for f, low, high in zip(file[begins].tolist(), lows.tolist(), highs.tolist()):
-            if high - low > DUST:
-                out[f].append((low, high))
-        return out
+        real = highs - lows > DUST
+        lows, highs, file = lows[real].tolist(), highs[real].tolist(), file[begins][real]
+        cuts = np.searchsorted(file, np.arange(self.n_files + 1)).tolist()
+        return [list(zip(lows[a:b], highs[a:b])) for a, b in zip(cuts, cuts[1:])]
 
     def _pairs(self, ref, hyp, n_hyp: int) -> tuple[np.ndarray, np.ndarray]:
         """Sorted keys ``ref * n_hyp + hyp`` of the speaker pairs that share a segment, and
