@@ -250,14 +250,14 @@ needs_sctk = pytest.mark.skipif(
 )
 
 
-def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float) -> float:
+def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float, *options: str) -> float:
     """md-eval.pl's pooled DER in percent with its own default region (no -u): stt-eval's
     default is meant to be the same, so no UEM is passed to either side."""
     write_rttm(ref, tmp / "ref.rttm")
     write_rttm(hyp, tmp / "hyp.rttm")
     out = subprocess.run(
         [SCTK, "md-eval.pl", "-r", str(tmp / "ref.rttm"), "-s", str(tmp / "hyp.rttm")]
-        + ["-c", str(collar)],
+        + ["-c", str(collar), *options],
         capture_output=True,
         text=True,
         check=True,
@@ -308,6 +308,21 @@ def test_agrees_with_md_eval_on_sample(tmp_path, kind, collar):
     theirs = _md_eval(tmp_path, ref, hyp, collar)
     assert ours.der > 0  # the perturbation did something
     assert 100 * ours.der == pytest.approx(theirs, abs=0.01)
+
+
+@pytest.mark.slow
+@needs_sctk
+@pytest.mark.parametrize("collar", [0.0, 0.25])
+def test_skip_overlap_agrees_with_md_eval_single_speaker_scoring(tmp_path, collar):
+    """skip_overlap is md-eval's -1: only regions where at most one reference speaker talks."""
+    ref = {}
+    for path in sorted((SAMPLE / "rttm").glob("*.rttm")):
+        ref.update(read_rttm(path))
+    rng = random.Random(f"skip-{collar}")
+    hyp = {fid: _perturb(turns, "shift", rng) for fid, turns in ref.items()}
+    ours = score_files(ref, hyp, collar=collar, skip_overlap=True).total
+    assert ours.total_s < score_files(ref, hyp, collar=collar).total.total_s  # overlap left out
+    assert 100 * ours.der == pytest.approx(_md_eval(tmp_path, ref, hyp, collar, "-1"), abs=0.01)
 
 
 @pytest.mark.slow
