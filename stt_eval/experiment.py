@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.chunking import format_chunking, parse_chunking
 from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.importers import DATASET_FORMATS, FORMATS, MANIFEST
 from stt_eval.diarizers import DIARIZERS
@@ -40,7 +40,7 @@ from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
-from stt_eval.types import CHANNEL_MODES, EXECUTORS
+from stt_eval.types import CHANNEL_MODES, EXECUTORS, MERGE_STRATEGIES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -233,6 +233,9 @@ CHANNEL_MODES = ("mix", "split")
 """``mix``: the channels downmixed to mono (one stream); ``split``: each channel or track
 transcribed on its own, its words labelled with the channel's speaker."""
 
+MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
+"""How neighbouring windows' transcripts are joined (see ``stt_eval.chunking.merge_chunks``)."""
+
 EXECUTORS = ("local", "dask")
 """Where jobs run: this machine's processes and threads, or a Dask cluster."""
 

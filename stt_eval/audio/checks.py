@@ -32,9 +32,10 @@ import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 DOWNMIX_ENERGY_FLOOR = 0.10
 """Warn when the mono downmix keeps less than this share of the channels' mean energy. Identical
@@ -291,6 +292,8 @@ class SignalStats:
     @classmethod
     def of(cls, frames: np.ndarray) -> SignalStats:
         """Stats of a (frames, channels) block of float samples."""
+        import numpy as np  # the CLI imports this module for AudioError: numpy on first use
+
         data = np.asarray(frames, dtype=np.float64)
         if data.ndim == 1:
             data = data[:, None]

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from stt_eval import api
-from stt_eval.chunking.settings import MERGE_STRATEGIES
 from stt_eval.cli import commands
 from stt_eval.datasets.importers import FORMATS
 from stt_eval.normalization.rules import PRESETS, STEPS
-from stt_eval.types import EXECUTORS
+from stt_eval.types import EXECUTORS, MERGE_STRATEGIES
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 

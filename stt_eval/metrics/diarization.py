@@ -32,15 +32,12 @@ Reference without speech. DER's denominator is then 0: ``DERCounts.der`` is NaN 
 says why in ``reason``), while false-alarm seconds are still counted so pooled DER includes them.
 
 JER comes as pyannote.metrics' components in :class:`JERCounts` (the summed Jaccard errors of the
-reference speakers, paired as pyannote pairs them, and their number), which add like
-:class:`DERCounts`: a corpus JER is
-``sum(jer_counts).jer``, what ``abs(JaccardErrorRate())`` gives after every file, never a mean of
-per-file JERs.
+reference speakers, paired as pyannote pairs them, and their number), which add like DERCounts: a
+corpus JER is ``sum(jer_counts).jer`` (pyannote's ``abs(JaccardErrorRate())``), not a mean.
 
-Merging. Overlapping or touching turns of one speaker (reference or hypothesis) are merged with
-:func:`stt_eval.metrics.intervals.merge_turns` before scoring, so an overlap is not counted twice. Collars
-go around the reference turns as given, before merging, as md-eval and pyannote do: a boundary
-between two touching turns of one speaker still gets its no-score collar.
+Merging. Overlapping or touching turns of one speaker are merged (:mod:`.intervals`) before
+scoring, so an overlap is not counted twice; collars go around the reference turns as given, as
+md-eval and pyannote put them: touching turns of one speaker keep their boundary's collar.
 """
 
 from __future__ import annotations
@@ -49,11 +46,15 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
-from stt_eval.metrics.assignment import pair_speakers, present, pyannote_label
 from stt_eval.metrics.intervals import Region, merge_regions, merge_turns
-from stt_eval.metrics.speaker_time import FileTurns, SpeakerTime, speaker_time
 from stt_eval.types import SpeakerTurn
+
+if TYPE_CHECKING:  # numpy comes with scoring: `stt-eval score` reads DEFAULT_COLLAR only
+    import numpy as np
+
+    from stt_eval.metrics.speaker_time import SpeakerTime
 
 DEFAULT_COLLAR = 0.25
 """The collar runs and commands use unless told otherwise: md-eval's ``-c 0.25`` (seconds on each
@@ -274,13 +275,10 @@ def score_diarization(
 ) -> DiarizationScore:
     """Score one file's hypothesis speaker turns against its reference turns.
 
-    `collar` is md-eval's (seconds on each side of each reference boundary). `skip_overlap`
-    leaves regions where reference speakers overlap unscored. `uem` is the (start, end) regions
-    to score (overlapping ones are merged); ``None`` means :data:`DEFAULT_SCORING_REGION`.
-    Collars go around `ref_turns` as given; overlapping or touching turns of one speaker are
-    merged for everything else (see the module docstring). A hypothesis with no turns is all
-    missed speech; a reference with no speech gives NaN DER and JER with the reason in
-    ``.reason``.
+    `collar` is md-eval's (seconds each side of each reference boundary); `skip_overlap` leaves
+    reference overlap unscored; `uem` is the (start, end) regions to score, ``None`` meaning
+    :data:`DEFAULT_SCORING_REGION`. A hypothesis with no turns is all missed speech; a
+    reference with no speech gives NaN DER and JER with the reason in ``.reason``.
     """
     (score,) = _score_all([(ref_turns, hyp_turns, uem)], collar, skip_overlap)
     return score
@@ -292,6 +290,8 @@ def _score_all(
     skip_overlap: bool,
 ) -> list[DiarizationScore]:
     """Every file's score from one pass over all their turns."""
+    from stt_eval.metrics.speaker_time import FileTurns, speaker_time
+
     inputs = []
     for ref_turns, hyp_turns, uem in files:
         _check_args(collar, uem)
@@ -302,6 +302,8 @@ def _score_all(
 
 
 def _score(t: SpeakerTime) -> DiarizationScore:
+    from stt_eval.metrics.assignment import pair_speakers, present
+
     # md-eval's mapping: hypothesis x reference time in the region before collars
     mapped = pair_speakers(t.both_mapping.T, present(t.hyp_mapping), present(t.ref_mapping))
     correct = sum(t.both_scored[r, h] for h, r in mapped)
@@ -317,7 +319,7 @@ def _score(t: SpeakerTime) -> DiarizationScore:
     return DiarizationScore(
         counts=counts,
         jer_counts=_jer(t),
-        per_speaker=_per_speaker(t, {r: h for h, r in mapped}),
+        per_speaker=_per_speaker(t, {r: h for h, r in mapped}, present(t.ref_scored)),
         mapping=mapping,
         scored_region=t.scored_region,
     )
@@ -328,6 +330,8 @@ def _jer(t: SpeakerTime) -> JERCounts:
     (false alarm + miss) / union with its partner, 1 without one. pyannote renames reference
     speakers A, B, … and hypothesis speakers 0, 1, … and sorts the names as text (``"10"`` before
     ``"2"``): that order breaks ties."""
+    from stt_eval.metrics.assignment import pair_speakers, present, pyannote_label
+
     ref, hyp = present(t.ref_scored), present(t.hyp_scored)
     ref = ref[sorted(range(len(ref)), key=pyannote_label)]
     hyp = hyp[sorted(range(len(hyp)), key=str)]
@@ -348,16 +352,14 @@ def _clean(x: float) -> float:
     return max(0.0, round(float(x), 6))
 
 
-def _per_speaker(t: SpeakerTime, partner: Mapping[int, int]) -> tuple[SpeakerScore, ...]:
+def _per_speaker(t: SpeakerTime, partner: Mapping[int, int], ref: np.ndarray) -> tuple:
+    """Each scored reference speaker, its md-eval partner and their seconds."""
     out = []
-    for r in present(t.ref_scored).tolist():
-        speech = _clean(t.ref_scored[r])
+    for r in ref.tolist():
         h = partner.get(r)
-        if h is None:
-            out.append(SpeakerScore(t.ref_labels[r], None, speech, 0.0, 0.0))
-            continue
-        hyp_s, both = _clean(t.hyp_scored[h]), _clean(t.both_scored[r, h])
-        out.append(SpeakerScore(t.ref_labels[r], t.hyp_labels[h], speech, hyp_s, both))
+        both = (t.hyp_scored[h], t.both_scored[r, h]) if h is not None else (0.0, 0.0)
+        hyp = None if h is None else t.hyp_labels[h]
+        out.append(SpeakerScore(t.ref_labels[r], hyp, *map(_clean, (t.ref_scored[r], *both))))
     return tuple(out)
 
 
