@@ -19,7 +19,6 @@ from pathlib import Path
 from stt_eval.audio.load import AudioClip, load_audio
 from stt_eval.audio.vad import speech_silences
 from stt_eval.chunking import (
-    MERGE_STRATEGIES,
     cut_points,
     format_chunking,
     merge_chunks,
@@ -30,7 +29,7 @@ from stt_eval.chunking import (
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import score_text
-from stt_eval.types import Transcript
+from stt_eval.types import MERGE_STRATEGIES, Transcript
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "datasets" / "sample"

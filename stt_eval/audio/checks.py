@@ -34,9 +34,10 @@ import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from stt_eval.errors import SttEvalError
 
@@ -295,6 +296,8 @@ class Unreadable:
     @classmethod
     def of(cls, frames: np.ndarray, start_s: float = 0.0, rate: int = 1) -> Unreadable:
         """The non-finite samples of a (frames, channels) block that starts at ``start_s``."""
+        import numpy as np
+
         finite = np.isfinite(frames)
         if finite.all():
             return cls()
@@ -336,6 +339,8 @@ class SignalStats:
     @classmethod
     def of(cls, frames: np.ndarray, start_s: float = 0.0, rate: int = 1) -> SignalStats:
         """Stats of a (frames, channels) block of float samples starting at ``start_s``."""
+        import numpy as np  # the CLI imports this module for AudioError: numpy on first use
+
         data = np.asarray(frames, dtype=np.float64)
         if data.ndim == 1:
             data = data[:, None]

@@ -24,7 +24,6 @@ windows go) → ``merging`` (joining their transcripts). Reading the windows' au
 from stt_eval.chunking.merging import merge_chunks
 from stt_eval.chunking.planning import cut_points, plan_chunks, plan_windows
 from stt_eval.chunking.settings import (
-    MERGE_STRATEGIES,
     PLANNERS,
     ChunkingError,
     ChunkSetting,
@@ -33,7 +32,6 @@ from stt_eval.chunking.settings import (
 )
 
 __all__ = [
-    "MERGE_STRATEGIES",
     "PLANNERS",
     "ChunkSetting",
     "ChunkingError",

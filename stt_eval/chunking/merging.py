@@ -11,9 +11,9 @@ import math
 from collections.abc import Iterator, Sequence
 
 from stt_eval.chunking.planning import cut_points
-from stt_eval.chunking.settings import MERGE_STRATEGIES, ChunkingError
+from stt_eval.chunking.settings import ChunkingError
 from stt_eval.normalization.rules import words as normalized_words
-from stt_eval.types import Chunk, SpeakerTurn, Transcript, Word
+from stt_eval.types import MERGE_STRATEGIES, Chunk, SpeakerTurn, Transcript, Word
 
 
 def _mid(w: Word) -> float:

@@ -10,15 +10,10 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from stt_eval.errors import SttEvalError
 
 PLANNERS = ("fixed", "vad")
 """How window edges are placed: on a fixed grid, or with each seam moved into a pause."""
-MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
-"""How neighbouring windows' transcripts are joined (see ``merge_chunks``)."""
-
 _EXAMPLE = "e.g. '30s/2s' (30 s windows, 2 s overlap), '30s', '30s/2s/vad' or 'none'"
 
 
@@ -128,6 +123,8 @@ def parse_chunking(spec: str) -> ChunkSetting:
 
 def _seconds(value: float) -> str:
     """Shortest plain decimal that reads back to exactly `value` ("30", "2.5", "0.1")."""
+    import numpy as np
+
     return np.format_float_positional(float(value), unique=True, trim="-")
 
 

@@ -12,12 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stt_eval import api
-from stt_eval.diarizers import render_transcript
 from stt_eval.metrics.diarization import DERCounts
 from stt_eval.normalization.rules import check_preset
-from stt_eval.report.alignment import pralign_lines
-from stt_eval.report.compare import compare_markdown
-from stt_eval.run.directory import REPORT_HTML, REPORT_MD, SUMMARY_FILE
 
 
 def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
@@ -26,6 +22,8 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from stt_eval.run.directory import REPORT_HTML, REPORT_MD, SUMMARY_FILE
+
     result = call(api.run, args)  # manifest problems were warned about before the run
     print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
     print(
@@ -44,6 +42,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    from stt_eval.report.alignment import pralign_lines
+
     score = call(api.score_files, args)
     total = score.total
     args.normalizer = check_preset(args.normalizer)  # as results record it
@@ -92,6 +92,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
+    from stt_eval.diarizers import render_transcript
+
     out = call(api.transcribe_file, args)
     t = out.transcript
     if args.json:
@@ -210,6 +212,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from stt_eval.report.compare import compare_markdown
+
     table = call(api.compare_runs, args)
     if args.json:
         lines = json.loads(table.to_json(orient="records"))  # NaN as null

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from stt_eval import api
-from stt_eval.chunking import MERGE_STRATEGIES
 from stt_eval.cli import commands
 from stt_eval.datasets.importers import FORMATS
-from stt_eval.experiment import EXECUTORS
 from stt_eval.normalization.rules import PRESETS, STEPS
+from stt_eval.types import EXECUTORS, MERGE_STRATEGIES
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 
@@ -208,8 +207,8 @@ def _add_der(sub: argparse._SubParsersAction) -> None:
         help="score diarization made elsewhere (RTTM vs RTTM)",
         description=(
             "Diarization error rate with missed speech, false alarm and speaker confusion "
-            "(seconds), and JER, per file and pooled, via pyannote.metrics. --collar is "
-            "md-eval's: seconds on each side of every reference boundary that are not scored. "
+            "(seconds), and JER, per file and pooled, as md-eval and pyannote.metrics compute "
+            "them. --collar is md-eval's: seconds on each side of every reference boundary that are not scored. "
             "Without --uem, each file is scored like md-eval.pl without -u: from the first to "
             "the last reference turn."
         ),

@@ -1,4 +1,5 @@
-"""Diarization error rate (DER), its components in seconds, and JER, via pyannote.metrics.
+"""Diarization error rate (DER), its components in seconds, and JER, as md-eval and
+pyannote.metrics compute them, from one numpy pass over all files (:mod:`.speaker_time`).
 
 DER = (missed + false alarm + confusion) / total reference speech, all in seconds of the scored
 region, with the optimal (Hungarian) one-to-one mapping of hypothesis to reference speakers
@@ -9,7 +10,7 @@ Components are kept as seconds in :class:`DERCounts`, which add, so a corpus DER
 
 Collar. stt-eval's ``collar`` is md-eval's (``md-eval.pl -c``) and dscore's: the seconds left
 unscored on EACH side of every reference turn boundary. pyannote.metrics' ``collar`` is the TOTAL
-width of that zone, so stt-eval passes ``2 * collar`` to pyannote::
+width of that zone, so stt-eval's ``collar`` is pyannote's ``collar / 2``::
 
     time (s)        9.5      9.75     10.0     10.25    10.5
     reference       AAAAAAAAAAAAAAAAAA|BBBBBBBBBBBBBBBBBBB        boundary at 10.0
@@ -18,10 +19,9 @@ width of that zone, so stt-eval passes ``2 * collar`` to pyannote::
 
 Scoring region. With ``uem=None`` the region is :data:`DEFAULT_SCORING_REGION`, md-eval's own
 default (``md-eval.pl`` without ``-u`` builds its UEM with ``uem_from_rttm`` over the reference):
-from the start of the first to the end of the last reference turn, passed to pyannote as an
-explicit UEM (pyannote would otherwise approximate a different extent and warn). Hypothesis speech
-before the first or after the last reference turn is therefore not scored; pass a UEM covering
-the whole recording to count it as false alarm::
+from the start of the first to the end of the last reference turn. Hypothesis speech before the
+first or after the last reference turn is therefore not scored; pass a UEM covering the whole
+recording to count it as false alarm::
 
     time (s)    0    2              6         9
     reference        AAAAAAAAAAAAAAA
@@ -31,15 +31,13 @@ the whole recording to count it as false alarm::
 Reference without speech. DER's denominator is then 0: ``DERCounts.der`` is NaN (and the score
 says why in ``reason``), while false-alarm seconds are still counted so pooled DER includes them.
 
-JER comes as pyannote.metrics' own components in :class:`JERCounts` (the summed Jaccard errors of
-the reference speakers, and their number), which add like :class:`DERCounts`: a corpus JER is
-``sum(jer_counts).jer``, what ``abs(JaccardErrorRate())`` gives after every file, never a mean of
-per-file JERs.
+JER comes as pyannote.metrics' components in :class:`JERCounts` (the summed Jaccard errors of the
+reference speakers, paired as pyannote pairs them, and their number), which add like DERCounts: a
+corpus JER is ``sum(jer_counts).jer`` (pyannote's ``abs(JaccardErrorRate())``), not a mean.
 
-Merging. Overlapping or touching turns of one speaker (reference or hypothesis) are merged with
-:func:`stt_eval.metrics.intervals.merge_turns` before scoring, so an overlap is not counted twice. Collars
-go around the reference turns as given, before merging, as md-eval and pyannote do: a boundary
-between two touching turns of one speaker still gets its no-score collar.
+Merging. Overlapping or touching turns of one speaker are merged (:mod:`.intervals`) before
+scoring, so an overlap is not counted twice; collars go around the reference turns as given, as
+md-eval and pyannote put them: touching turns of one speaker keep their boundary's collar.
 """
 
 from __future__ import annotations
@@ -48,10 +46,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
 from stt_eval.errors import BadArgument, BadInput
 from stt_eval.metrics.intervals import Region, merge_regions, merge_turns
 from stt_eval.types import SpeakerTurn
+
+if TYPE_CHECKING:  # numpy comes with scoring: `stt-eval score` reads DEFAULT_COLLAR only
+    import numpy as np
+
+    from stt_eval.metrics.speaker_time import SpeakerTime
 
 DEFAULT_COLLAR = 0.25
 """The collar runs and commands use unless told otherwise: md-eval's ``-c 0.25`` (seconds on each
@@ -250,17 +254,6 @@ def default_uem(
     return ((float(start), float(end)),) if end > start else ()
 
 
-def _annotation(turns: Iterable[SpeakerTurn], uri: str):
-    # pyannote.* costs ~1 s to import: loaded only when something is scored
-    from pyannote.core import Annotation, Segment
-
-    ann = Annotation(uri=uri)
-    for i, t in enumerate(turns):
-        if t.end > t.start:
-            ann[Segment(t.start, t.end), i] = t.speaker
-    return ann
-
-
 def _check_args(collar: float, uem: Sequence[Region] | None) -> None:
     if not isinstance(collar, (int, float)) or not math.isfinite(collar) or collar < 0:
         why = "md-eval's convention: seconds on each side of a boundary; 0.25 is the usual value"
@@ -281,70 +274,76 @@ def score_diarization(
 ) -> DiarizationScore:
     """Score one file's hypothesis speaker turns against its reference turns.
 
-    `collar` is md-eval's (seconds on each side of each reference boundary; pyannote gets
-    ``2 * collar``). `skip_overlap` leaves regions where reference speakers overlap unscored.
-    `uem` is the (start, end) regions to score (overlapping ones are merged); ``None`` means
-    :data:`DEFAULT_SCORING_REGION`. Collars go around `ref_turns` as given; overlapping or
-    touching turns of one speaker are merged for everything else (see the module docstring).
-    A hypothesis with no turns is all missed speech; a reference with no speech gives NaN DER
-    and JER with the reason in ``.reason``.
+    `collar` is md-eval's (seconds each side of each reference boundary); `skip_overlap` leaves
+    reference overlap unscored; `uem` is the (start, end) regions to score, ``None`` meaning
+    :data:`DEFAULT_SCORING_REGION`. A hypothesis with no turns is all missed speech; a
+    reference with no speech gives NaN DER and JER with the reason in ``.reason``.
     """
-    # pyannote.* costs ~1 s to import: loaded only when something is scored
-    from pyannote.core import Segment, Timeline
-    from pyannote.metrics.diarization import (
-        JER_SPEAKER_COUNT,
-        JER_SPEAKER_ERROR,
-        DiarizationErrorRate,
-        JaccardErrorRate,
-    )
-    from pyannote.metrics.identification import IdentificationErrorRate
+    (score,) = _score_all([(ref_turns, hyp_turns, uem)], collar, skip_overlap)
+    return score
 
-    _check_args(collar, uem)
-    ref_turns = tuple(ref_turns)  # read twice: as given (for collars) and merged
-    ref = merge_turns(ref_turns)
-    hyp = merge_turns(hyp_turns)
-    regions = merge_regions(uem) if uem is not None else default_uem(ref, hyp)
-    if not regions:
-        return DiarizationScore(DERCounts(), reason=UNDEFINED_REASON)
 
-    reference, hypothesis = _annotation(ref, "ref"), _annotation(hyp, "ref")
-    timeline = Timeline([Segment(s, e) for s, e in regions], uri="ref")
-    metric = DiarizationErrorRate()
-    # pyannote's own uemify(collar=2 * collar, skip_overlap=...) in two steps: collars around
-    # the reference turns as given (md-eval and pyannote put one at every written boundary, also
-    # between touching turns of one speaker), overlap from the merged turns (one speaker's own
-    # pieces are not overlapping speech). The costly crop against a many-piece UEM runs once.
-    scored = metric.extrude(timeline, _annotation(ref_turns, "ref"), collar=2 * collar)
-    scored = metric.extrude(scored, reference, skip_overlap=skip_overlap)
-    r = reference.crop(scored, mode="intersection")
-    h = hypothesis.crop(scored, mode="intersection")
-    extent = Timeline([Segment(regions[0][0], regions[-1][1])], uri="ref")
-    # md-eval's mapping (module docstring): from the uncollared turns; errors counted under it
-    uncollared = metric.extrude(timeline, reference, skip_overlap=skip_overlap)
-    unscored = (reference.crop(uncollared, mode="intersection"), hypothesis.crop(uncollared, mode="intersection"))  # fmt: skip
-    mapping = {str(k): str(v) for k, v in metric.optimal_mapping(*unscored).items()}
-    mapped = h.rename_labels({x: mapping.get(x, f"\0{x}") for x in h.labels()})  # \0: unmapped
-    detail = IdentificationErrorRate()(r, mapped, uem=extent, detailed=True)
+def _score_all(
+    files: Sequence[tuple[Sequence[SpeakerTurn], Sequence[SpeakerTurn], Sequence[Region] | None]],
+    collar: float,
+    skip_overlap: bool,
+) -> list[DiarizationScore]:
+    """Every file's score from one pass over all their turns."""
+    from stt_eval.metrics.speaker_time import FileTurns, speaker_time
+
+    inputs = []
+    for ref_turns, hyp_turns, uem in files:
+        _check_args(collar, uem)
+        ref = merge_turns(ref_turns)
+        regions = merge_regions(uem) if uem is not None else default_uem(ref, ())
+        inputs.append(FileTurns(tuple(ref_turns), ref, merge_turns(hyp_turns), regions))
+    return [_score(t) for t in speaker_time(inputs, collar=collar, skip_overlap=skip_overlap)]
+
+
+def _score(t: SpeakerTime) -> DiarizationScore:
+    from stt_eval.metrics.assignment import pair_speakers, present
+
+    # md-eval's mapping: hypothesis x reference time in the region before collars
+    mapped = pair_speakers(t.both_mapping.T, present(t.hyp_mapping), present(t.ref_mapping))
+    correct = sum(t.both_scored[r, h] for h, r in mapped)
     counts = DERCounts(
-        missed_s=_clean(detail["missed detection"]),
-        false_alarm_s=_clean(detail["false alarm"]),
-        confusion_s=_clean(detail["confusion"]),
-        total_s=_clean(detail["total"]),
+        missed_s=_clean(t.missed),
+        false_alarm_s=_clean(t.false_alarm),
+        confusion_s=_clean(t.paired - correct),
+        total_s=_clean(t.total),
     )
-    scored_region = tuple((seg.start, seg.end) for seg in scored)
     if counts.total_s == 0:
-        return DiarizationScore(counts, scored_region=scored_region, reason=UNDEFINED_REASON)
-    jer = JaccardErrorRate()(r, h, uem=extent, detailed=True)
+        return DiarizationScore(counts, scored_region=t.scored_region, reason=UNDEFINED_REASON)
+    mapping = {t.hyp_labels[h]: t.ref_labels[r] for h, r in mapped}
     return DiarizationScore(
         counts=counts,
-        jer_counts=JERCounts(
-            speaker_error=float(jer[JER_SPEAKER_ERROR]),
-            speakers=round(jer[JER_SPEAKER_COUNT]),
-        ),
-        per_speaker=_per_speaker(r, h, mapping),
+        jer_counts=_jer(t),
+        per_speaker=_per_speaker(t, {r: h for h, r in mapped}, present(t.ref_scored)),
         mapping=mapping,
-        scored_region=scored_region,
+        scored_region=t.scored_region,
     )
+
+
+def _jer(t: SpeakerTime) -> JERCounts:
+    """pyannote's JER: its own pairing, in the scored region; per reference speaker
+    (false alarm + miss) / union with its partner, 1 without one. pyannote renames reference
+    speakers A, B, … and hypothesis speakers 0, 1, … and sorts the names as text (``"10"`` before
+    ``"2"``): that order breaks ties."""
+    from stt_eval.metrics.assignment import pair_speakers, present, pyannote_label
+
+    ref, hyp = present(t.ref_scored), present(t.hyp_scored)
+    ref = ref[sorted(range(len(ref)), key=pyannote_label)]
+    hyp = hyp[sorted(range(len(hyp)), key=str)]
+    partner = dict(pair_speakers(t.both_scored, ref, hyp))
+    error = 0.0
+    for r in ref.tolist():
+        h = partner.get(r)
+        if h is None:
+            error += 1.0
+            continue
+        ref_s, hyp_s, both = t.ref_scored[r], t.hyp_scored[h], t.both_scored[r, h]
+        error += ((hyp_s - both) + (ref_s - both)) / (ref_s + hyp_s - both)
+    return JERCounts(speaker_error=float(error), speakers=len(ref))
 
 
 def _clean(x: float) -> float:
@@ -352,18 +351,14 @@ def _clean(x: float) -> float:
     return max(0.0, round(float(x), 6))
 
 
-def _per_speaker(reference, hypothesis, mapping: Mapping[str, str]) -> tuple[SpeakerScore, ...]:
-    ref_to_hyp = {v: k for k, v in mapping.items()}
+def _per_speaker(t: SpeakerTime, partner: Mapping[int, int], ref: np.ndarray) -> tuple:
+    """Each scored reference speaker, its md-eval partner and their seconds."""
     out = []
-    for speaker in sorted(reference.labels()):
-        r = reference.label_timeline(speaker).support()
-        other = ref_to_hyp.get(speaker)
-        if other is None:
-            out.append(SpeakerScore(speaker, None, _clean(r.duration()), 0.0, 0.0))
-            continue
-        hyp = hypothesis.label_timeline(other).support()
-        overlap = hyp.crop(r, mode="intersection").support().duration()
-        out.append(SpeakerScore(speaker, other, *map(_clean, (r.duration(), hyp.duration(), overlap))))  # fmt: skip
+    for r in ref.tolist():
+        h = partner.get(r)
+        both = (t.hyp_scored[h], t.both_scored[r, h]) if h is not None else (0.0, 0.0)
+        hyp = None if h is None else t.hyp_labels[h]
+        out.append(SpeakerScore(t.ref_labels[r], hyp, *map(_clean, (t.ref_scored[r], *both))))
     return tuple(out)
 
 
@@ -385,15 +380,17 @@ def score_files(
             f"hypothesis has file id(s) {extra[:5]} with no reference; "
             "fix the ids or add reference turns"
         )
-    return FileScores(
-        {
-            fid: score_diarization(
+    order = sorted(ref_by_file)
+    scores = _score_all(
+        [
+            (
                 ref_by_file[fid],
                 hyp_by_file.get(fid, ()),
-                collar=collar,
-                skip_overlap=skip_overlap,
-                uem=None if uem_by_file is None else uem_by_file.get(fid),
+                None if uem_by_file is None else uem_by_file.get(fid),
             )
-            for fid in sorted(ref_by_file)
-        }
+            for fid in order
+        ],
+        collar,
+        skip_overlap,
     )
+    return FileScores(dict(zip(order, scores)))

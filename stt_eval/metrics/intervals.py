@@ -81,10 +81,12 @@ def merge_turns(
     >>> merge_turns([SpeakerTurn("a", 0, 2), SpeakerTurn("a", 2, 3)])
     (SpeakerTurn(speaker='a', start=0, end=3),)
     """
+    turns = tuple(turns)
+    alone = {(t.speaker, t.start, t.end): t for t in turns}  # a turn merged with none is kept
     return _ordered(
-        SpeakerTurn(speaker, start, end)
+        alone[speaker, start, end] if pieces == 1 else SpeakerTurn(speaker, start, end)
         for speaker, spans in _by_speaker(turns).items()
-        for start, end, _ in _merge(spans, keep_touching)
+        for start, end, pieces in _merge(spans, keep_touching)
     )
 
 

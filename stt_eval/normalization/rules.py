@@ -40,9 +40,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from whisper_normalizer.basic import BasicTextNormalizer
-from whisper_normalizer.english import EnglishTextNormalizer
+if TYPE_CHECKING:
+    from whisper_normalizer.english import EnglishTextNormalizer
 
 from stt_eval.errors import UsageError
 from stt_eval.normalization.languages import check_language
@@ -79,11 +80,15 @@ def strip_markup(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def whisper_english() -> EnglishTextNormalizer:
+    from whisper_normalizer.english import EnglishTextNormalizer  # ~0.1 s: on first use
+
     return EnglishTextNormalizer()
 
 
 @lru_cache(maxsize=1)
 def _whisper_basic() -> Callable[[str], str]:
+    from whisper_normalizer.basic import BasicTextNormalizer
+
     return BasicTextNormalizer()
 
 
