@@ -19,7 +19,6 @@ import pytest
 import soundfile as sf
 
 from stt_eval.api import score_files
-from stt_eval.audio.checks import DOWNMIX_ENERGY_FLOOR
 from stt_eval.audio.load import (
     AudioError,
     audio_warnings,
@@ -28,6 +27,7 @@ from stt_eval.audio.load import (
     open_audio,
     read_audio,
 )
+from stt_eval.audio.signal import DOWNMIX_ENERGY_FLOOR
 from stt_eval.cli import main
 from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_rttm, read_stm, read_uem
 from stt_eval.datasets.manifest import ManifestError, load_manifest

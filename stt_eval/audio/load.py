@@ -26,16 +26,10 @@ from typing import cast
 import numpy as np
 import soundfile as sf
 
-from stt_eval.audio.checks import (
-    TRUNCATED_FIX,
-    AudioError,
-    SignalStats,
-    check_file,
-    mpeg_length_tagged,
-    signal_warnings,
-)
+from stt_eval.audio.checks import TRUNCATED_FIX, AudioError, check_file, mpeg_length_tagged
 from stt_eval.audio.ffmpeg import FfmpegError, run_ffmpeg
 from stt_eval.audio.ffmpeg import ffmpeg_exe as ffmpeg_exe  # re-exported
+from stt_eval.audio.signal import SignalStats, signal_warnings
 
 TARGET_RATE = 16_000
 """Every engine gets mono 16 kHz 16-bit PCM: the rate ASR models are trained on."""
@@ -248,7 +242,7 @@ def normalize(samples: np.ndarray, sample_rate: int) -> AudioClip:
 @dataclass(frozen=True, eq=False)
 class LoadedAudio:
     """A recording loaded as a normalized clip, with warnings about its source: audio that
-    decodes but may not be fairly scorable (see :func:`~stt_eval.audio.checks.signal_warnings`).
+    decodes but may not be fairly scorable (see :func:`~stt_eval.audio.signal.signal_warnings`).
     Each warning reads ``"<file>: problem — fix"``; a row that carries one is still scored."""
 
     clip: AudioClip

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import soundfile as sf
 
-from stt_eval.audio.checks import AudioError, SignalStats, signal_warnings
+from stt_eval.audio.checks import AudioError
 from stt_eval.audio.ffmpeg import FfmpegError, run_ffmpeg
 from stt_eval.audio.load import LoadedAudio, audio_warnings, normalize, read_audio
+from stt_eval.audio.signal import SignalStats, signal_warnings
 from stt_eval.errors import BadInput
 from stt_eval.types import Sample
 
