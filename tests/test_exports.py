@@ -239,7 +239,8 @@ def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
     rows[0 if rows[0]["id"] == ids[0] else 1]["text"] = "go forward ten meter"
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     again = run(exp, progress=False)
-    assert again.resumed is not None and again.resumed.changed == (ids[0],)
+    assert again.resumed is not None
+    assert again.resumed.changed == (f"reference text of {ids[0]} changed",)
     assert (d / "hyp.trn").read_text() == before
     assert "go forward 10 meter (pocketsphinx_goforward)" in (d / "ref.trn").read_text()
     details = read_details(again.run_dir)

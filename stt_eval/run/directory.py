@@ -284,9 +284,14 @@ class RunLock:
     def _create(self, text: str) -> None:
         """Create LOCK with its content in one step (a whole temp file hard-linked to the name),
         so a reader never sees an empty LOCK and a full disk leaves none behind."""
-        tmp = write_atomic(self.path.with_name(f".{LOCK_FILE}.{os.getpid()}"), text)
+        tmp = self.path.with_name(f".{LOCK_FILE}.{os.getpid()}.tmp")
         try:
+            tmp.write_text(text)
             os.link(tmp, self.path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise OSError(exc.errno, f"could not write {self.path}: {exc.strerror}") from None
         finally:
             tmp.unlink(missing_ok=True)
 
