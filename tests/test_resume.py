@@ -81,16 +81,18 @@ def test_each_input_changed_in_turn_redoes_its_rows_as_fresh_does(tmp_path, monk
     glm, hum, rttm = tmp_path / "glm.txt", tmp_path / "hum.wav", tmp_path / "ref.rttm"
     glm.write_text("okay => ok\n")
     _noise(hum, 0)
-    rttm.write_text(
-        "".join(f"SPEAKER {sid} 1 0.0 1.5 <NA> <NA> a <NA> <NA>\n" for sid in FILES)
-    )
+    rttm.write_text("".join(f"SPEAKER {sid} 1 0.0 1.5 <NA> <NA> a <NA> <NA>\n" for sid in FILES))
     manifest = _manifest(tmp_path, rttm="ref.rttm")
     cache = tmp_path / "cache"
     with openai_server(_heard, api_key=KEY) as server:
         exp = Experiment(
             dataset=manifest,
             providers=(_openai(server),),
-            conditions=("clean", f"noise(kind=file, path={hum}, snr_db=5)", "noise(kind=babble, snr_db=5)"),
+            conditions=(
+                "clean",
+                f"noise(kind=file, path={hum}, snr_db=5)",
+                "noise(kind=babble, snr_db=5)",
+            ),
             normalizer=f"whisper + synonyms(path={glm})",
             workers=1,
             output=tmp_path / "r",
