@@ -1,6 +1,7 @@
 """Resume against real loopback servers: a row is kept only while every input its numbers depend
 on is unchanged (and the run says which changed), a transient failure is sent again, a permanent
-one kept unless asked, and the run directory is read strictly and written whole."""
+one kept unless asked, warnings reach the terminal, and the run directory is read strictly and
+written whole."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from stt_eval.api import run
 from stt_eval.audio.load import AudioClip, save_wav
+from stt_eval.cli import main
 from stt_eval.experiment import Experiment, ProviderSpec
 from stt_eval.run.directory import (
     LOCK_FILE,
@@ -229,3 +231,24 @@ def test_a_full_disk_leaves_reports_whole_or_absent_and_no_empty_lock(tmp_path, 
     assert done.returncode != 0
     assert not list((tmp_path / "o").rglob(LOCK_FILE)), done.stderr
     assert not list((tmp_path / "o").rglob("*.tmp"))
+
+
+def test_row_warnings_reach_the_terminal_summary_and_the_exit_message(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    shutil.copy(SAMPLE / "audio" / FILES["goforward"][0], tmp_path / "a.flac")
+    row = {"id": "a", "audio": "a.flac", "text": "go forward", "audio_url": "https://x/a.flac"}
+    (tmp_path / "m.jsonl").write_text(json.dumps(row) + "\n")
+    with openai_server(_heard, api_key=KEY) as server:
+        (tmp_path / "e.toml").write_text(
+            'dataset = "m.jsonl"\nconditions = ["clean", "noise(kind=white, snr_db=20)"]\n'
+            f'providers = [{{ name = "openai", base_url = "{server.url}/v1" }}]\n'
+        )
+        assert main(["run", str(tmp_path / "e.toml"), "--output", str(tmp_path), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "## Warnings (1 cells)" in out and "audio_url not used" in out
+    assert "stt-eval: 1 of 2 cells carry a warning; read them under Warnings in" in err
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    for name in ("summary.md", "report.md", REPORT_HTML):
+        assert "audio_url not used" in (run_dir / name).read_text(), name
