@@ -29,6 +29,7 @@ from stt_eval.run.directory import (
     TornLineWarning,
     read_rows,
     rows_frame,
+    run_info,
 )
 from stt_eval.run.grid import run_experiment
 from stt_eval.testing.openai import openai_fault, openai_server
@@ -202,6 +203,7 @@ def test_a_damaged_line_is_an_error_naming_it_and_a_torn_last_line_is_said(tmp_p
         read_rows(result.run_dir)
     done = _cli("report", str(result.run_dir))
     assert done.returncode == 2 and "rows.jsonl: line 1 of 2 is damaged" in done.stderr
+    assert run_info(result.run_dir).status == "damaged"  # `stt-eval runs` still lists it
 
 
 def _full_disk(limit: int):

@@ -324,7 +324,7 @@ class RunInfo:
 
     run_id: str
     path: Path
-    status: str  # "running", "finished" or "interrupted"
+    status: str  # "running", "finished", "interrupted" or "damaged"
     ok: int
     failed: int
     cost_usd: float
@@ -341,11 +341,19 @@ class RunInfo:
 
 
 def run_info(run_dir: Path) -> RunInfo:
-    """Status, row counts, list price and size of a run directory."""
-    rows = read_rows(run_dir)
+    """Status, row counts, list price and size of a run directory ("damaged" when its rows
+    cannot be read back: ``stt-eval report`` names the line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TornLineWarning)  # "interrupted" says it
+        try:
+            rows, damaged = read_rows(run_dir), False
+        except RunDirectoryError:
+            rows, damaged = [], True
     lock = RunLock(run_dir)
     owner = lock._owner() if lock.path.exists() else None
-    if owner and _alive(owner):
+    if damaged:
+        status = "damaged"
+    elif owner and _alive(owner):
         status = "running"
     elif (run_dir / RESULTS_FILE).exists() and not lock.path.exists():
         status = "finished"
