@@ -129,43 +129,46 @@ def test_each_input_changed_in_turn_redoes_its_rows_as_fresh_does(tmp_path, monk
             before = after
 
 
-def _one_sample(tmp_path, server, **options):
-    manifest = _manifest(tmp_path, ("goforward",))
-    return Experiment(
-        dataset=manifest,
-        providers=(_openai(server, max_attempts=1, **options),),
+def _failed_once(tmp_path, server, status: int):
+    """One sample, one attempt per request, and the server's first answer is `status`: the
+    experiment and its failure row."""
+    exp = Experiment(
+        dataset=_manifest(tmp_path, ("goforward",)),
+        providers=(_openai(server, max_attempts=1),),
         workers=1,
         output=tmp_path / "r",
         name="failures",
     )
+    server.inject(openai_fault(status))
+    (first,) = run_experiment(exp, progress=False).rows
+    assert first.status == "failed" and f"HTTP {status}" in first.error
+    return exp, first
 
 
-def test_a_transient_failure_is_sent_again_by_a_rerun(tmp_path, monkeypatch):
+@pytest.fixture
+def server(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with openai_server(_heard, api_key=KEY) as server:
-        exp = _one_sample(tmp_path, server)
-        server.inject(openai_fault(503))
-        (first,) = run_experiment(exp, progress=False).rows
-        assert first.status == "failed" and first.failure == "transient"
-        assert "HTTP 503" in first.error
-        again = run_experiment(exp, progress=False)
-        assert [r.status for r in again.rows] == ["ok"] and len(server.requests) == 2
-        assert again.rows[0].failure is None
-        assert "1 failed cells tried again" in again.resumed.describe()
+        yield server
 
 
-def test_a_permanent_failure_is_kept_until_retry_failed(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    with openai_server(_heard, api_key=KEY) as server:
-        exp = _one_sample(tmp_path, server)
-        server.inject(openai_fault(401))
-        (first,) = run_experiment(exp, progress=False).rows
-        assert first.status == "failed" and first.failure == "permanent"
-        again = run_experiment(exp, progress=False)
-        assert again.rows == (first,) and len(server.requests) == 1  # nothing sent
-        assert "--retry-failed" in again.resumed.describe()[0]
-        retried = run(exp, retry_failed=True, progress=False)
-        assert [r.status for r in retried.rows] == ["ok"] and len(server.requests) == 2
+def test_a_transient_failure_is_sent_again_by_a_rerun(tmp_path, server):
+    exp, first = _failed_once(tmp_path, server, 503)
+    assert first.failure == "transient"
+    again = run_experiment(exp, progress=False)
+    assert [r.status for r in again.rows] == ["ok"] and len(server.requests) == 2
+    assert again.rows[0].failure is None
+    assert "1 failed cells tried again" in again.resumed.describe()
+
+
+def test_a_permanent_failure_is_kept_until_retry_failed(tmp_path, server):
+    exp, first = _failed_once(tmp_path, server, 401)
+    assert first.failure == "permanent"
+    again = run_experiment(exp, progress=False)
+    assert again.rows == (first,) and len(server.requests) == 1  # nothing sent
+    assert "--retry-failed" in again.resumed.describe()[0]
+    retried = run(exp, retry_failed=True, progress=False)
+    assert [r.status for r in retried.rows] == ["ok"] and len(server.requests) == 2
 
 
 def _cli(*args, **kw) -> subprocess.CompletedProcess:
