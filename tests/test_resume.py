@@ -32,8 +32,9 @@ from stt_eval.run.directory import (
     run_info,
 )
 from stt_eval.run.grid import run_experiment
+from stt_eval.run.resume import UNRECORDED, resume
 from stt_eval.testing.openai import openai_fault, openai_server
-from stt_eval.types import Transcript
+from stt_eval.types import ResultRow, Transcript
 
 from .conftest import ROOT, SAMPLE
 
@@ -257,3 +258,23 @@ def test_row_warnings_reach_the_terminal_summary_and_the_exit_message(
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     for name in ("summary.md", "report.md", REPORT_HTML):
         assert "audio_url not used" in (run_dir / name).read_text(), name
+
+
+def test_resume_says_why_each_earlier_row_is_not_kept():
+    def row(sid, **kw):
+        kw = {"sample_digest": "d", "engine_version": "1", **kw}
+        return ResultRow(run_id="r", sample_id=sid, provider="p", **kw)
+
+    key = ("a", "p", "clean", "none", "none", "none", "mix")
+    current = {key: {"recording a.wav": "1", "synonyms file glm.txt": "2"}}
+    problem = row(
+        "row3", status="failed", error="manifest row 3", failure="permanent", sample_digest=""
+    )
+    rows = [row("a"), row("gone"), problem]
+    old = resume(rows, None, current, {"p": "1"})  # a run of an older stt-eval
+    assert (old.kept, old.changed, old.removed) == ((), (UNRECORDED,), ("gone",))
+    edited = {key: {"recording a.wav": "1", "synonyms file glm.txt": "0", "noise file n.wav": "3"}}
+    said = resume(rows, edited, current, {"p": "1"}).describe()
+    assert said[0] == "1 rows redone: synonyms file glm.txt changed; noise file n.wav removed"
+    assert resume(rows, current, current, {"p": "2"}).outdated == ("p",)
+    assert resume(rows, current, current, {"p": "1"}).kept == (rows[0],)

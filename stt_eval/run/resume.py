@@ -269,10 +269,12 @@ def resume(
     redone = retried = 0
     for row in rows:
         key = row_key(row)
+        if not row.sample_digest:  # a manifest problem's row: made again from the manifest
+            continue
         if row.status == "failed" and (retry_failed or row.failure != "permanent"):
             retried += key in current
             continue
-        if key not in current:  # a manifest problem's row is made again from the manifest
+        if key not in current:
             if row.status == "ok" and row.sample_id not in sample_ids:
                 removed.add(row.sample_id)
             continue
