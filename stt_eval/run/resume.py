@@ -100,7 +100,8 @@ def sample_digest(sample: Sample) -> str:
 
 def sample_inputs(sample: Sample, hasher: Hasher) -> dict[str, str]:
     """A sample's own inputs: its audio, reference text, turns, segments, the rest of its
-    manifest row, and every file its metadata names (``rttm_path``, ``stm_path``, …)."""
+    manifest row, and every file it names (``meta.rttm_path``, ``meta.stm_path``, a field that
+    holds a Path) by content."""
     out = {f"recording {sample.audio_path.name}": hasher.file(sample.audio_path)}
     for speaker, path in sample.tracks:
         out[f"track {speaker} {Path(path).name}"] = hasher.file(path)
@@ -111,13 +112,12 @@ def sample_inputs(sample: Sample, hasher: Hasher) -> dict[str, str]:
     files = {k: v for k, v in sample.meta.items() if is_file_setting(k) and isinstance(v, str)}
     for key, path in files.items():
         hasher.named(out, key.removesuffix("_path").removesuffix("_file"), path)
-    rest = {
-        "language": sample.language,
-        "terms": sample.terms,
-        "audio_url": sample.audio_url,
-        "channels": sample.channels,
-        "meta": {k: v for k, v in sample.meta.items() if k not in files},
-    }
+    own = ("id", "audio_path", "tracks", "text", "turns", "segments", "meta")
+    rest = {k: v for k, v in asdict(sample).items() if k not in own}  # any field to come too
+    for key, value in list(rest.items()):
+        if isinstance(value, Path):  # a file the sample names (a UEM, say): by content
+            hasher.named(out, key.removesuffix("_path"), rest.pop(key))
+    rest["meta"] = {k: v for k, v in sample.meta.items() if k not in files}
     out[f"manifest row of {sample.id}"] = _json_hash(rest)
     return out
 
