@@ -4,7 +4,6 @@ printing, and a test checks that each parameter has a flag with the same default
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import metadata
@@ -62,47 +61,6 @@ def version() -> str:
     return metadata.version("stt-eval")
 
 
-def time_split(result: RunResult) -> str:
-    """Where this run's time went: engine, diarization and conditioning seconds measured in
-    this run (cached rows cost nothing now), wall time and CPU utilisation."""
-    fresh = [r for r in result.rows if r.status == "ok" and not r.cached]
-    engine = sum(r.processing_s for r in fresh)
-    # one diarization per clip, shared by every provider and chunking: count it once
-    clips = {(r.sample_id, r.condition, r.diarizer): r.diarization_s for r in fresh}
-    diarization = sum(clips.values())
-    conditioning = sum(r.condition_s for r in result.rows)
-    loading = sum(r.load_s for r in result.rows)
-    cores = os.cpu_count() or 1
-    use = result.cpu_s / result.wall_s / cores if result.wall_s > 0 else 0.0
-    return (
-        f"\nTime: engines {engine:.1f} s, diarization {diarization:.1f} s, decoding and "
-        f"conditioning audio {conditioning:.1f} s, loading models {loading:.1f} s (summed over "
-        f"workers) in {result.wall_s:.1f} s of wall time; CPU {result.cpu_s:.1f} s = {use:.0%} "
-        f"of {cores} cores.\n"
-    )
-
-
-def write_summary(result: RunResult) -> Path:
-    """Write the run's Markdown summary (pooled tables, per file, worst files, failures)."""
-    from stt_eval.report.markdown import summary_markdown
-    from stt_eval.run.directory import SUMMARY_FILE, rows_frame
-
-    exp = result.experiment
-    frame = rows_frame(result.rows)
-    files = frame["sample_id"].nunique() if len(frame) else 0
-    notes = (
-        f"Run `{exp.run_id}` · {files} files · wall time {result.wall_s:.0f} s · "
-        f"results in `{result.run_dir}`\n"
-    )
-    notes += time_split(result) + "\n"
-    if result.resumed is not None and result.resumed.describe():
-        notes += "\nResumed: " + "; ".join(result.resumed.describe()) + ".\n"
-    text = summary_markdown(frame, f"stt-eval summary — {exp.run_id}", exp.normalizer, notes)
-    path = result.run_dir / SUMMARY_FILE
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def report(run_dir: Path | str) -> tuple[Path, Path, Path]:
     """Write a run's shareable report into its directory from its rows and resolved experiment:
     ``report.html`` (one self-contained page: sortable tables, figures, the worst files'
@@ -132,6 +90,7 @@ def run(
     *,
     full: bool = False,
     fresh: bool = False,
+    retry_failed: bool = False,
     workers: int | None = None,
     output: Path | str | None = None,
     executor: str | None = None,
@@ -144,9 +103,12 @@ def run(
     every sample file and the full condition grid). ``workers`` and ``output`` override the
     experiment's, and so do ``executor`` ("local" or "dask") and ``scheduler`` (a Dask scheduler
     address; none: a LocalCluster); ``fresh`` discards earlier rows of the same run instead of
-    resuming.
+    resuming. A resumed run keeps a row only while every input it depends on is unchanged, and
+    sends failed cells again when their failure was transient; ``retry_failed`` sends the
+    permanent failures (4xx, bad audio) again too.
     """
     from stt_eval.experiment import Experiment, load_experiment, override
+    from stt_eval.report.summary import write_summary
     from stt_eval.run.grid import run_experiment
 
     if experiment is None:
@@ -157,7 +119,7 @@ def run(
         exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     executor = executor or ("dask" if scheduler else None)
     exp = override(exp, workers=workers, output=output, executor=executor, scheduler=scheduler)
-    result = run_experiment(exp, fresh=fresh, progress=progress)
+    result = run_experiment(exp, fresh=fresh, progress=progress, retry_failed=retry_failed)
     write_summary(result)
     report(result.run_dir)
     return result

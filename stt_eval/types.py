@@ -341,6 +341,9 @@ class ResultRow:
     flags: tuple[str, ...] = ()  # metrics.errors.FLAGS that apply (hallucination, loops)
     detail: RowDetail | None = field(default=None, compare=False, repr=False)
     """In memory only, from the pipeline to the run directory's sidecar (see RowDetail)."""
+    # NEW(resume): a failed row's kind of failure: "transient" (timeouts, 5xx, 429s out of
+    # attempts: a re-run tries again) or "permanent" (kept unless --retry-failed); None if ok
+    failure: Literal["transient", "permanent"] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in ("ok", "failed"):

@@ -58,7 +58,8 @@ def test_an_edited_reference_is_scored_again_and_a_removed_sample_dropped(tmp_pa
     again = run_experiment(_exp(manifest, out), progress=False, cache_root=tmp_path)
     assert again.run_dir == first.run_dir
     assert [(r.sample_id, r.ref_words) for r in again.rows] == [("jfk", 5)]
-    assert again.resumed.changed == ("jfk",) and again.resumed.removed == ("goforward",)
+    assert again.resumed.changed == ("reference text of jfk changed",)
+    assert again.resumed.removed == ("goforward",)
     assert [(r.sample_id, r.ref_words) for r in read_rows(again.run_dir)] == [("jfk", 5)]
     assert again.rows[0].cached  # the audio did not change: the transcript is reused
 

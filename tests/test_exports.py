@@ -18,6 +18,7 @@ import pytest
 from stt_eval.run.directory import (
     ROWS_FILE,
     TRANSCRIPTS_FILE,
+    TornLineWarning,
     append_details,
     append_rows,
     read_details,
@@ -111,10 +112,12 @@ def test_sidecar_keeps_details_out_of_rows_and_the_last_detail_wins(tmp_path):
         f.write('{"key": ["torn')  # a run killed mid-write
     append_rows(tmp_path / ROWS_FILE, ROWS[:2])
     assert "detail" not in json.loads((tmp_path / ROWS_FILE).read_text().splitlines()[0])
-    details = read_details(tmp_path)
+    with pytest.warns(TornLineWarning, match=r"transcripts.jsonl: line 3 \(the last\)"):
+        details = read_details(tmp_path)
     assert list(details) == [row_key(ROWS[0])]  # the failed row has none
     assert details[row_key(ROWS[0])] == redone.detail
-    first, failed = with_details(tmp_path, read_rows(tmp_path))
+    with pytest.warns(TornLineWarning):
+        first, failed = with_details(tmp_path, read_rows(tmp_path))
     assert first.detail == redone.detail and failed.detail is None
 
 
@@ -236,7 +239,8 @@ def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
     rows[0 if rows[0]["id"] == ids[0] else 1]["text"] = "go forward ten meter"
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     again = run(exp, progress=False)
-    assert again.resumed is not None and again.resumed.changed == (ids[0],)
+    assert again.resumed is not None
+    assert again.resumed.changed == (f"reference text of {ids[0]} changed",)
     assert (d / "hyp.trn").read_text() == before
     assert "go forward 10 meter (pocketsphinx_goforward)" in (d / "ref.trn").read_text()
     details = read_details(again.run_dir)

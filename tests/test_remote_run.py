@@ -10,11 +10,12 @@ import warnings
 
 import pytest
 
-from stt_eval.api import report, write_summary
+from stt_eval.api import report
 from stt_eval.datasets.manifest import RowProblemWarning, UnknownFieldWarning
 from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, experiment_from_dict
 from stt_eval.providers.errors import AuthError
 from stt_eval.providers.prices import OverBudget
+from stt_eval.report.summary import write_summary
 from stt_eval.run.grid import run_experiment
 from stt_eval.testing.deepgram import deepgram_server
 from stt_eval.testing.openai import faster_whisper_backend, openai_fault, openai_server

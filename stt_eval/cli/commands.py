@@ -31,10 +31,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{REPORT_MD}, exports/)",
         file=sys.stderr,
     )
-    if result.failed:
+    summary = result.run_dir / SUMMARY_FILE
+    if result.warned:
         print(
-            f"stt-eval: {result.failed} of {len(result.rows)} cells failed; their reasons are "
-            f"under Failures in {result.run_dir / SUMMARY_FILE}",
+            f"stt-eval: {result.warned} of {len(result.rows)} cells carry a warning; read them "
+            f"under Warnings in {summary}",
+            file=sys.stderr,
+        )
+    if result.failed:
+        kept = sum(r.status == "failed" for r in result.resumed.kept) if result.resumed else 0
+        earlier = f" ({kept} kept from earlier runs: --retry-failed sends them again)"
+        print(
+            f"stt-eval: {result.failed} of {len(result.rows)} cells failed"
+            f"{earlier if kept else ''}; their reasons are under Failures in {summary}",
             file=sys.stderr,
         )
         return 1

@@ -107,6 +107,14 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
           action="store_true")  # fmt: skip
     _flag(p, "--fresh", d, "discard this run's earlier rows instead of resuming",
           action="store_true")  # fmt: skip
+    _flag(
+        p,
+        "--retry-failed",
+        d,
+        "send cells that failed permanently (4xx, bad audio) again too; transient failures "
+        "(timeouts, 5xx, 429) are always tried again",
+        action="store_true",
+    )
     _flag(p, "--workers", d, "parallel worker processes (default: the experiment's, 2)", type=int)
     _flag(p, "--output", d, "directory for run folders (default: results/)")
     _flag(p, "--executor", d, "where jobs run: local (default) or dask", choices=EXECUTORS)

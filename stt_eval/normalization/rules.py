@@ -35,6 +35,7 @@ Reference markup (transcription conventions of LDC / sclite / Transcriber), step
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -133,10 +134,24 @@ def _chime6(language: str) -> Step:
     return lambda text: rules(normalize_text_chime6(text, normalize="kaldi")).strip()
 
 
-@lru_cache(maxsize=32)
+def _stamp(path: str) -> tuple[int, int] | None:
+    """What tells an edited file apart in this process (size, modification time)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 def _synonyms(path: str) -> Step:
-    """A GLM-style synonym file as a step: each ``left => right`` line rewrites the word (or
-    words) ``left`` to ``right`` wherever it stands as whole words; ``;;`` starts a comment."""
+    """A GLM-style synonym file as a step (read again once edited, see :func:`_synonym_step`)."""
+    return _synonym_step(path, _stamp(path))
+
+
+@lru_cache(maxsize=32)
+def _synonym_step(path: str, stamp: tuple[int, int] | None) -> Step:
+    """Each ``left => right`` line of a synonym file rewrites the word (or words) ``left`` to
+    ``right`` wherever it stands as whole words; ``;;`` starts a comment."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -237,12 +252,23 @@ def uses_english_rules(spec: str, language: str) -> bool:
     return is_english(language) and any(s == "whisper_rules" for s, _ in parse_normalizer(spec))
 
 
-@lru_cache(maxsize=64)
 def _compose(spec: str, language: str) -> tuple[Step, ...]:
+    """The steps of a normalizer, made again when a file it reads was edited."""
     check_language(language)  # an unknown code would silently pick the non-English rules
+    steps = _parsed(spec)
+    return _composed(spec, language, tuple(_stamp(path) for _, path in steps if path))
+
+
+@lru_cache(maxsize=64)
+def _parsed(spec: str) -> tuple[tuple[str, str | None], ...]:
+    return parse_normalizer(spec)
+
+
+@lru_cache(maxsize=64)
+def _composed(spec: str, language: str, stamps: tuple) -> tuple[Step, ...]:
     return tuple(
         STEPS[name](language) if path is None else STEPS[name](language, path)
-        for name, path in parse_normalizer(spec)
+        for name, path in _parsed(spec)
     )
 
 

@@ -8,15 +8,12 @@ through the same stages (:func:`~stt_eval.pipeline.prepare.prepare`, :func:`tran
 (:func:`~stt_eval.pipeline.prepare.prepare_streams`), then merge the channels' words
 (:mod:`stt_eval.pipeline.by_channel`) and take speakers from the channels instead of a diarizer.
 
-Exception policy: anything one recording can raise becomes a failure row with its reason, and
-the run carries on. Our own errors (bad audio, a provider's refusal, a condition that cannot
-run) are expected and need no traceback; anything else is a bug in stt-eval, so its traceback
-also goes to the ``stt_eval`` log.
+Exception policy: anything one recording can raise becomes a failure row with its reason and
+kind (:mod:`stt_eval.pipeline.failures`), and the run carries on.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -28,11 +25,12 @@ from stt_eval.audio.streams import read_streams
 from stt_eval.cache.store import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.diarizers import get_diarizer
-from stt_eval.errors import BadInput, SttEvalError
+from stt_eval.errors import BadInput
 from stt_eval.experiment import ProviderSpec
 from stt_eval.metrics.crosstalk import crosstalk_words
 from stt_eval.metrics.intervals import merge_turns, turns_from_words
 from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
+from stt_eval.pipeline.failures import Failed, describe_error, failure_kind
 from stt_eval.pipeline.prepare import (
     PreparedAudio,
     Recording,
@@ -53,8 +51,6 @@ from stt_eval.pipeline.transcribe import (
 )
 from stt_eval.providers.registry import get_provider
 from stt_eval.types import Measured, ResultRow, Sample, SpeakerTurn, Transcript, UnitDone
-
-log = logging.getLogger("stt_eval")
 
 
 def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
@@ -139,16 +135,6 @@ class RecordingJob:
         )
 
 
-def describe_error(exc: BaseException) -> str:
-    """A failure row's reason. An expected failure (an SttEvalError, or the system's OSError)
-    carries the file and the fix; anything else is a bug in stt-eval, so its traceback is logged
-    as well."""
-    if isinstance(exc, (SttEvalError, OSError)):
-        return str(exc) if str(exc) else type(exc).__name__
-    log.error("internal error (please report it): %s", exc, exc_info=exc)
-    return f"internal error in stt-eval: {type(exc).__name__}: {exc} (traceback in the log)"
-
-
 def _needs_whole(cells: Iterable[Cell]) -> bool:
     return any(c.chunking == "none" or c.diarizer not in ("none", "provider") for c in cells)
 
@@ -181,7 +167,7 @@ def _prepare(job: RecordingJob, mode: str, cells: Iterable[Cell]) -> PreparedAud
 
 def _diarizations(
     job: RecordingJob, audio: PreparedAudio, cache: TranscriptCache
-) -> dict[str, tuple[tuple[SpeakerTurn, ...], float, bool] | str]:
+) -> dict[str, tuple[tuple[SpeakerTurn, ...], float, bool] | Failed]:
     """Local diarizer turns of the conditioned clip, once per diarizer (shared by providers);
     a diarizer that fails maps to its failure reason."""
     out: dict[str, Any] = {}
@@ -193,7 +179,7 @@ def _diarizations(
         try:
             out[name] = diarize(get_diarizer(name), audio.clip, cache)
         except Exception as exc:  # noqa: BLE001 - becomes the failure reason of its cells
-            out[name] = f"diarizer {name}: {describe_error(exc)}"
+            out[name] = Failed(f"diarizer {name}: {describe_error(exc)}", failure_kind(exc))
     return out
 
 
@@ -309,8 +295,8 @@ def _run_cell(
             return replace(row, warning=join_warnings(row.warning, said))
     else:
         found = diarized[cell.diarizer]
-        if isinstance(found, str):
-            return failure_row(base, found)
+        if isinstance(found, Failed):
+            return failure_row(base, found.reason, found.kind)
         turns, secs, _ = found
     row = score_speakers(row, sample, result.transcript, turns, job.scoring)
     return replace(row, diarization_s=secs)
@@ -320,7 +306,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     """Every cell of one sample under one condition; failures become rows, never exceptions."""
     cache = TranscriptCache(Path(job.cache_root) if job.cache_root else None)
     start = time.perf_counter()
-    prepared: dict[str, PreparedAudio | Streams | str] = {}
+    prepared: dict[str, PreparedAudio | Streams | Failed] = {}
     for mode in dict.fromkeys(c.channel_mode for c in job.cells):
         try:
             prepared[mode] = _prepare(job, mode, [c for c in job.cells if c.channel_mode == mode])
@@ -328,7 +314,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             reason = describe_error(exc)
             if isinstance(exc, ConditionError):
                 reason = f"condition {job.condition}: {reason}"
-            prepared[mode] = reason
+            prepared[mode] = Failed(reason, failure_kind(exc))
     condition_s = (time.perf_counter() - start) / len(job.cells)  # shared by the job's cells
     loads = _LOADS.set([])
     mix = prepared.get("mix")
@@ -338,8 +324,8 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     rows = []
     for cell in job.cells:
         audio = prepared[cell.channel_mode]
-        if isinstance(audio, str):
-            rows.append(failure_row(job.base_row(cell), audio))
+        if isinstance(audio, Failed):
+            rows.append(failure_row(job.base_row(cell), audio.reason, audio.kind))
             continue
         try:
             if isinstance(audio, tuple):
@@ -348,7 +334,8 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
                 rows.append(_run_cell(job, cell, audio, cache, diarized))
         except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
             seconds = audio[0][1].duration_s if isinstance(audio, tuple) else audio.duration_s
-            rows.append(failure_row(job.base_row(cell, seconds), describe_error(exc)))
+            base = job.base_row(cell, seconds)
+            rows.append(failure_row(base, describe_error(exc), failure_kind(exc)))
     load_s = sum(_LOADS.get() or ()) / len(job.cells)
     _LOADS.reset(loads)
     return [replace(r, condition_s=condition_s, load_s=load_s) for r in rows]

@@ -164,14 +164,18 @@ def join_warnings(*warnings: str | None) -> str | None:
     return scrub("; ".join(w for w in warnings if w)) or None
 
 
-def failure_row(base: ResultRow, error: BaseException | str) -> ResultRow:
-    """A failed cell: status "failed" and the reason (scrubbed of keys); never an empty
-    hypothesis scored as ok."""
+def failure_row(
+    base: ResultRow, error: BaseException | str, failure: str = "permanent"
+) -> ResultRow:
+    """A failed cell: status "failed", the reason (scrubbed of keys) and whether a re-run should
+    try it again (``failure``: "transient" or "permanent"); never an empty hypothesis scored as
+    ok."""
     message = scrub(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
     return replace(
         base,
         status="failed",
         error=message,
+        failure=failure,
         hits=0,
         subs=0,
         dels=0,

@@ -29,7 +29,14 @@ from stt_eval.report.html import (
 )
 from stt_eval.report.markdown import Block, Table, markdown, summary_blocks
 from stt_eval.report.tables import TRANSCRIPT_KEY, worst_files
-from stt_eval.run.directory import EXPERIMENT_FILE, REPORT_HTML, REPORT_MD, read_rows, rows_frame
+from stt_eval.run.directory import (
+    EXPERIMENT_FILE,
+    REPORT_HTML,
+    REPORT_MD,
+    read_rows,
+    rows_frame,
+    write_atomic,
+)
 
 VERSION_COLUMNS = (
     "provider",
@@ -202,7 +209,5 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
         (REPORT_HTML, report_html(blocks, frame)),
         (REPORT_MD, report_markdown(blocks)),
     ):
-        target = run_dir / name
-        target.write_text(scrub(text), encoding="utf-8")
-        out.append(target)
+        out.append(write_atomic(run_dir / name, scrub(text)))
     return out[0], out[1]

@@ -202,7 +202,28 @@ def summary_blocks(
             "(column no_ref_words). Add the words that were said, or drop the rows.\n",
             Table(empty),
         ]
+    warned = warnings_table(frame)
+    if len(warned):
+        parts += [
+            f"## Warnings ({int(warned['cells'].sum())} cells)\n",
+            "Cells scored, but with something to check first (each warning says what and the "
+            "fix); their numbers are in the tables above.\n",
+            Table(warned, percent=()),
+        ]
     bad = failures(frame)
     if len(bad):
         parts += [f"## Failures ({len(bad)})\n", Table(bad)]
     return parts
+
+
+def warnings_table(frame: pd.DataFrame, shown: int = 5) -> pd.DataFrame:
+    """Each distinct row warning, how many cells carry it and the files they belong to."""
+    if "warning" not in frame:
+        return pd.DataFrame()
+    warned = frame[frame["warning"].notna() & (frame["warning"] != "")]
+    out = []
+    for warning, rows in warned.groupby("warning", sort=False):
+        ids = list(dict.fromkeys(rows["sample_id"]))
+        more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+        out.append({"warning": warning, "cells": len(rows), "files": ", ".join(ids[:shown]) + more})
+    return pd.DataFrame(out, columns=["warning", "cells", "files"])

@@ -1,29 +1,31 @@
 """A run directory: ``rows.jsonl`` (the source of truth, appended as cells finish),
 ``transcripts.jsonl`` (each row's :class:`RowDetail`: scored words, word times, speaker turns),
+``inputs.json`` (what each cell's numbers depend on, :mod:`stt_eval.run.resume`),
 ``results.parquet`` (the tidy table), ``summary.md``, ``report.html`` and ``report.md`` (the
 shareable report), ``exports/`` (trn/CTM/RTTM), and ``LOCK`` while a run writes it.
 
-A torn last line of ``rows.jsonl`` (a run killed mid-write) is ignored when read back; rows are
-tied to the content they were computed from (:func:`sample_digest`), so a resumed run keeps only
-rows whose recording and references are unchanged.
+The JSONL files are read strictly: a line that does not parse is an error naming the file and
+the line, except the last one, which a run killed mid-write leaves torn (ignored, with a
+:class:`TornLineWarning`). The other files are written whole or not at all (:func:`write_atomic`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
+import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from stt_eval.errors import SttEvalError
-from stt_eval.types import ResultRow, RowDetail, Sample, SpeakerTurn, Word
+from stt_eval.types import ResultRow, RowDetail, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
@@ -32,6 +34,7 @@ SUMMARY_FILE = "summary.md"
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 EXPERIMENT_FILE = "experiment.json"
+INPUTS_FILE = "inputs.json"
 LOCK_FILE = "LOCK"
 
 _ROW_FIELDS = tuple(f.name for f in fields(ResultRow) if f.name != "detail")
@@ -72,17 +75,69 @@ def row_from_dict(d: dict[str, Any]) -> ResultRow:
     )
 
 
+class RunDirectoryError(ValueError):
+    """A run directory file that cannot be read back (a damaged line that is not the last)."""
+
+
+class TornLineWarning(UserWarning):
+    """The last line of a JSONL file of a run is cut short: a run was killed mid-write."""
+
+
+def _records(path: Path, parse: Callable[[Any], Any]) -> Iterator[Any]:
+    """``parse(json)`` of each line of a JSONL file. A line that fails is an error naming the
+    file and line, unless it is the last: that one is a write a killed run left unfinished,
+    said with a TornLineWarning and skipped."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        try:
+            yield parse(json.loads(line))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            if n == len(lines):
+                warnings.warn(
+                    f"{path}: line {n} (the last) is cut short, a run was stopped while "
+                    "writing it; it is left out (a resumed run makes that row again)",
+                    TornLineWarning,
+                    stacklevel=3,
+                )
+                return
+            raise RunDirectoryError(
+                f"{path}: line {n} of {len(lines)} is damaged ({type(exc).__name__}: "
+                f"{str(exc)[:80]}); only the last line can be cut short by a stopped run, so "
+                "the file was edited or its disk failed — restore it, or run again with --fresh"
+            ) from None
+
+
 def read_rows(run_dir: Path) -> list[ResultRow]:
-    """Rows written so far; a torn last line (killed mid-write) is ignored."""
-    path = Path(run_dir) / ROWS_FILE
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(row_from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError, ValueError):
-                continue
-    return rows
+    """Rows written so far; a torn last line (killed mid-write) is left out with a warning, a
+    damaged line before it raises RunDirectoryError."""
+    return list(_records(Path(run_dir) / ROWS_FILE, row_from_dict))
+
+
+def write_atomic(path: Path, data: str | bytes | Callable[[Path], object]) -> Path:
+    """Write a file whole or not at all: to a temp file beside it (text, bytes, or a writer
+    given the temp path), fsync, rename. On a failure (a full disk) the old file stays, the temp
+    file is removed and the OSError names `path`."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(data, str | bytes):
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        if callable(data):
+            data(tmp)
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def append_rows(path: Path, rows: Iterable[ResultRow], mode: str = "a") -> None:
@@ -115,11 +170,10 @@ def rows_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
 
 def write_results(run_dir: Path, rows: Sequence[ResultRow]) -> Path:
     """The run's tidy table as Parquet (rewritten from rows.jsonl, which stays the source of truth)."""
-    path = Path(run_dir) / RESULTS_FILE
-    tmp = path.with_suffix(".tmp")
-    rows_frame(rows).to_parquet(tmp, index=False)
-    tmp.replace(path)
-    return path
+    frame = rows_frame(rows)
+    return write_atomic(
+        Path(run_dir) / RESULTS_FILE, lambda tmp: frame.to_parquet(tmp, index=False)
+    )
 
 
 def rewrite_rows(path: Path, rows: Iterable[ResultRow]) -> None:
@@ -174,17 +228,9 @@ def _detail(record: dict[str, Any]) -> RowDetail:
 
 def read_details(run_dir: Path) -> dict[tuple[str, ...], RowDetail]:
     """Row details by :func:`row_key` (the last written wins: a row made again replaces its
-    detail); a torn last line is ignored, and so is a missing file (a run from before it)."""
-    path = Path(run_dir) / TRANSCRIPTS_FILE
-    out: dict[tuple[str, ...], RowDetail] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-                out[tuple(record["key"])] = _detail(record)
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue
-    return out
+    detail), read as strictly as the rows; a missing file (a run from before it) has none."""
+    records = _records(Path(run_dir) / TRANSCRIPTS_FILE, lambda r: (tuple(r["key"]), _detail(r)))
+    return dict(records)
 
 
 def with_details(run_dir: Path, rows: Iterable[ResultRow]) -> list[ResultRow]:
@@ -198,76 +244,6 @@ def rewrite_details(path: Path, rows: Iterable[ResultRow]) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     append_details(tmp, rows, mode="w")
     tmp.replace(path)
-
-
-# --------------------------------------------------------------------------- content identity
-
-
-def sample_digest(sample: Sample) -> str:
-    """What a sample's rows were computed from: the audio file's bytes and every reference and
-    setting of the manifest row (not its path: a moved file with the same bytes is the same).
-
-    Resume keeps a row only while its sample's digest is unchanged, so an edited reference or a
-    replaced recording is scored again.
-    """
-    h = hashlib.sha256()
-    for path in (sample.audio_path, *(p for _, p in sample.tracks)):
-        with Path(path).open("rb") as f:
-            for block in iter(lambda f=f: f.read(1 << 20), b""):
-                h.update(block)
-    fields_ = {
-        k: v for k, v in asdict(sample).items() if k not in ("audio_path", "channels", "tracks")
-    }
-    if sample.stream_speakers:  # only then, so other samples' digests stay as they were
-        fields_["streams"] = [sample.stream_speakers, bool(sample.tracks)]
-    h.update(json.dumps(fields_, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Resumed:
-    """Which earlier rows a resumed run keeps, and what it drops because its input changed."""
-
-    kept: tuple[ResultRow, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-    outdated: tuple[str, ...] = ()
-
-    def describe(self) -> list[str]:
-        out = [f"{len(self.kept)} finished cells kept"] if self.kept else []
-        if self.changed:
-            out.append(f"scored again, their recording or reference changed: {_ids(self.changed)}")
-        if self.removed:
-            out.append(f"dropped, no longer in the manifest or selection: {_ids(self.removed)}")
-        if self.outdated:
-            out.append(f"made again, another engine version made them: {_ids(self.outdated)}")
-        return out
-
-
-def _ids(ids: Sequence[str]) -> str:
-    return ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
-
-
-def resume(
-    rows: Iterable[ResultRow], digests: Mapping[str, str], versions: Mapping[str, str]
-) -> Resumed:
-    """Keep finished (ok) rows whose sample is still selected with the same digest and whose
-    provider (label) still runs the same engine version."""
-    kept, changed, removed, outdated = [], set(), set(), set()
-    for row in rows:
-        if row.status != "ok":
-            continue
-        if versions.get(row.provider) != row.engine_version:
-            outdated.add(row.provider)
-        elif row.sample_id not in digests:
-            removed.add(row.sample_id)
-        elif row.sample_digest != digests[row.sample_id]:
-            changed.add(row.sample_id)
-        else:
-            kept.append(row)
-    return Resumed(
-        tuple(kept), tuple(sorted(changed)), tuple(sorted(removed)), tuple(sorted(outdated))
-    )
 
 
 # --------------------------------------------------------------------------- one writer
@@ -290,7 +266,7 @@ class RunLock:
         me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         for _ in range(2):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                self._create(json.dumps(me))
             except FileExistsError:
                 owner = self._owner()
                 if owner and _alive(owner):
@@ -304,10 +280,22 @@ class RunLock:
                 self.taken_over = owner
                 self.path.unlink(missing_ok=True)
                 continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(me, f)
             return self
         raise RunLocked(f"could not take {self.path}; another run keeps taking it")
+
+    def _create(self, text: str) -> None:
+        """Create LOCK with its content in one step (a whole temp file hard-linked to the name),
+        so a reader never sees an empty LOCK and a full disk leaves none behind."""
+        tmp = self.path.with_name(f".{LOCK_FILE}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(text)
+            os.link(tmp, self.path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            raise OSError(exc.errno, f"could not write {self.path}: {exc.strerror}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _owner(self) -> dict[str, Any] | None:
         try:
@@ -338,7 +326,7 @@ class RunInfo:
 
     run_id: str
     path: Path
-    status: str  # "running", "finished" or "interrupted"
+    status: str  # "running", "finished", "interrupted" or "damaged"
     ok: int
     failed: int
     cost_usd: float
@@ -355,11 +343,19 @@ class RunInfo:
 
 
 def run_info(run_dir: Path) -> RunInfo:
-    """Status, row counts, list price and size of a run directory."""
-    rows = read_rows(run_dir)
+    """Status, row counts, list price and size of a run directory ("damaged" when its rows
+    cannot be read back: ``stt-eval report`` names the line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TornLineWarning)  # "interrupted" says it
+        try:
+            rows, damaged = read_rows(run_dir), False
+        except RunDirectoryError:
+            rows, damaged = [], True
     lock = RunLock(run_dir)
     owner = lock._owner() if lock.path.exists() else None
-    if owner and _alive(owner):
+    if damaged:
+        status = "damaged"
+    elif owner and _alive(owner):
         status = "running"
     elif (run_dir / RESULTS_FILE).exists() and not lock.path.exists():
         status = "finished"

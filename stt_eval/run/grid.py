@@ -38,21 +38,27 @@ from stt_eval.run.directory import (
     EXPERIMENT_FILE,
     ROWS_FILE,
     TRANSCRIPTS_FILE,
-    Resumed,
     RunLock,
     append_details,
     append_rows,
     read_rows,
-    resume,
     rewrite_details,
     rewrite_rows,
     row_key,
-    sample_digest,
     with_details,
+    write_atomic,
     write_results,
 )
 from stt_eval.run.executors import DASK_INSTALL, iter_results
 from stt_eval.run.progress import Progress
+from stt_eval.run.resume import (
+    Resumed,
+    plan_inputs,
+    read_inputs,
+    resume,
+    sample_digest,
+    write_inputs,
+)
 from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
 
 
@@ -204,7 +210,7 @@ def _manifest_rows(
                 channel_mode=cell.channel_mode,
                 normalizer=exp.normalizer,
             )
-            rows.append(failure_row(base, f"manifest {p}"))
+            rows.append(failure_row(base, f"manifest {p}", "permanent"))
     return rows
 
 
@@ -226,6 +232,11 @@ class RunResult:
         """Cells that ended as failure rows."""
         return sum(r.status == "failed" for r in self.rows)
 
+    @property
+    def warned(self) -> int:
+        """Cells that carry a warning (listed under Warnings in the summary)."""
+        return sum(bool(r.warning) for r in self.rows)
+
 
 def run_experiment(
     exp: Experiment,
@@ -234,11 +245,13 @@ def run_experiment(
     progress: bool = True,
     cache_root: Path | str | None = "default",
     on_rows: Callable[[list[ResultRow]], None] | None = None,
+    retry_failed: bool = False,
 ) -> RunResult:
     """Run (or resume) an experiment; returns all rows of its run directory.
 
     ``cache_root``: the transcript cache directory, ``"default"`` (:func:`default_cache_dir`) or
-    None (no cache). ``fresh`` discards the run's earlier rows instead of resuming.
+    None (no cache). ``fresh`` discards the run's earlier rows instead of resuming; a resumed
+    run tries transient failures again, and permanent ones too with ``retry_failed``.
     """
     start = (time.perf_counter(), cpu_seconds())
     cells = plan_cells(exp)
@@ -293,11 +306,23 @@ def run_experiment(
                 progress=progress,
                 cache_root=cache_root,
                 on_rows=written,
+                retry_failed=retry_failed,
             )
 
 
 def _run_locked(
-    exp, cells, manifest, samples, run_dir, start, *, fresh, progress, cache_root, on_rows
+    exp,
+    cells,
+    manifest,
+    samples,
+    run_dir,
+    start,
+    *,
+    fresh,
+    progress,
+    cache_root,
+    on_rows,
+    retry_failed,
 ) -> RunResult:
     """The run itself, once the run directory is ours."""
     resolved = {
@@ -305,15 +330,19 @@ def _run_locked(
         "engines": {spec.label: asdict(spec.engine()) for spec in exp.providers},
         "stt_eval_version": __version__,
     }
-    (run_dir / EXPERIMENT_FILE).write_text(json.dumps(resolved, indent=2, default=str))
+    write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(resolved, indent=2, default=str))
     rows_path = run_dir / ROWS_FILE
     digests = {s.id: sample_digest(s) for s in samples}
     versions = {spec.label: spec.engine().version for spec in exp.providers}
-    resumed = resume([] if fresh else read_rows(run_dir), digests, versions)
+    dataset_paths = [str(s.audio_path) for s in manifest.samples]
+    inputs = plan_inputs(samples, cells, exp.normalizer, dataset_paths)
+    earlier, recorded = ([], None) if fresh else (read_rows(run_dir), read_inputs(run_dir))
+    resumed = resume(earlier, recorded, inputs, versions, retry_failed)
     kept = with_details(run_dir, resumed.kept)
     details_path = run_dir / TRANSCRIPTS_FILE
     rewrite_details(details_path, kept)  # before the rows: a row on disk has its detail
     rewrite_rows(rows_path, kept)
+    write_inputs(run_dir, inputs)  # after the rows: no row made from other inputs is left
     problem_rows = _manifest_rows(exp, cells, manifest.problems, {s.id for s in manifest.samples})
     append_rows(rows_path, problem_rows)
     root = (
@@ -321,7 +350,6 @@ def _run_locked(
         if cache_root is None
         else str(default_cache_dir() if cache_root == "default" else cache_root)
     )
-    dataset_paths = [str(s.audio_path) for s in manifest.samples]
     done = {row_key(r) for r in kept}
     jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root, digests)
     estimates = estimate(jobs)
