@@ -206,7 +206,7 @@ def test_a_damaged_line_is_an_error_naming_it_and_a_torn_last_line_is_said(tmp_p
     with pytest.raises(RunDirectoryError, match=r"rows.jsonl: line 1 of 2 is damaged"):
         read_rows(result.run_dir)
     done = _cli("report", str(result.run_dir))
-    assert done.returncode == 2 and "rows.jsonl: line 1 of 2 is damaged" in done.stderr
+    assert done.returncode == 1 and "rows.jsonl: line 1 of 2 is damaged" in done.stderr
     assert run_info(result.run_dir).status == "damaged"  # `stt-eval runs` still lists it
 
 
@@ -227,7 +227,7 @@ def test_a_full_disk_leaves_reports_whole_or_absent_and_no_empty_lock(tmp_path, 
     whole = html.read_bytes()
     html.unlink()
     done = _cli("report", str(result.run_dir), preexec_fn=_full_disk(20_000))
-    assert done.returncode == 2 and REPORT_HTML in done.stderr, done.stderr
+    assert done.returncode == 1 and REPORT_HTML in done.stderr, done.stderr
     assert not html.exists() and len(whole) > 20_000
     assert not [p for p in result.run_dir.iterdir() if p.name.endswith(".tmp")]
     # a run that cannot write its LOCK leaves none behind

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from stt_eval.errors import SttEvalError
+from stt_eval.errors import BadInput, SttEvalError
 from stt_eval.types import ResultRow, RowDetail, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
@@ -75,7 +75,7 @@ def row_from_dict(d: dict[str, Any]) -> ResultRow:
     )
 
 
-class RunDirectoryError(ValueError):
+class RunDirectoryError(BadInput):
     """A run directory file that cannot be read back (a damaged line that is not the last)."""
 
 
@@ -105,7 +105,8 @@ def _records(path: Path, parse: Callable[[Any], Any]) -> Iterator[Any]:
             raise RunDirectoryError(
                 f"{path}: line {n} of {len(lines)} is damaged ({type(exc).__name__}: "
                 f"{str(exc)[:80]}); only the last line can be cut short by a stopped run, so "
-                "the file was edited or its disk failed — restore it, or run again with --fresh"
+                "the file was edited or its disk failed",
+                "restore it, or run again with --fresh",
             ) from None
 
 
