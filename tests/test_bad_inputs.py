@@ -652,10 +652,14 @@ def test_run_makes_failure_rows_for_bad_inputs_and_scores_the_rest(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ByteOrderMarkWarning)
         result = run_experiment(exp, progress=False)
-    by_id = {r.sample_id: r for r in result.rows}
+    by_id = {r.identity.sample_id: r for r in result.rows}
     assert set(by_id) == {"good", "cut", "number"}
     good = by_id["good"]
-    assert (good.status, good.ref_words, good.subs + good.dels + good.ins) == ("ok", 4, 0)
+    assert (
+        good.status,
+        good.columns()["ref_words"],
+        good.columns()["subs"] + good.columns()["dels"] + good.columns()["ins"],
+    ) == ("ok", 4, 0)
     cut = by_id["cut"]
     assert cut.status == "failed" and "cut.wav" in cut.error and "truncated" in cut.error
     assert "promises 32000 bytes" in cut.error and _IN_FIX_AUDIO in cut.error

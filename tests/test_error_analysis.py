@@ -7,12 +7,14 @@ import pytest
 
 from stt_eval.metrics.errors import Edits, edits, flags, longest_runs, split_sub
 from stt_eval.metrics.wer import align_words
-from stt_eval.pipeline.score import Scoring, score_row
+from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.report.analysis import comparisons, flags_table, top_edits, with_intervals
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.report.tables import TOTAL, pooled
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow, Sample, Transcript
+from stt_eval.types import Sample, Transcript
+
+from .conftest import flat_row
 
 
 def _align(ref: str, hyp: str):
@@ -51,7 +53,7 @@ def test_longest_runs():
 
 
 def _row(sample, provider, errors, n, **kw):
-    return ResultRow("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
+    return flat_row("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
 
 
 def test_every_pooled_row_gets_an_interval_and_totals_resample_files():
@@ -98,12 +100,11 @@ def test_top_edits_and_flags_from_rows():
     scoring = Scoring()
     hyps = ("the bat sat on the hat", "a bat sat on the mat", "?!")
     rows = [
-        score_row(
-            ResultRow("r", f"s{i}", "p"),
-            Sample(f"s{i}", "x.wav", "the cat sat on the mat"),
-            Transcript(hyp),
-            (),
-            scoring,
+        scored_row(
+            flat_row("r", f"s{i}", "p"),
+            score_transcript(
+                Sample(f"s{i}", "x.wav", "the cat sat on the mat"), Transcript(hyp), (), scoring
+            ),
         )
         for i, hyp in enumerate(hyps)
     ]

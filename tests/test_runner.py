@@ -54,7 +54,7 @@ def _exp(dataset, tmp_path, **kw):
 @pytest.mark.slow
 def test_run_scores_good_files_and_records_failures(dataset, tmp_path):
     result = run_experiment(_exp(dataset, tmp_path), progress=False)
-    by_id = {r.sample_id: r for r in result.rows}
+    by_id = {r.identity.sample_id: r for r in result.rows}
     assert set(by_id) == {"goforward", "jfk", "fake", "notext", "jfk#row5"}
     assert (
         by_id["jfk#row5"].status == "failed"
@@ -94,13 +94,19 @@ def test_killed_run_resumes_without_transcribing_again(dataset, tmp_path):
         ok_line + "\n" + '{"run_id": "t-torn', encoding="utf-8"
     )  # killed mid-write
     again = run_experiment(exp, progress=False)
-    by_id = {r.sample_id: r for r in again.rows}
+    by_id = {r.identity.sample_id: r for r in again.rows}
     assert len(again.rows) == 5 and len(read_rows(again.run_dir)) == 5
     assert by_id["goforward"].cached is False  # the kept row is the original one
     # redone from the cache, keeping the engine time measured when the transcript was made
     assert by_id["jfk"].cached is True
-    assert by_id["jfk"].processing_s == {r.sample_id: r for r in first.rows}["jfk"].processing_s > 0
-    assert by_id["jfk"].hypothesis == {r.sample_id: r for r in first.rows}["jfk"].hypothesis
+    assert (
+        by_id["jfk"].processing_s
+        == {r.identity.sample_id: r for r in first.rows}["jfk"].processing_s
+        > 0
+    )
+    assert (
+        by_id["jfk"].hypothesis == {r.identity.sample_id: r for r in first.rows}["jfk"].hypothesis
+    )
 
 
 def test_experiment_toml(tmp_path, dataset):
@@ -208,7 +214,7 @@ def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
         output=tmp_path / "results",
         name="d",
     )
-    by_id = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
+    by_id = {r.identity.sample_id: r for r in run_experiment(exp, progress=False).rows}
     call = by_id["pyannote_sample"]
     assert call.status == "ok" and call.der_total_s == pytest.approx(
         16.34, abs=0.01
@@ -255,7 +261,7 @@ def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, 
     (whole,) = run_experiment(exp("clean"), progress=False, cache_root=cache).rows
     monkeypatch.setattr(prepared, "STREAM_ABOVE_S", 30.0)  # the 52 s file now streams
     streamed = {
-        r.condition: r
+        r.identity.condition: r
         for r in run_experiment(exp("clean", noisy), progress=False, cache_root=cache).rows
     }
     # the same 16 kHz windows are sent, so every chunk is a cache hit with the same text
@@ -287,6 +293,8 @@ def test_the_resolved_experiment_and_engine_versions_are_saved_and_in_every_row(
     assert saved["experiment"]["max_duration_s"] == 4 * 3600.0  # defaults filled in
     engine = {"name": "pocketsphinx", "model": "en-us", "version": version("pocketsphinx")}
     assert saved["engines"] == {"pocketsphinx": engine}
-    (row,) = [r for r in result.rows if r.sample_id == "goforward"]
-    assert (row.engine, row.model, row.engine_version) == tuple(engine.values())
-    assert row.stt_eval_version == version("stt-eval")
+    (row,) = [r for r in result.rows if r.identity.sample_id == "goforward"]
+    assert (row.provenance.engine, row.provenance.model, row.provenance.engine_version) == tuple(
+        engine.values()
+    )
+    assert row.provenance.stt_eval_version == version("stt-eval")

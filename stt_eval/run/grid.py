@@ -28,9 +28,10 @@ from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline.prepare import babble_talkers
 from stt_eval.pipeline.recording import Cell, RecordingJob, price
-from stt_eval.pipeline.score import Scoring, failure_row
+from stt_eval.pipeline.score import Scoring
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import (
     EXPERIMENT_FILE,
     ROWS_FILE,
@@ -50,7 +51,7 @@ from stt_eval.run.directory import (
 )
 from stt_eval.run.executors import iter_results
 from stt_eval.run.progress import Progress
-from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
+from stt_eval.types import CHANNELS_DIARIZER, Sample
 
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
@@ -188,18 +189,8 @@ def _manifest_rows(
         if sid in valid_ids:  # a duplicate id: keep the valid sample's rows distinct
             sid = f"{sid}#row{p.row}"
         for cell in cells:
-            base = ResultRow(
-                run_id=exp.run_id,
-                sample_id=sid,
-                provider=cell.provider.label,
-                condition=cell.condition,
-                chunking=cell.chunking,
-                merge=cell.merge,
-                diarizer=cell.diarizer,
-                channel_mode=cell.channel_mode,
-                normalizer=exp.normalizer,
-            )
-            rows.append(failure_row(base, f"manifest {p}"))
+            identity = cell.identity(exp.run_id, sid, exp.normalizer)
+            rows.append(ResultRow(identity).failed(f"manifest {p}"))
     return rows
 
 
