@@ -19,6 +19,7 @@ import pandas as pd
 
 from stt_eval.metrics.confidence import EDGES, N_BINS, REVIEW_THRESHOLD, ConfidenceBins
 from stt_eval.metrics.errors import FLAGS
+from stt_eval.metrics.registry import METRICS, rate
 from stt_eval.metrics.stats import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
@@ -28,7 +29,6 @@ from stt_eval.metrics.stats import (
     bootstrap_rate,
     mapsswe,
     paired_bootstrap,
-    rate_counts,
     seed_for,
 )
 from stt_eval.metrics.terms import TermCounts
@@ -45,21 +45,23 @@ def _ok(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def _file_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Numerator and denominator of ``metric`` summed per file (``sample_id``), for rows that
-    carry its counts."""
-    numerators, denominator = rate_counts(metric)
-    columns = [*numerators, denominator]
+    """Numerator and denominator of the rate ``metric`` summed per file (``sample_id``), for
+    rows that carry its counts; files in sorted order, so a resampling (which draws files by
+    position) gives the same interval whatever order the rows arrived in."""
+    kind, ratio = rate(metric)
+    columns = [c for c, _ in kind.stored]
     if any(c not in rows for c in columns):
         return pd.DataFrame(columns=["sample_id", "num", "den"])
     rows = rows[rows[columns].notna().all(axis=1)]
-    out = pd.DataFrame(
+    sums = rows.groupby("sample_id", sort=True)[columns].sum()
+    counts = [kind.read(r) for r in sums.to_dict("records")]
+    return pd.DataFrame(
         {
-            "sample_id": rows["sample_id"],
-            "num": rows[list(numerators)].astype(float).sum(axis=1),
-            "den": rows[denominator].astype(float),
+            "sample_id": sums.index,
+            "num": [float(getattr(c, ratio.numerator)) for c in counts],
+            "den": [float(getattr(c, ratio.denominator)) for c in counts],
         }
     )
-    return out.groupby("sample_id", sort=False)[["num", "den"]].sum().reset_index()
 
 
 def _interval_of(rows: pd.DataFrame, metric: str, key: object, seed: int, level: float,
@@ -121,8 +123,8 @@ def intervals(
     """Long table: per group of ``by``, files, the pooled rate and its interval. DER rows are
     de-duplicated per diarizer (see :func:`der_rows`)."""
     rows = der_rows(frame) if metric == "der" else _ok(frame)
-    numerators, denominator = rate_counts(metric)
-    if rows.empty or denominator not in rows or rows[denominator].isna().all():
+    columns = rate(metric)[0].column_names
+    if rows.empty or any(c not in rows for c in columns) or rows[columns[0]].isna().all():
         return pd.DataFrame()
     records = []
     for key, group in rows.groupby(list(by), sort=False):
@@ -175,7 +177,7 @@ def comparisons(
     grid = [c for c in GRID if c in ok and ok[c].nunique() > 1]
     jobs: list[tuple[str, str, pd.DataFrame, pd.DataFrame, tuple[str, str]]] = []
     for within, group in _groups(ok, grid):
-        providers = list(dict.fromkeys(group["provider"]))
+        providers = sorted(set(group["provider"]))  # pairs and their seeds whatever the row order
         for a, b in itertools.combinations(providers, 2):
             jobs.append(("providers", within, group[group["provider"] == a],
                          group[group["provider"] == b], (a, b)))  # fmt: skip
@@ -238,9 +240,8 @@ def terms_table(
     records = []
     for key, group in ok.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        c = sum((TermCounts(*(int(v) for v in r)) for r in
-                 group[["term_ref", "term_hyp", "term_hits", "term_errors"]].fillna(0)
-                 .itertuples(index=False, name=None)), TermCounts())  # fmt: skip
+        terms = METRICS["terms"]
+        c = sum((terms.read(r) for r in group.to_dict("records")), TermCounts())
         low, high = _interval_of(group, "term_recall", ("terms", *key), seed, DEFAULT_LEVEL,
                                  n_resamples)  # fmt: skip
         ter_low, ter_high = _interval_of(group, "ter", ("ter", *key), seed, DEFAULT_LEVEL,
@@ -273,13 +274,8 @@ def confidence_bins(frame: pd.DataFrame, by: Sequence[str] = ("provider",)) -> d
     ok = ok[ok["conf_words_by_bin"].map(lambda v: len(_items(v)) == N_BINS)]
     out = {}
     for key, group in ok.groupby(list(by), sort=False):
-        out[key] = sum(
-            (ConfidenceBins(tuple(int(x) for x in w), tuple(int(x) for x in e),
-                            tuple(float(x) for x in s))
-             for w, e, s in zip(group["conf_words_by_bin"], group["conf_errors_by_bin"],
-                                group["conf_sum_by_bin"])),
-            ConfidenceBins(),
-        )  # fmt: skip
+        bins = METRICS["confidence"]
+        out[key] = sum((bins.read(r) for r in group.to_dict("records")), ConfidenceBins())
     return out
 
 
