@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from stt_eval.metrics.diarization import DERCounts, JERCounts
-from stt_eval.metrics.registry import METRICS, RATES, rate
+from stt_eval.metrics.registry import RATES, rate
 from stt_eval.metrics.speaker_wer import CpWERCounts
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
