@@ -194,3 +194,19 @@ def test_intervals_and_paired_tests_do_not_depend_on_row_order():
         return sorted(zip(out["compared"], out["within"], pairs, out["p_bootstrap"], out["files"]))
 
     assert tests(a) == tests(b)
+
+
+def test_intervals_are_computed_once_for_the_same_rows_and_again_for_edited_ones():
+    """The summary and the report read the same rows into two frames: the second asks for
+    intervals already made; a frame whose counts changed gets its own."""
+    rows = _grid()
+    by = ["provider", "condition"]
+    first = with_intervals(pooled(rows_frame(rows), by), rows_frame(rows), by)
+    hits = with_intervals.hits
+    again = with_intervals(pooled(rows_frame(rows), by), rows_frame(rows), by)
+    assert with_intervals.hits == hits + 1
+    pd.testing.assert_frame_equal(first, again)
+    edited = rows_frame(rows)
+    edited.loc[0, ["hits", "subs"]] = [0, edited.loc[0, "ref_words"]]
+    changed = with_intervals(pooled(edited, by), edited, by)
+    assert with_intervals.hits == hits + 1 and not changed.equals(first)

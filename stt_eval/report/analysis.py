@@ -32,6 +32,7 @@ from stt_eval.metrics.stats import (
     seed_for,
 )
 from stt_eval.metrics.terms import TermCounts
+from stt_eval.report.memo import per_rows
 from stt_eval.report.tables import TOTAL, _transcripts
 from stt_eval.types import CHANNELS_DIARIZER
 
@@ -71,6 +72,7 @@ def _interval_of(rows: pd.DataFrame, metric: str, key: object, seed: int, level:
     return iv.low, iv.high
 
 
+@per_rows
 def with_intervals(
     table: pd.DataFrame,
     frame: pd.DataFrame,
@@ -112,6 +114,7 @@ def der_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
 
 
+@per_rows
 def intervals(
     frame: pd.DataFrame,
     by: Sequence[str] = ("provider", "condition"),
@@ -158,6 +161,7 @@ def _tests(both: pd.DataFrame, names: tuple[str, str], metric: str, seed: int, k
     return boot, mp
 
 
+@per_rows
 def comparisons(
     frame: pd.DataFrame,
     metric: str = "wer",
