@@ -69,6 +69,10 @@ class Metric:
         """The columns a value is read back from (all but the derived ones)."""
         return tuple((c, a) for c, a in self.columns if c not in self.derived)
 
+    def column(self, attribute: str) -> str:
+        """The tidy-table column that holds one attribute of the value object."""
+        return next(c for c, a in self.columns if a == attribute)
+
     def flatten(self, value: Any) -> dict[str, Any]:
         """The value as its columns (all None when the row was not scored for it)."""
         return {c: None if value is None else getattr(value, a) for c, a in self.columns}
