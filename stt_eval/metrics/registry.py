@@ -1,10 +1,10 @@
 """Every count a result row carries, in one table: its value object, its flattened columns and
 the rates read from pooled counts.
 
-A metric is added here, once, beside its value object (which adds with ``+``). The row stores
-the value object, the tidy table flattens it to :attr:`Metric.columns`, and the pooled tables,
-the bootstrap intervals and the paired tests find a rate by its name in :data:`RATES`, so no
-second list of numerators exists anywhere.
+A metric is its value object (in its own module; it adds with ``+``) and its entry in
+:data:`METRICS`, nothing else: the row stores the value object, the tidy table flattens it to
+:attr:`Metric.columns`, and the pooled tables, the bootstrap intervals and the paired tests
+find a rate by its name in :data:`RATES`, so no second list of numerators exists anywhere.
 
 A rate is ``numerator / denominator`` of two attributes of the pooled value object (NaN when
 the denominator is 0), so pooling files is adding their value objects and a resampled file
