@@ -13,8 +13,10 @@ gets a TOTAL row right after them, pooling those rows; its other grouping column
 none of them. In a TOTAL row every count, ``files`` and ``failed`` included, is the sum of the
 rows above it.
 
-A rate whose counts a row does not carry (rows written before JER components and cpWER's S/D/I
-split were stored) is NaN, shown as "–": it is never estimated.
+A rate whose counts a row does not carry (rows written before JER components were stored) is
+NaN, shown as "–": it is never estimated. A row read back from ``rows.jsonl`` with only part of
+a metric's counts carries none of that metric (cpWER before its S/D/I split was stored), so it
+is left out of that metric's pooling.
 """
 
 from __future__ import annotations
