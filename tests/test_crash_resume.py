@@ -159,7 +159,7 @@ def _entries(cache: Path) -> dict[str, int]:
 
 def _table(run_dir: Path) -> pd.DataFrame:
     cols = ["sample_id", "condition", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
-    rows = [{c: getattr(r, c) for c in cols} for r in read_rows(run_dir)]
+    rows = [{c: r.columns()[c] for c in cols} for r in read_rows(run_dir)]
     return pd.DataFrame(rows, columns=cols).sort_values(cols[:2]).reset_index(drop=True)
 
 
@@ -225,7 +225,7 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path):
     cols = ["sample_id", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
 
     def table(rows):
-        return sorted(tuple(getattr(r, c) for c in cols) for r in rows)
+        return sorted(tuple(r.columns()[c] for c in cols) for r in rows)
 
     assert table(on_dask.rows) == table(local.rows) and len(local.rows) == 2
 
