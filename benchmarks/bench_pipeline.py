@@ -135,7 +135,7 @@ def bench_overhead() -> None:
             t = time.perf_counter()
             result = run_experiment(run_exp, progress=False, cache_root=None)
             wall = time.perf_counter() - t
-            measured = sum(r.processing_s for r in result.rows)
+            measured = sum(r.measurement.processing_s for r in result.rows)
             print(
                 f"\n== Pipeline overhead: {len(samples)} files, {audio_s:.1f} s of audio × {len(exp.providers)} engines, workers={workers} =="
             )

@@ -23,3 +23,11 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLE
+
+
+def flat_row(run_id="r", sample_id="s", provider="p", condition="clean", **columns):
+    """A result row from its flattened columns (as rows.jsonl holds them), for table tests."""
+    from stt_eval.rows import ResultRow
+
+    ids = {"run_id": run_id, "sample_id": sample_id, "provider": provider, "condition": condition}
+    return ResultRow.from_columns({**ids, **columns})

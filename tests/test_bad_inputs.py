@@ -37,7 +37,7 @@ from stt_eval.metrics.wer import CharCounts, WordCounts, score_corpus
 from stt_eval.normalization.rules import normalizes_to_nothing
 from stt_eval.pipeline import prepare as prepared
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, flat_row
 
 _IN_RATE = 16_000
 _IN_FIX_AUDIO = "copy or export the recording again"
@@ -652,10 +652,14 @@ def test_run_makes_failure_rows_for_bad_inputs_and_scores_the_rest(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ByteOrderMarkWarning)
         result = run_experiment(exp, progress=False)
-    by_id = {r.sample_id: r for r in result.rows}
+    by_id = {r.identity.sample_id: r for r in result.rows}
     assert set(by_id) == {"good", "cut", "number"}
     good = by_id["good"]
-    assert (good.status, good.ref_words, good.subs + good.dels + good.ins) == ("ok", 4, 0)
+    assert (
+        good.status,
+        good.columns()["ref_words"],
+        good.columns()["subs"] + good.columns()["dels"] + good.columns()["ins"],
+    ) == ("ok", 4, 0)
     cut = by_id["cut"]
     assert cut.status == "failed" and "cut.wav" in cut.error and "truncated" in cut.error
     assert "promises 32000 bytes" in cut.error and _IN_FIX_AUDIO in cut.error
@@ -1157,10 +1161,8 @@ def test_der_refuses_an_empty_reference_instead_of_printing_nan(tmp_path, capsys
 
 
 def _un_rows():
-    from stt_eval.types import ResultRow
-
     def row(sample, errors, n, ins=0, **kw):
-        return ResultRow("r", sample, "p", subs=errors, hits=n - errors, ins=ins, ref_words=n, **kw)
+        return flat_row("r", sample, "p", subs=errors, hits=n - errors, ins=ins, ref_words=n, **kw)
 
     return [
         row("a", 1, 10, reference="ten words", hypothesis="x"),
@@ -1238,10 +1240,11 @@ def test_import_nemo_refuses_an_unknown_language_per_row(tmp_path):
 
 @pytest.mark.parametrize(("language", "warned"), [("en", True), ("ja", False)])
 def test_a_run_row_of_non_latin_text_under_english_rules_says_so(language, warned):
-    from stt_eval.pipeline.score import Scoring, score_row
-    from stt_eval.types import ResultRow, Sample, Transcript
+    from stt_eval.pipeline.score import Scoring, score_transcript
+    from stt_eval.types import Sample, Transcript
 
     sample = Sample("jp", SAMPLE / "x.wav", "でんき", language=language)
-    row = score_row(ResultRow("r", "jp", "p"), sample, Transcript("てんき"), (), Scoring())
-    assert ("hiragana" in (row.warning or "")) is warned
-    assert (row.subs, row.ref_words) == ((0, 1) if warned else (1, 1))
+    scored = score_transcript(sample, Transcript("てんき"), (), Scoring())
+    assert ("hiragana" in (scored.warning or "")) is warned
+    words = scored.counts["words"]
+    assert (words.subs, words.ref_words) == ((0, 1) if warned else (1, 1))

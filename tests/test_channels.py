@@ -31,7 +31,6 @@ from stt_eval.run.grid import estimate, plan_cells, plan_jobs, run_experiment
 from stt_eval.types import (
     CHANNELS_DIARIZER,
     InvalidRecord,
-    ResultRow,
     Sample,
     SpeakerSegment,
     SpeakerTurn,
@@ -39,7 +38,7 @@ from stt_eval.types import (
     Word,
 )
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, flat_row
 
 CHANNELS = SAMPLE / "channels.jsonl"
 GO = SAMPLE / "audio" / "pocketsphinx_goforward.flac"
@@ -198,7 +197,7 @@ def test_mismatched_tracks_fail_the_split_cell_naming_sample_and_durations(conve
     )
     job = RecordingJob("run", sample, "clean", cells[1:], Scoring())
     (row,) = run_recording(job)
-    assert row.status == "failed" and row.channel_mode == "split"
+    assert row.status == "failed" and row.identity.channel_mode == "split"
     assert "sample 'tr' has tracks of different lengths" in row.error
     assert "agent: a.wav 2.79 s" in row.error and "customer: short.wav 0.50 s" in row.error
     assert "pad the shorter" in row.error
@@ -303,11 +302,12 @@ def test_channel_mode_is_checked_and_the_default_keeps_run_names(tmp_path):
 
 
 def test_rows_written_before_channel_mode_read_as_mix():
-    d = row_to_dict(ResultRow("r", "s", "p"))
+    d = row_to_dict(flat_row("r", "s", "p"))
     for key in ("channel_mode", "streams", "crosstalk_words"):
         d.pop(key)
     row = row_from_dict(d)
-    assert (row.channel_mode, row.streams, row.crosstalk_words) == ("mix", 1, None)
+    got = (row.identity.channel_mode, row.measurement.streams, row.counts["crosstalk"])
+    assert got == ("mix", 1, None)
 
 
 # --------------------------------------------------------------------------- tables
@@ -317,7 +317,7 @@ def _rows():
     common = {"run_id": "r", "provider": "p", "condition": "clean", "audio_s": 30.0}
     words = {"hits": 8, "subs": 1, "dels": 1, "ins": 0, "ref_words": 10}
     return [
-        ResultRow(
+        flat_row(
             sample_id="s",
             channel_mode="mix",
             diarizer="senko",
@@ -333,7 +333,7 @@ def _rows():
             cp_dels=2,
             cp_ins=1,
         ),
-        ResultRow(
+        flat_row(
             sample_id="s",
             channel_mode="split",
             diarizer=CHANNELS_DIARIZER,
@@ -355,7 +355,7 @@ def _rows():
             cp_ins=2,
             crosstalk_words=1,
         ),
-        ResultRow(sample_id="mono", channel_mode="mix", diarizer="senko", **common, **words),
+        flat_row(sample_id="mono", channel_mode="mix", diarizer="senko", **common, **words),
     ]
 
 
@@ -441,19 +441,28 @@ def test_split_takes_speakers_from_channels_and_leakage_shows_as_crosstalk(tmp_p
         channel_mode=("split",),
     )
     result = run_experiment(exp, progress=False, cache_root=tmp_path / "cache")
-    rows = {(r.sample_id, r.condition): r for r in result.rows}
+    rows = {(r.identity.sample_id, r.identity.condition): r for r in result.rows}
     assert all(r.status == "ok" for r in rows.values()), [r.error for r in rows.values()]
     st, tr = rows[("st", "clean")], rows[("tr", "clean")]
     for row in (st, tr):
-        assert (row.channel_mode, row.diarizer, row.streams) == ("split", CHANNELS_DIARIZER, 2)
-        assert row.der_confusion_s == 0.0
-        der = (row.der_missed_s + row.der_false_alarm_s + row.der_confusion_s) / row.der_total_s
+        assert (row.identity.channel_mode, row.identity.diarizer, row.measurement.streams) == (
+            "split",
+            CHANNELS_DIARIZER,
+            2,
+        )
+        assert row.columns()["der_confusion_s"] == 0.0
+        der = (
+            row.columns()["der_missed_s"]
+            + row.columns()["der_false_alarm_s"]
+            + row.columns()["der_confusion_s"]
+        ) / row.columns()["der_total_s"]
         assert der < 0.05
-        assert row.crosstalk_words == 0
-    assert st.hypothesis == tr.hypothesis and st.cached != tr.cached  # one heard it first
+        assert row.columns()["crosstalk_words"] == 0
+    # one heard it first
+    assert st.hypothesis == tr.hypothesis and st.measurement.cached != tr.measurement.cached
     leaky = rows[("st", "stereo_call(codec=ulaw, leakage_db=-20)")]
-    assert leaky.crosstalk_words > 0
-    assert leaky.der_false_alarm_s > st.der_false_alarm_s
+    assert leaky.counts["crosstalk"].words > 0
+    assert leaky.counts["der"].false_alarm_s > st.counts["der"].false_alarm_s
 
 
 def test_split_alone_on_samples_without_channels_is_refused(tmp_path):
@@ -497,8 +506,13 @@ def test_out_of_phase_stereo_warns_under_mix_and_split_hears_both_channels(tmp_p
         channel_mode=("mix", "split"),
         output=tmp_path / "r",
     )
-    rows = {r.channel_mode: r for r in run_experiment(exp, progress=False, cache_root=None).rows}
+    rows = {
+        r.identity.channel_mode: r
+        for r in run_experiment(exp, progress=False, cache_root=None).rows
+    }
     mix, split = rows["mix"], rows["split"]
-    assert "cancel when averaged to mono" in mix.warning and mix.dels >= 3  # heard silence
-    assert split.warning is None and split.streams == 2
+    assert (
+        "cancel when averaged to mono" in mix.warning and mix.columns()["dels"] >= 3
+    )  # heard silence
+    assert split.warning is None and split.measurement.streams == 2
     assert split.hypothesis.lower().count("forward") == 2  # heard on each channel

@@ -9,8 +9,10 @@ import pytest
 
 from stt_eval.api import compare_runs
 from stt_eval.cli import main
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import ROWS_FILE, append_rows
-from stt_eval.types import ResultRow
+
+from .conftest import flat_row
 
 FILES = [f"f{i:02d}" for i in range(12)]
 CLEAN_A = [1, 0, 2, 1, 0, 1, 2, 1, 0, 1, 1, 2]  # substitutions per file, 10 reference words each
@@ -20,7 +22,7 @@ NOISE_MOVE = [1, -1] * 6  # B: one more, one fewer, ... (no change overall)
 
 
 def _row(run: str, sid: str, condition: str, subs: int, digest: str = "") -> ResultRow:
-    return ResultRow(
+    return flat_row(
         run_id=run,
         sample_id=sid,
         provider="p",
@@ -40,7 +42,7 @@ def runs(tmp_path):
     rows_a.append(_row("a", "only-a", "clean", 0))
     rows_b = [_row("b", f, "clean", s + u) for f, s, u in zip(FILES, CLEAN_A, CLEAN_UP)]
     rows_b += [_row("b", f, "noise", s + m) for f, s, m in zip(FILES, NOISE_A, NOISE_MOVE)]
-    rows_b[12] = ResultRow(
+    rows_b[12] = flat_row(
         run_id="b",
         sample_id="f00",
         provider="p",

@@ -15,12 +15,12 @@ from stt_eval.metrics.confidence import (
     word_errors,
 )
 from stt_eval.normalization.rules import words as normalized_words
-from stt_eval.pipeline.score import Scoring, score_row
+from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.report.analysis.errors import reliability, review_curve, review_summary
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow, Sample, Transcript, Word
+from stt_eval.types import Sample, Transcript, Word
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, flat_row
 
 REF = "the cat sat on the mat".split()
 # "sad" substitutes "sat" and "yes" is inserted: the two errors, at confidences 0.45 and 0.15
@@ -107,14 +107,14 @@ def test_no_confidence_no_bins_and_bins_pool_by_adding():
 def test_rows_carry_bins_and_the_report_pools_them():
     sample = Sample("s", "x.wav", " ".join(REF))
     transcript = Transcript(" ".join(t for t, _ in HYP), words=tuple(_words(HYP)))
-    row = score_row(ResultRow("r", "s", "p"), sample, transcript, (), Scoring())
-    assert row.conf_words_by_bin == (0, 1, 0, 0, 1, 0, 1, 1, 1, 2)
-    frame = rows_frame([row, row.__class__(**{**row.__dict__, "sample_id": "t"})])
+    row = scored_row(flat_row("r", "s", "p"), score_transcript(sample, transcript, (), Scoring()))
+    assert row.columns()["conf_words_by_bin"] == (0, 1, 0, 0, 1, 0, 1, 1, 1, 2)
+    frame = rows_frame([row, flat_row(**{**row.columns(), "sample_id": "t"})])
     (line,) = review_summary(frame).to_dict("records")
     assert (line["words"], line["errors"]) == (14, 4)
     assert line["reviewed"] == pytest.approx(6 / 14) and line["caught"] == 1.0
     assert len(review_curve(frame)) == 11 and len(reliability(frame)) == N_BINS
-    no_conf = rows_frame([ResultRow("r", "s", "q", hits=1, ref_words=1)])
+    no_conf = rows_frame([flat_row("r", "s", "q", hits=1, ref_words=1)])
     assert review_summary(no_conf).empty
 
 
@@ -128,11 +128,19 @@ def test_faster_whisper_word_probabilities_make_a_review_curve():
     provider = get_provider("faster-whisper")
     transcript = provider.transcribe(load_audio(sample.audio_path), {"language": "en"})
     assert all(w.confidence is not None for w in transcript.words)
-    row = score_row(ResultRow("r", sample.id, "fw"), sample, transcript, (), Scoring())
-    bins = ConfidenceBins(row.conf_words_by_bin, row.conf_errors_by_bin, row.conf_sum_by_bin)
+    row = scored_row(
+        flat_row("r", sample.id, "fw"), score_transcript(sample, transcript, (), Scoring())
+    )
+    bins = ConfidenceBins(
+        row.columns()["conf_words_by_bin"],
+        row.columns()["conf_errors_by_bin"],
+        row.columns()["conf_sum_by_bin"],
+    )
     scored = sum(1 for w in transcript.words if normalized_words(w.text))
     assert bins.total_words == scored > 50
-    assert 0 < bins.total_errors <= row.subs + row.ins + 5  # the per-word alignment may differ
+    assert (
+        0 < bins.total_errors <= row.columns()["subs"] + row.columns()["ins"] + 5
+    )  # the per-word alignment may differ
     point = bins.review()
     assert 0.0 < point.reviewed < 1.0 and 0.0 <= point.caught <= 1.0
     assert 0.0 <= bins.ece <= 1.0

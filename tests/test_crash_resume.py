@@ -52,16 +52,21 @@ def _exp(manifest: Path, out: Path, **kw) -> Experiment:
 def test_an_edited_reference_is_scored_again_and_a_removed_sample_dropped(tmp_path):
     out = tmp_path / "results"
     first = run_experiment(_exp(_dataset(tmp_path), out), progress=False, cache_root=tmp_path)
-    assert {r.sample_id: r.ref_words for r in first.rows} == {"goforward": 4, "jfk": 12}
+    assert {r.identity.sample_id: r.columns()["ref_words"] for r in first.rows} == {
+        "goforward": 4,
+        "jfk": 12,
+    }
     # fix jfk's reference, drop goforward: same experiment file, same run id
     manifest = _dataset(tmp_path, {"jfk": "and so my fellow americans"})
     again = run_experiment(_exp(manifest, out), progress=False, cache_root=tmp_path)
     assert again.run_dir == first.run_dir
-    assert [(r.sample_id, r.ref_words) for r in again.rows] == [("jfk", 5)]
+    assert [(r.identity.sample_id, r.columns()["ref_words"]) for r in again.rows] == [("jfk", 5)]
     assert again.resumed.changed == ("reference text of jfk changed",)
     assert again.resumed.removed == ("goforward",)
-    assert [(r.sample_id, r.ref_words) for r in read_rows(again.run_dir)] == [("jfk", 5)]
-    assert again.rows[0].cached  # the audio did not change: the transcript is reused
+    assert [(r.identity.sample_id, r.columns()["ref_words"]) for r in read_rows(again.run_dir)] == [
+        ("jfk", 5)
+    ]
+    assert again.rows[0].measurement.cached  # the audio did not change: the transcript is reused
 
 
 def test_a_second_writer_is_refused_while_the_first_lives(tmp_path):
@@ -155,7 +160,7 @@ def _entries(cache: Path) -> dict[str, int]:
 
 def _table(run_dir: Path) -> pd.DataFrame:
     cols = ["sample_id", "condition", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
-    rows = [{c: getattr(r, c) for c in cols} for r in read_rows(run_dir)]
+    rows = [{c: r.columns()[c] for c in cols} for r in read_rows(run_dir)]
     return pd.DataFrame(rows, columns=cols).sort_values(cols[:2]).reset_index(drop=True)
 
 
@@ -221,7 +226,7 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path):
     cols = ["sample_id", "hits", "subs", "dels", "ins", "ref_words", "hypothesis"]
 
     def table(rows):
-        return sorted(tuple(getattr(r, c) for c in cols) for r in rows)
+        return sorted(tuple(r.columns()[c] for c in cols) for r in rows)
 
     assert table(on_dask.rows) == table(local.rows) and len(local.rows) == 2
 
@@ -301,5 +306,7 @@ def test_an_engine_upgrade_redoes_rows_and_misses_the_cache(tmp_path, monkeypatc
     again = run_experiment(_exp(manifest, tmp_path / "r"), progress=False, cache_root=tmp_path)
     assert again.resumed.outdated == ("pocketsphinx",) and not again.resumed.kept
     (row,) = again.rows
-    assert row.engine_version == "99.0" and not row.cached  # a new cache key: transcribed again
-    assert first.rows[0].engine_version != "99.0"
+    assert (
+        row.provenance.engine_version == "99.0" and not row.measurement.cached
+    )  # a new cache key: transcribed again
+    assert first.rows[0].provenance.engine_version != "99.0"

@@ -7,14 +7,16 @@ import pytest
 
 from stt_eval.metrics.errors import Edits, edits, flags, longest_runs, split_sub
 from stt_eval.metrics.wer import align_words
-from stt_eval.pipeline.score import Scoring, score_row
+from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.report.analysis.errors import flags_table, top_edits
 from stt_eval.report.analysis.intervals import with_intervals
 from stt_eval.report.analysis.paired import comparisons
 from stt_eval.report.markdown import summary_markdown
 from stt_eval.report.tables import TOTAL, pooled
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow, Sample, Transcript
+from stt_eval.types import Sample, Transcript
+
+from .conftest import flat_row
 
 
 def _align(ref: str, hyp: str):
@@ -53,7 +55,7 @@ def test_longest_runs():
 
 
 def _row(sample, provider, errors, n, **kw):
-    return ResultRow("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
+    return flat_row("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
 
 
 def test_every_pooled_row_gets_an_interval_and_totals_resample_files():
@@ -87,8 +89,9 @@ def test_comparisons_name_the_better_provider_and_keep_the_null():
     providers = table[table["compared"] == "providers"]
     assert list(providers["within"]) == ["clean", "noise"]
     assert providers["significant"].all()
-    assert providers["verdict"].iloc[0].startswith("good is better than bad (WER 2.0 % vs 20.0 %")
-    assert providers["diff"].iloc[0] == pytest.approx(-0.18)
+    # a pair is named in sorted order, whatever order the rows came in
+    assert providers["verdict"].iloc[0].startswith("good is better than bad (WER 20.0 % vs 2.0 %")
+    assert providers["diff"].iloc[0] == pytest.approx(0.18)
     conditions = table[table["compared"] == "conditions"].set_index("within")
     # bad: identical on clean and noise → nothing; good: 1 vs 1-2 errors, not significant
     assert not conditions.loc["bad", "significant"]
@@ -100,12 +103,11 @@ def test_top_edits_and_flags_from_rows():
     scoring = Scoring()
     hyps = ("the bat sat on the hat", "a bat sat on the mat", "?!")
     rows = [
-        score_row(
-            ResultRow("r", f"s{i}", "p"),
-            Sample(f"s{i}", "x.wav", "the cat sat on the mat"),
-            Transcript(hyp),
-            (),
-            scoring,
+        scored_row(
+            flat_row("r", f"s{i}", "p"),
+            score_transcript(
+                Sample(f"s{i}", "x.wav", "the cat sat on the mat"), Transcript(hyp), (), scoring
+            ),
         )
         for i, hyp in enumerate(hyps)
     ]
@@ -127,6 +129,6 @@ def test_summary_has_the_analysis_sections():
         rows += [_row(f"f{i}", "good", 1, 50), _row(f"f{i}", "bad", 10, 50)]
     text = summary_markdown(rows_frame(rows), "t", "whisper")
     assert "## Paired differences" in text and "these figures are rough" in text
-    assert "| providers | all | good | bad | 4 | 2.0 % | 20.0 % | -18.0 |" in text
+    assert "| providers | all | bad | good | 4 | 20.0 % | 2.0 % | +18.0 |" in text
     assert "## Utterance errors and flags" in text
     assert "| good | 2.0 % | [2.0, 2.0] % |" in text  # every file at 2 %: so is every resample

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import (
     ROWS_FILE,
     TRANSCRIPTS_FILE,
@@ -27,9 +28,9 @@ from stt_eval.run.directory import (
     with_details,
 )
 from stt_eval.run.exports import export_run, setting_dir, write_exports
-from stt_eval.types import ResultRow, RowDetail, SpeakerTurn, Word
+from stt_eval.types import RowDetail, SpeakerTurn, Word
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, flat_row
 
 NOISE = "noise(kind=white, snr_db=10)"
 
@@ -44,7 +45,8 @@ def _row(sample_id: str, **kw) -> ResultRow:
         merge="timestamp",
         diarizer="senko",
     )
-    return ResultRow(**{**base, **kw})
+    detail = kw.pop("detail", None)
+    return replace(flat_row(**{**base, **kw}), detail=detail)
 
 
 DETAIL = RowDetail(
@@ -99,7 +101,12 @@ def test_a_split_transcript_gets_its_own_directory():
 
 
 def test_settings_that_name_one_directory_are_refused(tmp_path):
-    rows = [ROWS[0], replace(ROWS[0], condition="noise(kind=white,snr_db=10)")]
+    rows = [
+        ROWS[0],
+        replace(
+            ROWS[0], identity=replace(ROWS[0].identity, condition="noise(kind=white,snr_db=10)")
+        ),
+    ]
     with pytest.raises(ValueError, match="both export to"):
         write_exports(rows, tmp_path)
 
@@ -216,21 +223,24 @@ def test_a_real_run_exports_files_sctk_rescores_to_the_rows(tmp_path):
     checked = 0
     for condition in ("clean", NOISE):
         d = exports / setting_dir("pocketsphinx", condition, "none", "none")
-        cells = [r for r in result.rows if r.condition == condition]
+        cells = [r for r in result.rows if r.identity.condition == condition]
         s, dl, i, n = _sclite(d)
-        assert n == sum(r.ref_words for r in cells) > 0
-        assert s + dl + i == sum(r.subs + r.dels + r.ins for r in cells)
+        assert n == sum(r.columns()["ref_words"] for r in cells) > 0
+        assert s + dl + i == sum(
+            r.columns()["subs"] + r.columns()["dels"] + r.columns()["ins"] for r in cells
+        )
         # sclite weighs S 4 and D/I 3 where jiwer counts 1 each, so its S/D/I split may differ
         # on ties (and does on the default run); the split itself is checked by scoring the
         # exported words again, as they are (normalizer none)
         ours = score_files(d / "ref.trn", d / "hyp.trn", normalizer="none").total
         assert (ours.subs, ours.dels, ours.ins, ours.ref_words) == tuple(
-            sum(getattr(r, k) for r in cells) for k in ("subs", "dels", "ins", "ref_words")
+            sum(r.columns()[k] for r in cells) for k in ("subs", "dels", "ins", "ref_words")
         )
-        (diarized,) = [r for r in cells if r.der_total_s is not None]
-        der = diarized.der_missed_s + diarized.der_false_alarm_s + diarized.der_confusion_s
-        der /= diarized.der_total_s
-        assert _md_eval(d, "senko", diarized.collar_s) == pytest.approx(100 * der, abs=0.01)
+        (diarized,) = [r for r in cells if r.columns()["der_total_s"] is not None]
+        der = diarized.counts["der"].error_s / diarized.counts["der"].total_s
+        assert _md_eval(d, "senko", diarized.identity.collar_s) == pytest.approx(
+            100 * der, abs=0.01
+        )
         checked += 1
     assert checked == 2
 

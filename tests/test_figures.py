@@ -23,7 +23,8 @@ from stt_eval.report.figures.diarization import der_by_condition
 from stt_eval.report.figures.labels import category, in_reading_order, series_label, short_label
 from stt_eval.report.figures.speed_cost import cost_vs_wer, pareto, speed_vs_wer
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow
+
+from .conftest import flat_row
 
 WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"
 BABBLE10 = "noise(kind=babble, snr_db=10)"
@@ -33,7 +34,7 @@ FILE10 = f"noise(kind=file, path={ELSEWHERE}, snr_db=10)"
 
 
 def _row(sample, provider, condition, subs=0, dels=0, ins=0, n=10, **kw):
-    return ResultRow(
+    return flat_row(
         "r",
         sample,
         provider,
@@ -75,8 +76,9 @@ def _grid(conditions=("clean", WHITE20, WHITE10, BABBLE10, ULAW)):
 
 def _wer(rows, **where):
     """Pooled by hand: (S + D + I) / N over the rows matching ``where``."""
-    pick = [r for r in rows if all(getattr(r, k) == v for k, v in where.items())]
-    return sum(r.subs + r.dels + r.ins for r in pick) / sum(r.ref_words for r in pick)
+    flat = [r.columns() for r in rows]
+    pick = [r for r in flat if all(r[k] == v for k, v in where.items())]
+    return sum(r["subs"] + r["dels"] + r["ins"] for r in pick) / sum(r["ref_words"] for r in pick)
 
 
 def _value(data, column="wer", **where):
@@ -184,17 +186,18 @@ def test_speed_and_cost_scatters_mark_the_pareto_frontier():
     rows = _grid(("clean",))
     plot = speed_vs_wer(rows_frame(rows))
     data = plot.data.set_index("provider")
-    audio = sum(r.audio_s for r in rows if r.provider == "B")
-    latency = sum(r.latency_s for r in rows if r.provider == "B")
+    audio = sum(r.columns()["audio_s"] for r in rows if r.columns()["provider"] == "B")
+    latency = sum(r.columns()["latency_s"] for r in rows if r.columns()["provider"] == "B")
     assert data.loc["B", "rtfx"] == pytest.approx(audio / latency)
     assert data.loc["A", "wer"] == pytest.approx(_wer(rows, provider="A"))
     assert list(data["pareto"]) == [True, False]  # A is faster and more accurate
     assert cost_vs_wer(rows_frame(rows)) is None  # local engines cost nothing
     priced = [
-        ResultRow(**{**r.__dict__, "cost_usd": 0.01 if r.provider == "B" else 0.0}) for r in rows
+        flat_row(**{**r.columns(), "cost_usd": 0.01 if r.columns()["provider"] == "B" else 0.0})
+        for r in rows
     ]
     cost = cost_vs_wer(rows_frame(priced)).data.set_index("provider")
-    hours = sum(r.audio_s for r in rows if r.provider == "B") / 3600
+    hours = sum(r.columns()["audio_s"] for r in rows if r.columns()["provider"] == "B") / 3600
     assert cost.loc["B", "usd_per_audio_hour"] == pytest.approx(0.01 * 3 / hours)
 
 
@@ -246,8 +249,10 @@ def test_wer_by_metadata_has_each_value_and_the_total():
     frame = rows_frame(rows)
     assert meta_columns(frame) == ["meta.channel"]  # "note" is one value per file
     data = wer_by_meta(frame, "channel").data
-    phone = [r for r in rows if r.meta["channel"] == "phone" and r.provider == "A"]
-    by_hand = sum(r.subs + r.dels + r.ins for r in phone) / sum(r.ref_words for r in phone)
+    phone = [r for r in rows if r.meta["channel"] == "phone" and r.columns()["provider"] == "A"]
+    by_hand = sum(
+        r.columns()["subs"] + r.columns()["dels"] + r.columns()["ins"] for r in phone
+    ) / sum(r.columns()["ref_words"] for r in phone)
     assert _value(data, provider="A", **{"meta.channel": "phone"}) == pytest.approx(by_hand)
     assert _value(data, provider="B", **{"meta.channel": "TOTAL"}) == pytest.approx(
         _wer(rows, provider="B")
@@ -256,7 +261,7 @@ def test_wer_by_metadata_has_each_value_and_the_total():
 
 
 def test_a_run_of_failures_draws_nothing():
-    rows = [ResultRow("r", "s1", "A", status="failed", error="boom")]
+    rows = [flat_row("r", "s1", "A", status="failed", error="boom")]
     assert plots(rows_frame(rows)) == []
 
 
@@ -279,7 +284,7 @@ def test_chunk_settings_are_never_pooled_into_one_rate():
         for s in ("s1", "s2")
         for c, m, e in (("none", "none", 1), ("10s/2s", "timestamp", 3), ("10s/2s", "concat", 5))
     ]
-    rows += [ResultRow(**{**r.__dict__, "condition": WHITE10, "snr_db": 10.0}) for r in rows]
+    rows += [flat_row(**{**r.columns(), "condition": WHITE10, "snr_db": 10.0}) for r in rows]
     frame = rows_frame(rows)
     overview = wer_overview(frame).data.set_index(["provider", "condition"])
     assert overview.loc[("A · unchunked", "clean"), "wer"] == pytest.approx(0.1)
@@ -293,7 +298,7 @@ def test_chunk_settings_are_never_pooled_into_one_rate():
 def test_mix_and_split_transcripts_are_never_pooled_into_one_rate():
     """A channel run's split transcript is another system than its mix: two bars, each its own."""
     rows = [_row("s1", "A", "clean", subs=1, n=10), _row("s2", "A", "clean", subs=0, n=10)]
-    rows += [replace(_row("s1", "A", "clean", subs=6, n=10), channel_mode="split")]
+    rows += [_row("s1", "A", "clean", subs=6, n=10, channel_mode="split")]
     data = wer_overview(rows_frame(rows)).data
     assert sorted(data["provider"]) == ["A · unchunked", "A · unchunked, split channels"]
     assert _value(data, provider="A · unchunked") == pytest.approx(1 / 20)
@@ -306,7 +311,12 @@ def test_a_noise_file_missing_here_still_labels_its_condition_noise():
     assert category(FILE10) == "noise"
     assert short_label(FILE10) == "file noise 10 dB"
     assert in_reading_order([ULAW, FILE10, "clean"]) == ["clean", FILE10, ULAW]
-    rows = [replace(r, condition=FILE10) if r.condition == WHITE10 else r for r in _grid()]
+    rows = [
+        replace(r, identity=replace(r.identity, condition=FILE10))
+        if r.identity.condition == WHITE10
+        else r
+        for r in _grid()
+    ]
     frame = rows_frame(rows)
     snr = wer_vs_snr(frame).data
     assert set(snr.loc[snr["condition"] == FILE10, "series"]) == {"file noise"}

@@ -26,7 +26,8 @@ from stt_eval.run.directory import (
     rows_frame,
     write_results,
 )
-from stt_eval.types import ResultRow
+
+from .conftest import flat_row
 
 SCRIPT = "<script>window.__pwned=1</script>"
 FAKE_KEY = "sk-test-FAKEKEY0123456789abcdef"
@@ -35,7 +36,7 @@ REF2 = "ask not what your country can do"  # 7 words
 
 
 def _row(sample, provider, ref, hyp, hits, subs, dels, ins, condition="clean", **kw):
-    return ResultRow(
+    return flat_row(
         "handmade",
         sample,
         provider,
@@ -74,7 +75,7 @@ ROWS = [
         1,
         ins_words=(SCRIPT,),
     ),
-    ResultRow(
+    flat_row(
         "handmade",
         "s1",
         "beta",

@@ -24,6 +24,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stt_eval.audio", "stt_eval.normalization"),
     # what is done to a recording and what is measured: pure functions of audio, text and times
     ("stt_eval.conditions", "stt_eval.chunking", "stt_eval.metrics", "stt_eval.cache"),
+    # the result row: a cell's identity, its metrics' counts, what it cost, what made it
+    ("stt_eval.rows",),
     # what the user hands over: manifests, references, transcripts, other toolkits' formats
     ("stt_eval.datasets",),
     # engines: plumbing first (errors, prices, rate limits, keys), then the one HTTP client

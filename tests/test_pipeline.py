@@ -20,7 +20,7 @@ from stt_eval.experiment import Experiment, ProviderSpec
 from stt_eval.pipeline.failures import describe_error
 from stt_eval.pipeline.prepare import babble_talkers, condition_seed
 from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
-from stt_eval.pipeline.score import Scoring, score_row
+from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.providers import registry
 from stt_eval.providers.pocketsphinx import PocketSphinx
 from stt_eval.run.grid import run_experiment
@@ -72,7 +72,7 @@ def test_preview_transcribe_and_a_run_hear_bit_identical_audio(dataset, tmp_path
         ids=("jfk",),
     )
     (row,) = run_experiment(exp, progress=False, cache_root=cache).rows
-    assert row.status == "ok" and abs(row.snr_db - 10) < 0.5
+    assert row.status == "ok" and abs(row.measurement.snr_db - 10) < 0.5
 
     wav = tmp_path / "preview.wav"
     heard = preview_condition("jfk", CONDITION, wav, seed=7, dataset=dataset)
@@ -84,7 +84,7 @@ def test_preview_transcribe_and_a_run_hear_bit_identical_audio(dataset, tmp_path
     audio = dataset.parent / "whisper_jfk.flac"  # by path this time, not by id
     again = transcribe_file(audio, "pocketsphinx", condition=CONDITION, seed=7, dataset=dataset)
     assert again.cached and again.transcript.text == row.hypothesis
-    assert again.snr_db == pytest.approx(row.snr_db)
+    assert again.snr_db == pytest.approx(row.measurement.snr_db)
 
     other = preview_condition("jfk", CONDITION, tmp_path / "other.wav", seed=8, dataset=dataset)
     assert other.clip.to_wav_bytes() != heard.clip.to_wav_bytes()
@@ -153,8 +153,12 @@ def test_a_merge_fallback_reaches_the_row_as_a_warning():
     sample = Sample("s", SAMPLE / "audio" / "whisper_jfk.flac", "hello there")
     merged = Transcript("hello there", raw={"merge_fallback": "concat: chunks [1] have no words"})
     base = _job(sample, "pocketsphinx").base_row(_job(sample, "pocketsphinx").cells[0])
-    row = score_row(base, sample, merged, (5.0,), Scoring())
-    assert row.ref_words == 2 and row.hits == 2 and row.boundary_errors == 0
+    row = scored_row(base, score_transcript(sample, merged, (5.0,), Scoring()))
+    assert (
+        row.columns()["ref_words"] == 2
+        and row.columns()["hits"] == 2
+        and row.columns()["boundary_errors"] == 0
+    )
     assert row.warning == "merge fell back to concat: chunks [1] have no words"
 
 
@@ -201,8 +205,8 @@ def test_model_load_time_is_measured_for_the_job_not_cached(monkeypatch):
     sample = Sample("jfk", SAMPLE / "audio" / "whisper_jfk.flac", "and so my fellow americans")
     (first,) = run_recording(_job(sample, "slow"))
     (second,) = run_recording(_job(sample, "slow"))  # loaded already: nothing to wait for
-    assert first.status == "ok" and 0.2 <= first.load_s < 1.0
-    assert second.load_s < 0.05
+    assert first.status == "ok" and 0.2 <= first.measurement.load_s < 1.0
+    assert second.measurement.load_s < 0.05
 
 
 def test_transcribe_and_preview_hear_only_a_sample_slice(tmp_path):

@@ -75,19 +75,21 @@ def test_a_run_over_http_retries_records_and_keeps_the_key_out(
         server.inject(openai_fault(503, message=f"upstream said {KEY}"))
         exp = _exp(dataset, tmp_path, _openai(server, price_per_minute=0.006))
         result = run_experiment(exp, progress=False, cache_root=cache)
-        rows = {r.sample_id: r for r in result.rows}
+        rows = {r.identity.sample_id: r for r in result.rows}
         assert [r.status for r in result.rows] == ["ok", "ok"]
-        assert rows["goforward"].subs + rows["goforward"].dels + rows["goforward"].ins == 0
-        assert sorted(r.attempts for r in result.rows) == [1, 2]  # one 503, retried
-        assert all(r.latency_s > 0 and r.rtfx > 0 for r in result.rows)
+        assert rows["goforward"].counts["words"].errors == 0
+        assert sorted(r.measurement.attempts for r in result.rows) == [1, 2]  # one 503, retried
+        assert all(r.measurement.latency_s > 0 and r.measurement.rtfx > 0 for r in result.rows)
         # list price of what was sent: $0.006 per minute of each file
-        assert rows["jfk"].cost_usd == pytest.approx(0.006 * 11.0 / 60, rel=1e-3)
+        assert rows["jfk"].measurement.cost_usd == pytest.approx(0.006 * 11.0 / 60, rel=1e-3)
         sent = len(server.requests)
         again = run_experiment(exp, progress=False, cache_root=cache, fresh=True)
         assert len(server.requests) == sent  # nothing paid for twice
-        assert all(r.cached for r in again.rows)
-        cost = {r.sample_id: r.cost_usd for r in result.rows}
-        assert {r.sample_id: r.cost_usd for r in again.rows} == cost  # as measured then
+        assert all(r.measurement.cached for r in again.rows)
+        cost = {r.identity.sample_id: r.measurement.cost_usd for r in result.rows}
+        assert {
+            r.identity.sample_id: r.measurement.cost_usd for r in again.rows
+        } == cost  # as measured then
     write_summary(again)
     report(again.run_dir)
     for path in [*(tmp_path / "r").rglob("*"), *cache.rglob("*")]:
@@ -113,7 +115,7 @@ def test_a_file_over_the_duration_cap_is_a_failure_row_and_not_sent(dataset, tmp
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with openai_server(_heard, api_key=KEY) as server:
         exp = _exp(dataset, tmp_path, _openai(server), max_duration_s=5.0)
-        rows = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
+        rows = {r.identity.sample_id: r for r in run_experiment(exp, progress=False).rows}
         assert rows["jfk"].status == "failed" and "over the 5 s per-file cap" in rows["jfk"].error
         assert rows["goforward"].status == "ok" and len(server.requests) == 1
 
@@ -125,7 +127,9 @@ def test_permanent_errors_are_failure_rows_sent_once(dataset, tmp_path, monkeypa
         rows = run_experiment(_exp(dataset, tmp_path, _openai(server)), progress=False).rows
         failed = [r for r in rows if r.status == "failed"]
         assert len(failed) == 1 and "HTTP 400: bad audio" in failed[0].error
-        assert failed[0].hypothesis == "" and failed[0].ref_words == 0  # not scored as deletions
+        assert (
+            failed[0].hypothesis == "" and failed[0].columns()["ref_words"] == 0
+        )  # not scored as deletions
         assert len(server.requests) == 2
 
 
@@ -135,7 +139,7 @@ def test_url_mode_only_when_nothing_alters_the_audio(dataset, tmp_path, monkeypa
         spec = ProviderSpec("deepgram", (("base_url", server.url),))
         conditions = ("clean", "noise(kind=white, snr_db=20)")
         exp = _exp(dataset, tmp_path, spec, conditions=conditions, ids=("goforward",))
-        rows = {r.condition: r for r in run_experiment(exp, progress=False).rows}
+        rows = {r.identity.condition: r for r in run_experiment(exp, progress=False).rows}
         bodies = sorted(r.headers.get("Content-Type", "") for r in server.requests)
     assert bodies == ["application/json", "audio/wav"]
     assert rows["clean"].warning is None
@@ -168,7 +172,17 @@ def test_http_run_gives_the_local_engines_counts(tmp_path, monkeypatch):
     direct = run_experiment(local, progress=False).rows
 
     def counts(rows):
-        return sorted((r.sample_id, r.hits, r.subs, r.dels, r.ins, r.ref_words) for r in rows)
+        return sorted(
+            (
+                r.identity.sample_id,
+                r.columns()["hits"],
+                r.columns()["subs"],
+                r.columns()["dels"],
+                r.columns()["ins"],
+                r.columns()["ref_words"],
+            )
+            for r in rows
+        )
 
     assert counts(over_http) == counts(direct) and len(direct) == 4
 
@@ -202,9 +216,10 @@ def test_provider_diarization_is_scored_against_the_reference_turns(tmp_path, mo
         spec = ProviderSpec("deepgram", (("base_url", server.url), ("diarize", True)))
         exp = _exp(tmp_path / "m.jsonl", tmp_path, spec, diarizers=("provider",))
         (got,) = run_experiment(exp, progress=False).rows
-    assert got.status == "ok" and got.diarizer == "provider"
-    assert got.der_total_s == pytest.approx(16.34, abs=0.01)  # reference speech in the RTTM
-    assert got.jer_speakers == 2 and got.cp_ref_words is not None
+    assert got.status == "ok" and got.identity.diarizer == "provider"
+    # reference speech in the RTTM
+    assert got.counts["der"].total_s == pytest.approx(16.34, abs=0.01)
+    assert got.counts["jer"].speakers == 2 and got.counts["cpwer"] is not None
 
 
 def test_manifest_problems_are_warned_once_before_the_run_not_per_cell(tmp_path, monkeypatch):
@@ -227,7 +242,7 @@ def test_manifest_problems_are_warned_once_before_the_run_not_per_cell(tmp_path,
             result = run_experiment(exp, progress=False, cache_root=None)
     kinds = [w.category for w in caught]
     assert kinds.count(UnknownFieldWarning) == 1 and kinds.count(RowProblemWarning) == 1
-    assert sum(r.sample_id == "notext" and r.status == "failed" for r in result.rows) == 3
+    assert sum(r.identity.sample_id == "notext" and r.status == "failed" for r in result.rows) == 3
     assert sum(r.status == "ok" for r in result.rows) == 6
 
 
@@ -249,7 +264,12 @@ def test_an_experiment_reads_a_nemo_manifest_directly(tmp_path, monkeypatch):
         )
         (row,) = run_experiment(exp, progress=False, cache_root=None).rows
     assert exp.dataset_format == "nemo" and exp.dataset == tmp_path / "train_manifest.json"
-    assert (row.sample_id, row.status, row.ref_words, row.hits) == ("goforward", "ok", 4, 4)
+    assert (
+        row.identity.sample_id,
+        row.status,
+        row.columns()["ref_words"],
+        row.columns()["hits"],
+    ) == ("goforward", "ok", 4, 4)
     with pytest.raises(ExperimentError, match="exactly 'format' and 'path'"):
         experiment_from_dict({"dataset": {"format": "nemo"}, "providers": ["openai"]}, tmp_path)
     with pytest.raises(ExperimentError, match="unknown dataset format 'nemmo'; choose from"):

@@ -17,12 +17,14 @@ from stt_eval.report.tables import (
     speed_and_cost,
     worst_files,
 )
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow
+
+from .conftest import flat_row
 
 
 def _row(sample, provider, errors, n, **kw):
-    return ResultRow("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
+    return flat_row("r", sample, provider, subs=errors, hits=n - errors, ref_words=n, **kw)
 
 
 def _diarized(missed, confusion, total, jer_error, speakers, **kw):
@@ -241,7 +243,7 @@ def test_time_split_counts_a_shared_diarization_once():
     from stt_eval.run.grid import RunResult
 
     def row(provider: str, engine_s: float) -> ResultRow:
-        return ResultRow(
+        return flat_row(
             run_id="r",
             sample_id="s",
             provider=provider,

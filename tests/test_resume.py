@@ -34,9 +34,9 @@ from stt_eval.run.directory import (
 from stt_eval.run.grid import run_experiment
 from stt_eval.run.resume import UNRECORDED, resume
 from stt_eval.testing.openai import openai_fault, openai_server
-from stt_eval.types import ResultRow, Transcript
+from stt_eval.types import Transcript
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, flat_row
 
 KEY = "sk-loopback-resume"
 FILES = {
@@ -263,7 +263,7 @@ def test_row_warnings_reach_the_terminal_summary_and_the_exit_message(
 def test_resume_says_why_each_earlier_row_is_not_kept():
     def row(sid, **kw):
         kw = {"sample_digest": "d", "engine_version": "1", **kw}
-        return ResultRow(run_id="r", sample_id=sid, provider="p", **kw)
+        return flat_row("r", sid, "p", **kw)
 
     key = ("a", "p", "clean", "none", "none", "none", "mix")
     current = {key: {"recording a.wav": "1", "synonyms file glm.txt": "2"}}

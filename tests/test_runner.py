@@ -54,18 +54,15 @@ def _exp(dataset, tmp_path, **kw):
 @pytest.mark.slow
 def test_run_scores_good_files_and_records_failures(dataset, tmp_path):
     result = run_experiment(_exp(dataset, tmp_path), progress=False)
-    by_id = {r.sample_id: r for r in result.rows}
+    by_id = {r.identity.sample_id: r for r in result.rows}
     assert set(by_id) == {"goforward", "jfk", "fake", "notext", "jfk#row5"}
     assert (
         by_id["jfk#row5"].status == "failed"
         and "duplicate id, first used on row 2" in by_id["jfk#row5"].error
     )
-    assert (
-        by_id["goforward"].status,
-        by_id["goforward"].ref_words,
-        by_id["goforward"].subs + by_id["goforward"].dels + by_id["goforward"].ins,
-    ) == ("ok", 4, 0)
-    assert by_id["jfk"].status == "ok" and by_id["jfk"].ref_words == 22
+    words = by_id["goforward"].counts["words"]
+    assert (by_id["goforward"].status, words.ref_words, words.errors) == ("ok", 4, 0)
+    assert by_id["jfk"].status == "ok" and by_id["jfk"].counts["words"].ref_words == 22
     assert (
         by_id["fake"].status == "failed"
         and "notes.wav" in by_id["fake"].error
@@ -94,13 +91,16 @@ def test_killed_run_resumes_without_transcribing_again(dataset, tmp_path):
         ok_line + "\n" + '{"run_id": "t-torn', encoding="utf-8"
     )  # killed mid-write
     again = run_experiment(exp, progress=False)
-    by_id = {r.sample_id: r for r in again.rows}
+    by_id = {r.identity.sample_id: r for r in again.rows}
     assert len(again.rows) == 5 and len(read_rows(again.run_dir)) == 5
-    assert by_id["goforward"].cached is False  # the kept row is the original one
+    assert by_id["goforward"].measurement.cached is False  # the kept row is the original one
     # redone from the cache, keeping the engine time measured when the transcript was made
-    assert by_id["jfk"].cached is True
-    assert by_id["jfk"].processing_s == {r.sample_id: r for r in first.rows}["jfk"].processing_s > 0
-    assert by_id["jfk"].hypothesis == {r.sample_id: r for r in first.rows}["jfk"].hypothesis
+    assert by_id["jfk"].measurement.cached is True
+    before = {r.identity.sample_id: r for r in first.rows}["jfk"]
+    assert by_id["jfk"].measurement.processing_s == before.measurement.processing_s > 0
+    assert (
+        by_id["jfk"].hypothesis == {r.identity.sample_id: r for r in first.rows}["jfk"].hypothesis
+    )
 
 
 def test_experiment_toml(tmp_path, dataset):
@@ -208,15 +208,13 @@ def test_diarization_in_a_run_scores_der_and_reports_bad_rttm(tmp_path):
         output=tmp_path / "results",
         name="d",
     )
-    by_id = {r.sample_id: r for r in run_experiment(exp, progress=False).rows}
+    by_id = {r.identity.sample_id: r for r in run_experiment(exp, progress=False).rows}
     call = by_id["pyannote_sample"]
-    assert call.status == "ok" and call.der_total_s == pytest.approx(
-        16.34, abs=0.01
-    )  # speech in the RTTM
-    der = (call.der_missed_s + call.der_false_alarm_s + call.der_confusion_s) / call.der_total_s
-    assert der < 0.3 and call.collar_s == 0.25
-    assert call.cp_ref_words == call.ref_words and 0 < call.cp_errors < call.ref_words
-    assert by_id["jfk"].status == "ok" and by_id["jfk"].ref_words == 22
+    der, cp, words = (call.counts[m] for m in ("der", "cpwer", "words"))
+    assert call.status == "ok" and der.total_s == pytest.approx(16.34, abs=0.01)  # RTTM speech
+    assert der.der < 0.3 and call.identity.collar_s == 0.25
+    assert cp.ref_words == words.ref_words and 0 < cp.errors < words.ref_words
+    assert by_id["jfk"].status == "ok" and by_id["jfk"].counts["words"].ref_words == 22
     assert "undefined" in by_id["jfk"].warning
     assert (
         by_id["jfk2"].status == "failed"
@@ -255,16 +253,19 @@ def test_long_recordings_stream_window_by_window_with_the_same_result(tmp_path, 
     (whole,) = run_experiment(exp("clean"), progress=False, cache_root=cache).rows
     monkeypatch.setattr(prepared, "STREAM_ABOVE_S", 30.0)  # the 52 s file now streams
     streamed = {
-        r.condition: r
+        r.identity.condition: r
         for r in run_experiment(exp("clean", noisy), progress=False, cache_root=cache).rows
     }
     # the same 16 kHz windows are sent, so every chunk is a cache hit with the same text
     clean = streamed["clean"]
+    assert clean.measurement.cached and clean.hypothesis == whole.hypothesis
+    assert clean.counts["boundary"] is not None
+    noisy_row = streamed[noisy]
     assert (
-        clean.cached and clean.hypothesis == whole.hypothesis and clean.boundary_errors is not None
+        noisy_row.status == "ok"
+        and noisy_row.counts["words"].ref_words == whole.counts["words"].ref_words
     )
-    assert streamed[noisy].status == "ok" and streamed[noisy].ref_words == whole.ref_words
-    assert abs(streamed[noisy].snr_db - 10) < 0.5 and not streamed[noisy].cached
+    assert abs(noisy_row.measurement.snr_db - 10) < 0.5 and not noisy_row.measurement.cached
 
 
 def test_the_annotated_example_loads_and_shows_every_setting():
@@ -287,6 +288,8 @@ def test_the_resolved_experiment_and_engine_versions_are_saved_and_in_every_row(
     assert saved["experiment"]["max_duration_s"] == 4 * 3600.0  # defaults filled in
     engine = {"name": "pocketsphinx", "model": "en-us", "version": version("pocketsphinx")}
     assert saved["engines"] == {"pocketsphinx": engine}
-    (row,) = [r for r in result.rows if r.sample_id == "goforward"]
-    assert (row.engine, row.model, row.engine_version) == tuple(engine.values())
-    assert row.stt_eval_version == version("stt-eval")
+    (row,) = [r for r in result.rows if r.identity.sample_id == "goforward"]
+    assert (row.provenance.engine, row.provenance.model, row.provenance.engine_version) == tuple(
+        engine.values()
+    )
+    assert row.provenance.stt_eval_version == version("stt-eval")

@@ -75,15 +75,17 @@ def test_a_thousand_requests_with_a_fifth_faulty_lose_nothing(tmp_path, monkeypa
         sent = len(server.requests)
     assert sent >= 1000
     assert len(result.rows) == units  # none lost
-    cells = {(r.sample_id, r.condition) for r in result.rows}
+    cells = {(r.identity.sample_id, r.identity.condition) for r in result.rows}
     assert len(cells) == units and {s for s, _ in cells} == {f"c{i}" for i in range(CLIPS)}
     ok = [r for r in result.rows if r.status == "ok"]
     failed = [r for r in result.rows if r.status == "failed"]
     assert all(r.error and "openai" in r.error for r in failed)
-    assert all(r.ref_words == 2 and r.hits == 2 for r in ok)  # never an empty transcript
-    retried = sum(r.attempts - 1 for r in ok)
+    assert all(
+        r.columns()["ref_words"] == 2 and r.columns()["hits"] == 2 for r in ok
+    )  # never an empty transcript
+    retried = sum(r.measurement.attempts - 1 for r in ok)
     assert retried > 0.1 * len(ok)  # the faults were met and retried, and it shows
     # each transcription's attempts add up to what the server received
-    assert sum(r.attempts for r in ok) + sum(1 for _ in failed) <= sent
-    assert sum(r.cost_usd for r in ok) <= exp.budget_usd
+    assert sum(r.measurement.attempts for r in ok) + sum(1 for _ in failed) <= sent
+    assert sum(r.measurement.cost_usd for r in ok) <= exp.budget_usd
     assert len(ok) >= 0.95 * units

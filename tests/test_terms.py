@@ -8,10 +8,12 @@ import pytest
 
 from stt_eval.metrics.terms import TermCounts, normalize_terms, occurrences, score_terms
 from stt_eval.metrics.wer import score_text
-from stt_eval.pipeline.score import Scoring, score_row
+from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.report.analysis.errors import terms_table
 from stt_eval.run.directory import rows_frame
-from stt_eval.types import ResultRow, Sample, Transcript
+from stt_eval.types import Sample, Transcript
+
+from .conftest import flat_row
 
 
 def _score(terms, ref, hyp, normalizer="whisper"):
@@ -87,9 +89,21 @@ def test_rows_carry_term_counts_and_tables_pool_them():
         ("b", "Sheila from Texas and Diane", "sheila from taxes and diana"),  # 0 of 2
     ):
         sample = Sample(sid, "x.wav", ref, terms=("Diane", "New Jersey", "Texas"))
-        rows.append(score_row(ResultRow("r", sid, "p"), sample, Transcript(hyp), (), scoring))
-    assert (rows[0].term_ref, rows[0].term_hits, rows[0].term_errors) == (2, 2, 0)
-    assert (rows[1].term_ref, rows[1].term_hyp, rows[1].term_hits) == (2, 0, 0)
+        rows.append(
+            scored_row(
+                flat_row("r", sid, "p"), score_transcript(sample, Transcript(hyp), (), scoring)
+            )
+        )
+    assert (
+        rows[0].columns()["term_ref"],
+        rows[0].columns()["term_hits"],
+        rows[0].columns()["term_errors"],
+    ) == (2, 2, 0)
+    assert (
+        rows[1].columns()["term_ref"],
+        rows[1].columns()["term_hyp"],
+        rows[1].columns()["term_hits"],
+    ) == (2, 0, 0)
     assert rows[1].terms_missed == ("diane", "texas")
     (line,) = terms_table(rows_frame(rows), by=["provider"]).to_dict("records")
     assert (line["terms"], line["recognised"]) == (4, 2)
@@ -99,5 +113,5 @@ def test_rows_carry_term_counts_and_tables_pool_them():
 
 
 def test_no_terms_no_table():
-    row = ResultRow("r", "a", "p", hits=3, ref_words=3)
+    row = flat_row("r", "a", "p", hits=3, ref_words=3)
     assert terms_table(rows_frame([row])).empty

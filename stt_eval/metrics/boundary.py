@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -21,6 +22,21 @@ from stt_eval.types import Word
 
 _EPS = 1e-6
 """Seconds below which two times are the same (an error exactly ``window_s`` away counts)."""
+
+
+@dataclass(frozen=True)
+class BoundaryCounts:
+    """Errors of a chunked transcript within ±1 s of a cut; adds with ``+``."""
+
+    errors: int = 0
+
+    def __add__(self, other: BoundaryCounts) -> BoundaryCounts:
+        if not isinstance(other, BoundaryCounts):
+            return NotImplemented
+        return BoundaryCounts(self.errors + other.errors)
+
+    def __radd__(self, other: object) -> BoundaryCounts:
+        return self if other == 0 else NotImplemented  # type: ignore[return-value]
 
 
 def _mid(w: Word) -> float:

@@ -13,9 +13,25 @@ speaker (cpWER counts it so); this figure isolates it. Counts pool by adding acr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from stt_eval.normalization.rules import DEFAULT_PRESET, normalize_text
 from stt_eval.types import SpeakerSegment, SpeakerTurn, Word
+
+
+@dataclass(frozen=True)
+class CrosstalkCounts:
+    """Words a channel transcribed from another channel's leakage; adds with ``+``."""
+
+    words: int = 0
+
+    def __add__(self, other: CrosstalkCounts) -> CrosstalkCounts:
+        if not isinstance(other, CrosstalkCounts):
+            return NotImplemented
+        return CrosstalkCounts(self.words + other.words)
+
+    def __radd__(self, other: object) -> CrosstalkCounts:
+        return self if other == 0 else NotImplemented  # type: ignore[return-value]
 
 
 def _inside(t: float, turns: Sequence[SpeakerTurn], pad: float) -> bool:

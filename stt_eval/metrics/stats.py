@@ -32,6 +32,7 @@ of any false "significant" over the whole family; :func:`adjust` applies it to t
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Sequence
@@ -50,6 +51,8 @@ TEST_RESAMPLES = 10_000
 """Bootstrap resamples for paired tests: a bootstrap p-value cannot fall below 2 / (resamples
 + 1), and a family of tests corrected by Holm needs small ones to show anything."""
 METHODS = ("percentile-expanded", "percentile")
+Files = tuple[float, ...]
+"""One count per file (cluster), hashable so a resampling is memoized on it."""
 _BLOCK = 256
 """Resamples drawn at a time, so memory stays ``_BLOCK × files`` whatever the resample count."""
 
@@ -77,9 +80,6 @@ class Interval:
 
     def __str__(self) -> str:
         return f"[{self.low:.4g}, {self.high:.4g}] ({self.level:.0%}, {self.method})"
-
-
-UNDEFINED = Interval(math.nan, math.nan)
 
 
 def _clusters(
@@ -161,10 +161,21 @@ def bootstrap_rate(
     _tails(max(num.size, 2), level, method)  # reject an unknown method even without files
     if num.size < 2 or den.sum() == 0:  # one file says nothing about file-to-file spread
         return Interval(math.nan, math.nan, level, method)
-    sn, sd = _resampled_sums([num, den], n_resamples, np.random.default_rng(seed))
+    return _bootstrap(tuple(num), tuple(den), level, n_resamples, seed, method)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bootstrap(
+    num: Files, den: Files, level: float, n_resamples: int, seed: int, method: str
+) -> Interval:
+    """The resampling behind :func:`bootstrap_rate`, once per distinct input: a run's summary,
+    its report and the report's figures ask for the same intervals, and share them."""
+    sn, sd = _resampled_sums(
+        [np.array(num), np.array(den)], n_resamples, np.random.default_rng(seed)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = sn / sd
-    return _interval(rates, num.size, level, method)
+    return _interval(rates, len(num), level, method)
 
 
 @dataclass(frozen=True)
@@ -274,17 +285,36 @@ def paired_bootstrap(
     rate_a = na.sum() / total if total else math.nan
     rate_b = nb.sum() / total if total else math.nan
     if na.size < 2 or not total:
-        return PairedTest(*names, rate_a, rate_b, math.nan, "paired bootstrap", na.size,
-                          Interval(math.nan, math.nan, level, method), metric=metric,
-                          alpha=1 - level)  # fmt: skip
-    sa, sb, sd = _resampled_sums([na, nb, den], n_resamples, np.random.default_rng(seed))
+        p, interval = math.nan, Interval(math.nan, math.nan, level, method)
+    else:
+        p, interval = _paired(tuple(na), tuple(nb), tuple(den), level, n_resamples, seed, method)
+    return PairedTest(
+        *names,
+        float(rate_a),
+        float(rate_b),
+        p,
+        "paired bootstrap",
+        na.size,
+        interval,
+        alpha=1 - level,
+        metric=metric,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _paired(
+    na: Files, nb: Files, den: Files, level: float, n_resamples: int, seed: int, method: str
+) -> tuple[float, Interval]:
+    """The resampling behind :func:`paired_bootstrap` (its p-value and interval), once per
+    distinct input, shared as :func:`_bootstrap` is."""
+    arrays = [np.array(na), np.array(nb), np.array(den)]
+    sa, sb, sd = _resampled_sums(arrays, n_resamples, np.random.default_rng(seed))
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = (sa - sb) / sd
     diff = diff[np.isfinite(diff)]
-    p = _p_from_tails(int((diff <= 0).sum()), int((diff >= 0).sum()), diff.size, na.size, method)
-    interval = _interval(diff, na.size, level, method)
-    return PairedTest(*names, float(rate_a), float(rate_b), p, "paired bootstrap", na.size,
-                      interval, alpha=1 - level, metric=metric)  # fmt: skip
+    n = len(na)
+    p = _p_from_tails(int((diff <= 0).sum()), int((diff >= 0).sum()), diff.size, n, method)
+    return p, _interval(diff, n, level, method)
 
 
 def mapsswe(
@@ -327,8 +357,17 @@ def mapsswe(
         p = float(2 * norm.sf(abs(z)))
     elif n >= 1 and not diff.any():
         z, p = 0.0, 1.0
-    return PairedTest(*names, float(rate_a), float(rate_b), p, "MAPSSWE test", n,
-                      statistic=z, alpha=alpha, metric=metric)  # fmt: skip
+    return PairedTest(
+        *names,
+        float(rate_a),
+        float(rate_b),
+        p,
+        "MAPSSWE test",
+        n,
+        statistic=z,
+        alpha=alpha,
+        metric=metric,
+    )
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -355,25 +394,3 @@ def adjust(tests: Sequence[PairedTest]) -> list[PairedTest]:
     """The tests with Holm-adjusted p-values (their verdicts then use them)."""
     adjusted = holm([t.p_value for t in tests])
     return [replace(t, p_adjusted=p) for t, p in zip(tests, adjusted)]
-
-
-def rate_counts(metric: str) -> tuple[tuple[str, ...], str]:
-    """The row columns whose sums make a rate's numerator and denominator."""
-    try:
-        return RATE_COUNTS[metric]
-    except KeyError:
-        raise ValueError(
-            f"no counts known for {metric!r}; choose one of: {', '.join(RATE_COUNTS)}"
-        ) from None
-
-
-RATE_COUNTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "wer": (("subs", "dels", "ins"), "ref_words"),
-    "cer": (("char_edits",), "ref_chars"),
-    "der": (("der_missed_s", "der_false_alarm_s", "der_confusion_s"), "der_total_s"),
-    "cpwer": (("cp_errors",), "cp_ref_words"),
-    "jer": (("jer_speaker_error",), "jer_speakers"),
-    "term_recall": (("term_hits",), "term_ref"),
-    "ter": (("term_errors",), "term_ref"),
-}
-"""Per metric: the result-row columns summed for the numerator, and the denominator column."""

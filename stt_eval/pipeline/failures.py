@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from stt_eval.errors import SttEvalError
 from stt_eval.providers.errors import TransientProviderError
+from stt_eval.providers.keys import scrub
 
 log = logging.getLogger("stt_eval")
 
@@ -27,9 +28,9 @@ def describe_error(exc: BaseException) -> str:
     """A failure row's reason. Our own errors carry the file and the fix; anything else is a bug
     in stt-eval, so its traceback is logged as well."""
     if _ours(exc):
-        return str(exc) if str(exc) else type(exc).__name__
+        return scrub(str(exc) if str(exc) else type(exc).__name__)
     log.error("internal error (please report it): %s", exc, exc_info=exc)
-    return f"internal error in stt-eval: {type(exc).__name__}: {exc} (traceback in the log)"
+    return scrub(f"internal error in stt-eval: {type(exc).__name__}: {exc} (traceback in the log)")
 
 
 def failure_kind(exc: BaseException) -> str:

@@ -27,7 +27,7 @@ from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.diarizers import get_diarizer
 from stt_eval.errors import BadInput
 from stt_eval.experiment import ProviderSpec
-from stt_eval.metrics.crosstalk import crosstalk_words
+from stt_eval.metrics.crosstalk import CrosstalkCounts, crosstalk_words
 from stt_eval.metrics.intervals import merge_turns, turns_from_words
 from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
 from stt_eval.pipeline.failures import Failed, describe_error, failure_kind
@@ -40,7 +40,14 @@ from stt_eval.pipeline.prepare import (
     prepare,
     prepare_streams,
 )
-from stt_eval.pipeline.score import Scoring, failure_row, join_warnings, score_row, score_speakers
+from stt_eval.pipeline.score import (
+    Scored,
+    Scoring,
+    join_warnings,
+    score_speakers,
+    score_transcript,
+    scored_row,
+)
 from stt_eval.pipeline.transcribe import (
     _LOADS,
     Transcribed,
@@ -50,7 +57,8 @@ from stt_eval.pipeline.transcribe import (
     transcribe_clip,
 )
 from stt_eval.providers.registry import get_provider
-from stt_eval.types import Measured, ResultRow, Sample, SpeakerTurn, Transcript, UnitDone
+from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
+from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
 
 def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
@@ -74,17 +82,23 @@ class Cell:
     diarizer: str
     channel_mode: str = "mix"
 
-    def key(self, sample_id: str) -> tuple[str, ...]:
-        """The identity of this cell for one sample (what resume matches finished rows on)."""
-        return (
+    def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
+        """The identity of this cell's row for one sample of a run."""
+        return Identity(
+            run_id,
             sample_id,
             self.provider.label,
             self.condition,
             self.chunking,
             self.merge,
             self.diarizer,
+            normalizer,
             self.channel_mode,
         )
+
+    def key(self, sample_id: str) -> tuple[str, ...]:
+        """The identity of this cell for one sample (what resume matches finished rows on)."""
+        return self.identity("", sample_id, "").key
 
 
 @dataclass(frozen=True)
@@ -111,28 +125,23 @@ class RecordingJob:
     def base_row(self, cell: Cell, audio_s: float = 0.0, snr_db: float | None = None) -> ResultRow:
         """A row of this job's sample and `cell`, with the engine, model and versions that make
         it (filled in before anything can fail, so a failure row names them too)."""
-        s = self.sample
         engine = cell.provider.engine()
         return ResultRow(
-            run_id=self.run_id,
-            sample_id=s.id,
-            provider=cell.provider.label,
-            condition=cell.condition,
-            chunking=cell.chunking,
-            merge=cell.merge,
-            diarizer=cell.diarizer,
-            channel_mode=cell.channel_mode,
-            normalizer=self.scoring.normalizer,
-            audio_s=audio_s,
-            snr_db=snr_db,
-            reference=s.text,
-            meta=s.meta,
-            sample_digest=self.digest,
-            engine=engine.name,
-            model=engine.model,
-            engine_version=engine.version,
-            stt_eval_version=__version__,
+            cell.identity(self.run_id, self.sample.id, self.scoring.normalizer),
+            measurement=Measurement(audio_s=audio_s, snr_db=snr_db),
+            provenance=Provenance(
+                engine.name, engine.model, engine.version, __version__, self.digest
+            ),
+            reference=self.sample.text,
+            meta=self.sample.meta,
         )
+
+    def scored_row(
+        self, cell: Cell, scored: Scored, measurement: Measurement, *warnings: str | None
+    ) -> ResultRow:
+        """The row of a scored cell: its groups, the scored counts and texts, and `warnings`
+        (the audio's, then scoring's)."""
+        return scored_row(replace(self.base_row(cell), measurement=measurement), scored, *warnings)
 
 
 def _needs_whole(cells: Iterable[Cell]) -> bool:
@@ -222,38 +231,33 @@ def _run_split_cell(
     ]
     merged = merge_streams([(speaker, r.transcript) for speaker, r in results])
     duration = max(audio.duration_s for _, audio in streams)
-    base = job.base_row(cell, duration, mean_snr([r.snr_db for _, r in results]))
     untimed = "a channel came back without word times: its text follows the others', untimed"
     warnings = [w for _, audio in streams for w in audio.warnings]
-    base = replace(
-        base, warning=join_warnings(*warnings, untimed if merged.raw["untimed"] else None)
-    )
-    base = replace(base, streams=len(streams))
-    row = score_row(base, sample, merged, results[0][1].cuts, scoring)
+    scored = score_transcript(sample, merged, results[0][1].cuts, scoring)
+    if sample.turns is not None:
+        scored = score_speakers(
+            scored,
+            sample,
+            merged,
+            turns_from_words(merged.words, TURN_GAP_S),
+            scoring,
+            labelled=True,
+        )
+        leaked = crosstalk_words(
+            merged.words,
+            sample.turns,
+            sample.segments,
+            collar=scoring.collar,
+            normalizer=scoring.normalizer,
+            language=sample.language,
+        )
+        scored = replace(scored, counts=scored.counts.set(crosstalk=CrosstalkCounts(leaked)))
     m = sum((r.measured for _, r in results), Measured())
-    row = replace(
-        row,
-        processing_s=m.processing_s,
-        latency_s=m.latency_s,
-        attempts=m.attempts,
-        rtfx=duration / m.latency_s if m.latency_s > 0 else None,
-        cost_usd=m.cost_usd,
-        cached=all(r.cached for _, r in results),
+    snr = mean_snr([r.snr_db for _, r in results])
+    measurement = Measurement.of(m, duration, snr, all(r.cached for _, r in results), len(streams))
+    return job.scored_row(
+        cell, scored, measurement, *warnings, untimed if merged.raw["untimed"] else None
     )
-    if sample.turns is None:
-        return row
-    row = score_speakers(
-        row, sample, merged, turns_from_words(merged.words, TURN_GAP_S), scoring, labelled=True
-    )
-    leaked = crosstalk_words(
-        merged.words,
-        sample.turns,
-        sample.segments,
-        collar=scoring.collar,
-        normalizer=scoring.normalizer,
-        language=sample.language,
-    )
-    return replace(row, crosstalk_words=leaked)
 
 
 def _run_cell(
@@ -273,33 +277,28 @@ def _run_cell(
     result = transcribe(
         provider, audio, options, cache, cell.chunking, cell.merge, sample.id, _on_unit(job, cell)
     )
-    base = job.base_row(cell, audio.duration_s, result.snr_db)
-    base = replace(base, warning=join_warnings(*audio.warnings, warning))
-    row = score_row(base, sample, result.transcript, result.cuts, job.scoring)
-    m = result.measured
-    row = replace(
-        row,
-        processing_s=m.processing_s,
-        latency_s=m.latency_s,
-        attempts=m.attempts,
-        rtfx=audio.duration_s / m.latency_s if m.latency_s > 0 else None,
-        cost_usd=m.cost_usd,
-        cached=result.cached,
+    scored = score_transcript(sample, result.transcript, result.cuts, job.scoring)
+    warnings = (*audio.warnings, warning)
+    diarization_s, said = 0.0, None
+    if cell.diarizer != "none" and sample.turns is not None:
+        if cell.diarizer == "provider":
+            turns = speaker_turns_of(result.transcript)
+            if not turns:
+                said = f"{cell.provider.label} returned no speakers; DER not scored"
+        else:
+            found = diarized[cell.diarizer]
+            if isinstance(found, Failed):
+                row = job.base_row(cell, audio.duration_s, result.snr_db)
+                return replace(row, warning=join_warnings(*warnings)).failed(
+                    found.reason, found.kind
+                )
+            turns, diarization_s, _ = found
+        if said is None:
+            scored = score_speakers(scored, sample, result.transcript, turns, job.scoring)
+    measurement = Measurement.of(
+        result.measured, audio.duration_s, result.snr_db, result.cached, 1, diarization_s
     )
-    if cell.diarizer == "none" or sample.turns is None:
-        return row
-    if cell.diarizer == "provider":
-        turns, secs = speaker_turns_of(result.transcript), 0.0
-        if not turns:
-            said = f"{cell.provider.label} returned no speakers; DER not scored"
-            return replace(row, warning=join_warnings(row.warning, said))
-    else:
-        found = diarized[cell.diarizer]
-        if isinstance(found, Failed):
-            return failure_row(base, found.reason, found.kind)
-        turns, secs, _ = found
-    row = score_speakers(row, sample, result.transcript, turns, job.scoring)
-    return replace(row, diarization_s=secs)
+    return job.scored_row(cell, scored, measurement, *warnings, said)
 
 
 def run_recording(job: RecordingJob) -> list[ResultRow]:
@@ -325,7 +324,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     for cell in job.cells:
         audio = prepared[cell.channel_mode]
         if isinstance(audio, Failed):
-            rows.append(failure_row(job.base_row(cell), audio.reason, audio.kind))
+            rows.append(job.base_row(cell).failed(audio.reason, audio.kind))
             continue
         try:
             if isinstance(audio, tuple):
@@ -334,11 +333,13 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
                 rows.append(_run_cell(job, cell, audio, cache, diarized))
         except Exception as exc:  # noqa: BLE001 - one failed cell never stops the others
             seconds = audio[0][1].duration_s if isinstance(audio, tuple) else audio.duration_s
-            base = job.base_row(cell, seconds)
-            rows.append(failure_row(base, describe_error(exc), failure_kind(exc)))
+            rows.append(job.base_row(cell, seconds).failed(describe_error(exc), failure_kind(exc)))
     load_s = sum(_LOADS.get() or ()) / len(job.cells)
     _LOADS.reset(loads)
-    return [replace(r, condition_s=condition_s, load_s=load_s) for r in rows]
+    return [
+        replace(r, measurement=replace(r.measurement, condition_s=condition_s, load_s=load_s))
+        for r in rows
+    ]
 
 
 def conditioned_audio(

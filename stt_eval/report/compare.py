@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stt_eval.metrics.registry import rate
 from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
 from stt_eval.report.analysis.intervals import der_rows, ok_rows
 from stt_eval.report.analysis.paired import paired_files, paired_tests
@@ -25,8 +26,6 @@ from stt_eval.report.markdown import md_table
 from stt_eval.run.directory import ROWS_FILE, read_rows, rows_frame
 
 KEY = ["sample_id", "provider", "condition", "chunking", "merge", "diarizer"]
-DENOMINATORS = ("ref_words", "der_total_s", "cp_ref_words")
-"""Per-file denominators that must agree: the paired tests divide both runs' errors by one."""
 METRICS = {
     # metric: (grouping columns, how the system is named)
     "wer": (["provider", "condition", "chunking", "merge"], lambda g: g["provider"]),
@@ -46,6 +45,11 @@ def _frame(run_dir: Path) -> pd.DataFrame:
             "the runs in results/"
         )
     return rows_frame(rows)
+
+
+def _denominators() -> list[str]:
+    """Per-file denominators that must agree: the paired tests divide both runs' errors by one."""
+    return [m.column(r.denominator) for m, r in (rate(name) for name in METRICS)]
 
 
 def _differ(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -76,7 +80,7 @@ def match(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     failed_a, failed_b = both["status_a"] != "ok", both["status_b"] != "ok"
     digest_a, digest_b = (both[f"sample_digest_{s}"].fillna("").astype(str) for s in "ab")
     rescored = pd.Series(False, index=both.index)
-    for col in DENOMINATORS:
+    for col in _denominators():
         if f"{col}_a" in both:
             rescored |= _differ(both[f"{col}_a"], both[f"{col}_b"])
     found = [

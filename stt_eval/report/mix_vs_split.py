@@ -9,14 +9,9 @@ provider is sent: split sends every channel, so it doubles a paid provider's min
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from stt_eval.metrics.diarization import DERCounts, JERCounts
-from stt_eval.metrics.speaker_wer import CpWERCounts
-from stt_eval.metrics.wer import WordCounts
-from stt_eval.report.tables import CP_COLUMNS, DER_COLUMNS, JER_COLUMNS, WORD_COLUMNS
+from stt_eval.report.tables import columns, rates
 
 KEY = ["provider", "condition", "setup"]
 
@@ -43,7 +38,7 @@ def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
     rows = frame[frame["sample_id"].isin(split_ids)].copy()
     rows["setup"] = _setup(rows)
     ok = rows["status"] == "ok"
-    groups = [*DER_COLUMNS, *JER_COLUMNS, *CP_COLUMNS]
+    speakers = columns("der", "jer", "cpwer")
     data = rows[KEY].assign(
         files=ok.astype(int),
         failed=(~ok).astype(int),
@@ -53,28 +48,18 @@ def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
         crosstalk_words=rows["crosstalk_words"].where(ok).astype(float).fillna(0),
         audio_sent_min=(rows["audio_s"] * rows["streams"]).where(ok, 0) / 60,
         cost_usd=rows["cost_usd"].where(ok),
-        **{c: rows[c].where(ok, 0) for c in WORD_COLUMNS},
-        **{c: rows[c].where(ok).astype(float).fillna(0) for c in groups},
+        **{c: rows[c].where(ok, 0) for c in columns("words")},
+        **{c: rows[c].where(ok).astype(float).fillna(0) for c in speakers},
     )
     grouped = data.groupby(KEY, sort=False)
     sums = grouped.sum(numeric_only=True)
     sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
     out = sums[["files", "failed"]].copy()
-    out["wer"] = [
-        WordCounts(int(r.hits), int(r.subs), int(r.dels), int(r.ins)).wer for r in sums.itertuples()
-    ]
-    out["cpwer"] = [
-        CpWERCounts(*(int(getattr(r, c)) for c in CP_COLUMNS)).cpwer if r.cp_rows else math.nan
-        for r in sums.itertuples()
-    ]
-    out["der"] = [
-        DERCounts(*(getattr(r, c) for c in DER_COLUMNS)).der if r.der_rows else math.nan
-        for r in sums.itertuples()
-    ]
-    out["jer"] = [
-        JERCounts(r.jer_speaker_error, int(r.jer_speakers)).jer if r.der_rows else math.nan
-        for r in sums.itertuples()
-    ]
+    out["wer"] = rates(sums, "wer")
+    out["cpwer"] = rates(sums.assign(none=sums["cp_rows"] == 0), "cpwer", unknown="none")
+    known_der = sums.assign(none=sums["der_rows"] == 0)
+    out["der"] = rates(known_der, "der", unknown="none")
+    out["jer"] = rates(known_der, "jer", unknown="none")
     leaked = sums["crosstalk_words"].where(sums["crosstalk_rows"] > 0)
     out["crosstalk_words"] = leaked.round().astype("Int64")
     out["crosstalk_rate"] = leaked / sums["ref_words"].where(sums["ref_words"] > 0)

@@ -14,13 +14,13 @@ from stt_eval.run.grid import RunResult
 def time_split(result: RunResult) -> str:
     """Where this run's time went: engine, diarization and conditioning seconds measured in
     this run (cached rows cost nothing now), wall time and CPU utilisation."""
-    fresh = [r for r in result.rows if r.status == "ok" and not r.cached]
-    engine = sum(r.processing_s for r in fresh)
+    fresh = [r for r in result.rows if r.status == "ok" and not r.measurement.cached]
+    engine = sum(r.measurement.processing_s for r in fresh)
     # one diarization per clip, shared by every provider and chunking: count it once
-    clips = {(r.sample_id, r.condition, r.diarizer): r.diarization_s for r in fresh}
-    diarization = sum(clips.values())
-    conditioning = sum(r.condition_s for r in result.rows)
-    loading = sum(r.load_s for r in result.rows)
+    clip = {(r.identity.sample_id, r.identity.condition, r.identity.diarizer): r for r in fresh}
+    diarization = sum(r.measurement.diarization_s for r in clip.values())
+    conditioning = sum(r.measurement.condition_s for r in result.rows)
+    loading = sum(r.measurement.load_s for r in result.rows)
     cores = os.cpu_count() or 1
     use = result.cpu_s / result.wall_s / cores if result.wall_s > 0 else 0.0
     return (

@@ -2,9 +2,9 @@
 files, failures.
 
 Pooling is addition. A table sums the count columns of its rows per group, builds the metric's
-value object from the sums (:class:`WordCounts`, :class:`CharCounts`, :class:`DERCounts`,
-:class:`JERCounts`, :class:`CpWERCounts`) and reads the rate from it, so each formula lives once,
-in ``stt_eval.metrics``, and no rate is ever an average of rates.
+value object from the sums and reads the rate from it by name (:func:`rates`, from
+:mod:`stt_eval.metrics.registry`), so each formula lives once, in ``stt_eval.metrics``, and no
+rate is ever an average of rates.
 
 TOTAL rows, as in pyannote.metrics' ``report()``: the first grouping column names what is
 compared (the provider; the diarizer for DER). Each of its values that has more than one row
@@ -13,8 +13,10 @@ gets a TOTAL row right after them, pooling those rows; its other grouping column
 none of them. In a TOTAL row every count, ``files`` and ``failed`` included, is the sum of the
 rows above it.
 
-A rate whose counts a row does not carry (rows written before JER components and cpWER's S/D/I
-split were stored) is NaN, shown as "–": it is never estimated.
+A rate whose counts a row does not carry (rows written before JER components were stored) is
+NaN, shown as "–": it is never estimated. A row read back from ``rows.jsonl`` with only part of
+a metric's counts carries none of that metric (cpWER before its S/D/I split was stored), so it
+is left out of that metric's pooling.
 """
 
 from __future__ import annotations
@@ -24,25 +26,34 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from stt_eval.metrics.diarization import DERCounts, JERCounts
-from stt_eval.metrics.speaker_wer import CpWERCounts
-from stt_eval.metrics.wer import CharCounts, WordCounts
+from stt_eval.metrics.registry import METRICS, rate
 from stt_eval.types import CHANNELS_DIARIZER
 
 TOTAL = "TOTAL"
 """The label of pooled rows in the grouping columns (``sample_id`` in :func:`per_file`)."""
 
-WORD_COLUMNS = ("hits", "subs", "dels", "ins", "ref_words")
-COUNT_COLUMNS = (*WORD_COLUMNS, "char_edits", "ref_chars")
-DER_COLUMNS = ("der_missed_s", "der_false_alarm_s", "der_confusion_s", "der_total_s")
-JER_COLUMNS = ("jer_speaker_error", "jer_speakers")
-CP_COLUMNS = ("cp_errors", "cp_ref_words", "cp_subs", "cp_dels", "cp_ins")
 TRANSCRIPT_KEY = ("sample_id", "provider", "condition", "chunking", "merge", "channel_mode")
 """One transcript: the diarizer only adds speaker turns, so rows differing by it share one; a
 ``split`` transcript (channels apart) is another transcript than the ``mix`` one."""
 
 
 # --------------------------------------------------------------------------- pooling helpers
+
+
+def columns(*metrics: str) -> list[str]:
+    """The flattened count columns of registered metrics (``words``, ``der``…), in order."""
+    return [c for m in metrics for c in METRICS[m].column_names]
+
+
+def rates(sums: pd.DataFrame, name: str, unknown: str | None = None) -> list[float]:
+    """The rate ``name`` (``wer``, ``der``, ``cpwer``…) of each row of summed counts, read
+    from its metric's value object; NaN where the column ``unknown`` (a count of rows that
+    lacked the counts, see :func:`_counts_or_missing`) is non-zero."""
+    metric, ratio = rate(name)
+    return [
+        math.nan if unknown and r[unknown] else ratio.of(metric.read(r))
+        for r in sums.to_dict("records")
+    ]
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -102,27 +113,6 @@ def _pool(
     return both.loc[key.sort_values(["rank", "total"], kind="stable").index].reset_index(drop=True)
 
 
-def _words(r: dict) -> WordCounts:
-    return WordCounts(int(r["hits"]), int(r["subs"]), int(r["dels"]), int(r["ins"]))
-
-
-def _der(r: dict) -> DERCounts:
-    return DERCounts(*(float(r[c]) for c in DER_COLUMNS))
-
-
-def _jer(r: dict) -> float:
-    if r["jer_missing"]:
-        return math.nan
-    return JERCounts(float(r["jer_speaker_error"]), int(r["jer_speakers"])).jer
-
-
-def _cpwer(r: dict) -> float:
-    if r["cp_missing"]:
-        return math.nan
-    errors, ref_words, subs, dels, ins = (int(r[c]) for c in CP_COLUMNS)
-    return CpWERCounts(errors, ref_words, subs, dels, ins).cpwer
-
-
 def _transcripts(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """One row per transcript (see :data:`TRANSCRIPT_KEY`) and group of `by`, an ok row when
     there is one, so word counts are not added once per diarizer (unless grouped by it)."""
@@ -142,7 +132,8 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     done = frame["status"] == "ok"
     ok = done & (frame["ref_words"] > 0)  # no reference word: WER undefined, not 100 %
     rows = frame[by].copy()
-    for col in COUNT_COLUMNS:
+    counts = columns("words", "chars")
+    for col in counts:
         rows[col] = frame[col].where(ok, 0)  # a failure counts nothing but itself
     rows["files"] = _first(frame[ok], [*by, "sample_id"]).reindex(frame.index, fill_value=0)
     rows["failed"] = (~done).astype(int)
@@ -150,19 +141,11 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     boundary = _column(frame, "boundary_errors").where(ok)
     rows["boundary_errors"] = boundary.fillna(0)
     rows["boundary_rows"] = boundary.notna().astype(int)
-    columns = [
-        *COUNT_COLUMNS,
-        "files",
-        "failed",
-        "no_ref_words",
-        "boundary_errors",
-        "boundary_rows",
-    ]
-    out = _pool(rows, by, columns, by[:1], total)
-    records = out.to_dict("records")
-    out["wer"] = [_words(r).wer for r in records]
-    out["cer"] = [CharCounts(int(r["char_edits"]), int(r["ref_chars"])).cer for r in records]
-    for col in (*COUNT_COLUMNS, "files", "failed", "no_ref_words"):
+    summed = [*counts, "files", "failed", "no_ref_words", "boundary_errors", "boundary_rows"]
+    out = _pool(rows, by, summed, by[:1], total)
+    out["wer"] = rates(out, "wer")
+    out["cer"] = rates(out, "cer")
+    for col in (*counts, "files", "failed", "no_ref_words"):
         out[col] = out[col].astype(int)
     if boundary.notna().any():
         # errors within ±1 s of a chunk cut (only chunked rows have cuts)
@@ -200,16 +183,16 @@ def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
     ok = _transcripts(frame[(frame["status"] == "ok") & (frame["ref_words"] > 0)])
     ok = ok.sort_values(["sample_id", "provider", "condition"]).reset_index(drop=True)
     key = [k for k in TRANSCRIPT_KEY if k in ok]
-    rows = ok[[*key, *WORD_COLUMNS, "audio_s", "processing_s"]]
+    summed = [*columns("words"), "audio_s", "processing_s"]
+    rows = ok[[*key, *summed]]
     if total and len(rows):
-        system = key[1:]
-        sums = _totals(rows, system, [*WORD_COLUMNS, "audio_s", "processing_s"])
+        sums = _totals(rows, key[1:], summed)
         rows = pd.concat([rows, sums], ignore_index=True)
     out = rows.copy()
-    out["wer"] = [_words(r).wer for r in rows.to_dict("records")]
+    out["wer"] = rates(rows, "wer")
     split = "channel_mode" in out and (out["channel_mode"] == "split").any()
-    columns = list(PER_FILE_COLUMNS)
-    return out[columns[:5] + ["channel_mode"] + columns[5:] if split else columns]
+    shown = list(PER_FILE_COLUMNS)
+    return out[shown[:5] + ["channel_mode"] + shown[5:] if split else shown]
 
 
 def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
@@ -294,36 +277,35 @@ def pooled_der(
     own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
     rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
     der_rows = rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
-    der_rows = _counts_or_missing(der_rows, JER_COLUMNS, "jer_missing")
+    der_rows = _counts_or_missing(der_rows, "jer")
     der_rows["files"] = _first(der_rows, [*by, "sample_id"])
-    columns = [*DER_COLUMNS, *JER_COLUMNS, "jer_missing", "files"]
-    out = _pool(der_rows, by, columns, by[:1], total)
-    records = out.to_dict("records")
-    der = [_der(r) for r in records]
+    counts = columns("der", "jer")
+    out = _pool(der_rows, by, [*counts, "jer_missing", "files"], by[:1], total)
     out["files"] = out["files"].astype(int)
-    out["jer"] = [_jer(r) for r in records]
-    out["der"] = [c.der for c in der]
-    out["miss"] = [c.missed_rate for c in der]
-    out["fa"] = [c.false_alarm_rate for c in der]
-    out["conf"] = [c.confusion_rate for c in der]
-    out = out.drop(columns=[*DER_COLUMNS, *JER_COLUMNS, "jer_missing"])
+    out["jer"] = rates(out, "jer", unknown="jer_missing")
+    for name in ("der", "miss", "fa", "conf"):
+        out[name] = rates(out, name)
+    out = out.drop(columns=[*counts, "jer_missing"])
     cp = rows[_column(rows, "cp_ref_words").notna()]
     if cp.empty:
         return out
     # cpWER is not de-duplicated: the words, so the speaker-attributed errors, are the provider's
-    cp = _counts_or_missing(cp, CP_COLUMNS, "cp_missing")
+    cp = _counts_or_missing(cp, "cpwer")
     system = [by[0], "provider"]
-    cp_sums = _pool(cp, [*by, "provider"], [*CP_COLUMNS, "cp_missing"], system, total, False)
-    cp_sums["cpwer"] = [_cpwer(r) for r in cp_sums.to_dict("records")]
+    cp_sums = _pool(
+        cp, [*by, "provider"], [*columns("cpwer"), "cpwer_missing"], system, total, False
+    )
+    cp_sums["cpwer"] = rates(cp_sums, "cpwer", unknown="cpwer_missing")
     wide = cp_sums.pivot(index=by, columns="provider", values="cpwer")
     wide.columns = [f"cpwer {c}" for c in wide.columns]
     return out.merge(wide.reset_index(), on=by, how="left")
 
 
-def _counts_or_missing(rows: pd.DataFrame, columns: Sequence[str], flag: str) -> pd.DataFrame:
-    """`columns` with 0 where a row lacks any of them, and `flag` = 1 on those rows, so a group's
-    sum of `flag` says whether its pooled rate is known."""
-    known = _known(rows, columns)
-    out = rows.assign(**{col: _column(rows, col).where(known, 0) for col in columns})
-    out[flag] = (~known).astype(int)
+def _counts_or_missing(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """`metric`'s columns with 0 where a row lacks any of them, and ``<metric>_missing`` = 1 on
+    those rows, so a group's sum of it says whether its pooled rate is known."""
+    counts = columns(metric)
+    known = _known(rows, counts)
+    out = rows.assign(**{col: _column(rows, col).where(known, 0) for col in counts})
+    out[f"{metric}_missing"] = (~known).astype(int)
     return out

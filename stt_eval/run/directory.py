@@ -18,14 +18,15 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from stt_eval.errors import BadInput, SttEvalError
-from stt_eval.types import ResultRow, RowDetail, SpeakerTurn, Word
+from stt_eval.rows import COLUMNS, ResultRow
+from stt_eval.types import RowDetail, SpeakerTurn, Word
 
 ROWS_FILE = "rows.jsonl"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
@@ -37,42 +38,22 @@ EXPERIMENT_FILE = "experiment.json"
 INPUTS_FILE = "inputs.json"
 LOCK_FILE = "LOCK"
 
-_ROW_FIELDS = tuple(f.name for f in fields(ResultRow) if f.name != "detail")
-"""What rows.jsonl and the tidy table hold, in field order (a row's detail goes to the sidecar)."""
-_TUPLE_FIELDS = frozenset(f.name for f in fields(ResultRow) if str(f.type).startswith("tuple"))
-"""List-valued fields (edit words, confidence bins): JSON gives lists, rows keep tuples."""
-
 
 def row_to_dict(row: ResultRow) -> dict[str, Any]:
-    """A row as plain JSON-able values (paths and other objects as strings), without its
-    detail (that goes to the sidecar, :func:`append_details`)."""
-    values = {name: getattr(row, name) for name in _ROW_FIELDS}
-    return json.loads(json.dumps(values, default=str))
+    """A row's flattened columns as plain JSON-able values (paths and other objects as strings),
+    without its detail (that goes to the sidecar, :func:`append_details`)."""
+    return json.loads(json.dumps(row.columns(), default=str))
 
 
 def row_key(row: ResultRow) -> tuple[str, ...]:
     """The grid cell a row belongs to (matches ``pipeline.Cell.key``)."""
-    return (
-        row.sample_id,
-        row.provider,
-        row.condition,
-        row.chunking,
-        row.merge,
-        row.diarizer,
-        row.channel_mode,
-    )
+    return row.identity.key
 
 
 def row_from_dict(d: dict[str, Any]) -> ResultRow:
     """A row read back; fields written by another version of stt-eval and unknown here are
     dropped (the rest still counts)."""
-    return ResultRow(
-        **{
-            k: tuple(v) if k in _TUPLE_FIELDS and isinstance(v, list) else v
-            for k, v in d.items()
-            if k in _ROW_FIELDS
-        }
-    )
+    return ResultRow.from_columns(d)
 
 
 class RunDirectoryError(BadInput):
@@ -165,7 +146,7 @@ def rows_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
             }
         )
         records.append(d)
-    columns = [name for name in _ROW_FIELDS if name != "meta"]
+    columns = [name for name in COLUMNS if name != "meta"]
     return pd.DataFrame.from_records(records, columns=None if records else columns)
 
 
@@ -369,7 +350,7 @@ def run_info(run_dir: Path) -> RunInfo:
         status,
         sum(r.status == "ok" for r in rows),
         sum(r.status == "failed" for r in rows),
-        sum(r.cost_usd or 0.0 for r in rows),
+        sum(r.measurement.cost_usd or 0.0 for r in rows),
         sum(p.stat().st_size for p in files),
         max((p.stat().st_mtime for p in files), default=0),
     )

@@ -27,7 +27,7 @@ from typing import Any
 from stt_eval.errors import MissingExtra
 from stt_eval.experiment import Experiment
 from stt_eval.pipeline.recording import RecordingJob, run_recording
-from stt_eval.types import ResultRow
+from stt_eval.rows import ResultRow
 
 PR_SET_PDEATHSIG = 1
 """prctl option: a signal the kernel sends this process when its parent dies (Linux)."""

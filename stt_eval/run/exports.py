@@ -15,8 +15,9 @@ from stt_eval.datasets.annotation_writers import write_ctm, write_rttm
 from stt_eval.datasets.transcripts import write_trn
 from stt_eval.experiment import ExperimentError
 from stt_eval.providers.keys import scrub
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import read_rows, with_details
-from stt_eval.types import ResultRow, Word
+from stt_eval.types import Word
 
 LAYOUT = """\
 stt-eval exports: each run's hypotheses as sclite / md-eval / meeteval inputs.
@@ -89,7 +90,7 @@ def write_exports(rows: Sequence[ResultRow], root: Path | str) -> Exported:
     root = Path(root)
     groups: dict[tuple[str, ...], list[ResultRow]] = {}
     for row in rows:
-        groups.setdefault(tuple(getattr(row, c) for c in SETTING), []).append(row)
+        groups.setdefault(tuple(getattr(row.identity, c) for c in SETTING), []).append(row)
     seen: dict[Path, tuple[str, ...]] = {}
     index = [
         "directory\tprovider\tcondition\tchunking\tmerge\tchannel_mode\tfiles\tleft_out\tdiarizers\tcollar"
@@ -134,22 +135,22 @@ def _write_setting(
     hyp_turns: dict[str, dict] = {}
     left: list[tuple[str, str, str]] = []
     collar = None
-    for row in sorted(group, key=lambda r: (r.sample_id, r.diarizer)):
-        sid = row.sample_id
+    for row in sorted(group, key=lambda r: (r.identity.sample_id, r.identity.diarizer)):
+        sid, diarizer = row.identity.sample_id, row.identity.diarizer
         problem = _id_problem(sid)
         if row.status != "ok":
-            left.append((sid, row.diarizer, f"failed: {row.error}"))
+            left.append((sid, diarizer, f"failed: {row.error}"))
             continue
         if problem or row.detail is None:
-            left.append((sid, row.diarizer, problem or NO_DETAIL))
+            left.append((sid, diarizer, problem or NO_DETAIL))
             continue
         d = row.detail
         ref[sid], hyp[sid] = " ".join(d.ref), " ".join(d.hyp)
         words[sid] = [w for w in map(_ctm_word, d.words) if w is not None]
         if d.hyp_turns is not None and d.ref_turns is not None:
             ref_turns[sid] = d.ref_turns
-            hyp_turns.setdefault(row.diarizer, {})[sid] = d.hyp_turns
-            collar = row.collar_s
+            hyp_turns.setdefault(diarizer, {})[sid] = d.hyp_turns
+            collar = row.identity.collar_s
     if ref:
         write_trn(ref, out / "ref.trn")
         write_trn(hyp, out / "hyp.trn")

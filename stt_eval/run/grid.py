@@ -30,9 +30,10 @@ from stt_eval.errors import require
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline.prepare import babble_talkers, sent_seconds
 from stt_eval.pipeline.recording import Cell, RecordingJob, price
-from stt_eval.pipeline.score import Scoring, failure_row
+from stt_eval.pipeline.score import Scoring
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote
+from stt_eval.rows import ResultRow
 from stt_eval.run.aside import set_aside
 from stt_eval.run.directory import (
     EXPERIMENT_FILE,
@@ -59,7 +60,7 @@ from stt_eval.run.resume import (
     sample_digest,
     write_inputs,
 )
-from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
+from stt_eval.types import CHANNELS_DIARIZER, Sample
 
 
 def cpu_seconds() -> float:
@@ -199,18 +200,8 @@ def _manifest_rows(
         if sid in valid_ids:  # a duplicate id: keep the valid sample's rows distinct
             sid = f"{sid}#row{p.row}"
         for cell in cells:
-            base = ResultRow(
-                run_id=exp.run_id,
-                sample_id=sid,
-                provider=cell.provider.label,
-                condition=cell.condition,
-                chunking=cell.chunking,
-                merge=cell.merge,
-                diarizer=cell.diarizer,
-                channel_mode=cell.channel_mode,
-                normalizer=exp.normalizer,
-            )
-            rows.append(failure_row(base, f"manifest {p}", "permanent"))
+            identity = cell.identity(exp.run_id, sid, exp.normalizer)
+            rows.append(ResultRow(identity).failed(f"manifest {p}", "permanent"))
     return rows
 
 

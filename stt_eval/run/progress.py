@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
-from stt_eval.types import ResultRow, UnitDone
+from stt_eval.rows import ResultRow
+from stt_eval.types import UnitDone
 
 
 class Progress:

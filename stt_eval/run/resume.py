@@ -29,8 +29,9 @@ from stt_eval.experiment import ProviderSpec
 from stt_eval.normalization.rules import parse_normalizer
 from stt_eval.pipeline.prepare import babble_talkers
 from stt_eval.pipeline.recording import Cell
+from stt_eval.rows import ResultRow
 from stt_eval.run.directory import INPUTS_FILE, row_key, write_atomic
-from stt_eval.types import ResultRow, Sample
+from stt_eval.types import Sample
 
 Inputs = Mapping[str, str]
 """A cell's inputs: component name → content hash."""
@@ -269,17 +270,19 @@ def resume(
     redone = retried = 0
     for row in rows:
         key = row_key(row)
-        if not row.sample_digest:  # a manifest problem's row: made again from the manifest
+        if (
+            not row.provenance.sample_digest
+        ):  # a manifest problem's row: made again from the manifest
             continue
         if row.status == "failed" and (retry_failed or row.failure != "permanent"):
             retried += key in current
             continue
         if key not in current:
-            if row.status == "ok" and row.sample_id not in sample_ids:
-                removed.add(row.sample_id)
+            if row.status == "ok" and row.identity.sample_id not in sample_ids:
+                removed.add(row.identity.sample_id)
             continue
-        if versions.get(row.provider) != row.engine_version:
-            outdated.add(row.provider)
+        if versions.get(row.identity.provider) != row.provenance.engine_version:
+            outdated.add(row.identity.provider)
             continue
         before = None if recorded is None else recorded.get(key)
         said = [UNRECORDED] if before is None else _changes(before, current[key])

@@ -13,6 +13,7 @@ import pandas as pd
 
 from stt_eval.metrics.confidence import N_BINS, REVIEW_THRESHOLD, ConfidenceBins
 from stt_eval.metrics.errors import FLAGS
+from stt_eval.metrics.registry import METRICS
 from stt_eval.metrics.stats import DEFAULT_LEVEL, DEFAULT_RESAMPLES
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.report.analysis.intervals import interval_of, ok_rows
@@ -34,15 +35,8 @@ def terms_table(
     records = []
     for key, group in ok.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
-        c = sum(
-            (
-                TermCounts(*(int(v) for v in r))
-                for r in group[["term_ref", "term_hyp", "term_hits", "term_errors"]]
-                .fillna(0)
-                .itertuples(index=False, name=None)
-            ),
-            TermCounts(),
-        )
+        terms = METRICS["terms"]
+        c = sum((terms.read(r) for r in group.to_dict("records")), TermCounts())
         low, high = interval_of(
             group, "term_recall", ("terms", *key), seed, DEFAULT_LEVEL, n_resamples
         )
@@ -88,19 +82,8 @@ def confidence_bins(frame: pd.DataFrame, by: Sequence[str] = ("provider",)) -> d
     ok = ok[ok["conf_words_by_bin"].map(lambda v: len(_items(v)) == N_BINS)]
     out = {}
     for key, group in ok.groupby(list(by), sort=False):
-        out[key] = sum(
-            (
-                ConfidenceBins(
-                    tuple(int(x) for x in w), tuple(int(x) for x in e), tuple(float(x) for x in s)
-                )
-                for w, e, s in zip(
-                    group["conf_words_by_bin"],
-                    group["conf_errors_by_bin"],
-                    group["conf_sum_by_bin"],
-                )
-            ),
-            ConfidenceBins(),
-        )
+        bins = METRICS["confidence"]
+        out[key] = sum((bins.read(r) for r in group.to_dict("records")), ConfidenceBins())
     return out
 
 

@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from stt_eval.metrics.registry import rate
 from stt_eval.metrics.stats import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
     bootstrap_rate,
-    rate_counts,
     seed_for,
 )
+from stt_eval.report.memo import per_rows
 from stt_eval.report.tables import TOTAL, _transcripts
 from stt_eval.types import CHANNELS_DIARIZER
 
@@ -25,21 +26,25 @@ def ok_rows(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 
 def file_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Numerator and denominator of ``metric`` summed per file (``sample_id``), for rows that
-    carry its counts and a denominator (no reference word or speech: the rate is undefined)."""
-    numerators, denominator = rate_counts(metric)
-    columns = [*numerators, denominator]
+    """Numerator and denominator of the rate ``metric`` summed per file (``sample_id``), for
+    rows that carry its counts and a denominator (no reference word or speech: the rate is
+    undefined); files in sorted order, so a resampling (which draws files by position) gives the
+    same interval whatever order the rows arrived in."""
+    kind, ratio = rate(metric)
+    columns = [c for c, _ in kind.stored]
     if any(c not in rows for c in columns):
         return pd.DataFrame(columns=["sample_id", "num", "den"])
-    rows = rows[rows[columns].notna().all(axis=1) & (rows[denominator] > 0)]  # else undefined
+    rows = rows[rows[columns].notna().all(axis=1)]
+    sums = rows.groupby("sample_id", sort=True)[columns].sum()
+    counts = [kind.read(r) for r in sums.to_dict("records")]
     out = pd.DataFrame(
         {
-            "sample_id": rows["sample_id"],
-            "num": rows[list(numerators)].astype(float).sum(axis=1),
-            "den": rows[denominator].astype(float),
+            "sample_id": sums.index,
+            "num": [float(getattr(c, ratio.numerator)) for c in counts],
+            "den": [float(getattr(c, ratio.denominator)) for c in counts],
         }
     )
-    return out.groupby("sample_id", sort=False)[["num", "den"]].sum().reset_index()
+    return out[out["den"] > 0].reset_index(drop=True)  # no denominator: undefined, not 0 or 1
 
 
 def interval_of(
@@ -52,6 +57,7 @@ def interval_of(
     return iv.low, iv.high
 
 
+@per_rows
 def with_intervals(
     table: pd.DataFrame,
     frame: pd.DataFrame,
@@ -92,6 +98,7 @@ def der_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
 
 
+@per_rows
 def intervals(
     frame: pd.DataFrame,
     by: Sequence[str] = ("provider", "condition"),
@@ -103,8 +110,8 @@ def intervals(
     """Long table: per group of ``by``, files, the pooled rate and its interval. DER rows are
     de-duplicated per diarizer (see :func:`der_rows`)."""
     rows = der_rows(frame) if metric == "der" else ok_rows(frame)
-    numerators, denominator = rate_counts(metric)
-    if rows.empty or denominator not in rows or rows[denominator].isna().all():
+    columns = rate(metric)[0].column_names
+    if rows.empty or any(c not in rows for c in columns) or rows[columns[0]].isna().all():
         return pd.DataFrame()
     records = []
     for key, group in rows.groupby(list(by), sort=False):

@@ -19,6 +19,7 @@ from stt_eval.metrics.stats import (
     seed_for,
 )
 from stt_eval.report.analysis.intervals import file_counts, ok_rows
+from stt_eval.report.memo import per_rows
 
 GRID = ("condition", "chunking", "merge")
 """Columns that, with the provider, name one cell of the grid."""
@@ -54,6 +55,7 @@ def paired_tests(
     return boot, mp
 
 
+@per_rows
 def comparisons(
     frame: pd.DataFrame,
     metric: str = "wer",
@@ -73,7 +75,7 @@ def comparisons(
     grid = [c for c in GRID if c in ok and ok[c].nunique() > 1]
     jobs: list[tuple[str, str, pd.DataFrame, pd.DataFrame, tuple[str, str]]] = []
     for within, group in _groups(ok, grid):
-        sides = dict(tuple(group.groupby("provider", sort=False)))
+        sides = dict(tuple(group.groupby("provider", sort=True)))  # pairs whatever the row order
         for a, b in itertools.combinations(sides, 2):
             jobs.append(("providers", within, sides[a], sides[b], (a, b)))
     if "condition" in grid:
