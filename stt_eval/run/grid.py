@@ -22,7 +22,6 @@ from typing import Any
 from stt_eval import __version__
 from stt_eval.audio.load import audio_duration
 from stt_eval.cache.store import default_cache_dir
-from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.experiment import Experiment, ExperimentError
@@ -49,7 +48,7 @@ from stt_eval.run.directory import (
     write_results,
 )
 from stt_eval.run.executors import iter_results
-from stt_eval.run.progress import Progress
+from stt_eval.run.progress import Progress, job_windows, streams_sent, window_seconds
 from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
 
 PR_SET_PDEATHSIG = 1
@@ -134,28 +133,6 @@ def plan_jobs(
     return sorted(jobs, key=lambda j: -(audio_duration(j.sample.audio_path) or 0.0))
 
 
-def _window_seconds(duration: float, chunking: str) -> list[float]:
-    """The lengths of the windows one cell sends for a recording of `duration` seconds (fixed
-    planning; VAD planning moves the cuts, not their number); none when the length is unknown."""
-    setting = parse_chunking(chunking)
-    if not duration:
-        return []
-    return [w.duration_s for w in plan_windows(duration, setting.chunk_s, setting.overlap_s)]
-
-
-def _streams(job: RecordingJob, cell: Cell) -> int:
-    """How many streams a cell sends: one per channel or track under ``split``, else one."""
-    return len(job.sample.stream_speakers) if cell.channel_mode == "split" else 1
-
-
-def units(job: RecordingJob) -> int:
-    """How many windows a job transcribes (a whole recording is one), for the progress bar."""
-    duration = audio_duration(job.sample.audio_path) or 0.0
-    return sum(
-        (len(_window_seconds(duration, c.chunking)) or 1) * _streams(job, c) for c in job.cells
-    )
-
-
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
@@ -165,9 +142,11 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = audio_duration(job.sample.audio_path) or 0.0
-        sends = dict.fromkeys((c.provider.label, c.chunking, _streams(job, c)) for c in job.cells)
+        sends = dict.fromkeys(
+            (c.provider.label, c.chunking, streams_sent(job, c)) for c in job.cells
+        )
         for label, chunking, streams in sends:
-            sent.setdefault(label, []).extend(_window_seconds(duration, chunking) * streams)
+            sent.setdefault(label, []).extend(window_seconds(duration, chunking) * streams)
         for cell in job.cells:
             if cell.provider.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
@@ -331,9 +310,9 @@ def _run_locked(
             )
     check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
-    bar = Progress(sum(units(j) for j in jobs), exp.run_id, enabled=progress)
+    bar = Progress([w for j in jobs for w in job_windows(j)], exp.run_id, enabled=progress)
     try:
-        for rows in iter_results(jobs, exp, bar.unit if progress else None):
+        for rows in iter_results(jobs, exp, bar if progress else None):
             append_details(details_path, rows)
             append_rows(rows_path, rows)
             new_rows += rows
