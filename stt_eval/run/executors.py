@@ -6,13 +6,15 @@ on a queue the runner drains while it waits."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     Executor,
@@ -22,7 +24,7 @@ from concurrent.futures import (
 )
 from contextlib import ExitStack, suppress
 from dataclasses import replace
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from stt_eval.experiment import Experiment, ExperimentError
 from stt_eval.pipeline.recording import RecordingJob, run_recording
@@ -35,10 +37,47 @@ PR_SET_PDEATHSIG = 1
 POLL_S = 0.2
 """How often the waiting runner drains progress events."""
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 _EVENTS: Any = None
 """A worker process's progress queue, given by the pool when the process starts (a
 multiprocessing queue is passed to a child only so, never with a job)."""
+
+
+class Terminated(SystemExit):
+    """SIGTERM during a run: it ends as Ctrl-C ends it (queued jobs cancelled, workers stopped,
+    finished rows kept, the lock released), with a message and the exit status 143."""
+
+
+def ends_on_sigterm(run: Callable[P, R]) -> Callable[P, R]:
+    """Run `run` with SIGTERM turned into :class:`Terminated` (main thread only: elsewhere
+    signals cannot be handled), then restore the previous handler."""
+
+    @functools.wraps(run)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if threading.current_thread() is not threading.main_thread():
+            return run(*args, **kwargs)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the clean-up finish
+            raise Terminated(128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+        try:
+            return run(*args, **kwargs)
+        except Terminated:
+            print(
+                "terminated (SIGTERM); rows written so far are kept — run the same command "
+                "again to resume",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+    return wrapper
 
 
 def _init_worker(threads: str, parent: int, events: Any = None, started: float = 0.0) -> None:

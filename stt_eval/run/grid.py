@@ -47,12 +47,9 @@ from stt_eval.run.directory import (
     with_details,
     write_results,
 )
-from stt_eval.run.executors import iter_results
+from stt_eval.run.executors import ends_on_sigterm, iter_results
 from stt_eval.run.progress import Progress, job_windows, streams_sent, window_seconds
 from stt_eval.types import CHANNELS_DIARIZER, ResultRow, Sample
-
-PR_SET_PDEATHSIG = 1
-"""prctl option: a signal the kernel sends this process when its parent dies (Linux)."""
 
 
 def cpu_seconds() -> float:
@@ -201,6 +198,7 @@ class RunResult:
         return sum(r.status == "failed" for r in self.rows)
 
 
+@ends_on_sigterm
 def run_experiment(
     exp: Experiment,
     *,
