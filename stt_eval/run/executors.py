@@ -197,6 +197,9 @@ def _iter_dask(
         raise ExperimentError(
             "executor = 'dask' needs Dask distributed: pip install 'stt-eval[dask]'"
         ) from exc
+    where = f"the Dask scheduler at {exp.scheduler}" if exp.scheduler else "a Dask LocalCluster"
+    if progress:
+        progress.event(Activity(0, f"connecting to {where}"))
     with ExitStack() as stack:
         if exp.scheduler:
             client = stack.enter_context(Client(exp.scheduler))
@@ -210,12 +213,17 @@ def _iter_dask(
                 )
             )
             client = stack.enter_context(Client(cluster))
+        if progress:
+            progress.event(Activity(0, f"connecting to {where}", 0.0))
+            workers = len(client.scheduler_info().get("workers", {}))
+            progress.event(Activity(0, f"first jobs on {workers} Dask workers"))
         futures = client.map(run_recording, list(jobs), pure=False)
         job_of = dict(zip((f.key for f in futures), jobs))
         try:
             for future, rows in dask_completed(futures, with_results=True):
                 if progress:
-                    progress.job_done(job_of[future.key])
+                    progress.event(Activity(0, f"first jobs on {workers} Dask workers", 0.0))
+                    progress.job_done(job_of[future.key], rows)
                 yield rows
         except BaseException:
             client.cancel(futures)

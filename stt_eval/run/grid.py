@@ -282,7 +282,7 @@ def _run_locked(
     root = (
         None
         if cache_root is None
-        else str(default_cache_dir() if cache_root == "default" else cache_root)
+        else str(Path(default_cache_dir() if cache_root == "default" else cache_root).absolute())
     )
     dataset_paths = [str(s.audio_path) for s in manifest.samples]
     done = {row_key(r) for r in kept}

@@ -168,11 +168,20 @@ class Progress:
         self._postfix(refresh=False)
         self.bar.update(1)
 
-    def job_done(self, job: RecordingJob) -> None:
-        """A whole job finished where no window events come back (Dask): tick its windows."""
+    def job_done(self, job: RecordingJob, rows: Sequence[ResultRow]) -> None:
+        """A whole job finished where no window events come back (Dask): tick its windows,
+        and count its cells as cached or computed (their engine time feeds the ETA)."""
+        for row in rows:
+            if row.status == "ok" and row.cached:
+                self.cached += 1
+            elif row.status == "ok":
+                self.sent += 1
+                work = EngineWork(1, row.audio_s, row.processing_s or 0.0)
+                self.done[row.provider] = self.done.get(row.provider, EngineWork()) + work
         for engine, seconds in job_windows(job):
             self.left[engine] = self.left.get(engine, 0.0) - seconds
-            self.bar.update(1)
+        self._postfix(refresh=False)
+        self.bar.update(len(job_windows(job)))
 
     def rows(self, rows: Sequence[ResultRow]) -> None:
         self.failed += sum(r.status == "failed" for r in rows)
