@@ -15,7 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -110,15 +111,30 @@ def _rows(run_dir: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["sample_id"], r["condition"]))
 
 
-def _run_on(address: str, toml: Path, cache: Path) -> subprocess.Popen:
+@contextmanager
+def _run_on_cluster(folder: Path) -> Iterator[tuple[subprocess.Popen, list, Path]]:
+    """`stt-eval run` of the grid sent to a fresh cluster (the run, its workers, the cache it
+    shares with them); every process is ended on leaving."""
+    pytest.importorskip("distributed")
+    toml, cache = _grid(folder), folder / "cache"
     cmd = [sys.executable, "-m", "stt_eval.cli", "run", str(toml), "--quiet"]
-    return subprocess.Popen(
-        [*cmd, "--executor", "dask", "--scheduler", address],
-        env={**os.environ, "STT_EVAL_CACHE": str(cache)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    with ExitStack() as stack:
+        address, workers = _cluster(stack, folder)
+        run = subprocess.Popen(
+            [*cmd, "--executor", "dask", "--scheduler", address],
+            env={**os.environ, "STT_EVAL_CACHE": str(cache)},
+            stdout=subprocess.DEVNULL,
+            stderr=stack.enter_context((folder / "stderr.txt").open("wb")),
+            start_new_session=True,
+        )
+        stack.callback(_end, run)
+        yield run, workers, cache
+
+
+def _ended(run: subprocess.Popen, folder: Path) -> None:
+    """Wait for the run to end well (its stderr's tail in the message if it does not)."""
+    status = run.wait(timeout=600)
+    assert status == 0, (folder / "stderr.txt").read_text(errors="replace")[-2000:]
 
 
 @pytest.fixture(scope="module")
@@ -130,32 +146,22 @@ def local_rows(tmp_path_factory):
 
 @pytest.mark.slow
 def test_a_scheduler_and_two_workers_give_the_local_rows(tmp_path, local_rows):
-    pytest.importorskip("distributed")
-    toml, cache = _grid(tmp_path), tmp_path / "cache"
-    with ExitStack() as stack:
-        address, _ = _cluster(stack, tmp_path)
-        run = _run_on(address, toml, cache)
-        stack.callback(_end, run)
-        assert run.wait(timeout=600) == 0, run.stderr.read().decode()[-2000:]
+    with _run_on_cluster(tmp_path) as (run, _, cache):
+        _ended(run, tmp_path)
     assert _rows(next((tmp_path / "results").iterdir())) == local_rows and len(local_rows) == 6
     assert len(_entries(cache)) == 6  # the workers wrote to the cache path the run gave them
 
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_costs_no_row_and_no_finished_window(tmp_path, local_rows):
-    pytest.importorskip("distributed")
-    toml, cache = _grid(tmp_path), tmp_path / "cache"
-    with ExitStack() as stack:
-        address, workers = _cluster(stack, tmp_path)
-        run = _run_on(address, toml, cache)
-        stack.callback(_end, run)
+    with _run_on_cluster(tmp_path) as (run, workers, cache):
         deadline = time.time() + 300
         while not (cache / "transcripts").exists() or len(_entries(cache)) < 1:
             assert run.poll() is None and time.time() < deadline, "the run ended before the kill"
             time.sleep(0.05)
         finished = _entries(cache)
         _end(workers[0])  # the worker's host goes away: nanny and worker alike
-        assert run.wait(timeout=600) == 0, run.stderr.read().decode()[-2000:]
+        _ended(run, tmp_path)
     assert _rows(next((tmp_path / "results").iterdir())) == local_rows
     after = _entries(cache)
     assert [k for k, mtime in finished.items() if after[k] != mtime] == [], (
