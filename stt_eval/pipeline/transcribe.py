@@ -154,8 +154,15 @@ def diarize(
     if hit is not None:
         return hit.transcript.turns, hit.measured.processing_s, True
     _timed_load(diarizer)
+    events, doing = EVENTS.get(), f"diarizing {clip.duration_s:.0f} s with {diarizer.name}"
+    if events is not None:
+        events.put(Activity(os.getpid(), doing))
     start = time.perf_counter()
-    turns = tuple(diarizer.diarize(clip))
-    elapsed = time.perf_counter() - start
+    try:
+        turns = tuple(diarizer.diarize(clip))
+    finally:
+        elapsed = time.perf_counter() - start
+        if events is not None:
+            events.put(Activity(os.getpid(), doing, 0.0))  # work, not set-up: not left out
     cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
     return turns, elapsed, False

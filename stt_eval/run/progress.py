@@ -121,6 +121,7 @@ class Progress:
         self.waiting: dict[tuple[int, str], float] = {}  # (worker, what) → when it began
         self.names: dict[int, str] = {}
         self.started = time.monotonic()
+        self.end_at: float | None = None
         self.bar = tqdm(
             total=len(windows),
             unit="window",
@@ -165,6 +166,7 @@ class Progress:
             work = EngineWork(1, event.audio_s, event.busy_s)
             self.done[event.provider] = self.done.get(event.provider, EngineWork()) + work
         self.left[event.provider] = self.left.get(event.provider, 0.0) - event.audio_s
+        self._estimate()
         self._postfix(refresh=False)
         self.bar.update(1)
 
@@ -180,6 +182,7 @@ class Progress:
                 self.done[row.provider] = self.done.get(row.provider, EngineWork()) + work
         for engine, seconds in job_windows(job):
             self.left[engine] = self.left.get(engine, 0.0) - seconds
+        self._estimate()
         self._postfix(refresh=False)
         self.bar.update(len(job_windows(job)))
 
@@ -198,6 +201,12 @@ class Progress:
         setup = self.setup_s / max(1, self.workers)
         return eta_s(self.done, self.left, time.monotonic() - self.started - setup)
 
+    def _estimate(self) -> None:
+        """Re-estimate when a window finishes; between windows the line counts down (a rate
+        re-read every poll would climb while a long window runs)."""
+        eta = self.eta()
+        self.end_at = None if eta is None else time.monotonic() + eta
+
     def _name(self, worker: int) -> str:
         if worker in (0, os.getpid()):
             return ""
@@ -211,17 +220,17 @@ class Progress:
         return f"starting worker processes: {self.ready} of {self.workers} ready"
 
     def _describe(self) -> None:
-        now = time.monotonic()
-        doing = [
-            f"{self._what(w, what)} ({', '.join(filter(None, (self._name(w), duration_text(now - t))))})"
-            for (w, what), t in self.waiting.items()
-        ]
+        now, by_what = time.monotonic(), {}
+        for (w, what), t in self.waiting.items():  # one entry for what several workers do
+            since = " ".join(filter(None, (self._name(w), duration_text(now - t))))
+            by_what.setdefault(self._what(w, what), []).append(since)
+        doing = [f"{what} ({', '.join(times)})" for what, times in by_what.items()]
         text = " — ".join([self.desc, "; ".join(doing)]) if doing else self.desc
         if text != getattr(self.bar, "desc", None):  # whole seconds: redrawn at most once a second
             self.bar.set_description_str(text)
 
     def _postfix(self, refresh: bool = True) -> None:
-        eta = self.eta()
+        eta = None if self.end_at is None else max(0.0, self.end_at - time.monotonic())
         parts: dict[str, Any] = {
             "cached": self.cached,
             "sent": self.sent,
