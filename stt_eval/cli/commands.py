@@ -21,14 +21,30 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
     return func(**{name: getattr(args, name) for name in inspect.signature(func).parameters})
 
 
+TERMINAL_SECTIONS = ("Pooled WER", "Diarization", "Warnings")
+"""The summary's sections a finished run prints in the terminal (their tables only)."""
+
+
+def terminal_summary(markdown: str) -> str:
+    """The pooled tables of a run's Markdown summary, without their prose: what a finished run
+    shows in the terminal (the whole summary is in the file)."""
+    out = []
+    for section in markdown.split("\n## ")[1:]:
+        heading, _, body = section.partition("\n")
+        if heading.startswith(TERMINAL_SECTIONS):
+            out += [f"{heading}:", *(ln for ln in body.splitlines() if ln.startswith("|")), ""]
+    return "\n".join(out)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from stt_eval.run.directory import REPORT_HTML, REPORT_MD, SUMMARY_FILE
 
     result = call(api.run, args)  # manifest problems were warned about before the run
-    print((result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
+    summary = (result.run_dir / SUMMARY_FILE).read_text(encoding="utf-8")
+    print(summary if args.verbose else terminal_summary(summary))
     print(
-        f"wrote {result.run_dir}/ (rows.jsonl, results.parquet, {SUMMARY_FILE}, {REPORT_HTML}, "
-        f"{REPORT_MD}, exports/)",
+        f"report: {result.run_dir / REPORT_HTML} (whole summary: {result.run_dir / SUMMARY_FILE}; "
+        f"also rows.jsonl, results.parquet, {REPORT_MD}, exports/)",
         file=sys.stderr,
     )
     summary = result.run_dir / SUMMARY_FILE

@@ -120,6 +120,12 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     _flag(p, "--executor", d, "where jobs run: local (default) or dask", choices=EXECUTORS)
     _flag(p, "--scheduler", d, "Dask scheduler address, tcp://HOST:PORT (none: a LocalCluster)")
     _flag(p, "--quiet", d, "no progress bar", dest="progress", action="store_false")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the whole Markdown summary (default: the pooled tables and where the "
+        "report is; the rest is in summary.md and report.html)",
+    )
     p.set_defaults(func=commands.cmd_run)
 
 

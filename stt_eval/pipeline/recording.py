@@ -50,6 +50,7 @@ from stt_eval.pipeline.score import (
 )
 from stt_eval.pipeline.transcribe import (
     _LOADS,
+    EVENTS,
     Transcribed,
     diarize,
     price,
@@ -195,11 +196,10 @@ def _diarizations(
 def _on_unit(job: RecordingJob, cell: Cell) -> Any:
     """A progress callback: one UnitDone per transcribed window."""
 
-    def on_unit(measured: Measured, cached: bool) -> None:
+    def on_unit(measured: Measured, cached: bool, audio_s: float) -> None:
         if job.events is not None:
-            job.events.put(
-                UnitDone(cell.provider.label, cached, measured.attempts, measured.cost_usd)
-            )
+            label, cost, busy = cell.provider.label, measured.cost_usd, measured.processing_s
+            job.events.put(UnitDone(label, cached, measured.attempts, cost, audio_s, busy))
 
     return on_unit
 
@@ -315,7 +315,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
                 reason = f"condition {job.condition}: {reason}"
             prepared[mode] = Failed(reason, failure_kind(exc))
     condition_s = (time.perf_counter() - start) / len(job.cells)  # shared by the job's cells
-    loads = _LOADS.set([])
+    loads, events = _LOADS.set([]), EVENTS.set(job.events)
     mix = prepared.get("mix")
     diarized = (
         _diarizations(job, mix, cache) if isinstance(mix, (WholeAudio, StreamedAudio)) else {}
@@ -336,6 +336,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             rows.append(job.base_row(cell, seconds).failed(describe_error(exc), failure_kind(exc)))
     load_s = sum(_LOADS.get() or ()) / len(job.cells)
     _LOADS.reset(loads)
+    EVENTS.reset(events)
     return [
         replace(r, measurement=replace(r.measurement, condition_s=condition_s, load_s=load_s))
         for r in rows

@@ -7,6 +7,7 @@ very same stages as the mix.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ from stt_eval.pipeline.prepare import PreparedAudio, WholeAudio, mean_snr
 from stt_eval.providers.base import Provider
 from stt_eval.providers.http import metered
 from stt_eval.providers.prices import Price, cost_usd, price_of
-from stt_eval.types import Chunk, Measured, SpeakerTurn, Transcript
+from stt_eval.types import Activity, Chunk, Measured, SpeakerTurn, Transcript
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,40 @@ def price(provider: Provider) -> Price | None:
 _LOADS: ContextVar[list[float] | None] = ContextVar("stt_eval_model_loads", default=None)
 """Seconds spent loading models inside the current job (see :func:`run_recording`)."""
 
+EVENTS: ContextVar[Any] = ContextVar("stt_eval_progress_events", default=None)
+"""The running job's progress queue, if any: a model's first load in a process is announced
+on it (:class:`~stt_eval.types.Activity`), so the progress line says what it waits for."""
+
+_LOADED: set[str] = set()
+"""The components this process has loaded (announced once each)."""
+
+
+def loading_label(component: Any) -> str:
+    """What the progress line says while `component` loads: its own ``loading`` text, else
+    its name and model."""
+    name = getattr(component, "name", type(component).__name__)
+    model = getattr(component, "model", None)
+    return getattr(component, "loading", None) or f"loading {name}{f' {model}' if model else ''}"
+
 
 def _timed_load(component: Any) -> None:
-    """Load a provider's or diarizer's model (once per process; later calls are free) and add
-    the time it took to the running job's load time."""
+    """Load a provider's or diarizer's model (once per process; later calls are free), add
+    the time it took to the running job's load time, and announce a first load."""
+    events, first = EVENTS.get(), repr(component) not in _LOADED
+    announce = events is not None and first
+    if announce:
+        events.put(Activity(os.getpid(), loading_label(component)))
     start = time.perf_counter()
-    component.load()
+    try:
+        component.load()
+    finally:
+        elapsed = time.perf_counter() - start
+        if announce:
+            events.put(Activity(os.getpid(), loading_label(component), elapsed))
+    _LOADED.add(repr(component))
     loads = _LOADS.get()
     if loads is not None:
-        loads.append(time.perf_counter() - start)
+        loads.append(elapsed)
 
 
 def transcribe_clip(
@@ -96,17 +122,17 @@ def transcribe(
     chunking: str = "none",
     merge: str = "timestamp",
     sample_id: str = "",
-    on_unit: Callable[[Measured, bool], None] | None = None,
+    on_unit: Callable[[Measured, bool, float], None] | None = None,
 ) -> Transcribed:
     """Transcribe prepared audio whole, or window by window merged back in global time;
-    `on_unit(measured, cached)` is called after each window (for progress)."""
+    `on_unit(measured, cached, audio_s)` is called after each window (for progress)."""
     setting = parse_chunking(chunking)
-    report = on_unit or (lambda measured, cached: None)
+    report = on_unit or (lambda measured, cached, audio_s: None)
     if not setting.enabled:
         if not isinstance(audio, WholeAudio):
             raise ValueError("an unchunked transcription needs the whole recording in memory")
         t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
-        report(measured, cached)
+        report(measured, cached, audio.clip.duration_s)
         return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
     windows = audio.plan(setting, sample_id)
     parts: list[tuple[Chunk, Transcript]] = []
@@ -114,7 +140,7 @@ def transcribe(
     total, all_cached = Measured(), True
     for window, conditioned in audio.windows(windows):
         t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
-        report(measured, cached)
+        report(measured, cached, conditioned.clip.duration_s)
         parts.append((window, t))
         snrs.append(conditioned.snr_db)
         total += measured
@@ -132,8 +158,15 @@ def diarize(
     if hit is not None:
         return hit.transcript.turns, hit.measured.processing_s, True
     _timed_load(diarizer)
+    events, doing = EVENTS.get(), f"diarizing {clip.duration_s:.0f} s with {diarizer.name}"
+    if events is not None:
+        events.put(Activity(os.getpid(), doing))
     start = time.perf_counter()
-    turns = tuple(diarizer.diarize(clip))
-    elapsed = time.perf_counter() - start
+    try:
+        turns = tuple(diarizer.diarize(clip))
+    finally:
+        elapsed = time.perf_counter() - start
+        if events is not None:
+            events.put(Activity(os.getpid(), doing, 0.0))  # work, not set-up: not left out
     cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
     return turns, elapsed, False

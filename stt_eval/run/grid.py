@@ -21,7 +21,6 @@ from typing import Any
 
 from stt_eval import __version__
 from stt_eval.cache.store import default_cache_dir
-from stt_eval.chunking import parse_chunking, plan_windows
 from stt_eval.datasets.importers import read_dataset
 from stt_eval.datasets.manifest import RowProblem, RowProblemWarning
 from stt_eval.datasets.reference_checks import check_references
@@ -50,8 +49,8 @@ from stt_eval.run.directory import (
     write_atomic,
     write_results,
 )
-from stt_eval.run.executors import DASK_INSTALL, iter_results
-from stt_eval.run.progress import Progress
+from stt_eval.run.executors import DASK_INSTALL, ends_on_sigterm, iter_results
+from stt_eval.run.progress import Progress, job_windows, streams_sent, window_seconds
 from stt_eval.run.resume import (
     Resumed,
     plan_inputs,
@@ -146,28 +145,6 @@ def plan_jobs(
     return sorted(jobs, key=lambda j: -sent_seconds(j.sample))
 
 
-def _window_seconds(duration: float, chunking: str) -> list[float]:
-    """The lengths of the windows one cell sends for a recording of `duration` seconds (fixed
-    planning; VAD planning moves the cuts, not their number); none when the length is unknown."""
-    setting = parse_chunking(chunking)
-    if not duration:
-        return []
-    return [w.duration_s for w in plan_windows(duration, setting.chunk_s, setting.overlap_s)]
-
-
-def _streams(job: RecordingJob, cell: Cell) -> int:
-    """How many streams a cell sends: one per channel or track under ``split``, else one."""
-    return len(job.sample.stream_speakers) if cell.channel_mode == "split" else 1
-
-
-def units(job: RecordingJob) -> int:
-    """How many windows a job transcribes (a whole recording is one), for the progress bar."""
-    duration = sent_seconds(job.sample)
-    return sum(
-        (len(_window_seconds(duration, c.chunking)) or 1) * _streams(job, c) for c in job.cells
-    )
-
-
 def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
@@ -177,9 +154,11 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = sent_seconds(job.sample)
-        sends = dict.fromkeys((c.provider.label, c.chunking, _streams(job, c)) for c in job.cells)
+        sends = dict.fromkeys(
+            (c.provider.label, c.chunking, streams_sent(job, c)) for c in job.cells
+        )
         for label, chunking, streams in sends:
-            sent.setdefault(label, []).extend(_window_seconds(duration, chunking) * streams)
+            sent.setdefault(label, []).extend(window_seconds(duration, chunking) * streams)
         for cell in job.cells:
             if cell.provider.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
@@ -229,6 +208,7 @@ class RunResult:
         return sum(bool(r.warning) for r in self.rows)
 
 
+@ends_on_sigterm
 def run_experiment(
     exp: Experiment,
     *,
@@ -339,7 +319,7 @@ def _run_locked(
     root = (
         None
         if cache_root is None
-        else str(default_cache_dir() if cache_root == "default" else cache_root)
+        else str(Path(default_cache_dir() if cache_root == "default" else cache_root).absolute())
     )
     done = {row_key(r) for r in kept}
     jobs = plan_jobs(exp, cells, samples, dataset_paths, done, root, digests)
@@ -364,9 +344,9 @@ def _run_locked(
             )
     check_budget(estimates, exp.budget_usd)
     new_rows: list[ResultRow] = []
-    bar = Progress(sum(units(j) for j in jobs), exp.run_id, enabled=progress)
+    bar = Progress([w for j in jobs for w in job_windows(j)], exp.run_id, enabled=progress)
     try:
-        for rows in iter_results(jobs, exp, bar.unit if progress else None):
+        for rows in iter_results(jobs, exp, bar if progress else None):
             append_details(details_path, rows)
             append_rows(rows_path, rows)
             new_rows += rows
