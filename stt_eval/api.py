@@ -146,7 +146,8 @@ def score_files(
     other unmatched ids and references that normalize to nothing are listed, not scored.
     NothingToScore (naming both files): no id on both sides, or no reference word.
     """
-    from stt_eval.datasets.score_inputs import check_scorable, read_pair
+    from stt_eval.datasets.score_inputs import read_pair
+    from stt_eval.metrics.scorable import check_scorable
     from stt_eval.metrics.wer import score_corpus
 
     normalizer = check_preset(normalizer)  # a typo fails before a large file is read

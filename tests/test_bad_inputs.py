@@ -32,7 +32,8 @@ from stt_eval.cli import main
 from stt_eval.datasets.annotations import AnnotationError, read_ctm, read_rttm, read_stm, read_uem
 from stt_eval.datasets.manifest import ManifestError, load_manifest
 from stt_eval.datasets.text import ByteOrderMarkWarning
-from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_transcripts
+from stt_eval.datasets.transcripts import TranscriptFileError, read_transcripts
+from stt_eval.metrics.scorable import IncompleteHypotheses, NothingToScore
 from stt_eval.metrics.wer import CharCounts, WordCounts, score_corpus
 from stt_eval.normalization.rules import normalizes_to_nothing
 from stt_eval.pipeline import prepare as prepared
@@ -942,7 +943,7 @@ def test_a_missing_hypothesis_is_all_deletions_and_listed(tmp_path, capsys):
 def test_a_missing_hypothesis_is_refused_with_strict(tmp_path, capsys):
     ref = _in_trn(tmp_path / "ref.trn", {"u1": "go forward", "u2": "turn left now"})
     hyp = _in_trn(tmp_path / "hyp.trn", {"u1": "go forward"})
-    with pytest.raises(TranscriptFileError) as err:
+    with pytest.raises(IncompleteHypotheses) as err:
         score_files(ref, hyp, strict=True)
     assert str(hyp) in str(err.value) and "'u2'" in str(err.value)
     assert main(["score", str(ref), str(hyp), "--strict"]) == 1

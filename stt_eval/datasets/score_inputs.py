@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,8 @@ from stt_eval.datasets.annotations import (
 )
 from stt_eval.datasets.importers.stm import segment_id
 from stt_eval.datasets.text import UnreadableText, json_lines, read_lines
-from stt_eval.datasets.transcripts import NothingToScore, TranscriptFileError, read_trn
-from stt_eval.metrics.wer import CorpusScore
+from stt_eval.datasets.transcripts import TranscriptFileError, read_trn
+from stt_eval.metrics.scorable import some_ids
 from stt_eval.normalization.languages import (
     check_language,
     english_rules_warning,
@@ -234,59 +234,6 @@ def pair(refs: Utterances, hyps: Utterances) -> tuple[dict[str, str], dict[str, 
     return ref_texts, hyp_texts
 
 
-def _some(ids: Collection[str], shown: int = 3) -> str:
-    """A few ids of a collection, for messages: "5 id(s), e.g. 'a', 'b', 'c'"."""
-    first = ", ".join(repr(i) for i in list(ids)[:shown])
-    return f"{len(ids)} id(s), e.g. {first}" if len(ids) > shown else f"{len(ids)} id(s): {first}"
-
-
-def check_scorable(
-    score: CorpusScore,
-    references: Path,
-    hypotheses: Path,
-    refs: Mapping[str, str],
-    hyps: Mapping[str, str],
-    normalizer: str,
-    strict: bool = False,
-) -> None:
-    """Raise NothingToScore, naming both files and why, when no reference word was scored or
-    no id is on both sides (the wrong file: every reference would be all deletions); with
-    ``strict``, TranscriptFileError when a reference has no hypothesis."""
-    if score.total.ref_words and set(refs) & set(hyps):
-        if strict:
-            check_complete(score, hypotheses)
-        return
-    if not refs or not hyps:
-        which, kind = (references, "references") if not refs else (hypotheses, "hypotheses")
-        raise NothingToScore(
-            f"{which} holds no {kind}, so nothing in {references} and {hypotheses} can be "
-            "scored; check you passed the right file (trn lines are 'words (id)', JSONL rows "
-            '{"id": …, "text": …})'
-        )
-    if not set(refs) & set(hyps):
-        raise NothingToScore(
-            f"{references} and {hypotheses} share no utterance id (references: {_some(refs)}; "
-            f"hypotheses: {_some(hyps)}); ids must match exactly, case and punctuation included"
-        )
-    raise NothingToScore(
-        f"the references in {references} shared with {hypotheses} hold no words after the "
-        f"{normalizer!r} normalizer ({_some(score.empty_references)} normalize to nothing: "
-        "only markup such as [noise] or {laugh}), so WER is undefined; add the words that "
-        "were said, or score with another normalizer (normalizer='none', --normalizer none)"
-    )
-
-
-def check_complete(score: CorpusScore, hypotheses: Path) -> None:
-    """``--strict``: raise TranscriptFileError naming the references with no hypothesis, which
-    are otherwise scored as all deletions."""
-    if score.missing_hypotheses:
-        raise TranscriptFileError(
-            f"{hypotheses} has no hypothesis for {_some(score.missing_hypotheses)}; add them "
-            "(an empty text if the system said nothing), or drop --strict to score them as all "
-            "deletions"
-        )
-
-
 class ScriptWarning(UserWarning):
     """References in a non-Latin script are normalized with the English rules."""
 
@@ -300,7 +247,7 @@ def warn_foreign_script(
     foreign = [uid for uid, text in refs.items() if foreign_script(text)]
     if foreign:
         said = english_rules_warning(refs[foreign[0]], True)
-        warnings.warn(f"{path}: {_some(foreign)}: {said}", ScriptWarning, stacklevel=3)
+        warnings.warn(f"{path}: {some_ids(foreign)}: {said}", ScriptWarning, stacklevel=3)
 
 
 Turns = dict[str, tuple[SpeakerTurn, ...]]

@@ -26,11 +26,6 @@ class TranscriptFileError(SttEvalError, ValueError):
     """A transcript file could not be read; names the file, the line and the fix."""
 
 
-class NothingToScore(TranscriptFileError):
-    """References and hypotheses give no word to score (no shared id, or references that hold no
-    words): a WER would be undefined, so none is reported. Names both files."""
-
-
 def _lines(path: Path) -> list[str]:
     try:
         return read_lines(path)
