@@ -1099,9 +1099,9 @@ def test_a_run_fails_the_cells_of_a_recording_whose_rttm_overshoots_and_scores_t
     ]
     with pytest.warns(RowProblemWarning, match="long.rttm"):
         result = _un_run(tmp_path, rows)
-    by_id = {r.sample_id: r for r in result.rows}
+    by_id = {r.identity.sample_id: r for r in result.rows}
     assert by_id["go"].status == "failed" and "after the audio" in by_id["go"].error
-    assert by_id["ok"].status == "ok" and by_id["ok"].ref_words == 4
+    assert by_id["ok"].status == "ok" and by_id["ok"].counts["words"].ref_words == 4
 
 
 def test_an_rttm_of_another_recording_names_the_ids_it_holds(tmp_path):

