@@ -278,3 +278,38 @@ def test_resume_says_why_each_earlier_row_is_not_kept():
     assert said[0] == "1 rows redone: synonyms file glm.txt changed; noise file n.wav removed"
     assert resume(rows, current, current, {"p": "2"}).outdated == ("p",)
     assert resume(rows, current, current, {"p": "1"}).kept == (rows[0],)
+
+
+def test_two_checkouts_of_one_dataset_give_one_digest_and_an_edited_rttm_another(tmp_path):
+    """compare matches rows by sample_digest: where the dataset sits must not change it."""
+    from stt_eval.datasets.manifest import load_manifest
+    from stt_eval.run.resume import sample_digest
+
+    from .conftest import ROOT
+
+    sample_dir = ROOT / "datasets" / "sample"
+    row = next(
+        line
+        for line in (sample_dir / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+        if '"pyannote_sample"' in line
+    )
+    digests = []
+    for name in ("a", "b", "edited"):
+        d = tmp_path / name
+        for part in (
+            "audio/pyannote_sample.flac",
+            "rttm/pyannote_sample.rttm",
+            "stm/pyannote_sample.stm",
+        ):
+            (d / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(sample_dir / part, d / part)
+        (d / "manifest.jsonl").write_text(row + "\n", encoding="utf-8")
+        if name == "edited":  # one speaker turn moved by a second
+            rttm = d / "rttm/pyannote_sample.rttm"
+            first, *rest = rttm.read_text(encoding="utf-8").splitlines()
+            fields = first.split()
+            fields[3] = f"{float(fields[3]) + 1.0:.3f}"
+            rttm.write_text("\n".join([" ".join(fields), *rest]) + "\n", encoding="utf-8")
+        (sample,) = load_manifest(d / "manifest.jsonl").samples
+        digests.append(sample_digest(sample))
+    assert digests[0] == digests[1] != digests[2]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from stt_eval.conditions.spec import parse_chain
+from stt_eval.datasets.manifest_fields import RESERVED_META
 from stt_eval.experiment import ProviderSpec
 from stt_eval.normalization.rules import parse_normalizer
 from stt_eval.pipeline.prepare import babble_talkers
@@ -93,6 +94,9 @@ def sample_digest(sample: Sample) -> str:
     fields_ = {
         k: v for k, v in asdict(sample).items() if k not in ("audio_path", "channels", "tracks")
     }
+    # where the reference files sit is not what they hold (their turns and segments are hashed
+    # above): two checkouts of one dataset give the same digest, so compare can match them
+    fields_["meta"] = {k: v for k, v in sample.meta.items() if k not in RESERVED_META}
     if sample.stream_speakers:  # only then, so other samples' digests stay as they were
         fields_["streams"] = [sample.stream_speakers, bool(sample.tracks)]
     h.update(json.dumps(fields_, sort_keys=True, default=str).encode())
