@@ -84,6 +84,27 @@ def test_set_aside_drops_the_old_files_once_the_run_has_written_a_row(tmp_path):
         assert (tmp_path / ROWS_FILE).read_text() == "new\n"
 
 
+def test_rows_a_killed_fresh_run_set_aside_come_back_on_the_next_run(tmp_path):
+    """SIGKILL between setting the rows aside and the first new row leaves them aside: the next
+    run of the directory puts them back (and says so) before it reads anything."""
+    old = _old(tmp_path)
+    for name in old:
+        (tmp_path / name).rename(tmp_path / (name + SUFFIX))
+    (tmp_path / ROWS_FILE).write_text("")  # what the killed run had rewritten
+    with (
+        pytest.warns(UserWarning, match="interrupted --fresh"),
+        set_aside(tmp_path, list(old), enabled=False),
+    ):
+        assert _read(tmp_path, old) == old
+    assert not list(tmp_path.glob(f"*{SUFFIX}"))
+    # a set-aside copy older than rows written since is stale: dropped, the new rows stay
+    (tmp_path / (ROWS_FILE + SUFFIX)).write_text("stale\n")
+    (tmp_path / ROWS_FILE).write_text("newer\n")
+    with set_aside(tmp_path, [ROWS_FILE], enabled=False):
+        assert (tmp_path / ROWS_FILE).read_text() == "newer\n"
+    assert not list(tmp_path.glob(f"*{SUFFIX}"))
+
+
 def test_fresh_keeps_the_old_rows_when_the_budget_refuses_the_run(tmp_path, monkeypatch):
     """The budget is checked after --fresh has set the rows aside: refused, they come back."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
