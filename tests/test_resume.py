@@ -21,6 +21,7 @@ from stt_eval.api import run
 from stt_eval.audio.load import AudioClip, save_wav
 from stt_eval.cli import main
 from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.report.tables import failures
 from stt_eval.run.directory import (
     LOCK_FILE,
     REPORT_HTML,
@@ -168,6 +169,8 @@ def test_a_permanent_failure_is_kept_until_retry_failed(tmp_path, server):
     again = run_experiment(exp, progress=False)
     assert again.rows == (first,) and len(server.requests) == 1  # nothing sent
     assert "--retry-failed" in again.resumed.describe()[0]
+    listed = failures(rows_frame(again.rows)).to_dict("records")
+    assert [(f["failure"], "HTTP 401" in f["error"]) for f in listed] == [("permanent", True)]
     retried = run(exp, retry_failed=True, progress=False)
     assert [r.status for r in retried.rows] == ["ok"] and len(server.requests) == 2
 

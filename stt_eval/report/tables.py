@@ -246,10 +246,13 @@ def no_ref_words(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
-    """Failed cells with their reasons, one line per sample × provider × condition."""
+    """Failed cells with their reasons and kinds (a re-run sends a "transient" one again, a
+    "permanent" one only with --retry-failed), one line per sample × provider × condition;
+    rows written before the kind existed show none."""
     bad = frame[frame["status"] == "failed"]
+    kind = ["failure"] if "failure" in bad else []
     return (
-        bad[["sample_id", "provider", "condition", "chunking", "error"]]
+        bad[["sample_id", "provider", "condition", "chunking", *kind, "error"]]
         .drop_duplicates()
         .reset_index(drop=True)
     )
