@@ -31,3 +31,19 @@ def flat_row(run_id="r", sample_id="s", provider="p", condition="clean", **colum
 
     ids = {"run_id": run_id, "sample_id": sample_id, "provider": provider, "condition": condition}
     return ResultRow.from_columns({**ids, **columns})
+
+
+def sclite_sum(ref_trn: Path, hyp_trn: Path) -> dict[str, int]:
+    """sctk sclite's pooled Sum line for two trn files, as raw counts (``-o rsum``): sentences,
+    words, corr, subs, dels, ins, errors."""
+    import re
+    import subprocess
+
+    args = ["sclite", "-r", str(ref_trn), "trn", "-h", str(hyp_trn), "trn", "-i", "rm"]
+    out = subprocess.run(
+        ["sctk", *args, "-o", "rsum", "stdout"], capture_output=True, text=True, check=True
+    ).stdout
+    m = re.search(r"\|\s*Sum\s*\|\s*(\d+)\s+(\d+)\s*\|" + r"\s*(\d+)" * 5, out)
+    assert m, out
+    keys = ("sentences", "words", "corr", "subs", "dels", "ins", "errors")
+    return dict(zip(keys, (int(g) for g in m.groups())))

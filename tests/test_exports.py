@@ -30,7 +30,7 @@ from stt_eval.run.directory import (
 from stt_eval.run.exports import export_run, setting_dir, write_exports
 from stt_eval.types import RowDetail, SpeakerTurn, Word
 
-from .conftest import SAMPLE, flat_row
+from .conftest import SAMPLE, flat_row, sclite_sum
 
 NOISE = "noise(kind=white, snr_db=10)"
 
@@ -147,31 +147,9 @@ SCTK = shutil.which("sctk")
 
 
 def _sclite(d) -> tuple[int, int, int, int]:
-    """sclite's pooled (S, D, I, N) for one export directory, as raw counts (-o rsum)."""
-    out = subprocess.run(
-        [
-            SCTK,
-            "sclite",
-            "-r",
-            str(d / "ref.trn"),
-            "trn",
-            "-h",
-            str(d / "hyp.trn"),
-            "trn",
-            "-i",
-            "rm",
-            "-o",
-            "rsum",
-            "stdout",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    m = re.search(r"\|\s*Sum\s*\|\s*\d+\s+(\d+)\s*\|\s*\d+\s+(\d+)\s+(\d+)\s+(\d+)", out)
-    assert m, out
-    n, s, dl, i = (int(g) for g in m.groups())
-    return s, dl, i, n
+    """sclite's pooled (S, D, I, N) for one export directory."""
+    total = sclite_sum(d / "ref.trn", d / "hyp.trn")
+    return total["subs"], total["dels"], total["ins"], total["words"]
 
 
 def _md_eval(d, diarizer: str, collar: float) -> float:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
-import subprocess
 
 import pytest
 
@@ -18,7 +16,7 @@ from stt_eval.api import score_files
 from stt_eval.datasets.transcripts import write_trn
 from stt_eval.normalization.rules import normalize_text
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, sclite_sum
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,32 +46,8 @@ def _perturbed(text: str, rng: random.Random) -> str:
 
 
 def _sclite_totals(ref_trn, hyp_trn) -> tuple[int, int]:
-    out = subprocess.run(
-        [
-            "sctk",
-            "sclite",
-            "-r",
-            str(ref_trn),
-            "trn",
-            "-h",
-            str(hyp_trn),
-            "trn",
-            "-i",
-            "rm",
-            "-o",
-            "rsum",
-            "stdout",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    m = re.search(
-        r"\|\s*Sum\s*\|\s*(\d+)\s+(\d+)\s*\|\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out
-    )
-    assert m, out
-    n_words, errors = int(m.group(2)), int(m.group(7))
-    return errors, n_words
+    total = sclite_sum(ref_trn, hyp_trn)
+    return total["errors"], total["words"]
 
 
 def _hyp_sets():
