@@ -134,6 +134,8 @@ class Sample:
     can fetch the same recording itself (sent instead of the audio when nothing alters it).
     ``channels`` names the speaker on each channel of the audio file, ``tracks`` one file per
     speaker; either makes the sample transcribable by channel (``channel_mode = "split"``).
+    ``ref_words`` are reference word times (a CTM, or a forced alignment) for latency and
+    word-timing metrics; None when the recording has none.
     """
 
     id: str
@@ -147,6 +149,7 @@ class Sample:
     meta: Mapping[str, Any] = field(default_factory=dict)
     channels: tuple[str, ...] = ()
     tracks: tuple[tuple[str, Path], ...] = ()
+    ref_words: tuple[Word, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -157,7 +160,7 @@ class Sample:
             )
         object.__setattr__(self, "audio_path", Path(self.audio_path))
         object.__setattr__(self, "terms", tuple(self.terms))
-        for name in ("turns", "segments"):
+        for name in ("turns", "segments", "ref_words"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "channels", tuple(self.channels))
