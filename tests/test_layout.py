@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stt_eval.providers.errors", "stt_eval.providers.prices", "stt_eval.providers.ratelimit"),
     ("stt_eval.providers.keys",),
     ("stt_eval.providers.http",),
-    ("stt_eval.providers", "stt_eval.diarizers"),
+    ("stt_eval.providers", "stt_eval.diarizers", "stt_eval.streaming"),
     # loopback servers that follow the providers' contracts (tests and notebooks only)
     ("stt_eval.testing",),
     # the experiment: a validated grid over everything below
