@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import string
+from dataclasses import astuple
 
 import jiwer
 import pytest
@@ -14,8 +16,17 @@ from hypothesis import strategies as st
 
 from stt_eval.metrics import wer
 from stt_eval.metrics.wer import score_corpus
-from stt_eval.normalization.batch import SEPARATOR, CorpusNormalizer, context_words, whisper_pieces
-from stt_eval.normalization.rules import words
+from stt_eval.normalization.batch import (
+    SEPARATOR,
+    CorpusNormalizer,
+    WordCodes,
+    context_words,
+    inert_core,
+    normalizes_to_itself,
+    respelled,
+    whisper_pieces,
+)
+from stt_eval.normalization.rules import whisper_english, words
 
 from .conftest import ROOT
 
@@ -33,6 +44,9 @@ PLAIN = [
     "what?",
     "yes!",
     "a;",
+    "Hello.",
+    'said."',
+    "Colour.,",
 ]
 TRICKY = [
     "$",
@@ -180,6 +194,40 @@ def test_plain_words_are_cut_and_context_words_are_not():
     assert "gotta" in context_words() and SEPARATOR not in context_words()
 
 
+def test_an_inert_token_normalizes_as_its_core_and_a_plain_core_as_itself():
+    # the shortcuts of the corpus normalizer, checked against the library on every token of
+    # the real texts, on random letters with punctuation and on the spelling table's words
+    context, library = context_words(), whisper_english()
+    rng = random.Random(3)
+    tokens = {t for text in _real_texts() for t in text.split()}
+    tokens |= {
+        rng.choice(["", '"', ","])
+        + "".join(rng.choices(string.ascii_letters, k=rng.randint(1, 9)))
+        + rng.choice(["", ",", ".", '"', "?!", '."', ".,", ":"])
+        for _ in range(3000)
+    }
+    tokens |= set(respelled()) | {w.capitalize() + "." for w in respelled()}
+    plain = 0
+    for token in sorted(tokens):
+        core = inert_core(token, context)
+        if core is None:
+            continue
+        assert words(token) == words(core), token
+        if normalizes_to_itself(core, context):
+            assert library(core).split() == [core], core
+            plain += 1
+    assert plain > 2000 and not any(normalizes_to_itself(w, context) for w in respelled())
+
+
+def test_word_codes_are_one_character_a_word_and_decode():
+    codes = WordCodes()
+    vocabulary = [f"w{i}" for i in range(0xD800 + 10)]  # past the surrogates, which are skipped
+    code = codes.encode(vocabulary + vocabulary[:3])
+    assert len(code) == len(vocabulary) + 3 and len(set(code)) == len(vocabulary)
+    assert not any(0xD800 <= ord(c) < 0xE000 for c in code)
+    assert codes.decode(code) == vocabulary + vocabulary[:3]
+
+
 def _corpus(n: int, seed: int = 0) -> tuple[dict[str, str], dict[str, str]]:
     rng = random.Random(seed)
     real = [s for t in _real_texts() for s in t.split(". ")]
@@ -198,6 +246,7 @@ def test_corpus_counts_equal_jiwer_on_the_normalized_texts(monkeypatch, preset, 
     monkeypatch.setattr(wer, "PARALLEL_MIN_UTTERANCES", 10)  # two processes even here
     refs, hyps = _corpus(300)
     score = score_corpus(refs, hyps, preset, workers=workers, alignments=True, cer=True)
+    assert score_corpus(refs, hyps, preset, workers=workers).per_utterance == score.per_utterance
     ids = [u for u in refs if words(refs[u], preset)]
     assert sorted(score.per_utterance) == sorted(ids)
     assert score.empty_references == tuple(u for u in refs if u not in ids)
@@ -215,6 +264,11 @@ def test_corpus_counts_equal_jiwer_on_the_normalized_texts(monkeypatch, preset, 
         else:
             assert (c.hits, c.subs, c.dels, c.ins) == (0, 0, len(r), 0)
         assert score.alignments[uid].ref == tuple(r) and score.alignments[uid].hyp == tuple(h)
+        if h:
+            assert [astuple(op) for op in score.alignments[uid].ops] == [
+                (c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
+                for c in expected.alignments[0]
+            ]
     total = jiwer.process_words(
         [" ".join(words(refs[u], preset)) for u in ids if words(hyps[u], preset)],
         [" ".join(words(hyps[u], preset)) for u in ids if words(hyps[u], preset)],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from dataclasses import astuple
 
 import jiwer
 from hypothesis import given
@@ -74,3 +76,23 @@ def test_sum_equals_elementwise_addition(r1, h1, r2, h2):
     a, b = align_words(r1, h1).counts, align_words(r2, h2).counts
     s = a + b
     assert s.ref_words == a.ref_words + b.ref_words and s.errors == a.errors + b.errors
+
+
+def test_corpus_counts_and_edit_runs_are_jiwers_where_alignments_tie():
+    # four words, so most pairs have several optimal alignments: the split into S, D and I and
+    # the runs must still be the ones jiwer.process_words picks
+    rng = random.Random(5)
+    refs = {f"u{i}": " ".join(rng.choices("abcd", k=rng.randint(1, 12))) for i in range(1500)}
+    hyps = {u: " ".join(rng.choices("abcd", k=rng.randint(0, 12))) for u in refs}
+    counts = score_corpus(refs, hyps, "none").per_utterance
+    runs = score_corpus(refs, hyps, "none", alignments=True).alignments
+    for uid, ref in refs.items():
+        if not hyps[uid]:
+            assert counts[uid] == WordCounts(dels=len(ref.split()))
+            continue
+        j = jiwer.process_words(ref, hyps[uid])
+        assert counts[uid] == WordCounts(j.hits, j.substitutions, j.deletions, j.insertions)
+        assert [astuple(op) for op in runs[uid].ops] == [
+            (c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
+            for c in j.alignments[0]
+        ]

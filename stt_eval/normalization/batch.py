@@ -2,14 +2,18 @@
 each distinct text once, and each text cut into pieces that repeat across utterances, each
 distinct piece normalized once (the Whisper English normalizer costs ~20 µs a word).
 
-``basic`` and ``none`` are cheap and normalized a distinct text at a time. The Whisper English
+Most texts are cheaper still: a text whose every token normalizes alone is its tokens' words
+(see :class:`CorpusNormalizer`). The rest, for ``basic`` and ``none``, are normalized a distinct
+text at a time. The Whisper English
 normalizer is not word-local: numbers ("twenty one" → "21", "five per cent" → "5%"),
 contractions across a space ("he 's" → "he's", "he'd been" → "he had been", "gotta" → "got to"
 then "'s got" → "has got"), "and a half", ordinal suffixes ("5 th") and the final removal of
 ``.$¢€£%`` not next to a digit all look across words. So a text is cut only at an *inert* word,
 one no cross-word rule can touch or see past:
 
-- letters only, with at most ``,;:!?"`` around them (so no digit, apostrophe or symbol), and not
+- letters only, with at most ``,;:!?"`` around them and one ``.`` after them (no digit,
+  apostrophe or other symbol; the rule that drops a ``.`` not before a digit reads only the
+  character after it, and a word's neighbour starts after whitespace), and not
   a word any cross-word rule names (:func:`context_words`: every number-normalizer word, every
   word in a contraction rule or its replacement, the fillers, "and a half", ordinal suffixes).
   To the number normalizer such a word reads exactly like the end (or start) of the text: it
@@ -38,6 +42,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import chain
 
+from stt_eval.errors import BadInput
 from stt_eval.normalization.languages import check_language
 from stt_eval.normalization.rules import (
     PRESETS,
@@ -51,7 +56,7 @@ from stt_eval.normalization.rules import (
     words_only,
 )
 
-_INERT = re.compile(r'[,;:!?"]*([A-Za-z]+)[,;:!?"]*')
+_INERT = re.compile(r'[,;:!?"]*([A-Za-z]+)(?:[,;:!?"]*\.)?[,;:!?"]*')
 _NO_CUT_AFTER = re.compile(r"[$¢€£]|\.\.|\.\d")  # may leave a symbol at the end of a piece
 _NO_CUT_BEFORE = re.compile(r"^'|%|half", re.IGNORECASE)  # joined to what comes before
 _WHOLE_ONLY = re.compile(r"[<\[(]")
@@ -83,11 +88,33 @@ def context_words() -> frozenset[str]:
     return frozenset(w for s in sources for w in re.findall(r"[a-z]+", s.replace(r"\b", " ")))
 
 
+def inert_core(token: str, context: frozenset[str]) -> str | None:
+    """An inert token's lower-cased letters, which it normalizes as (lower case is the Whisper
+    normalizer's first step, and it drops ``,;:!?"`` and a lone final ``.`` before any rule
+    reads a word); None for any other token."""
+    m = _INERT.fullmatch(token)
+    core = m.group(1).lower() if m is not None else None
+    return None if core is None or core in context else core
+
+
+@lru_cache(maxsize=1)
+def respelled() -> frozenset[str]:
+    """The words the Whisper normalizer's British → American table rewrites."""
+    return frozenset(whisper_english().standardize_spellings.mapping)
+
+
+def normalizes_to_itself(core: str, context: frozenset[str]) -> bool:
+    """Whether a lower-case word is its own Whisper normalization: true of an inert core the
+    spelling table does not list, since every other rule needs a digit, a symbol, an apostrophe
+    or a word of its tables (:func:`context_words`) to match. Spares the normalizer (~10 µs a
+    word) for most of a corpus's vocabulary; a test compares the two over real transcripts."""
+    return inert_core(core, context) == core and core not in respelled()
+
+
 def token_kind(token: str, context: frozenset[str]) -> str:
     """One letter per token: ``i`` inert; else ``b`` (no cut anywhere after it), ``s`` (no cut
     anywhere before it), ``q`` (neither) or ``x`` (a cut may come next to it)."""
-    m = _INERT.fullmatch(token)
-    if m is not None and m.group(1).lower() not in context:
+    if inert_core(token, context) is not None:
         return "i"
     after = _NO_CUT_AFTER.search(token) is not None
     before = _NO_CUT_BEFORE.search(token) is not None
@@ -123,21 +150,75 @@ def whisper_pieces(text: str, kinds: dict[str, str] | None = None) -> list[str]:
     return [text[at[a][0] : at[b - 1][1]] for a, b in spans]
 
 
+class WordCodes(dict):
+    """word → one character standing for it (assigned in order of first sight), so a text's
+    words are a string that rapidfuzz aligns at C speed, with :meth:`decode` to get them back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+
+    def __missing__(self, word: str) -> str:
+        n = len(self.words)
+        if n >= MAX_WORDS:
+            raise BadInput(
+                f"more than {MAX_WORDS:,} distinct normalized words: too many to align as "
+                "characters; score the corpus in parts (counts add)"
+            )
+        code = self[word] = chr(n if n < _SURROGATES else n + 0x800)
+        self.words.append(word)
+        return code
+
+    def encode(self, words: Iterable[str]) -> str:
+        return "".join(map(self.__getitem__, words))
+
+    def decode(self, code: str) -> list[str]:
+        words = self.words
+        return [words[c if c < _SURROGATES else c - 0x800] for c in map(ord, code)]
+
+
+_SURROGATES = 0xD800
+MAX_WORDS = 0x110000 - 0x800
+"""Distinct words a :class:`WordCodes` can tell apart: every code point but the surrogates."""
+_LOCAL_STEPS = frozenset({"lowercase", "punctuation", "fillers"})
+"""Steps whose output for a text is the joined output for each of its whitespace-separated
+tokens alone (after ``markup``, which is not, has run on the whole text)."""
+
+
 class CorpusNormalizer:
-    """``words(text)`` for many texts with one preset and language, memoizing texts and
-    pieces; the result equals :func:`stt_eval.normalization.rules.words` for every text."""
+    """``words(text)`` for many texts with one preset and language, memoizing texts, tokens and
+    pieces; the result equals :func:`stt_eval.normalization.rules.words` for every text. Words
+    come as :class:`WordCodes` strings (:meth:`coded`) or as lists (:meth:`many`).
+
+    Most texts take a fast path: after markup is stripped, a text whose every token normalizes
+    alone (any token for ``basic``/``none``, an inert one for ``whisper``) is the concatenation
+    of its tokens' codes, one dictionary look-up a token. Each distinct token is normalized
+    once; an inert token's words are its lower-cased letters' (``Colour,`` and ``colour.`` both
+    normalize as ``colour``: lower case is the Whisper normalizer's first step, and it drops the
+    ``,;:!?"`` and the lone final ``.`` around letters before any rule reads a word)."""
 
     def __init__(self, preset: str, language: str = "en") -> None:
         self.preset = preset
         self.language = check_language(language)
-        self._texts: dict[str, list[str]] = {}
+        self.codes = WordCodes()
+        self._coded: dict[str, str] = {}
+        self._tokens: dict[str, str | None] = {}  # token → its code, None: not alone
         self._pieces: dict[str, list[str]] = {}
         self._kinds = _Kinds()
         steps = parse_normalizer(preset)
+        names = tuple(s for s, _ in steps)
         head = PRESETS["whisper"]
-        self._whisper = tuple(s for s, _ in steps[: len(head)]) == head and is_english(language)
+        self._whisper = names[: len(head)] == head and is_english(language)
         self._tail = format_normalizer(steps[len(head) :]) if len(steps) > len(head) else None
         self._core = whisper_core(language)
+        self._markup = names[:1] == ("markup",)
+        rest = names[1:] if self._markup else names
+        if self._whisper and self._tail is None:
+            self._local: str | None = "whisper"
+        elif set(rest) <= _LOCAL_STEPS:
+            self._local = format_normalizer(steps[1:] if self._markup else steps)
+        else:
+            self._local = None
 
     def _cut(self, text: str) -> list[str] | None:
         """The pieces of one text, or None when it is normalized whole."""
@@ -154,8 +235,15 @@ class CorpusNormalizer:
         return all(kinds[t] in "ix" for t in piece.split()) and SEPARATOR not in piece.lower()
 
     def _fill(self, pieces: Iterable[str]) -> None:
-        """Normalize the pieces not seen yet, many to a call where the separator cuts."""
-        cold = sorted(p for p in pieces if p not in self._pieces)  # sorted: the same batches
+        """Normalize the pieces not seen yet, many to a call where the separator cuts; an inert
+        token as its core (``Colour,`` as ``colour``)."""
+        context = context_words()
+        keys = {p: inert_core(p, context) or p for p in pieces if p not in self._pieces}
+        cold = sorted({k for k in keys.values() if k not in self._pieces})  # the same batches
+        for core in cold:
+            if normalizes_to_itself(core, context):
+                self._pieces[core] = [core]
+        cold = [k for k in cold if k not in self._pieces]
         batched = [p for p in cold if self._batchable(p)]
         for i in range(0, len(batched), BATCH):
             chunk = batched[i : i + BATCH]
@@ -171,25 +259,67 @@ class CorpusNormalizer:
         for p in cold:
             if p not in self._pieces:
                 self._pieces[p] = self._core(p).split()
+        for p, key in keys.items():
+            self._pieces[p] = self._pieces[key]
 
-    def many(self, texts: Iterable[str]) -> dict[str, list[str]]:
-        """Each distinct text's words."""
+    def _learn(self, tokens: Iterable[str]) -> None:
+        """The code of each new token that normalizes alone; None for the others."""
+        new = [t for t in tokens if t not in self._tokens]
+        if self._local != "whisper":
+            for t in new:
+                self._tokens[t] = self.codes.encode(words(t, self._local, self.language))
+            return
+        context = context_words()
+        inert = [t for t in new if inert_core(t, context) is not None]
+        self._tokens.update(dict.fromkeys(new))
+        self._fill(inert)
+        for t in inert:
+            self._tokens[t] = self.codes.encode(words_only(self._pieces[t]))
+
+    def coded(self, texts: Iterable[str]) -> dict[str, str]:
+        """Each distinct text's words as a :class:`WordCodes` string (``self.codes``)."""
         distinct = list(dict.fromkeys(texts))
-        cuts = {t: self._cut(t) for t in distinct if t not in self._texts}
+        new = [t for t in distinct if t not in self._coded]
+        if self._local is not None:
+            stripped = list(map(strip_markup, new)) if self._markup else new
+            self._learn(set(" ".join(stripped).split()))
+            tokens, slow = self._tokens.__getitem__, []
+            whole = self._local == "whisper"  # non-ASCII texts are normalized whole
+            for text, s in zip(new, stripped, strict=True):
+                if whole and not s.isascii():
+                    slow.append(text)
+                    continue
+                try:
+                    self._coded[text] = "".join(map(tokens, s.split()))
+                except TypeError:  # a token that does not normalize alone (None)
+                    slow.append(text)
+            new = slow
+        for text, ws in self._slow(new).items():
+            self._coded[text] = self.codes.encode(ws)
+        return {t: self._coded[t] for t in distinct}
+
+    def _slow(self, texts: list[str]) -> dict[str, list[str]]:
+        """Each text's words through its pieces (whisper) or whole."""
+        cuts = {t: self._cut(t) for t in texts}
         needed: set[str] = set()
         for pieces in cuts.values():
             if pieces is not None:
                 needed.update(pieces)
         self._fill(needed - self._pieces.keys())
+        out = {}
         for text, pieces in cuts.items():
             if pieces is None:
-                self._texts[text] = words(text, self.preset, self.language)
+                out[text] = words(text, self.preset, self.language)
                 continue
-            out = words_only(list(chain.from_iterable(map(self._pieces.__getitem__, pieces))))
+            ws = words_only(list(chain.from_iterable(map(self._pieces.__getitem__, pieces))))
             if self._tail is not None:  # steps after the whisper preset, on its words
-                out = words(" ".join(out), self._tail, self.language)
-            self._texts[text] = out
-        return {t: self._texts[t] for t in distinct}
+                ws = words(" ".join(ws), self._tail, self.language)
+            out[text] = ws
+        return out
+
+    def many(self, texts: Iterable[str]) -> dict[str, list[str]]:
+        """Each distinct text's words."""
+        return {t: self.codes.decode(c) for t, c in self.coded(texts).items()}
 
     def words(self, text: str) -> list[str]:
         """One text's words."""
