@@ -320,13 +320,25 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=commands.cmd_compare)
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (importlib.metadata takes ~25 ms to import, a
+    tenth of a quick command's budget)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"stt-eval {api.version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="stt-eval",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"stt-eval {api.version()}")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument(
         "--debug", action="store_true", help="on an error, show the traceback as well"
     )
