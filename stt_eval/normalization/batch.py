@@ -67,6 +67,8 @@ SEPARATOR = "qzxsepjv"
 """An inert word put between pieces to normalize many in one call (the normalizer costs
 ~140 µs a call before its ~20 µs a word); never in a piece it separates."""
 BATCH = 256
+CHUNK = 20_000
+"""Texts split at a time (their tokens stay in memory together)."""
 
 
 @lru_cache(maxsize=1)
@@ -204,6 +206,7 @@ class CorpusNormalizer:
         self._coded: dict[str, str] = {}
         self._tokens: dict[str, str | None] = {}  # token → its code, None: not alone
         self._pieces: dict[str, list[str]] = {}
+        self._piece_codes: dict[str, str] = {}
         self._kinds = _Kinds()
         steps = parse_normalizer(preset)
         names = tuple(s for s, _ in steps)
@@ -235,15 +238,14 @@ class CorpusNormalizer:
         return all(kinds[t] in "ix" for t in piece.split()) and SEPARATOR not in piece.lower()
 
     def _fill(self, pieces: Iterable[str]) -> None:
-        """Normalize the pieces not seen yet, many to a call where the separator cuts; an inert
-        token as its core (``Colour,`` as ``colour``)."""
+        """Normalize the pieces not seen yet, many to a call where the separator cuts (a word
+        that normalizes to itself is spared the call)."""
         context = context_words()
-        keys = {p: inert_core(p, context) or p for p in pieces if p not in self._pieces}
-        cold = sorted({k for k in keys.values() if k not in self._pieces})  # the same batches
-        for core in cold:
-            if normalizes_to_itself(core, context):
-                self._pieces[core] = [core]
-        cold = [k for k in cold if k not in self._pieces]
+        cold = sorted({p for p in pieces if p not in self._pieces})  # sorted: the same batches
+        for p in cold:
+            if normalizes_to_itself(p, context):
+                self._pieces[p] = [p]
+        cold = [p for p in cold if p not in self._pieces]
         batched = [p for p in cold if self._batchable(p)]
         for i in range(0, len(batched), BATCH):
             chunk = batched[i : i + BATCH]
@@ -259,8 +261,6 @@ class CorpusNormalizer:
         for p in cold:
             if p not in self._pieces:
                 self._pieces[p] = self._core(p).split()
-        for p, key in keys.items():
-            self._pieces[p] = self._pieces[key]
 
     def _learn(self, tokens: Iterable[str]) -> None:
         """The code of each new token that normalizes alone; None for the others."""
@@ -269,53 +269,64 @@ class CorpusNormalizer:
             for t in new:
                 self._tokens[t] = self.codes.encode(words(t, self._local, self.language))
             return
-        context = context_words()
-        inert = [t for t in new if inert_core(t, context) is not None]
-        self._tokens.update(dict.fromkeys(new))
-        self._fill(inert)
-        for t in inert:
-            self._tokens[t] = self.codes.encode(words_only(self._pieces[t]))
+        context, cores = context_words(), {}
+        for t in new:
+            core = inert_core(t, context)
+            self._tokens[t] = None  # until its core is normalized, if it has one
+            if core is not None:
+                cores[t] = core
+                self._kinds[t] = "i"
+        self._fill(cores.values())  # an inert token normalizes as its core: Colour, as colour
+        coded = {c: self.codes.encode(words_only(self._pieces[c])) for c in set(cores.values())}
+        for t, core in cores.items():
+            self._tokens[t] = coded[core]
 
     def coded(self, texts: Iterable[str]) -> dict[str, str]:
         """Each distinct text's words as a :class:`WordCodes` string (``self.codes``)."""
         distinct = list(dict.fromkeys(texts))
         new = [t for t in distinct if t not in self._coded]
         if self._local is not None:
-            stripped = list(map(strip_markup, new)) if self._markup else new
-            self._learn(set(" ".join(stripped).split()))
-            tokens, slow = self._tokens.__getitem__, []
-            whole = self._local == "whisper"  # non-ASCII texts are normalized whole
-            for text, s in zip(new, stripped, strict=True):
-                if whole and not s.isascii():
-                    slow.append(text)
-                    continue
-                try:
-                    self._coded[text] = "".join(map(tokens, s.split()))
-                except TypeError:  # a token that does not normalize alone (None)
-                    slow.append(text)
-            new = slow
-        for text, ws in self._slow(new).items():
-            self._coded[text] = self.codes.encode(ws)
+            new = [t for i in range(0, len(new), CHUNK) for t in self._fast(new[i : i + CHUNK])]
+        self._slow(new)
         return {t: self._coded[t] for t in distinct}
 
-    def _slow(self, texts: list[str]) -> dict[str, list[str]]:
-        """Each text's words through its pieces (whisper) or whole."""
+    def _fast(self, texts: list[str]) -> list[str]:
+        """Code the texts whose every token normalizes alone; return the others. Each text is
+        split once (its tokens' hashes then serve the memo too)."""
+        stripped = list(map(strip_markup, texts)) if self._markup else texts
+        split = [s.split() for s in stripped]
+        self._learn(set(chain.from_iterable(split)))
+        code, slow = self._tokens.__getitem__, []
+        whole = self._local == "whisper"  # non-ASCII texts are normalized whole
+        for text, s, tokens in zip(texts, stripped, split, strict=True):
+            if whole and not s.isascii():
+                slow.append(text)
+                continue
+            try:
+                self._coded[text] = "".join(map(code, tokens))
+            except TypeError:  # a token that does not normalize alone (None)
+                slow.append(text)
+        return slow
+
+    def _slow(self, texts: list[str]) -> None:
+        """Code each text through its pieces (whisper: each distinct piece coded once, an
+        inert token's code being its own) or whole."""
         cuts = {t: self._cut(t) for t in texts}
-        needed: set[str] = set()
-        for pieces in cuts.values():
-            if pieces is not None:
-                needed.update(pieces)
-        self._fill(needed - self._pieces.keys())
-        out = {}
+        needed = {p for pieces in cuts.values() if pieces is not None for p in pieces}
+        needed -= self._piece_codes.keys()
+        self._fill(p for p in needed if self._tokens.get(p) is None)
+        encode, piece = self.codes.encode, self._piece_codes.__getitem__
+        for p in needed:
+            code = self._tokens.get(p)
+            self._piece_codes[p] = encode(words_only(self._pieces[p])) if code is None else code
         for text, pieces in cuts.items():
             if pieces is None:
-                out[text] = words(text, self.preset, self.language)
-                continue
-            ws = words_only(list(chain.from_iterable(map(self._pieces.__getitem__, pieces))))
-            if self._tail is not None:  # steps after the whisper preset, on its words
-                ws = words(" ".join(ws), self._tail, self.language)
-            out[text] = ws
-        return out
+                self._coded[text] = encode(words(text, self.preset, self.language))
+            elif self._tail is None:
+                self._coded[text] = "".join(map(piece, pieces))
+            else:  # steps after the whisper preset, on its words
+                ws = self.codes.decode("".join(map(piece, pieces)))
+                self._coded[text] = encode(words(" ".join(ws), self._tail, self.language))
 
     def many(self, texts: Iterable[str]) -> dict[str, list[str]]:
         """Each distinct text's words."""
