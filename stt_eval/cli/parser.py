@@ -321,11 +321,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 class _Version(argparse.Action):
-    """``--version``, looked up only when asked (importlib.metadata takes ~25 ms to import, a
-    tenth of a quick command's budget)."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
-        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, **kwargs)
+    """``--version``, looked up when asked: importlib.metadata costs ~25 ms to import."""
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
         print(f"stt-eval {api.version()}")
@@ -338,7 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, default=argparse.SUPPRESS, help="show the version"
+    )
     parser.add_argument(
         "--debug", action="store_true", help="on an error, show the traceback as well"
     )

@@ -1,4 +1,5 @@
-"""Word error rate from pooled counts, with jiwer doing the alignment.
+"""Word error rate from pooled counts, aligned by rapidfuzz's Levenshtein opcodes (what jiwer
+calls, here on one character a word).
 
 Counts add (``sum(counts)`` pools them); rates are derived from the pooled counts, never by
 averaging per-file rates. The S/D/I split is jiwer's unit-cost Levenshtein alignment; sclite
@@ -16,11 +17,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import jiwer
 from rapidfuzz.distance import Levenshtein
 
 from stt_eval.errors import BadArgument
-from stt_eval.normalization.batch import CorpusNormalizer
+from stt_eval.normalization.batch import CorpusNormalizer, WordCodes
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset, words
 
 
@@ -142,19 +142,8 @@ class CharCounts:
 def align_words(ref: Sequence[str], hyp: Sequence[str]) -> WordScore:
     """Align two word lists (already normalized) and count the edits."""
     ref, hyp = tuple(ref), tuple(hyp)
-    if not ref or not hyp:
-        ops = []
-        if ref:
-            ops.append(AlignedOp("delete", 0, len(ref), 0, 0))
-        if hyp:
-            ops.append(AlignedOp("insert", 0, 0, 0, len(hyp)))
-        return WordScore(WordCounts(dels=len(ref), ins=len(hyp)), ref, hyp, tuple(ops))
-    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
-    ops = tuple(
-        AlignedOp(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx)
-        for c in out.alignments[0]
-    )
-    counts = WordCounts(out.hits, out.substitutions, out.deletions, out.insertions)
+    codes = WordCodes()
+    counts, ops = _align_coded(codes.encode(ref), codes.encode(hyp), keep_ops=True)
     return WordScore(counts, ref, hyp, ops)
 
 
@@ -168,14 +157,14 @@ def score_text(
 
 
 def char_counts(ref_words: Sequence[str], hyp_words: Sequence[str]) -> CharCounts:
-    """Character edits between the normalized texts (spaces included, as jiwer's CER does)."""
+    """Character edits between the normalized texts (spaces included, as jiwer's CER counts
+    them: the unit-cost edit distance)."""
     ref, hyp = " ".join(ref_words), " ".join(hyp_words)
     if not ref:
         return CharCounts(len(hyp), 0)
     if not hyp:
         return CharCounts(len(ref), len(ref))
-    out = jiwer.process_characters(ref, hyp)
-    return CharCounts(out.substitutions + out.deletions + out.insertions, len(ref))
+    return CharCounts(Levenshtein.distance(ref, hyp), len(ref))
 
 
 @dataclass(frozen=True)
@@ -250,8 +239,9 @@ def _align_coded(ref: str, hyp: str, keep_ops: bool) -> tuple[WordCounts, tuple[
     alignment, the very one ``jiwer.process_words`` takes (it maps words to integers), without
     building its per-utterance objects."""
     if not ref or not hyp:
-        empty = align_words(ref, hyp)
-        return empty.counts, empty.ops
+        ops = [AlignedOp("delete", 0, len(ref), 0, 0)] if ref else []
+        ops += [AlignedOp("insert", 0, 0, 0, len(hyp))] if hyp else []
+        return WordCounts(dels=len(ref), ins=len(hyp)), tuple(ops)
     if keep_ops:
         ops = tuple(
             AlignedOp(_KIND.get(kind, kind), *span) for kind, *span in Levenshtein.opcodes(ref, hyp)
