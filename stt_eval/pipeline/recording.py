@@ -199,7 +199,7 @@ def _on_unit(job: RecordingJob, cell: Cell) -> Any:
     def on_unit(measured: Measured, cached: bool, audio_s: float) -> None:
         if job.events is not None:
             label, cost, busy = cell.provider.label, measured.cost_usd, measured.processing_s
-            job.events.put(UnitDone(label, cached, measured.attempts, cost, audio_s, busy))
+            job.events.put(UnitDone(label, cached, measured.retries, cost, audio_s, busy))
 
     return on_unit
 

@@ -107,8 +107,9 @@ def transcribe_clip(
     measured = Measured(
         processing_s=elapsed,
         latency_s=meter.latency_s if remote else elapsed,
-        attempts=1 + (meter.attempts - meter.requests if remote else 0),
+        attempts=meter.attempts,  # HTTP attempts only: a local engine makes none
         cost_usd=cost_usd(price(provider), clip.duration_s),
+        retries=meter.attempts - meter.requests,
     )
     cache.put(key, transcript, measured)
     return transcript, measured, False
@@ -168,5 +169,5 @@ def diarize(
         elapsed = time.perf_counter() - start
         if events is not None:
             events.put(Activity(os.getpid(), doing, 0.0))  # work, not set-up: not left out
-    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
+    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 0, 0.0))
     return turns, elapsed, False
