@@ -220,6 +220,36 @@ def test_vad_planner_puts_seams_in_the_pauses_the_finder_reports():
     assert len(reads) == 2 and all(b - a <= 5.0 + 1e-6 for a, b in reads)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    chunk=st.floats(4.0, 60.0),
+    n_chunks=st.floats(1.05, 12.0),
+    frac=st.floats(0.0, 0.3),
+    pauses=st.lists(st.floats(0.0, 1.0), max_size=30),
+)
+def test_vad_windows_never_leave_a_short_last_window(chunk, n_chunks, frac, pauses):
+    """Whatever the pauses, the VAD plan covers the recording with neighbours overlapping by
+    ``overlap``, no window over a chunk, and no last window under half a chunk."""
+    duration, overlap = chunk * n_chunks, chunk * frac
+    silences = sorted((p * duration, p * duration + 0.3) for p in pauses)
+    offset = [0.0]
+
+    def read(a, b):
+        offset[0] = a
+        return AudioClip(np.zeros(round((b - a) * 16000), dtype=np.float32), 16000)
+
+    def find(clip):  # the global pauses, in the read clip's own time
+        return [(a - offset[0], b - offset[0]) for a, b in silences]
+
+    ws = plan_vad_windows(duration, read, find, chunk, overlap)
+    assert ws[0].offset_s == 0.0 and ws[-1].end_s == pytest.approx(duration, abs=TOL)
+    assert all(c.duration_s <= chunk + TOL for c in ws)
+    for a, b in zip(ws, ws[1:], strict=False):
+        assert a.end_s - b.offset_s == pytest.approx(overlap, abs=1e-6 * chunk)
+    if len(ws) > 1:
+        assert ws[-1].duration_s >= chunk / 2 - TOL
+
+
 # ----------------------------------------------------------------------------- merging
 
 
