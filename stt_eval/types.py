@@ -263,7 +263,8 @@ CHANNELS_DIARIZER = "channels"
 class RowDetail:
     """What a row was scored on beyond its counts, for exports that re-score it elsewhere: the
     normalized reference and hypothesis words WER aligned, the hypothesis's timed words (raw,
-    global time) and, where DER was scored, the reference and hypothesis speaker turns.
+    global time) and, where DER was scored, the reference and hypothesis speaker turns; and
+    where a chunked transcript was cut (for attributing its errors to the cuts; in memory only).
 
     Kept in the run's ``transcripts.jsonl`` beside ``rows.jsonl``, never in the tidy table."""
 
@@ -272,6 +273,7 @@ class RowDetail:
     words: tuple[Word, ...] = ()
     ref_turns: tuple[SpeakerTurn, ...] | None = None
     hyp_turns: tuple[SpeakerTurn, ...] | None = None
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Chunking: settings, window plans, merges, boundary errors, VAD cuts, real long-form."""
+"""Chunking: settings, window plans, merges, VAD cuts, real long-form (boundary errors:
+test_boundary.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ from stt_eval.chunking import (
     plan_windows,
 )
 from stt_eval.chunking.planning import plan_vad_windows
-from stt_eval.metrics.boundary import boundary_errors
-from stt_eval.metrics.wer import align_words, score_text
+from stt_eval.metrics.wer import score_text
 from stt_eval.types import MERGE_STRATEGIES, Chunk, Transcript, Word
 
 ROOT = Path(__file__).parents[1]
@@ -400,50 +400,6 @@ def test_merge_shifts_to_global_time_and_handles_empty_parts():
 def test_unknown_strategy_lists_valid_ones():
     with pytest.raises(ChunkingError, match="concat, text-align, timestamp"):
         merge_chunks([], "smart")
-
-
-# ----------------------------------------------------------------------------- boundary errors
-
-
-def _timed(texts_times):
-    return [Word(t, s, s + 0.3) for t, s in texts_times]
-
-
-def test_boundary_errors_substitution_and_insertion_use_hyp_time():
-    ref = ["a", "b", "c", "d", "e", "f"]
-    hyp_words = _timed([("a", 1), ("b", 2), ("X", 3), ("d", 4), ("e", 5), ("Y", 6), ("f", 7)])
-    score = align_words(ref, [w.text.lower() for w in hyp_words])
-    assert score.counts.subs == 1 and score.counts.ins == 1
-    # X (sub, mid 3.15) is near a cut at 3.5; Y (ins, mid 6.15) is 1.85 s from it
-    assert boundary_errors(score, hyp_words, [3.5]) == 1
-    assert boundary_errors(score, hyp_words, [6.0]) == 1
-    assert boundary_errors(score, hyp_words, [3.5, 6.0]) == 2
-    assert boundary_errors(score, hyp_words, [20.0]) == 0
-    assert boundary_errors(score, hyp_words, []) == 0
-
-
-def test_boundary_errors_deletion_sits_between_neighbours():
-    ref = ["a", "b", "c", "d", "e"]
-    hyp_words = _timed([("a", 0), ("b", 2), ("d", 6), ("e", 8)])  # c deleted between b and d
-    score = align_words(ref, [w.text for w in hyp_words])
-    assert score.counts.dels == 1
-    # b mid 2.15, d mid 6.15 -> the deletion sits at 4.15
-    assert boundary_errors(score, hyp_words, [4.0], window_s=0.5) == 1
-    assert boundary_errors(score, hyp_words, [2.5], window_s=0.5) == 0
-    # deletion at the start takes the first hyp token's time
-    score = align_words(["z", *ref], [w.text for w in hyp_words])
-    assert boundary_errors(score, hyp_words, [0.0], window_s=0.5) == 2 - 1  # z only (c is at 4.15)
-
-
-def test_boundary_errors_map_normalized_tokens_back_to_words():
-    # "twenty five" normalizes to one token "25" as a whole text but "20", "5" word by word;
-    # "Um," produces no token. The error on "then" must still be found at its own time.
-    hyp_words = _timed([("Um,", 0.0), ("twenty", 1.0), ("five", 1.5), ("of", 8.0), ("then.", 9.0)])
-    score = score_text("twenty five of them", " ".join(w.text for w in hyp_words), "whisper")
-    assert score.hyp == ("25", "of", "then")
-    assert score.counts.subs == 1 and score.counts.errors == 1
-    assert boundary_errors(score, hyp_words, [9.0]) == 1
-    assert boundary_errors(score, hyp_words, [1.0]) == 0
 
 
 # ----------------------------------------------------------------------------- real audio

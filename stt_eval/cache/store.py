@@ -243,14 +243,6 @@ def _field(entry: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -
     return value
 
 
-def _measured(fields: Mapping[str, Any]) -> Measured:
-    """The measured cost of an entry; one written before ``retries`` existed stored
-    ``attempts`` as 1 + retries of its one transcription, so its retries are that minus 1."""
-    if "retries" not in fields and isinstance(fields.get("attempts"), int):
-        fields = {**fields, "retries": max(0, fields["attempts"] - 1)}
-    return Measured(**fields)
-
-
 def _parse(data: bytes) -> dict[str, Any]:
     if not data.strip():
         raise BadEntry("is empty (a write that never finished?)")
@@ -292,7 +284,7 @@ def decode_entry(data: bytes, key: str) -> CacheEntry:
     if source.digest() != key:
         raise BadEntry("has audio hash, identity and options that do not give its key (edited?)")
     try:
-        measured = _measured(_field(entry, "measured", dict))
+        measured = Measured(**_field(entry, "measured", dict))
         transcript = transcript_from_dict(_field(entry, "transcript", dict))
     except (KeyError, TypeError, ValueError) as e:  # InvalidRecord is a ValueError
         raise BadEntry(f"has a malformed measured time or transcript ({e})") from None

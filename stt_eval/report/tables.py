@@ -148,7 +148,7 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     for col in (*counts, "files", "failed", "no_ref_words"):
         out[col] = out[col].astype(int)
     if boundary.notna().any():
-        # errors within ±1 s of a chunk cut (only chunked rows have cuts)
+        # errors the cuts caused (chunked rows with an unchunked row to compare with)
         errors = out["boundary_errors"].where(out["boundary_rows"] > 0)
         out["boundary_errors"] = errors.astype("Int64")
     else:
