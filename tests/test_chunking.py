@@ -60,6 +60,9 @@ def test_parse_chunking(spec, expected):
         (ChunkSetting(30.0, 2.0), "30s/2s"),
         (ChunkSetting(30.0, 2.0, "vad"), "30s/2s/vad"),
         (ChunkSetting(12.5, 0.25), "12.5s/0.25s"),
+        (ChunkSetting(30.0, 2.0, strategy="redecode"), "30s/2s/redecode"),
+        (ChunkSetting(30.0, 0.0, "vad", "redecode"), "30s/0s/vad/redecode"),
+        (ChunkSetting(30.0, 2.0, strategy="continue"), "30s/2s/continue"),
     ],
 )
 def test_format_round_trips(setting, text):
@@ -71,9 +74,11 @@ def test_format_round_trips(setting, text):
     chunk=st.floats(0.01, 10_000),
     frac=st.floats(0.0, 0.499),
     planner=st.sampled_from(["fixed", "vad"]),
+    strategy=st.sampled_from(["plain", "redecode", "continue"]),
 )
-def test_format_parse_round_trip_property(chunk, frac, planner):
-    setting = ChunkSetting(chunk, chunk * frac, planner)
+def test_format_parse_round_trip_property(chunk, frac, planner, strategy):
+    assume(planner == "fixed" or strategy != "continue")
+    setting = ChunkSetting(chunk, chunk * frac, planner, strategy)
     assert parse_chunking(format_chunking(setting)) == setting
 
 
@@ -84,7 +89,9 @@ def test_format_parse_round_trip_property(chunk, frac, planner):
         ("30s/15s", ["overlap 15s", "less than half"]),
         ("0s/1s", ["chunk length must be a positive number of seconds, got 0.0", "'30s/2s'"]),
         ("abc", ["cannot parse chunking 'abc'", "'30s/2s'"]),
-        ("30s/2s/magic", ["unknown chunk planner 'magic'", "fixed, vad", "'30s/2s'"]),
+        ("30s/2s/magic", ["unknown chunk planner 'magic'", "fixed, vad", "redecode, continue"]),
+        ("30s/2s/vad/continue", ["'continue' strategy", "no 'vad' planner", "'30s/2s/continue'"]),
+        ("none/redecode", ["cannot parse chunking 'none/redecode'", "'30s/2s/redecode'"]),
         ("30s/2x", ["cannot read the overlap '2x'", "'30s/2s'"]),
         ("", ["empty chunking", "'30s/2s'"]),
     ],

@@ -26,6 +26,7 @@ from stt_eval.chunking.merging import merge_chunks
 from stt_eval.chunking.planning import cut_points, plan_chunks, plan_windows
 from stt_eval.chunking.settings import (
     PLANNERS,
+    STRATEGIES,
     ChunkingError,
     ChunkSetting,
     format_chunking,
@@ -34,6 +35,7 @@ from stt_eval.chunking.settings import (
 
 __all__ = [
     "PLANNERS",
+    "STRATEGIES",
     "ChunkSetting",
     "ChunkingError",
     "cut_points",
