@@ -6,6 +6,7 @@ what every window should hear is known by construction; the slow one runs faster
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -52,6 +53,38 @@ def _tones(audio: bytes, stop_after: int | None) -> Transcript:
         words.append(Word(f"w{round((freq - 300) / 40)}", a / 100, b / 100, 0.9))
     words = words[:stop_after]
     return Transcript(" ".join(w.text for w in words), tuple(words), language="en")
+
+
+@dataclass(frozen=True)
+class ToneEngine:
+    """A local engine with a beam: at beam 1 it hears nothing in a clip starting at 7 s (a
+    collapse, as tiny.en's on a window that starts mid-sentence); wider, it hears every word."""
+
+    beam_size: int = 1
+    name: str = "tones"
+
+    def load(self) -> None:
+        pass
+
+    def cache_identity(self):
+        return {"engine": "tones", "beam_size": self.beam_size}
+
+    def transcribe(self, audio: AudioClip, options=None) -> Transcript:
+        heard = _tones(audio.to_wav_bytes(), None)
+        first = heard.words[0].text if heard.words else ""
+        if self.beam_size < 5 and first == "w7":
+            return Transcript("")
+        return heard
+
+
+def test_redecode_decodes_a_collapsed_window_again_at_beam_5(tmp_path):
+    audio = WholeAudio(Conditioned(_recording(), None))
+    cache = TranscriptCache(tmp_path / "cache")
+    plain = transcribe(ToneEngine(), audio, {}, cache, "8s/1s", "timestamp", "s")
+    assert "w10" not in plain.transcript.text.split()  # lost with the window at 7-15 s
+    again = transcribe(ToneEngine(), audio, {}, cache, "8s/1s/redecode", "timestamp", "s")
+    assert again.transcript.text.split() == EVERY_WORD
+    assert again.transcript.raw["redecoded"] == [1]  # the window at 7-15 s
 
 
 def _transcribe(tmp_path, monkeypatch, chunking: str, stop_after: int | None = None):
