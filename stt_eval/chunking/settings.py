@@ -11,7 +11,8 @@ strategy modules dispatch on them. The spelling is ``CHUNK[/OVERLAP][/PLANNER][/
 - ``30s/2s/continue``: sequential, as Whisper's own long-form decoding: each window starts at
   the last confident word of the previous one (the overlap applies only where a window heard
   nothing confident). Windows are decided one after another, so it cannot be planned ahead or
-  spread over workers, and it sends more audio than a fixed grid.
+  spread over workers, and it sends more audio than a fixed grid. It keeps each window's
+  words up to the next one's start, so the merge setting does not apply to it.
 """
 
 from __future__ import annotations
