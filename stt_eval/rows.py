@@ -107,8 +107,9 @@ class Counts:
 @dataclass(frozen=True)
 class Measurement:
     """What making the row cost: the audio (seconds, streams sent, SNR), engine and request
-    seconds, attempts (1 + retries), list price (None: unknown), whether it came from the cache,
-    and this run's share of diarizing, conditioning and loading models."""
+    seconds, HTTP attempts and retries (none for a local engine), list price (None: unknown),
+    whether it came from the cache, and this run's share of diarizing, conditioning and loading
+    models."""
 
     audio_s: float = 0.0
     streams: int = 1  # audio streams transcribed: the channels under split (audio sent = × this)
@@ -116,6 +117,7 @@ class Measurement:
     processing_s: float = 0.0
     latency_s: float = 0.0
     attempts: int = 0
+    retries: int = 0
     rtfx: float | None = None
     cost_usd: float | None = None
     cached: bool = False
@@ -141,6 +143,7 @@ class Measurement:
             processing_s=measured.processing_s,
             latency_s=measured.latency_s,
             attempts=measured.attempts,
+            retries=measured.retries,
             rtfx=audio_s / measured.latency_s if measured.latency_s > 0 else None,
             cost_usd=measured.cost_usd,
             cached=cached,
@@ -223,6 +226,7 @@ class ResultRow:
     def from_columns(cls, columns: Mapping[str, Any]) -> ResultRow:
         """A row from flattened columns (this version's or an older one's): unknown columns
         are dropped, missing ones take their defaults; list values become tuples."""
+        columns = _with_retries(columns)
         try:
             groups = {
                 name: kind(**{f.name: columns[f.name] for f in fields(kind) if f.name in columns})
@@ -238,6 +242,16 @@ class ResultRow:
             if f.name in columns and f.name not in ("detail", "counts", *_GROUPS)
         }
         return cls(**groups, counts=counts, **own)
+
+
+def _with_retries(columns: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A row from before ``retries`` existed: its ``attempts`` were 1 + retries when unchunked,
+    and one per window when chunked (retries unknown, taken as 0)."""
+    attempts = columns.get("attempts")
+    if "retries" in columns or not isinstance(attempts, int):
+        return columns
+    unchunked = columns.get("chunking", "none") == "none"
+    return {**columns, "retries": max(0, attempts - 1) if unchunked else 0}
 
 
 def _fields(group: Any) -> dict[str, Any]:

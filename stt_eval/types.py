@@ -209,13 +209,19 @@ class Chunk:
 @dataclass(frozen=True)
 class Measured:
     """What transcribing cost when it was done: engine seconds, the wall time of the requests
-    that succeeded (the engine time for local engines), attempts (1 + retries) and list price
-    in US dollars (None when no price is documented). Adds over chunks; kept by the cache."""
+    that succeeded (the engine time for local engines), HTTP attempts and the retries among
+    them, and list price in US dollars (None when no price is documented). Adds over chunks;
+    kept by the cache.
+
+    ``attempts`` and ``retries`` count HTTP requests only: a local engine makes none, so its
+    windows are neither attempts nor retries. ``retries`` = attempts beyond the first of each
+    request (a polling API's several requests are not retries)."""
 
     processing_s: float = 0.0
     latency_s: float = 0.0
     attempts: int = 0
     cost_usd: float | None = 0.0
+    retries: int = 0
 
     def __add__(self, other: Measured) -> Measured:
         if not isinstance(other, Measured):
@@ -230,6 +236,7 @@ class Measured:
             self.latency_s + other.latency_s,
             self.attempts + other.attempts,
             cost,
+            self.retries + other.retries,
         )
 
     def __radd__(self, other: object) -> Measured:
@@ -256,7 +263,8 @@ CHANNELS_DIARIZER = "channels"
 class RowDetail:
     """What a row was scored on beyond its counts, for exports that re-score it elsewhere: the
     normalized reference and hypothesis words WER aligned, the hypothesis's timed words (raw,
-    global time) and, where DER was scored, the reference and hypothesis speaker turns.
+    global time) and, where DER was scored, the reference and hypothesis speaker turns; and
+    where a chunked transcript was cut (for attributing its errors to the cuts; in memory only).
 
     Kept in the run's ``transcripts.jsonl`` beside ``rows.jsonl``, never in the tidy table."""
 
@@ -265,16 +273,17 @@ class RowDetail:
     words: tuple[Word, ...] = ()
     ref_turns: tuple[SpeakerTurn, ...] | None = None
     hyp_turns: tuple[SpeakerTurn, ...] | None = None
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
 class UnitDone:
     """One window (or whole recording) transcribed: by which provider, from the cache or not,
-    after how many attempts, at what list price (None: unknown)."""
+    after how many HTTP retries (0 for a local engine), at what list price (None: unknown)."""
 
     provider: str
     cached: bool
-    attempts: int
+    retries: int
     cost_usd: float | None
     audio_s: float = 0.0
     """The window's audio seconds (what the ETA weighs windows by)."""

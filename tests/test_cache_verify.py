@@ -105,6 +105,7 @@ def test_an_entry_stores_what_it_was_computed_from(tmp_path):
         "latency_s": 2.5,
         "attempts": 1,
         "cost_usd": 0.01,
+        "retries": 0,
     }
     with warnings.catch_warnings():
         warnings.simplefilter("error")

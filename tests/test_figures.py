@@ -167,7 +167,7 @@ def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
                     n=n,
                     chunking=chunking,
                     merge=merge,
-                    boundary_errors=be,
+                    boundary_by_band=None if be is None else (be, 0, 0, 0),
                 )
             )
     plot = chunking_heatmap(rows_frame(rows))

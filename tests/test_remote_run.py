@@ -61,6 +61,17 @@ def _exp(dataset, tmp_path, provider: ProviderSpec, **kw) -> Experiment:
     )
 
 
+def test_retries_count_http_retries_not_windows(dataset, tmp_path, monkeypatch):
+    """jfk (11 s) in 4 s windows is 4 requests; one 503 makes 5 attempts and 1 retry, not 4."""
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with openai_server(_heard, api_key=KEY) as server:
+        server.inject(openai_fault(503))
+        exp = _exp(dataset, tmp_path, _openai(server), chunking=("4s/1s",), merge=("timestamp",))
+        rows = run_experiment(exp, progress=False, cache_root=tmp_path / "c").rows
+    m = sum((r.measurement.attempts for r in rows), 0), sum(r.measurement.retries for r in rows)
+    assert m == (len(server.requests), 1)
+
+
 def _openai(server, **options) -> ProviderSpec:
     opts = {"base_url": server.url + "/v1", "min_wait_s": 0.0, "max_wait_s": 0.0, **options}
     return ProviderSpec("openai", tuple(sorted(opts.items())))
@@ -79,6 +90,7 @@ def test_a_run_over_http_retries_records_and_keeps_the_key_out(
         assert [r.status for r in result.rows] == ["ok", "ok"]
         assert rows["goforward"].counts["words"].errors == 0
         assert sorted(r.measurement.attempts for r in result.rows) == [1, 2]  # one 503, retried
+        assert sorted(r.measurement.retries for r in result.rows) == [0, 1]
         assert all(r.measurement.latency_s > 0 and r.measurement.rtfx > 0 for r in result.rows)
         # list price of what was sent: $0.006 per minute of each file
         assert rows["jfk"].measurement.cost_usd == pytest.approx(0.006 * 11.0 / 60, rel=1e-3)

@@ -220,6 +220,7 @@ def test_speed_and_cost_pool_seconds_and_dollars():
                 audio_s=20.0,
                 latency_s=3.0,
                 attempts=3,
+                retries=2,
                 cost_usd=0.02,
                 cached=True,
             ),
@@ -233,6 +234,20 @@ def test_speed_and_cost_pool_seconds_and_dollars():
         3.6
     )
     assert math.isnan(free["cost_usd"]) and free["rtfx"] == 10.0  # unknown price stays unknown
+
+
+def test_retries_count_http_attempts_not_a_local_engines_windows():
+    """A chunked local row made 12 windows and no request: 0 retries (the table said 162 for
+    such a run); an old row (no ``retries`` column) chunked the same way too."""
+    frame = rows_frame(
+        [
+            _row("a", "local", 0, 10, chunking="15s/3s", audio_s=160.0, attempts=0, retries=0),
+            _row("b", "local", 0, 10, chunking="15s/3s", audio_s=160.0, attempts=12),
+            _row("c", "api", 0, 10, audio_s=10.0, attempts=3),  # old unchunked: 1 + 2 retries
+        ]
+    )
+    local, api = speed_and_cost(frame).to_dict("records")
+    assert (local["retries"], api["retries"]) == (0, 2)
 
 
 def test_time_split_counts_a_shared_diarization_once():

@@ -3,7 +3,8 @@
 A recording longer than an engine's context (Whisper: 30 s) is cut into windows that overlap
 by ``overlap_s``; each window is transcribed on its own (in *chunk-local* time) and the pieces
 are merged back into one transcript in global time. The seams are where errors cluster, so
-``stt_eval.metrics.boundary.boundary_errors`` counts the errors that land near a cut.
+``stt_eval.metrics.boundary.cut_attributed`` counts the errors the unchunked transcript did not
+make, by distance from the nearest cut.
 
 Timeline of two neighbouring windows (chunk 30 s, overlap 2 s, step 28 s)::
 
@@ -25,6 +26,7 @@ from stt_eval.chunking.merging import merge_chunks
 from stt_eval.chunking.planning import cut_points, plan_chunks, plan_windows
 from stt_eval.chunking.settings import (
     PLANNERS,
+    STRATEGIES,
     ChunkingError,
     ChunkSetting,
     format_chunking,
@@ -33,6 +35,7 @@ from stt_eval.chunking.settings import (
 
 __all__ = [
     "PLANNERS",
+    "STRATEGIES",
     "ChunkSetting",
     "ChunkingError",
     "cut_points",

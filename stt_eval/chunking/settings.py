@@ -1,7 +1,18 @@
 """Chunk settings: how to cut a recording, as data, and its one-line spelling ``30s/2s/vad``.
 
-The names of the planners and merge strategies live here, once; the planning and merging
-modules dispatch on them.
+The names of the planners and window strategies live here, once; the planning, merging and
+strategy modules dispatch on them. The spelling is ``CHUNK[/OVERLAP][/PLANNER][/STRATEGY]``:
+
+- ``30s/2s`` fixed 30 s windows overlapping by 2 s; a wide overlap (``30s/6s``) is the same
+  setting, reaching past the few seconds before a cut where engines drop words;
+- ``30s/2s/redecode``: as ``30s/2s``, then a *collapsed* window (far fewer words per second
+  than its neighbours) is decoded again with a stronger setting (beam 5; local engines with a
+  ``beam_size`` option) and its words kept if it heard more;
+- ``30s/2s/continue``: sequential, as Whisper's own long-form decoding: each window starts at
+  the last confident word of the previous one (the overlap applies only where a window heard
+  nothing confident). Windows are decided one after another, so it cannot be planned ahead or
+  spread over workers, and it sends more audio than a fixed grid. It keeps each window's
+  words up to the next one's start, so the merge setting does not apply to it.
 """
 
 from __future__ import annotations
@@ -14,7 +25,12 @@ from stt_eval.errors import SttEvalError
 
 PLANNERS = ("fixed", "vad")
 """How window edges are placed: on a fixed grid, or with each seam moved into a pause."""
-_EXAMPLE = "e.g. '30s/2s' (30 s windows, 2 s overlap), '30s', '30s/2s/vad' or 'none'"
+STRATEGIES = ("plain", "redecode", "continue")
+"""What is done beyond cutting and merging (see the module docstring); ``plain``: nothing."""
+_EXAMPLE = (
+    "e.g. '30s/2s' (30 s windows, 2 s overlap), '30s', '30s/2s/vad', '30s/2s/redecode', "
+    "'30s/2s/continue' or 'none'"
+)
 
 
 class ChunkingError(SttEvalError, ValueError):
@@ -23,7 +39,8 @@ class ChunkingError(SttEvalError, ValueError):
 
 @dataclass(frozen=True)
 class ChunkSetting:
-    """How to cut a recording: window length, overlap between neighbours, and cut planner.
+    """How to cut a recording: window length, overlap between neighbours, cut planner and
+    window strategy.
 
     ``chunk_s=None`` means no chunking (the whole recording in one request).
     """
@@ -31,20 +48,29 @@ class ChunkSetting:
     chunk_s: float | None
     overlap_s: float = 0.0
     planner: str = "fixed"
+    strategy: str = "plain"
 
     def __post_init__(self) -> None:
-        if self.planner not in PLANNERS:
-            raise ChunkingError(
-                f"unknown chunk planner {self.planner!r}; choose one of: {', '.join(PLANNERS)} "
-                f"({_EXAMPLE})"
-            )
-        if self.chunk_s is None:
-            if self.overlap_s or self.planner != "fixed":
+        for value, names, what in (
+            (self.planner, PLANNERS, "chunk planner"),
+            (self.strategy, STRATEGIES, "window strategy"),
+        ):
+            if value not in names:
                 raise ChunkingError(
-                    "chunking 'none' takes no overlap or planner; give a window length to use "
-                    f"them ({_EXAMPLE})"
+                    f"unknown {what} {value!r}; choose one of: {', '.join(names)} ({_EXAMPLE})"
+                )
+        if self.chunk_s is None:
+            if self.overlap_s or self.planner != "fixed" or self.strategy != "plain":
+                raise ChunkingError(
+                    "chunking 'none' takes no overlap, planner or strategy; give a window length "
+                    f"to use them ({_EXAMPLE})"
                 )
             return
+        if self.strategy == "continue" and self.planner != "fixed":
+            raise ChunkingError(
+                f"the 'continue' strategy places every window itself, so it takes no "
+                f"{self.planner!r} planner; write e.g. '30s/2s/continue'"
+            )
         check_window(self.chunk_s, self.overlap_s)
 
     @property
@@ -86,12 +112,14 @@ def _parse_seconds(token: str, what: str, spec: str) -> float:
 
 
 def parse_chunking(spec: str) -> ChunkSetting:
-    """Parse ``CHUNK[/OVERLAP][/PLANNER]`` or ``none`` into a setting.
+    """Parse ``CHUNK[/OVERLAP][/PLANNER][/STRATEGY]`` or ``none`` into a setting.
 
     >>> parse_chunking("30s/2s")
-    ChunkSetting(chunk_s=30.0, overlap_s=2.0, planner='fixed')
+    ChunkSetting(chunk_s=30.0, overlap_s=2.0, planner='fixed', strategy='plain')
     >>> parse_chunking("30s/2s/vad").planner
     'vad'
+    >>> parse_chunking("30s/2s/vad/redecode").strategy
+    'redecode'
     >>> parse_chunking("none").enabled
     False
     """
@@ -101,24 +129,27 @@ def parse_chunking(spec: str) -> ChunkSetting:
     if text == "none":
         return ChunkSetting(None)
     parts = text.split("/")
-    planner = "fixed"
+    planner, strategy = "fixed", "plain"
+    if len(parts) > 1 and parts[-1].strip() in STRATEGIES[1:]:
+        strategy = parts.pop().strip()
     if len(parts) > 1 and parts[-1].strip() in PLANNERS:
         planner = parts.pop().strip()
     if len(parts) == 3:
         raise ChunkingError(
             f"unknown chunk planner {parts[2].strip()!r} in chunking {spec!r}; choose one of: "
-            f"{', '.join(PLANNERS)} ({_EXAMPLE})"
+            f"{', '.join(PLANNERS)}, or a strategy: {', '.join(STRATEGIES[1:])} ({_EXAMPLE})"
         )
     if len(parts) > 2:
         raise ChunkingError(f"cannot parse chunking {spec!r}: too many '/' parts; {_EXAMPLE}")
     if not _DURATION.match(parts[0]):
         raise ChunkingError(
-            f"cannot parse chunking {spec!r}: expected 'none' or CHUNK[/OVERLAP][/PLANNER] "
-            f"with planner one of {', '.join(PLANNERS)}; {_EXAMPLE}"
+            f"cannot parse chunking {spec!r}: expected 'none' or "
+            f"CHUNK[/OVERLAP][/PLANNER][/STRATEGY] with planner one of {', '.join(PLANNERS)} "
+            f"and strategy one of {', '.join(STRATEGIES[1:])}; {_EXAMPLE}"
         )
     chunk_s = _parse_seconds(parts[0], "chunk length", spec)
     overlap_s = _parse_seconds(parts[1], "overlap", spec) if len(parts) == 2 else 0.0
-    return ChunkSetting(chunk_s, overlap_s, planner)
+    return ChunkSetting(chunk_s, overlap_s, planner, strategy)
 
 
 def _seconds(value: float) -> str:
@@ -135,12 +166,16 @@ def format_chunking(setting: ChunkSetting) -> str:
     '30s/2s'
     >>> format_chunking(ChunkSetting(30.0, 0.0, "vad"))
     '30s/0s/vad'
+    >>> format_chunking(parse_chunking("30s/redecode"))
+    '30s/0s/redecode'
     """
     if setting.chunk_s is None:
         return "none"
     text = f"{_seconds(setting.chunk_s)}s"
-    if setting.overlap_s or setting.planner != "fixed":
+    if setting.overlap_s or setting.planner != "fixed" or setting.strategy != "plain":
         text += f"/{_seconds(setting.overlap_s)}s"
     if setting.planner != "fixed":
         text += f"/{setting.planner}"
+    if setting.strategy != "plain":
+        text += f"/{setting.strategy}"
     return text

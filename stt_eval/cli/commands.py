@@ -141,6 +141,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             "processing_s": out.measured.processing_s,
             "latency_s": out.measured.latency_s,
             "attempts": out.measured.attempts,
+            "retries": out.measured.retries,
             "cost_usd": out.measured.cost_usd,
             "cached": out.cached,
         }

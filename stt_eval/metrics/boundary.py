@@ -1,8 +1,13 @@
-"""Boundary errors: how many WER errors land near a chunk seam, where chunking hurts.
+"""Boundary errors: the errors a chunked transcript makes that the unchunked one did not, by
+how far they lie from the nearest cut.
 
-Chunked transcription loses or doubles words where neighbouring windows hand over; this
-counts the errors of a WER alignment within ±``window_s`` of any cut (the seams from
-``stt_eval.chunking.cut_points``), so merge strategies can be compared at the seams alone.
+An error counts as caused by the cut when the unchunked transcript of the same recording,
+condition and provider got those reference words right; it is placed in time where the
+unchunked transcript heard the word (a hit, so its time is trustworthy) and counted in its
+distance-from-cut band (``BANDS_S``). Errors both transcripts make are the engine's, not the
+cut's, and are not counted. Without an unchunked transcript nothing is attributed (the row's
+count is None, "not attributed"), rather than guessed from a fixed window around the seam:
+words 1.5–5 s before a cut that falls mid-speech are lost too, far outside ±1 s.
 """
 
 from __future__ import annotations
@@ -20,37 +25,64 @@ from stt_eval.normalization.rules import DEFAULT_PRESET
 from stt_eval.normalization.rules import words as normalized_words
 from stt_eval.types import Word
 
-_EPS = 1e-6
-"""Seconds below which two times are the same (an error exactly ``window_s`` away counts)."""
+BANDS_S = (1.0, 2.0, 5.0)
+"""Upper edges of the distance-from-cut bands: [0, 1), [1, 2), [2, 5) and 5 s or more."""
+BAND_LABELS = ("0-1 s", "1-2 s", "2-5 s", "5+ s")
+"""The bands as a reader sees them, in ``BoundaryCounts.by_band`` order."""
 
 
 @dataclass(frozen=True)
 class BoundaryCounts:
-    """Errors of a chunked transcript within ±1 s of a cut; adds with ``+``."""
+    """Cut-attributed errors of a chunked transcript per distance-from-cut band (``BAND_LABELS``);
+    adds band by band with ``+``."""
 
-    errors: int = 0
+    by_band: tuple[int, ...] = (0,) * (len(BANDS_S) + 1)
+
+    def __post_init__(self) -> None:
+        if len(self.by_band) != len(BANDS_S) + 1:
+            raise ValueError(
+                f"BoundaryCounts needs {len(BANDS_S) + 1} bands ({', '.join(BAND_LABELS)}), "
+                f"got {self.by_band!r}"
+            )
+
+    @property
+    def errors(self) -> int:
+        """Errors the cuts caused, at any distance."""
+        return sum(self.by_band)
 
     def __add__(self, other: BoundaryCounts) -> BoundaryCounts:
         if not isinstance(other, BoundaryCounts):
             return NotImplemented
-        return BoundaryCounts(self.errors + other.errors)
+        return BoundaryCounts(
+            tuple(a + b for a, b in zip(self.by_band, other.by_band, strict=True))
+        )
 
     def __radd__(self, other: object) -> BoundaryCounts:
         return self if other == 0 else NotImplemented  # type: ignore[return-value]
+
+
+def band(distance_s: float) -> int:
+    """The band index of a distance from the nearest cut.
+
+    >>> [band(d) for d in (0.0, 0.99, 1.0, 4.9, 5.0, 60.0)]
+    [0, 0, 1, 2, 3, 3]
+    """
+    return bisect.bisect_right(BANDS_S, distance_s)
 
 
 def _mid(w: Word) -> float:
     return (w.start + w.end) / 2
 
 
-def _token_times(
+def token_times(
     hyp_words: Sequence[Word], hyp_tokens: Sequence[str], normalizer: str, language: str
 ) -> list[float]:
     """A time for every normalized hypothesis token (what the WER alignment sees).
 
     Each Word is normalized on its own; its tokens get the word's midpoint. Those per-word tokens
     are matched to the whole-text tokens (they can differ: "twenty five" → "25"), and tokens
-    left unmatched take the time interpolated between their matched neighbours.
+    left unmatched take the time interpolated between their matched neighbours. NaN for every
+    token when there are no timed words.
     """
     per_word = [
         (tok, _mid(w)) for w in hyp_words for tok in normalized_words(w.text, normalizer, language)
@@ -74,52 +106,63 @@ def _token_times(
     return list(np.interp(np.arange(len(hyp_tokens), dtype=float), xs, ys))
 
 
-def boundary_errors(
-    score: WordScore,
-    hyp_words: Sequence[Word],
+def _heard_at(score: WordScore, times: Sequence[float]) -> tuple[list[float | None], set[int]]:
+    """Per reference word, the time the transcript got it right at (None: an error); and the
+    reference positions an insertion precedes."""
+    heard: list[float | None] = [None] * len(score.ref)
+    inserted_before: set[int] = set()
+    for op in score.ops:
+        if op.type == "equal":
+            for d in range(op.ref_end - op.ref_start):
+                heard[op.ref_start + d] = times[op.hyp_start + d]
+        elif op.type == "insert":
+            inserted_before.add(op.ref_start)
+    return heard, inserted_before
+
+
+def cut_attributed(
+    chunked: WordScore,
+    unchunked: WordScore,
+    unchunked_words: Sequence[Word],
     cuts: Sequence[float],
-    window_s: float = 1.0,
     normalizer: str = DEFAULT_PRESET,
     language: str = "en",
-) -> int:
-    """Errors (S, D, I) of a WER alignment that lie within ±``window_s`` of any cut.
+) -> BoundaryCounts | None:
+    """The chunked transcript's errors that the unchunked one did not make, per distance band.
 
-    Reference words have no times, so each error is placed via the hypothesis: every hyp Word
-    is normalized on its own to see which normalized tokens it produced (token → word
-    midpoint, see ``_token_times``). A substitution or insertion takes the time of its hyp
-    token; a deletion takes the midpoint between the aligned hyp tokens on either side of it
-    (the one neighbour at the start or end). ``score`` is a ``WordScore`` from ``align_words`` /
-    ``score_text`` over the same hypothesis text, normalized with the same preset.
+    - a substituted or deleted reference word counts when the unchunked transcript got it
+      right, at the time the unchunked transcript heard it;
+    - an inserted word counts when the unchunked transcript got its neighbouring reference
+      words right and inserted nothing between them, at the midpoint of those neighbours.
+
+    Both scores must align the same normalized reference (the same sample and normalizer).
+    None (not attributed) when there are no cuts or the unchunked words carry no times.
     """
-    if not cuts:
-        return 0
-    times = _token_times(hyp_words, score.hyp, normalizer, language)
+    if chunked.ref != unchunked.ref:
+        raise ValueError("cut_attributed: the two scores align different references")
+    times = token_times(unchunked_words, unchunked.hyp, normalizer, language)
+    if not cuts or (times and all(math.isnan(t) for t in times)):
+        return None
+    heard, unchunked_inserted = _heard_at(unchunked, times)
     sorted_cuts = sorted(cuts)
 
-    def near(t: float) -> bool:
-        if math.isnan(t):
-            return False
+    def distance(t: float) -> float:
         k = bisect.bisect_left(sorted_cuts, t)
-        return any(
-            abs(sorted_cuts[m] - t) <= window_s + _EPS
-            for m in (k - 1, k)
-            if 0 <= m < len(sorted_cuts)
-        )
+        return min(abs(sorted_cuts[m] - t) for m in (k - 1, k) if 0 <= m < len(sorted_cuts))
 
-    count = 0
-    for op in score.ops:
-        if op.type in ("substitute", "insert"):
-            count += sum(near(times[h]) for h in range(op.hyp_start, op.hyp_end))
-        elif op.type == "delete":
-            before = times[op.hyp_start - 1] if op.hyp_start > 0 else None
-            after = times[op.hyp_start] if op.hyp_start < len(times) else None
-            if before is None and after is None:
-                continue
-            t = (
-                (before + after) / 2
-                if before is not None and after is not None
-                else (before if after is None else after)
-            )
-            if near(t):
-                count += op.ref_end - op.ref_start
-    return count
+    by_band = [0] * (len(BANDS_S) + 1)
+
+    def count(t: float | None, n: int = 1) -> None:
+        if t is not None and not math.isnan(t):
+            by_band[band(distance(t))] += n
+
+    for op in chunked.ops:
+        if op.type in ("substitute", "delete"):
+            for r in range(op.ref_start, op.ref_end):
+                count(heard[r])
+        elif op.type == "insert" and op.ref_start not in unchunked_inserted:
+            r = op.ref_start
+            around = [heard[k] for k in (r - 1, r) if 0 <= k < len(heard)]
+            if around and all(t is not None for t in around):
+                count(sum(around) / len(around), op.hyp_end - op.hyp_start)  # type: ignore[arg-type]
+    return BoundaryCounts(tuple(by_band))

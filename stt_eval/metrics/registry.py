@@ -138,7 +138,12 @@ METRICS: dict[str, Metric] = {
             {"cer": Rate("edits", "ref_chars")},
             optional=False,
         ),
-        Metric("boundary", BoundaryCounts, (("boundary_errors", "errors"),)),
+        Metric(
+            "boundary",
+            BoundaryCounts,
+            (("boundary_by_band", "by_band"), ("boundary_errors", "errors")),
+            derived=("boundary_errors",),
+        ),
         Metric(
             "der",
             DERCounts,

@@ -43,6 +43,7 @@ from stt_eval.pipeline.prepare import (
 from stt_eval.pipeline.score import (
     Scored,
     Scoring,
+    attribute_cuts,
     join_warnings,
     score_speakers,
     score_transcript,
@@ -199,7 +200,7 @@ def _on_unit(job: RecordingJob, cell: Cell) -> Any:
     def on_unit(measured: Measured, cached: bool, audio_s: float) -> None:
         if job.events is not None:
             label, cost, busy = cell.provider.label, measured.cost_usd, measured.processing_s
-            job.events.put(UnitDone(label, cached, measured.attempts, cost, audio_s, busy))
+            job.events.put(UnitDone(label, cached, measured.retries, cost, audio_s, busy))
 
     return on_unit
 
@@ -337,6 +338,7 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
     load_s = sum(_LOADS.get() or ()) / len(job.cells)
     _LOADS.reset(loads)
     EVENTS.reset(events)
+    rows = attribute_cuts(rows, job.scoring, job.sample.language)
     return [
         replace(r, measurement=replace(r.measurement, condition_s=condition_s, load_s=load_s))
         for r in rows

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from stt_eval.diarizers.base import assign_speakers
-from stt_eval.metrics.boundary import BoundaryCounts, boundary_errors
+from stt_eval.metrics.boundary import cut_attributed
 from stt_eval.metrics.confidence import confidence_bins
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, score_diarization
 from stt_eval.metrics.errors import edits, flags
 from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
-from stt_eval.metrics.wer import char_counts, score_text
+from stt_eval.metrics.wer import align_words, char_counts, score_text
 from stt_eval.normalization.languages import english_rules_warning
 from stt_eval.normalization.rules import (
     DEFAULT_PRESET,
@@ -60,17 +60,10 @@ class Scored:
 def score_transcript(
     sample: Sample, transcript: Transcript, cuts: Sequence[float], scoring: Scoring
 ) -> Scored:
-    """A transcript's WER/CER counts (and errors near chunk cuts) with the analysis counts from
-    the same alignment: domain terms, words and errors per confidence bin (when the provider
-    gives confidences), edit words and output flags."""
+    """A transcript's WER/CER counts with the analysis counts from the same alignment: domain
+    terms, words and errors per confidence bin (when the provider gives confidences), edit words
+    and output flags. Boundary errors need the unchunked transcript too: ``attribute_cuts``."""
     ws = score_text(sample.text, transcript.text, scoring.normalizer, sample.language)
-    boundary = None
-    if cuts:
-        boundary = BoundaryCounts(
-            boundary_errors(
-                ws, transcript.words, cuts, normalizer=scoring.normalizer, language=sample.language
-            )
-        )
     terms = score_terms(sample.terms, ws, scoring.normalizer, sample.language)
     bins = confidence_bins(ws.ref, transcript.words, scoring.normalizer, sample.language)
     if bins is not None:
@@ -79,7 +72,6 @@ def score_transcript(
         {
             "words": ws.counts,
             "chars": char_counts(ws.ref, ws.hyp),
-            "boundary": boundary,
             "terms": terms.total,
             "confidence": bins,
             "edits": edits(ws),
@@ -101,9 +93,35 @@ def score_transcript(
         transcript.language,
         terms.missed,
         flags(transcript.text, ws),
-        RowDetail(ws.ref, ws.hyp, transcript.words),
+        RowDetail(ws.ref, ws.hyp, transcript.words, cuts=tuple(cuts)),
         warning,
     )
+
+
+def attribute_cuts(rows: Sequence[ResultRow], scoring: Scoring, language: str) -> list[ResultRow]:
+    """Each chunked row of one sample and condition with its cut-attributed errors
+    (``metrics.boundary.cut_attributed``) against the unchunked row of the same provider and
+    channel mode; a chunked row without one keeps None: not attributed."""
+    unchunked = {
+        (r.identity.provider, r.identity.channel_mode): r.detail
+        for r in rows
+        if r.identity.chunking == "none" and r.status == "ok" and r.detail is not None
+    }
+    out = []
+    for row in rows:
+        whole = unchunked.get((row.identity.provider, row.identity.channel_mode))
+        if row.identity.chunking != "none" and row.status == "ok" and row.detail and whole:
+            counts = cut_attributed(
+                align_words(row.detail.ref, row.detail.hyp),
+                align_words(whole.ref, whole.hyp),
+                whole.words,
+                row.detail.cuts,
+                scoring.normalizer,
+                language,
+            )
+            row = replace(row, counts=row.counts.set(boundary=counts))
+        out.append(row)
+    return out
 
 
 def score_speakers(

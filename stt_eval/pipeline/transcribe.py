@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import TranscriptCache, cache_key
-from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
+from stt_eval.chunking import ChunkingError, ChunkSetting, cut_points, merge_chunks, parse_chunking
+from stt_eval.chunking.strategies import MIN_ADVANCE_S, collapsed, continue_point, stronger
 from stt_eval.pipeline.prepare import PreparedAudio, WholeAudio, mean_snr
 from stt_eval.providers.base import Provider
 from stt_eval.providers.http import metered
 from stt_eval.providers.prices import Price, cost_usd, price_of
-from stt_eval.types import Activity, Chunk, Measured, SpeakerTurn, Transcript
+from stt_eval.types import Activity, Chunk, Measured, SpeakerTurn, Transcript, Word
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ def transcribe_clip(
     measured = Measured(
         processing_s=elapsed,
         latency_s=meter.latency_s if remote else elapsed,
-        attempts=1 + (meter.attempts - meter.requests if remote else 0),
+        attempts=meter.attempts,  # HTTP attempts only: a local engine makes none
         cost_usd=cost_usd(price(provider), clip.duration_s),
+        retries=meter.attempts - meter.requests,
     )
     cache.put(key, transcript, measured)
     return transcript, measured, False
@@ -134,19 +136,89 @@ def transcribe(
         t, measured, cached = transcribe_clip(provider, audio.clip, options, cache)
         report(measured, cached, audio.clip.duration_s)
         return Transcribed(t, (), measured, cached, audio.conditioned.snr_db)
+    run = _Windows(provider, audio, options, cache, report)
+    if setting.strategy == "continue":
+        return run.continued(setting, sample_id)
     windows = audio.plan(setting, sample_id)
-    parts: list[tuple[Chunk, Transcript]] = []
-    snrs: list[float | None] = []
-    total, all_cached = Measured(), True
-    for window, conditioned in audio.windows(windows):
-        t, measured, cached = transcribe_clip(provider, conditioned.clip, options, cache)
-        report(measured, cached, conditioned.clip.duration_s)
-        parts.append((window, t))
-        snrs.append(conditioned.snr_db)
-        total += measured
-        all_cached &= cached
+    parts = [(window, run.one(window)) for window in windows]
     merged = merge_chunks(parts, merge)
-    return Transcribed(merged, cut_points(windows), total, all_cached, mean_snr(snrs))
+    if setting.strategy == "redecode":
+        merged = run.redecoded(parts, merge, merged)
+    return Transcribed(merged, cut_points(windows), run.total, run.cached, mean_snr(run.snrs))
+
+
+class _Windows:
+    """Windows of one recording transcribed through the cache, with what they cost: the fixed
+    plan, a collapsed window decoded again (``redecode``), or windows placed one after another
+    where the engine stopped (``continue``); see ``stt_eval.chunking.settings``."""
+
+    def __init__(self, provider: Provider, audio: PreparedAudio, options, cache, report) -> None:
+        self.provider, self.audio, self.options, self.cache = provider, audio, options, cache
+        self.report = report
+        self.total, self.cached, self.snrs = Measured(), True, []
+
+    def one(self, window: Chunk, provider: Provider | None = None) -> Transcript:
+        """One window's transcript (chunk-local time), its cost added to the total."""
+        ((_, conditioned),) = self.audio.windows([window])
+        t, measured, cached = transcribe_clip(
+            provider or self.provider, conditioned.clip, self.options, self.cache
+        )
+        self.report(measured, cached, conditioned.clip.duration_s)
+        self.snrs.append(conditioned.snr_db)
+        self.total += measured
+        self.cached &= cached
+        return t
+
+    def redecoded(
+        self, parts: Sequence[tuple[Chunk, Transcript]], merge: str, merged: Transcript
+    ) -> Transcript:
+        """The merge again with each collapsed window decoded at beam 5, where that heard more."""
+        better = stronger(self.provider)
+        if better is None:
+            said = f"redecode: {self.provider.name} has no stronger setting; windows kept as heard"
+            return replace(merged, warnings=(*merged.warnings, said))
+        again = {i: self.one(parts[i][0], better) for i in collapsed(parts)}
+        fixed = [
+            (c, again[i]) if i in again and len(again[i].words) > len(t.words) else (c, t)
+            for i, (c, t) in enumerate(parts)
+        ]
+        out = merge_chunks(fixed, merge)
+        return replace(out, raw={**out.raw, "redecoded": sorted(again)})
+
+    def continued(self, setting: ChunkSetting, sample_id: str) -> Transcribed:
+        """Windows placed one after another, each from where the previous one's last confident
+        word ended (``continue_point``), until one hears to the end of the recording. The
+        first window to reach the end starts earlier if it would be under half a chunk, for
+        context, keeping only its words after the seam."""
+        chunk_s, duration = float(setting.chunk_s or 0.0), self.audio.duration_s
+        start, seam, tail, kept, cuts, language = 0.0, 0.0, False, [], [], None
+        while True:  # every window moves the seam on by >= MIN_ADVANCE_S or ends the recording
+            window = Chunk(sample_id, len(cuts), start, min(chunk_s, duration - start))
+            t = self.one(window).shifted(start)
+            if t.text.strip() and not t.words:
+                raise ChunkingError(
+                    f"the 'continue' strategy needs word times, and {self.provider.name} gave "
+                    "none; use a fixed setting such as '30s/2s'"
+                )
+            language = language or t.language
+            at_end = window.end_s >= duration - 1e-6
+            stop = continue_point(t.words, window, setting.overlap_s, at_end)
+            if at_end and stop >= duration - MIN_ADVANCE_S:
+                stop = duration
+            kept += [w for w in t.words if seam <= _mid(w) and (w.end <= stop or stop == duration)]
+            if stop >= duration:
+                break
+            cuts.append(stop)
+            seam, start = stop, stop
+            if duration - stop < chunk_s / 2 and not tail:
+                start, tail = max(0.0, duration - chunk_s / 2), True
+        text = " ".join(w.text.strip() for w in kept if w.text.strip())
+        merged = Transcript(text, tuple(kept), language=language, raw={"strategy": "continue"})
+        return Transcribed(merged, tuple(cuts), self.total, self.cached, mean_snr(self.snrs))
+
+
+def _mid(w: Word) -> float:
+    return (w.start + w.end) / 2
 
 
 def diarize(
@@ -168,5 +240,5 @@ def diarize(
         elapsed = time.perf_counter() - start
         if events is not None:
             events.put(Activity(os.getpid(), doing, 0.0))  # work, not set-up: not left out
-    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 1, 0.0))
+    cache.put(key, Transcript(text="", turns=turns), Measured(elapsed, elapsed, 0, 0.0))
     return turns, elapsed, False

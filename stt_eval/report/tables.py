@@ -148,7 +148,7 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     for col in (*counts, "files", "failed", "no_ref_words"):
         out[col] = out[col].astype(int)
     if boundary.notna().any():
-        # errors within ±1 s of a chunk cut (only chunked rows have cuts)
+        # errors the cuts caused (chunked rows with an unchunked row to compare with)
         errors = out["boundary_errors"].where(out["boundary_rows"] > 0)
         out["boundary_errors"] = errors.astype("Int64")
     else:
@@ -197,25 +197,25 @@ def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
 
 def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
     """Per provider: audio transcribed, request latency, RTFx (audio seconds / latency seconds,
-    pooled), retries, list price (total and per audio hour; NaN when a price is unknown) and
-    the share served from the cache. Cached rows keep what was measured when they were made."""
+    pooled), HTTP retries, list price (total and per audio hour; NaN when a price is unknown)
+    and the share served from the cache. Cached rows keep what was measured when they were made."""
     ok = _transcripts(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame()
     ok = ok.assign(
         latency_s=_column(ok, "latency_s").fillna(_column(ok, "processing_s")),
-        attempts=_column(ok, "attempts").fillna(1),
+        retries=_column(ok, "retries").fillna(0),
         cost_usd=_column(ok, "cost_usd").astype(float),
         cached=_column(ok, "cached").fillna(False).astype(int),
         transcripts=1,
     )
     groups = ok.groupby("provider", sort=False)
-    out = groups[["transcripts", "audio_s", "latency_s", "attempts", "cached"]].sum()
+    out = groups[["transcripts", "audio_s", "latency_s", "retries", "cached"]].sum()
     out["cost_usd"] = (
         groups["cost_usd"].sum(min_count=1).where(groups["cost_usd"].count() == groups.size())
     )
     out["rtfx"] = out["audio_s"] / out["latency_s"].where(out["latency_s"] > 0)
-    out["retries"] = (out["attempts"] - out["transcripts"]).clip(lower=0).astype(int)
+    out["retries"] = out["retries"].astype(int)
     out["usd_per_audio_hour"] = out["cost_usd"] / (out["audio_s"] / 3600).where(out["audio_s"] > 0)
     out["cached"] = out["cached"] / out["transcripts"]
     columns = [

@@ -162,7 +162,7 @@ class Progress:
             self.cached += 1
         else:
             self.sent += 1
-            self.retried += max(0, event.attempts - 1)
+            self.retried += event.retries
             self.cost += event.cost_usd or 0.0
             work = EngineWork(1, event.audio_s, event.busy_s)
             self.done[event.provider] = self.done.get(event.provider, EngineWork()) + work
