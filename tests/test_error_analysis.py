@@ -90,7 +90,11 @@ def test_comparisons_name_the_better_provider_and_keep_the_null():
     assert list(providers["within"]) == ["clean", "noise"]
     assert providers["significant"].all()
     # a pair is named in sorted order, whatever order the rows came in
-    assert providers["verdict"].iloc[0].startswith("good is better than bad (WER 20.0 % vs 2.0 %")
+    assert (
+        providers["verdict"]
+        .iloc[0]
+        .startswith("good is better than bad (significant: WER 20.0 % vs 2.0 %")
+    )
     assert providers["diff"].iloc[0] == pytest.approx(0.18)
     conditions = table[table["compared"] == "conditions"].set_index("within")
     # bad: identical on clean and noise → nothing; good: 1 vs 1-2 errors, not significant

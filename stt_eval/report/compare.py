@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from stt_eval.metrics.registry import rate
-from stt_eval.metrics.stats import DEFAULT_ALPHA, TEST_RESAMPLES, adjust
+from stt_eval.metrics.stats import DEFAULT_ALPHA
 from stt_eval.report.analysis.intervals import der_rows, ok_rows
-from stt_eval.report.analysis.paired import paired_files, paired_tests
-from stt_eval.report.analysis.sections import FEW_FILES, points
+from stt_eval.report.analysis.paired import FEW_FILES, decide, paired_files
+from stt_eval.report.analysis.sections import points
 from stt_eval.report.markdown import md_table
 from stt_eval.run.directory import ROWS_FILE, read_rows, rows_frame
 
@@ -132,22 +132,17 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
     names = (run_a.name or str(run_a), run_b.name or str(run_b))
     if names[0] == names[1]:
         names = (str(run_a), str(run_b))
-    lines, boots, mps = [], [], []
+    lines, pairs = [], []
     for metric, (_, system) in METRICS.items():
         for labels, rows_a, rows_b in _groups(metric, a, b):
             both = paired_files(rows_a, rows_b, metric)
             if both.empty:
                 continue
-            boot, mp = paired_tests(
-                both, names, metric, seed, (metric, *labels.values()), TEST_RESAMPLES
-            )
             lines.append((metric, system(labels), labels))
-            boots.append(boot)
-            mps.append(mp)
+            pairs.append((both, names, (metric, *labels.values()), metric))
     records = []
-    for (metric, system, labels), boot, mp in zip(lines, adjust(boots), adjust(mps)):
-        iv = boot.interval
-        low, high = (math.nan, math.nan) if iv is None else (-iv.high, -iv.low)
+    for (metric, system, labels), line in zip(lines, decide(pairs, seed)):
+        boot, iv = line.test, line.interval
         records.append(
             {
                 "metric": metric,
@@ -159,12 +154,12 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
                 "a": boot.rate_a,
                 "b": boot.rate_b,
                 "change": -boot.difference,
-                "change_low": low,
-                "change_high": high,
+                "change_low": -iv.high,
+                "change_high": -iv.low,
                 "p": boot.p,
-                "p_mapsswe": mp.p,
+                "p_mapsswe": line.mapsswe.p if line.mapsswe else math.nan,
                 "significant": boot.significant,
-                "verdict": boot.verdict,
+                "verdict": line.verdict,
             }
         )
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
