@@ -10,7 +10,9 @@ p-value come from one distribution, so they cannot disagree.
 
 Over the lines of one table p-values are Holm-adjusted, and each line's interval is read at the
 level its adjusted test is decided at (1 − α · p / p_adjusted), so an interval excludes 0 exactly
-when the verdict says "significant". Lines with too few files for the test ever to reach p < α
+when the verdict says "significant" (where that level is finer than the resamples resolve — a
+bootstrap p cannot fall below 2 / (resamples + 1) — no interval is shown rather than one that
+disagrees). Lines with too few files for the test ever to reach p < α
 say so ("too few files to test") and are left out of the family (Tarone, Biometrics 46, 1990:
 a test that cannot reject only dilutes the others). MAPSSWE, Holm-adjusted on its own, is a
 supporting column, shown from :data:`FEW_FILES` files on. Everything is computed on files in
@@ -59,10 +61,11 @@ def paired_files(rows_a: pd.DataFrame, rows_b: pd.DataFrame, metric: str) -> pd.
     return both[both["den_a"] > 0].reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=256)
 def files_to_test(alpha: float = DEFAULT_ALPHA, n_resamples: int = TEST_RESAMPLES) -> int:
     """The fewest files with which the paired bootstrap can reach p < ``alpha`` at all (every
-    file favouring one side): 4 at α = 0.05 (3 files give p ≈ 0.09 at best)."""
+    file favouring one side): 4 at α = 0.05 (3 files give p ≈ 0.09 at best), more at the
+    smaller α a Holm-adjusted line must beat."""
     n = 2
     while paired_bootstrap([0] * n, [1] * n, [1] * n, n_resamples=n_resamples).p_value >= alpha:
         n += 1
@@ -155,8 +158,12 @@ def decide(
                 n_resamples=n_resamples,
                 seed=seed_for(seed, key),
             ).interval
+        if (interval.high < 0 or interval.low > 0) != test.significant:
+            interval = Interval(math.nan, math.nan)  # a level finer than the resamples resolve
         mp = mp_adjusted.get(i) if test.n >= FEW_FILES else None
         needed = files_needed(both["num_a"], both["num_b"], both["den_a"], at)
+        if needed is not None and i in adjusted:  # and enough files for the test to reach `at`
+            needed = max(needed, files_to_test(round(at, 6), n_resamples))
         lines.append(Line(test, interval, mp, needed, least))  # type: ignore[arg-type]
     return lines
 
