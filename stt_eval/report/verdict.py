@@ -146,23 +146,17 @@ class Lead:
         least = files_to_test()
         if self.files < least or math.isnan(self.p):
             return (
-                f"{best} vs {runner}: too few files to test ({self.files} files; the primary "
-                f"test needs at least {least})."
+                f"{best} vs {runner}: too few files to test ({self.files}; the paired bootstrap "
+                f"needs at least {least})."
             )
-        points = f"{100 * abs(self.diff):.1f} pt {'lower' if self.diff <= 0 else 'higher'}"
-        interval = (
-            ""
-            if math.isnan(self.low)
-            else f", interval [{100 * self.low:+.1f}, {100 * self.high:+.1f}] pt"
-        )
-        test = f"paired bootstrap over {self.files} files, p = {self.p:.3g}"
+        points = f"{metric} {100 * abs(self.diff):.1f} pt {'lower' if self.diff <= 0 else 'higher'}"
+        if not math.isnan(self.low):
+            points += f", interval [{100 * self.low:+.1f}, {100 * self.high:+.1f}] pt"
+        numbers = f"{points}, p = {self.p:.3g}"
         if self.significant:
-            return f"{best} is better (significant) than {runner}: {metric} {points}{interval}; {test}."
-        return (
-            f"{best} and {runner}: no significant difference{more_files(self.needed, self.files)} "
-            f"({metric} {points}{interval}; {test}; files for {100 * DEFAULT_POWER:g} % power from the "
-            "per-file spread of their difference)."
-        )
+            return f"{best} is better (significant) than {runner}: {numbers}."
+        more = more_files(self.needed, self.files)
+        return f"{best} and {runner}: no significant difference{more} ({numbers})."
 
 
 def _pair_line(table: pd.DataFrame, a: str, b: str, cell: dict[str, str]) -> pd.Series | None:
@@ -229,7 +223,7 @@ def provider_verdicts(frame: pd.DataFrame) -> list[str]:
         runner = ranked.iloc[1]
         names = (best["provider"], runner["provider"])
         line = _pair_line(table, *names, cell)
-        said = f" Runner-up {runner['provider']}, {pct(runner['wer'])}."
+        said = f" Runner-up: {runner['provider']}, {pct(runner['wer'])}."
         if line is not None:
             said += " " + Lead.of_row(line, best["provider"]).says(*names)
         out.append(head + said + " " + near_best(ranked, speed_and_cost(rows)))
@@ -268,7 +262,7 @@ def der_verdicts(frame: pd.DataFrame) -> list[str]:
             runner = ranked.iloc[1]
             a, b = best["diarizer"], runner["diarizer"]
             if ("verdict-der", condition, a, b) in enough:
-                text += f" Runner-up {b}, {pct(runner['der'])}. " + Lead.of_line(
+                text += f" Runner-up: {b}, {pct(runner['der'])}. " + Lead.of_line(
                     next(lines), a
                 ).says(a, b, "DER")
             else:
@@ -289,10 +283,13 @@ def verdict_blocks(frame: pd.DataFrame) -> list[str]:
     if not said:
         return []
     files = frame.loc[frame["status"] == "ok", "sample_id"].nunique()
-    rough = f" With {files} files every figure here is rough." if files < FEW_FILES else ""
+    rough = f" With {_files(files)} every figure here is rough." if files < FEW_FILES else ""
     how = (
-        "Pooled rates with their 95 % intervals; a lead or a difference is significant when the "
-        "paired bootstrap over files says so (Holm-adjusted, as in Paired differences)." + rough
+        "Pooled rates with their 95 % intervals. A lead is significant when the paired "
+        "bootstrap over files says so (Holm-adjusted, as in Paired differences; p below). Where "
+        "it is not, the files needed are those at which that test would detect the measured "
+        f"difference with {100 * DEFAULT_POWER:g} % power, from the per-file spread of the "
+        "difference (stt_eval/report/analysis/power.py)." + rough
     )
     return ["## Verdict\n", how + "\n", "".join(f"- {s}\n" for s in said)]
 
@@ -328,6 +325,7 @@ def _chunk_sentence(
     provider: str, condition: str, ranked: pd.DataFrame, lines: dict[str, Line], rows
 ) -> str:
     best = ranked.iloc[0]
+    say = {s: "no chunking" if s == UNCHUNKED else s for s in ranked["setting"]}
     untested = [s for s, line in lines.items() if not line.testable]
     fine = [s for s, line in lines.items() if line.testable and not line.test.significant]
     pick = cheapest([best["setting"], *fine], rows)
@@ -335,7 +333,7 @@ def _chunk_sentence(
     head = f"Chunking, {provider} on {condition}: "
     wer = f"WER {pct(chosen['wer'])} ({ci(chosen['low'], chosen['high'])})"
     if pick == best["setting"]:
-        text = f"use {pick}: the lowest {wer}, {cost_phrase(pick, rows)}"
+        text = f"use {say[pick]}: the lowest {wer}; {cost_phrase(pick, rows)}"
         worse = [s for s, line in lines.items() if line.test.significant]
         text += (
             f"; {len(worse)} of the other {len(lines)} settings are significantly worse"
@@ -345,9 +343,13 @@ def _chunk_sentence(
     else:
         p = lines[pick].test.p
         text = (
-            f"use {pick}: {wer}, not significantly worse than the best, {best['setting']} at "
-            f"{pct(best['wer'])} (p = {p:.3g}), and the cheapest such: {cost_phrase(pick, rows)}"
+            f"use {say[pick]}: {wer}, not significantly worse than the best, "
+            f"{say[best['setting']]} at {pct(best['wer'])} (p = {p:.3g}), and the cheapest such: "
+            f"{cost_phrase(pick, rows)}"
         )
     if untested:
-        text += f"; {len(untested)} settings have too few files to test"
+        text += (
+            f"; too few files to test the other {len(untested)} settings against it "
+            f"(the primary test needs at least {files_to_test()})"
+        )
     return head + text + "."

@@ -106,6 +106,18 @@ class Line:
             return f"{t.better} is better than {worse} (significant: {pct}, p = {t.p:.3g})"
         return f"no significant difference ({pct}, p = {t.p:.3g}){more_files(self.needed, t.n)}"
 
+    @property
+    def finding(self) -> str:
+        """The verdict in a few words, for a table whose other columns hold the numbers."""
+        t = self.test
+        if not self.testable:
+            return "too few files to test"
+        if math.isnan(t.p):
+            return "cannot tell"
+        if t.better is not None:
+            return f"{t.better} better (significant)"
+        return "no significant difference" + more_files(self.needed, t.n)
+
 
 def more_files(needed: int | None, files: int) -> str:
     """ "; about N more files would be needed" (or why there is no such number)."""
@@ -233,6 +245,7 @@ def comparisons(
                 "significant": t.significant,
                 "files_needed": line.needed,
                 "verdict": line.verdict,
+                "finding": line.finding,
             }
         )
     return pd.DataFrame(records)

@@ -45,16 +45,38 @@ def comparison_table(frame: pd.DataFrame, metric: str = "wer") -> pd.DataFrame:
             "files": table["files"],
             f"{metric} a": table[f"{metric}_a"],
             f"{metric} b": table[f"{metric}_b"],
-            "a − b (points)": table["diff"].map(points),
-            "interval (points)": [
+            "a − b (pt)": table["diff"].map(points),
+            "interval (pt)": [
                 "–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}] at {_level(lv)}"
                 for lo, hi, lv in zip(table["diff_low"], table["diff_high"], table["level"])
             ],
-            "p bootstrap": table["p_bootstrap"].map(_p),
-            "p MAPSSWE (supporting)": table["p_mapsswe"].map(_p),
-            "verdict": table["verdict"],
+            "p": table["p_bootstrap"].map(_p),
+            "p MAPSSWE": table["p_mapsswe"].map(_p),
+            "verdict": table["finding"],
         }
     )
+
+
+KINDS = {"providers": "cell", "conditions": "provider"}
+"""What a comparison table's lines compare, and what its ``within`` column then names."""
+
+
+def _by_kind(table: pd.DataFrame, md_table) -> list:
+    """The comparison table as one table per kind of line (no ``compared`` column, so it fits
+    a laptop screen), without the MAPSSWE column when no line has enough files for it."""
+    out = []
+    for kind, within in KINDS.items():
+        lines = table[table["compared"] == kind].drop(columns="compared")
+        if lines.empty:
+            continue
+        if (lines["p MAPSSWE"] == "–").all():
+            lines = lines.drop(columns="p MAPSSWE")
+        title = "Providers, pair by pair:" if kind == "providers" else "Conditions:"
+        out += [
+            title + "\n",
+            md_table(lines.rename(columns={"within": within}), ("wer a", "wer b")),
+        ]
+    return out
 
 
 def _level(level: float) -> str:
@@ -98,8 +120,8 @@ def analysis_sections(frame: pd.DataFrame, md_table) -> list[str]:
             "significant, the files needed are those at which the same test would detect the "
             "measured difference with 80 % power, from the spread of the per-file differences "
             "(stt_eval/report/analysis/power.py)." + rough + "\n",
-            md_table(table, percent=("wer a", "wer b")),
-            _significant(table),
+            *_by_kind(table, md_table),
+            _significant(comparisons(frame)),
         ]
     cp = intervals(frame, ("diarizer", "condition", "provider"), "cpwer")
     if len(cp):
