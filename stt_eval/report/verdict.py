@@ -28,6 +28,7 @@ from stt_eval.report.analysis.paired import (
     files_to_test,
     more_files,
     paired_files,
+    pct,
 )
 from stt_eval.report.analysis.power import DEFAULT_POWER
 from stt_eval.report.chunk_cost import cheapest, cost_phrase, setting_label
@@ -38,11 +39,7 @@ NEAR = 0.01
 UNCHUNKED = "none"
 
 
-def pct(rate: float) -> str:
-    return "–" if math.isnan(rate) else f"{100 * rate:.1f} %"
-
-
-def ci(low: float, high: float) -> str:
+def _ci(low: float, high: float) -> str:
     return "interval –" if math.isnan(low) else f"95 % CI {100 * low:.1f}–{100 * high:.1f} %"
 
 
@@ -215,7 +212,7 @@ def provider_verdicts(frame: pd.DataFrame) -> list[str]:
         best = ranked.iloc[0]
         head = (
             f"{condition}{_setting_words(fixed)}: {best['provider']} has the lowest WER, "
-            f"{pct(best['wer'])} ({ci(best['low'], best['high'])}, {_files(best['files'])})."
+            f"{pct(best['wer'])} ({_ci(best['low'], best['high'])}, {_files(best['files'])})."
         )
         if len(ranked) == 1:
             out.append(head + " It is the only provider scored here.")
@@ -256,7 +253,7 @@ def der_verdicts(frame: pd.DataFrame) -> list[str]:
         best = ranked.iloc[0]
         text = (
             f"{condition}: diarizer {best['diarizer']} has the lowest DER, {pct(best['der'])} "
-            f"({ci(best['low'], best['high'])}, {_files(best['files'])})."
+            f"({_ci(best['low'], best['high'])}, {_files(best['files'])})."
         )
         if len(ranked) > 1:
             runner = ranked.iloc[1]
@@ -331,7 +328,7 @@ def _chunk_sentence(
     pick = cheapest([best["setting"], *fine], rows)
     chosen = ranked[ranked["setting"] == pick].iloc[0]
     head = f"Chunking, {provider} on {condition}: "
-    wer = f"WER {pct(chosen['wer'])} ({ci(chosen['low'], chosen['high'])})"
+    wer = f"WER {pct(chosen['wer'])} ({_ci(chosen['low'], chosen['high'])})"
     if pick == best["setting"]:
         text = f"use {say[pick]}: the lowest {wer}; {cost_phrase(pick, rows)}"
         worse = [s for s, line in lines.items() if line.test.significant]

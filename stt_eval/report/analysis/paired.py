@@ -44,8 +44,8 @@ from stt_eval.report.analysis.intervals import file_counts, ok_rows
 from stt_eval.report.analysis.power import MAX_FILES, files_needed
 from stt_eval.report.memo import per_rows
 
-GRID = ("condition", "chunking", "merge")
-"""Columns that, with the provider, name one cell of the grid."""
+GRID = ("condition", "chunking", "merge", "channel_mode")
+"""Columns that, with the provider, name one cell of the grid (never pooled across)."""
 FEW_FILES = 10
 """Below this many files intervals are flagged as rough and MAPSSWE (a normal approximation) is
 not shown."""
@@ -93,18 +93,18 @@ class Line:
     def verdict(self) -> str:
         """The line in words, resting on the primary test alone."""
         t = self.test
-        pct = f"{t.metric} {_pct(t.rate_a)} vs {_pct(t.rate_b)}"
+        rates = f"{t.metric} {pct(t.rate_a)} vs {pct(t.rate_b)}"
         if not self.testable:
             return (
                 f"too few files to test: {t.n} (the paired bootstrap cannot reach "
                 f"p < {t.alpha:g} with fewer than {self.min_files})"
             )
         if math.isnan(t.p):
-            return f"cannot tell {t.a} from {t.b} ({pct}): the test is undefined on these files"
+            return f"cannot tell {t.a} from {t.b} ({rates}): the test is undefined on these files"
         if t.better is not None:
             worse = t.b if t.better == t.a else t.a
-            return f"{t.better} is better than {worse} (significant: {pct}, p = {t.p:.3g})"
-        return f"no significant difference ({pct}, p = {t.p:.3g}){more_files(self.needed, t.n)}"
+            return f"{t.better} is better than {worse} (significant: {rates}, p = {t.p:.3g})"
+        return f"no significant difference ({rates}, p = {t.p:.3g}){more_files(self.needed, t.n)}"
 
     @property
     def finding(self) -> str:
@@ -130,7 +130,8 @@ def more_files(needed: int | None, files: int) -> str:
     return f"; about {needed - files} more files would be needed"
 
 
-def _pct(rate: float) -> str:
+def pct(rate: float) -> str:
+    """A rate as a percentage with one decimal; – when undefined."""
     return "–" if math.isnan(rate) else f"{100 * rate:.1f} %"
 
 
