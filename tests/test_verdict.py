@@ -208,3 +208,9 @@ def test_the_verdict_block_says_how_it_decides():
     assert blocks[0] == "## Verdict\n" and "80 % power" in blocks[1]
     assert "With 5 files every figure here is rough" in blocks[1]
     assert blocks[2].startswith("- clean: A has the lowest WER")
+
+
+def test_a_tie_is_called_a_tie():
+    errors = np.arange(6)
+    (line,) = verdict(rows_frame(_run({"B": errors, "A": errors[::-1]})))
+    assert line.startswith("clean: A and B tie for the lowest WER, 2.5 %")

@@ -210,8 +210,10 @@ def provider_verdicts(frame: pd.DataFrame) -> list[str]:
         if ranked.empty:
             continue
         best = ranked.iloc[0]
+        tied = ranked[ranked["wer"] == best["wer"]]["provider"].tolist()
+        who = f"{' and '.join(tied)} tie for" if len(tied) > 1 else f"{best['provider']} has"
         head = (
-            f"{condition}{_setting_words(fixed)}: {best['provider']} has the lowest WER, "
+            f"{condition}{_setting_words(fixed)}: {who} the lowest WER, "
             f"{pct(best['wer'])} ({_ci(best['low'], best['high'])}, {_files(best['files'])})."
         )
         if len(ranked) == 1:
@@ -283,7 +285,8 @@ def verdict_blocks(frame: pd.DataFrame) -> list[str]:
     rough = f" With {_files(files)} every figure here is rough." if files < FEW_FILES else ""
     how = (
         "Pooled rates with their 95 % intervals. A lead is significant when the paired "
-        "bootstrap over files says so (Holm-adjusted, as in Paired differences; p below). Where "
+        "bootstrap over files says so; a provider's p is Holm-adjusted over the Paired "
+        "differences table, as there. Where "
         "it is not, the files needed are those at which that test would detect the measured "
         f"difference with {100 * DEFAULT_POWER:g} % power, from the per-file spread of the "
         "difference (stt_eval/report/analysis/power.py)." + rough
