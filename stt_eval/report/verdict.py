@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from stt_eval.report.analysis.intervals import der_rows, intervals, ok_rows
+from stt_eval.report.analysis.intervals import der_rows, file_counts, intervals, ok_rows
 from stt_eval.report.analysis.paired import (
     BASELINE,
     FEW_FILES,
@@ -27,6 +27,7 @@ from stt_eval.report.analysis.paired import (
     decide,
     files_to_test,
     more_files,
+    pair_counts,
     paired_files,
     pct,
 )
@@ -311,9 +312,9 @@ def chunk_verdicts(frame: pd.DataFrame) -> list[str]:
         if len(ranked) < 2:
             continue
         best = ranked["setting"].iloc[0]
-        sides = dict(tuple(rows.groupby("setting", sort=True)))
+        sides = dict(tuple(file_counts(rows, "wer", ["setting"]).groupby("setting", sort=True)))
         pairs = [
-            (paired_files(sides[best], sides[s], "wer"), (best, s), ("chunk", provider, s), "wer")
+            (pair_counts(sides[best], sides[s]), (best, s), ("chunk", provider, s), "wer")
             for s in ranked["setting"].iloc[1:]
         ]
         lines = dict(zip(ranked["setting"].iloc[1:], decide(pairs)))

@@ -56,7 +56,12 @@ BASELINE = "clean"
 def paired_files(rows_a: pd.DataFrame, rows_b: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per file both sides scored, in sorted order: ``num_a``/``den_a`` and ``num_b``/``den_b``
     of ``metric``."""
-    a, b = file_counts(rows_a, metric), file_counts(rows_b, metric)
+    return pair_counts(file_counts(rows_a, metric), file_counts(rows_b, metric))
+
+
+def pair_counts(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Two sides' :func:`file_counts` on the files both have, in sorted order."""
+    a, b = (side[["sample_id", "num", "den"]] for side in (a, b))
     both = a.merge(b, on="sample_id", suffixes=("_a", "_b")).sort_values("sample_id")
     return both[both["den_a"] > 0].reset_index(drop=True)
 
@@ -201,6 +206,7 @@ def comparisons(
     if ok.empty:
         return pd.DataFrame()
     grid = [c for c in GRID if c in ok and ok[c].nunique() > 1]
+    ok = file_counts(ok, metric, [*grid, "provider"])  # per file once, not once per pair
     jobs: list[tuple[str, dict, pd.DataFrame, pd.DataFrame, tuple[str, str]]] = []
     for within, group in _groups(ok, grid):
         sides = dict(tuple(group.groupby("provider", sort=True)))  # pairs whatever the row order
@@ -216,8 +222,8 @@ def comparisons(
                 if first in sides and cond != first:
                     jobs.append(("conditions", within, sides[first], rows, (first, cond)))
     pairs, kept = [], []
-    for kind, within, rows_a, rows_b, names in jobs:
-        both = paired_files(rows_a, rows_b, metric)
+    for kind, within, counts_a, counts_b, names in jobs:
+        both = pair_counts(counts_a, counts_b)
         if len(both) >= 2:
             label = " / ".join(within.values()) or "all"
             pairs.append((both, names, (kind, label, names), metric))
