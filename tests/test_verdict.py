@@ -214,3 +214,22 @@ def test_a_tie_is_called_a_tie():
     errors = np.arange(6)
     (line,) = verdict(rows_frame(_run({"B": errors, "A": errors[::-1]})))
     assert line.startswith("clean: A and B tie for the lowest WER, 2.5 %")
+
+
+def test_reports_open_with_the_verdict_and_group_the_sections():
+    from stt_eval.report.document import report_blocks, report_html, report_markdown
+
+    frame = rows_frame(_run({"A": np.arange(5), "B": np.arange(5) + 1}))
+    blocks = report_blocks(frame, {})
+    md = report_markdown(blocks)
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads[0] == "## Verdict" and "## Accuracy" in heads and "## Provenance" in heads
+    assert len(heads) <= 8  # a few groups, not every section
+    assert "### Pooled WER" in md and "### Paired differences" in md
+    contents = next(line for line in md.splitlines() if line.startswith("Contents: "))
+    assert "[Accuracy](#accuracy)" in contents and "Pooled WER" not in contents
+    page = report_html(blocks, frame)
+    assert page.index('id="verdict"') < page.index("<nav>") < page.index('id="accuracy"')
+    assert '<details class="group" id="accuracy" open>' in page
+    assert '<details class="group" id="provenance">' in page  # closed: a reader may skip it
+    assert page.count("<details") == page.count("</details>")
