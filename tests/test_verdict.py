@@ -198,8 +198,8 @@ def test_der_names_the_better_diarizer():
                     der_total_s=10.0,
                 )
             )
-    said = [s for s in verdict(rows_frame(rows)) if "diarizer" in s]
-    assert len(said) == 1 and said[0].startswith("clean: diarizer good has the lowest DER")
+    said = [s for s in verdict(rows_frame(rows)) if s.startswith("Diarization")]
+    assert len(said) == 1 and said[0].startswith("Diarization, clean: good has the lowest DER")
     assert "good is better (significant) than poor: DER" in said[0]
 
 

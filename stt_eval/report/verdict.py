@@ -255,7 +255,7 @@ def der_verdicts(frame: pd.DataFrame) -> list[str]:
     for condition, ranked in found:
         best = ranked.iloc[0]
         text = (
-            f"{condition}: diarizer {best['diarizer']} has the lowest DER, {pct(best['der'])} "
+            f"Diarization, {condition}: {best['diarizer']} has the lowest DER, {pct(best['der'])} "
             f"({_ci(best['low'], best['high'])}, {_files(best['files'])})."
         )
         if len(ranked) > 1:
