@@ -112,6 +112,7 @@ class Lead:
     p: float
     significant: bool
     needed: int | None
+    level: float = 0.95
 
     @classmethod
     def of_line(cls, line: Line, best: str) -> Lead:
@@ -120,7 +121,8 @@ class Lead:
         low, high = (
             sorted((sign * iv.low, sign * iv.high)) if not math.isnan(iv.low) else (iv.low, iv.high)
         )
-        return cls(t.n, sign * t.difference, low, high, t.p, t.significant, line.needed)
+        diff = sign * t.difference
+        return cls(t.n, diff, low, high, t.p, t.significant, line.needed, iv.level)
 
     @classmethod
     def of_row(cls, row: pd.Series, best: str) -> Lead:
@@ -137,6 +139,7 @@ class Lead:
             row["p_bootstrap"],
             bool(row["significant"]),
             needed,
+            float(row["level"]),
         )
 
     def says(self, best: str, runner: str, metric: str = "WER") -> str:
@@ -149,7 +152,8 @@ class Lead:
             )
         points = f"{metric} {100 * abs(self.diff):.1f} pt {'lower' if self.diff <= 0 else 'higher'}"
         if not math.isnan(self.low):
-            points += f", interval [{100 * self.low:+.1f}, {100 * self.high:+.1f}] pt"
+            widened = f" at {100 * self.level:.3g} % (Holm)" if self.level > 0.95 + 1e-9 else ""
+            points += f", interval [{100 * self.low:+.1f}, {100 * self.high:+.1f}] pt{widened}"
         numbers = f"{points}, p = {self.p:.3g}"
         if self.significant:
             return f"{best} is better (significant) than {runner}: {numbers}."
