@@ -222,7 +222,9 @@ def test_a_finished_run_prints_its_pooled_tables_not_the_whole_summary():
     frame = rows_frame([row("a", 1, 10, **turns), row("b", 0, 0, status="failed", error="x")])
     shown = terminal_summary(summary_markdown(frame, "t", "whisper"))
     lines = shown.splitlines()
-    assert lines[0] == "Pooled WER:" and lines[3].startswith("| p | 10.0 % |")
+    assert lines[0] == "Verdict:" and lines[1].startswith("- clean: p has the lowest WER, 10.0 %")
+    at = lines.index("Pooled WER:")
+    assert lines[at + 3].startswith("| p | 10.0 % |")
     assert any(line.startswith("Diarization") for line in lines)
     assert "| senko | clean | 1 | – | – | 10.0 % |" in shown  # DER: 1 s missed of 10 s
     assert "Per file" not in shown and "Failures" not in shown and "WER =" not in shown

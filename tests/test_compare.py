@@ -97,3 +97,86 @@ def test_cli_prints_the_marked_table_and_json(runs, capsys):
 def test_a_directory_without_rows_is_named(tmp_path, runs):
     with pytest.raises(FileNotFoundError, match="nothing: not a run directory"):
         compare_runs(runs[0], tmp_path / "nothing")
+
+
+def _write(run_dir, rows, experiment=None):
+    run_dir.mkdir()
+    append_rows(run_dir / ROWS_FILE, rows)
+    if experiment is not None:
+        (run_dir / "experiment.json").write_text(json.dumps(experiment), encoding="utf-8")
+    return run_dir
+
+
+def _experiment(diarizers, options=(), normalizer="whisper", version="1.2.1"):
+    providers = [{"name": "p", "options": [list(o) for o in options], "label": "p"}]
+    return {
+        "experiment": {
+            "providers": providers,
+            "conditions": ["clean"],
+            "chunking": ["none"],
+            "merge": ["timestamp"],
+            "diarizers": diarizers,
+            "normalizer": normalizer,
+            "collar": 0.25,
+        },
+        "engines": {"p": {"name": "p", "model": "m", "version": version}},
+        "stt_eval_version": "0.1.0",
+    }
+
+
+def test_wer_cells_match_whether_or_not_a_diarizer_ran(tmp_path):
+    turns = {"collar_s": 0.25, "der_missed_s": 1.0, "der_false_alarm_s": 0.0}
+    turns |= {"der_confusion_s": 0.0, "der_total_s": 10.0}
+    with_senko = [
+        flat_row(
+            run_id="a",
+            sample_id=f,
+            provider="p",
+            hits=9,
+            subs=1,
+            ref_words=10,
+            sample_digest=f"d-{f}",
+            diarizer="senko",
+            **turns,
+        )
+        for f in FILES
+    ]
+    without = [_row("b", f, "clean", 1) for f in FILES]
+    a = _write(tmp_path / "a", with_senko, _experiment(["senko"]))
+    b = _write(tmp_path / "b", without, _experiment(["none"]))
+    table = compare_runs(a, b)
+    assert table.attrs["matched"] == len(FILES) and table.attrs["dropped"] == {}
+    (line,) = table.to_dict("records")  # WER only: B scored no DER
+    assert line["metric"] == "wer" and line["files"] == len(FILES) and line["change"] == 0
+    assert table.attrs["differences"] == [{"aspect": "diarizers", "A": "senko", "B": "none"}]
+
+
+def test_what_differs_and_why_cells_are_missing_are_said(tmp_path, capsys):
+    rows_a = [_row("a", f, "clean", 1) for f in FILES]
+    rows_b = [_row("b", f, "clean", 2) for f in FILES[:10]] + [_row("b", "new", "clean", 0)]
+    rows_b += [
+        flat_row(run_id="b", sample_id=f, provider="q", hits=10, ref_words=10) for f in FILES[:3]
+    ]
+    for row in rows_b:
+        object.__setattr__(row.provenance, "engine_version", "2.0")
+    exp_b = _experiment(["none"], options=[("beam_size", 5)], normalizer="none", version="2.0")
+    exp_b["experiment"]["providers"].append({"name": "q", "options": [], "label": "q"})
+    a = _write(tmp_path / "a", rows_a, _experiment(["none"]))
+    b = _write(tmp_path / "b", rows_b, exp_b)
+    table = compare_runs(a, b)
+    found = {d["aspect"]: (d["A"], d["B"]) for d in table.attrs["differences"]}
+    assert found["providers (only in one run)"] == ("–", "q")
+    assert found["options of p"] == ("defaults", "beam_size=5")
+    assert found["normalizer"] == ("whisper", "none")
+    assert found["engine of p"] == ("–", "2.0")  # A's rows recorded no engine
+    assert found["files (10 in both)"] == ("12; only here: f10, f11", "11; only here: new")
+    assert table.attrs["missing"] == {
+        "only in A: sample_id f10 is not in B": 1,
+        "only in A: sample_id f11 is not in B": 1,
+        "only in B: sample_id new is not in A": 1,
+        "only in B: provider q is not in A": 3,
+    }
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "| options of p | defaults | beam_size=5 |" in out
+    assert "- 3 only in B: provider q is not in A" in out

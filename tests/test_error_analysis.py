@@ -90,7 +90,11 @@ def test_comparisons_name_the_better_provider_and_keep_the_null():
     assert list(providers["within"]) == ["clean", "noise"]
     assert providers["significant"].all()
     # a pair is named in sorted order, whatever order the rows came in
-    assert providers["verdict"].iloc[0].startswith("good is better than bad (WER 20.0 % vs 2.0 %")
+    assert (
+        providers["verdict"]
+        .iloc[0]
+        .startswith("good is better than bad (significant: WER 20.0 % vs 2.0 %")
+    )
     assert providers["diff"].iloc[0] == pytest.approx(0.18)
     conditions = table[table["compared"] == "conditions"].set_index("within")
     # bad: identical on clean and noise → nothing; good: 1 vs 1-2 errors, not significant
@@ -128,7 +132,9 @@ def test_summary_has_the_analysis_sections():
     for i in range(4):
         rows += [_row(f"f{i}", "good", 1, 50), _row(f"f{i}", "bad", 10, 50)]
     text = summary_markdown(rows_frame(rows), "t", "whisper")
-    assert "## Paired differences" in text and "these figures are rough" in text
-    assert "| providers | all | bad | good | 4 | 20.0 % | 2.0 % | +18.0 |" in text
+    assert "these figures are rough" in text
+    assert "### Paired differences" in text  # inside the Accuracy group
+    line = next(x for x in text.splitlines() if x.startswith("| all | bad | good | 4 |"))
+    assert "| 20.0 % | 2.0 % | +18.0 |" in line and line.endswith("| good better (significant) |")
     assert "## Utterance errors and flags" in text
     assert "| good | 2.0 % | [2.0, 2.0] % |" in text  # every file at 2 %: so is every resample

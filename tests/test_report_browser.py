@@ -82,6 +82,14 @@ def test_the_report_opens_offline_sorts_and_runs_no_injected_script(browser, tmp
     assert html_path.as_uri() in sent  # the log sees requests: the page's own is the only one
     assert [u for u in sent if u != html_path.as_uri() and not u.startswith("data:")] == []
 
+    # the report opens with its verdict; its groups but the first (and the figures) are closed
+    groups = browser.find_elements("css selector", "details.group")
+    assert [g.get_attribute("open") is not None for g in groups][:2] == [True, True]
+    assert not any(g.get_attribute("open") for g in groups[2:])
+    headings = [h.text for h in browser.find_elements("css selector", "h2")]
+    assert headings[0] == "Verdict" and headings[1:3] == ["Accuracy", "Figures"]
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
+
     # the injected script is on the page as text and did not run
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
     text = browser.find_element("tag name", "body").text

@@ -175,7 +175,6 @@ def test_intervals_and_paired_tests_do_not_depend_on_row_order():
     rows = _grid()
     shuffled = rows[:]
     random.Random(3).shuffle(shuffled)
-    shuffled.sort(key=lambda r: r.identity.condition != "clean")  # the same first condition
     a, b = rows_frame(rows), rows_frame(shuffled)
     by = ["provider", "condition"]
 
@@ -192,11 +191,11 @@ def test_intervals_and_paired_tests_do_not_depend_on_row_order():
     pd.testing.assert_frame_equal(*long)
 
     def tests(frame):
-        out = comparisons(frame, n_resamples=500)
-        pairs = [tuple(sorted((x, y))) for x, y in zip(out["a"], out["b"])]
-        return sorted(zip(out["compared"], out["within"], pairs, out["p_bootstrap"], out["files"]))
+        out = comparisons(frame)
+        assert out["p_bootstrap"].notna().all()  # 5 files: enough to test at 10⁴ resamples
+        return out.sort_values(["compared", "within"]).reset_index(drop=True)
 
-    assert tests(a) == tests(b)
+    pd.testing.assert_frame_equal(tests(a), tests(b))
 
 
 def test_intervals_are_computed_once_for_the_same_rows_and_again_for_edited_ones():

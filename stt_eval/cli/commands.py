@@ -7,6 +7,7 @@ import argparse
 import inspect
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,18 +22,19 @@ def call(func: Callable[..., Any], args: argparse.Namespace) -> Any:
     return func(**{name: getattr(args, name) for name in inspect.signature(func).parameters})
 
 
-TERMINAL_SECTIONS = ("Pooled WER", "Diarization", "Warnings")
-"""The summary's sections a finished run prints in the terminal (their tables only)."""
+TERMINAL_SECTIONS = ("Verdict", "Pooled WER", "Diarization", "Warnings")
+"""The summary's sections a finished run prints in the terminal (their tables and lists only)."""
 
 
 def terminal_summary(markdown: str) -> str:
     """The pooled tables of a run's Markdown summary, without their prose: what a finished run
     shows in the terminal (the whole summary is in the file)."""
     out = []
-    for section in markdown.split("\n## ")[1:]:
+    for section in re.split(r"\n#{2,3} ", markdown)[1:]:  # sections sit in groups, a level down
         heading, _, body = section.partition("\n")
         if heading.startswith(TERMINAL_SECTIONS):
-            out += [f"{heading}:", *(ln for ln in body.splitlines() if ln.startswith("|")), ""]
+            shown = [ln for ln in body.splitlines() if ln.startswith(("|", "- "))]
+            out += [f"{heading}:", *shown, ""] if shown else []  # a group's own heading: none
     return "\n".join(out)
 
 

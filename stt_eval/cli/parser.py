@@ -305,12 +305,15 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         help="what changed between two runs on the same files",
         description=(
             "Compare two run directories (e.g. before and after an engine upgrade, a new "
-            "option or another chunking): per provider × condition × chunking × merge, WER in "
-            "A and in B and the change B − A in points (DER per diarizer and cpWER where both "
-            "runs scored them), with its 95 % paired-bootstrap interval over files. Changes "
-            "larger than noise (Holm-adjusted p < 0.05 over the table) are marked **. Only "
-            "cells (file × setting) ok in both runs, on the same recording and reference, are "
-            "compared; the others are counted by reason."
+            "option or another chunking): first what differs between the two experiments "
+            "(providers and options, conditions, chunking, normalizer, engine versions, files), "
+            "then per provider × condition × chunking × merge, WER in A and in B and the change "
+            "B − A in points (DER per diarizer and cpWER where both runs scored them), with its "
+            "paired-bootstrap interval over files. Changes larger than noise (Holm-adjusted "
+            "p < 0.05 over the table) are marked **. Only cells (file × setting) ok in both "
+            "runs, on the same recording and reference, are compared, WER cells whichever "
+            "diarizer ran; the others are counted by reason, and a cell found in one run only "
+            "is explained by the part of its key the other run lacks."
         ),
     )
     p.add_argument("run_a", help="the first run directory (A, e.g. results/<run-id>)")

@@ -18,6 +18,7 @@ from stt_eval.errors import BadInput
 from stt_eval.metrics.wer import WordScore
 from stt_eval.providers.keys import scrub
 from stt_eval.report.alignment import columns, pralign_lines, row_alignment
+from stt_eval.report.groups import FIGURES, Contents, Group, grouped
 from stt_eval.report.html import (
     alignment_html,
     contents_html,
@@ -25,6 +26,7 @@ from stt_eval.report.html import (
     html_table,
     page,
     png_data_uri,
+    slug,
     text_html,
 )
 from stt_eval.report.markdown import Block, Table, markdown, summary_blocks
@@ -105,7 +107,8 @@ UNALIGNED = (
 
 
 def report_blocks(frame: pd.DataFrame, experiment: dict[str, Any]) -> list[Block | Code | Aligned]:
-    """The report as blocks: the summary's, the worst files' alignments, then provenance."""
+    """The report as blocks, laid out in groups (:func:`grouped`): the summary's, the worst
+    files' alignments, then provenance."""
     run_id = str(frame["run_id"].iloc[0])
     normalizer = experiment.get("experiment", {}).get("normalizer") or frame["normalizer"].iloc[0]
     files = frame["sample_id"].nunique()
@@ -144,7 +147,7 @@ def report_blocks(frame: pd.DataFrame, experiment: dict[str, Any]) -> list[Block
         f"`{EXPERIMENT_FILE}`:\n",
         Code(json.dumps(experiment, indent=2, ensure_ascii=False) if experiment else "(none)"),
     ]
-    return blocks
+    return grouped(blocks)  # type: ignore[return-value]
 
 
 def report_markdown(blocks: list[Block | Code | Aligned]) -> str:
@@ -165,17 +168,38 @@ def _figures(frame: pd.DataFrame) -> str:
     )
 
 
+def _group_html(title: str, is_open: bool) -> str:
+    """The start of a collapsible group (closed by ``</details>``)."""
+    shown = " open" if is_open else ""
+    return (
+        f'<details class="group" id="{slug(title)}"{shown}>'
+        f"<summary><h2>{escape(title)}</h2></summary>"
+    )
+
+
 def report_html(blocks: list[Block | Code | Aligned], frame: pd.DataFrame) -> str:
-    """report.html: the report's blocks with the figures of `frame` after the first table."""
+    """report.html: the report's blocks, each group a collapsible ``<details>``, the figures of
+    `frame` a group of their own after the first."""
     title = str(blocks[0]).lstrip("# ").strip()
     figures = _figures(frame)
-    parts, headings = [], []
+    parts: list[str] = []
+    titles: list[str] = []
+    groups = 0
+    contents_at = None
     for block in blocks:
-        if isinstance(block, Table):
+        if isinstance(block, Contents):
+            contents_at = len(parts)
+            parts.append("")
+        elif isinstance(block, Group):
+            parts.append("</details>" if groups else "")
+            if figures and groups == 1:
+                parts += [_group_html(FIGURES, True), figures, "</details>"]
+                titles.append(FIGURES)
+            parts.append(_group_html(block.title, block.open))
+            titles.append(block.title)
+            groups += 1
+        elif isinstance(block, Table):
             parts.append(html_table(block.frame, block.percent))
-            if figures and "Figures" not in headings:
-                parts.append('<h2 id="figures">Figures</h2>\n' + figures)
-                headings.append("Figures")
         elif isinstance(block, Code):
             summary = f"{EXPERIMENT_FILE} ({block.text.count(chr(10)) + 1} lines)"
             parts.append(
@@ -184,11 +208,15 @@ def report_html(blocks: list[Block | Code | Aligned], frame: pd.DataFrame) -> st
         elif isinstance(block, Aligned):
             parts.append(alignment_html(columns(block.score)))
         else:
-            if block.startswith("## "):
-                headings.append(block[3:].strip())
             parts.append(text_html(block))
-    body = parts[0] + "\n" + contents_html(headings) + "\n" + "\n".join(parts[1:])
-    return page(title, body)
+    if groups:
+        parts.append("</details>")
+    if figures and groups < 2:
+        parts += [_group_html(FIGURES, True), figures, "</details>"]
+        titles.append(FIGURES)
+    if contents_at is not None:
+        parts[contents_at] = contents_html(titles)
+    return page(title, "\n".join(p for p in parts if p))
 
 
 def write_report(run_dir: Path) -> tuple[Path, Path]:

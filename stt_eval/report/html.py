@@ -52,7 +52,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        max-width: 1600px; margin: 0 auto; padding: 1rem 1.25rem 4rem; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
   border-bottom: 1px solid #ddd; padding-bottom: .2rem; } h3 { font-size: 1.05rem; }
-nav ol { columns: 2; font-size: .9rem; } code, pre { font: .85rem/1.35 ui-monospace, monospace; }
+code, pre { font: .85rem/1.35 ui-monospace, monospace; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
 .scroll { overflow-x: auto; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; font-size: .8rem; }
@@ -65,6 +65,10 @@ tr.total td { font-weight: 600; background: #fafafa; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto; }
 figcaption { font-weight: 600; margin-bottom: .3rem; } details { margin: .3rem 0; }
 summary { cursor: pointer; color: #2a5db0; }
+details.group { margin: 1.2rem 0; border-top: 1px solid #ddd; }
+details.group > summary h2 { display: inline; border: 0; margin: 0; font-size: 1.25rem; }
+details.group > summary { padding: .6rem 0; } details.group h3 { font-size: 1.1rem; margin-top: 1.6rem; }
+#verdict + p + ul li { margin: .35rem 0; } #verdict + p + ul { max-width: 75em; }
 .align { display: flex; flex-wrap: wrap; gap: .7rem .35rem; font: .85rem ui-monospace, monospace;
   margin: .4rem 0 1.2rem; }
 .w { display: inline-flex; flex-direction: column; } .w span { min-height: 1.2em; white-space: pre; }
@@ -179,9 +183,9 @@ def alignment_html(columns: Sequence[tuple[str, str, str]]) -> str:
 
 
 def contents_html(headings: Sequence[str]) -> str:
-    """A table of contents linking to `headings` (ids from :func:`slug`)."""
-    items = "".join(f'<li><a href="#{slug(h)}">{escape(h)}</a></li>' for h in headings)
-    return f"<nav><ol>{items}</ol></nav>"
+    """A short contents line linking to `headings` (ids from :func:`slug`)."""
+    items = " · ".join(f'<a href="#{slug(h)}">{escape(h)}</a>' for h in headings)
+    return f"<nav><p>Contents: {items}</p></nav>"
 
 
 def page(title: str, body: str) -> str:

@@ -13,6 +13,7 @@ from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
 from stt_eval.metrics.stats import DEFAULT_LEVEL
 from stt_eval.report.analysis.intervals import with_intervals
 from stt_eval.report.analysis.sections import analysis_sections, ci
+from stt_eval.report.groups import Contents, Group, anchor, grouped
 from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
 from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import (
@@ -25,6 +26,7 @@ from stt_eval.report.tables import (
     speed_and_cost,
     worst_files,
 )
+from stt_eval.report.verdict import verdict_blocks
 
 
 def _fmt(value: object) -> str:
@@ -81,24 +83,37 @@ class Table:
     percent: tuple[str, ...] = ("wer", "cer")
 
 
-Block = str | Table
-"""A report is a list of blocks: Markdown text (headings, notes, lists) and tables."""
+Block = str | Table | Group | Contents
+"""A report is a list of blocks: Markdown text (headings, notes, lists), tables, and the marks
+of its layout (:mod:`stt_eval.report.groups`)."""
+
+
+def _md(block: Block) -> str:
+    if isinstance(block, Table):
+        return md_table(block.frame, block.percent)
+    if isinstance(block, Group):
+        return f"## {block.title}\n"
+    if isinstance(block, Contents):
+        return "Contents: " + " · ".join(f"[{t}](#{anchor(t)})" for t in block.titles) + "\n"
+    return block
 
 
 def markdown(blocks: list[Block]) -> str:
     """Blocks as one Markdown document."""
-    return "\n".join(b if isinstance(b, str) else md_table(b.frame, b.percent) for b in blocks)
+    return "\n".join(_md(b) for b in blocks)
 
 
 def summary_markdown(frame: pd.DataFrame, title: str, normalizer: str, notes: str = "") -> str:
-    """The run summary: what was measured, pooled tables, per-file detail, worst files, failures."""
-    return markdown(summary_blocks(frame, title, normalizer, notes))
+    """The run summary: the verdict, then the pooled tables, per-file detail, worst files,
+    analyses and failures in groups."""
+    return markdown(grouped(summary_blocks(frame, title, normalizer, notes)))  # type: ignore[arg-type]
 
 
 def summary_blocks(
     frame: pd.DataFrame, title: str, normalizer: str, notes: str = ""
 ) -> list[Block]:
-    """The summary's blocks, for :func:`markdown` and the HTML report alike."""
+    """The summary's blocks (sections in the order they are computed; :func:`grouped` lays
+    them out), for :func:`markdown` and the HTML report alike."""
     grid = ("condition", "chunking", "merge", "channel_mode")
     by = ["provider"] + [c for c in grid if c in frame and frame[c].nunique() > 1]
     table = with_ci(pooled(frame, by), frame, by, ("wer", "cer"))
@@ -122,14 +137,15 @@ def summary_blocks(
     ]
     parts = [
         f"# {title}\n",
+        notes,
+        *verdict_blocks(frame),
+        "## Pooled WER\n",
         f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
         "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer). "
         "A TOTAL row pools all of a provider's rows above it (counts added, rate from the sums); "
         "there is none across providers. 95 % CI: the rate's "
         f"{DEFAULT_LEVEL:.0%} confidence interval from resampling files (per-file bootstrap, "
         "stt_eval/metrics/stats.py); – with fewer than 2 files.\n",
-        notes,
-        "## Pooled WER\n",
         Table(total),
     ]
     speed = speed_and_cost(frame)

@@ -25,25 +25,23 @@ def ok_rows(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     return _transcripts(frame[frame["status"] == "ok"], by) if len(frame) else frame
 
 
-def file_counts(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Numerator and denominator of the rate ``metric`` summed per file (``sample_id``), for
-    rows that carry its counts and a denominator (no reference word or speech: the rate is
-    undefined); files in sorted order, so a resampling (which draws files by position) gives the
-    same interval whatever order the rows arrived in."""
+def file_counts(rows: pd.DataFrame, metric: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Numerator and denominator of the rate ``metric`` summed per file (``sample_id``; per
+    group of ``by`` and file with ``by``), for rows that carry its counts and a denominator (no
+    reference word or speech: the rate is undefined); files in sorted order, so a resampling
+    (which draws files by position) gives the same interval whatever order the rows arrived
+    in."""
     kind, ratio = rate(metric)
     columns = [c for c, _ in kind.stored]
+    key = [*by, "sample_id"]
     if any(c not in rows for c in columns):
-        return pd.DataFrame(columns=["sample_id", "num", "den"])
+        return pd.DataFrame(columns=[*key, "num", "den"])
     rows = rows[rows[columns].notna().all(axis=1)]
-    sums = rows.groupby("sample_id", sort=True)[columns].sum()
+    sums = rows.groupby(key, sort=True)[columns].sum()
     counts = [kind.read(r) for r in sums.to_dict("records")]
-    out = pd.DataFrame(
-        {
-            "sample_id": sums.index,
-            "num": [float(getattr(c, ratio.numerator)) for c in counts],
-            "den": [float(getattr(c, ratio.denominator)) for c in counts],
-        }
-    )
+    out = sums.index.to_frame(index=False)
+    out["num"] = [float(getattr(c, ratio.numerator)) for c in counts]
+    out["den"] = [float(getattr(c, ratio.denominator)) for c in counts]
     return out[out["den"] > 0].reset_index(drop=True)  # no denominator: undefined, not 0 or 1
 
 

@@ -9,13 +9,10 @@ import pandas as pd
 
 from stt_eval.metrics.confidence import REVIEW_THRESHOLD
 from stt_eval.metrics.errors import FLAGS
-from stt_eval.metrics.stats import DEFAULT_ALPHA, DEFAULT_LEVEL
+from stt_eval.metrics.stats import DEFAULT_ALPHA
 from stt_eval.report.analysis.errors import flags_table, review_summary, terms_table, top_edits
 from stt_eval.report.analysis.intervals import intervals
-from stt_eval.report.analysis.paired import comparisons
-
-FEW_FILES = 10
-"""Below this many files per group, intervals and tests are flagged as rough."""
+from stt_eval.report.analysis.paired import FEW_FILES, comparisons, files_to_test
 
 
 def ci(low: float, high: float) -> str:
@@ -48,21 +45,48 @@ def comparison_table(frame: pd.DataFrame, metric: str = "wer") -> pd.DataFrame:
             "files": table["files"],
             f"{metric} a": table[f"{metric}_a"],
             f"{metric} b": table[f"{metric}_b"],
-            "a − b (points)": table["diff"].map(points),
-            "95 % CI (points)": [
-                "–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}]"
-                for lo, hi in zip(table["diff_low"], table["diff_high"])
+            "a − b (pt)": table["diff"].map(points),
+            "interval (pt)": [
+                "–" if math.isnan(lo) else f"[{100 * lo:+.1f}, {100 * hi:+.1f}] at {_level(lv)}"
+                for lo, hi, lv in zip(table["diff_low"], table["diff_high"], table["level"])
             ],
-            "p bootstrap": table["p_bootstrap"].map(_p),
+            "p": table["p_bootstrap"].map(_p),
             "p MAPSSWE": table["p_mapsswe"].map(_p),
-            "verdict": table["verdict"],
+            "verdict": table["finding"],
         }
     )
 
 
+KINDS = {"providers": "cell", "conditions": "provider"}
+"""What a comparison table's lines compare, and what its ``within`` column then names."""
+
+
+def _by_kind(table: pd.DataFrame, md_table) -> list:
+    """The comparison table as one table per kind of line (no ``compared`` column, so it fits
+    a laptop screen), without the MAPSSWE column when no line has enough files for it."""
+    out = []
+    for kind, within in KINDS.items():
+        lines = table[table["compared"] == kind].drop(columns="compared")
+        if lines.empty:
+            continue
+        if (lines["p MAPSSWE"] == "–").all():
+            lines = lines.drop(columns="p MAPSSWE")
+        title = "Providers, pair by pair:" if kind == "providers" else "Conditions:"
+        out += [
+            title + "\n",
+            md_table(lines.rename(columns={"within": within}), ("wer a", "wer b")),
+        ]
+    return out
+
+
+def _level(level: float) -> str:
+    """A confidence level as a percentage with the digits it needs (95 %, 99.7 %)."""
+    return f"{100 * level:.3g} %"
+
+
 def _significant(table: pd.DataFrame) -> str:
     """The significant lines of a comparison table, in words (or that there are none)."""
-    found = [v for v in table["verdict"] if not v.startswith(("no significant", "cannot tell"))]
+    found = [v for v in table["verdict"] if "(significant" in v]
     if not found:
         return "Significant differences: none at this number of files.\n"
     return "Significant differences:\n\n" + "".join(f"- {v}\n" for v in found)
@@ -83,13 +107,21 @@ def analysis_sections(frame: pd.DataFrame, md_table) -> list[str]:
     if len(table):
         parts += [
             "## Paired differences\n",
-            "Two systems (or two conditions) on the files both transcribed. Paired bootstrap: "
-            "files resampled together for both sides, the difference of pooled WERs and its "
-            f"{DEFAULT_LEVEL:.0%} interval; MAPSSWE: sclite's matched-pairs test on per-file "
-            "error counts. p-values are Holm-adjusted over every line of this table, and the "
-            f"verdict rests on the adjusted bootstrap p < {DEFAULT_ALPHA:g}." + rough + "\n",
-            md_table(table, percent=("wer a", "wer b")),
-            _significant(table),
+            "Two systems (or two conditions) on the files both transcribed. The verdict rests "
+            "on one test, the paired bootstrap: files resampled together for both sides, the "
+            "difference of pooled WERs (a − b) and its interval; its p-values are Holm-adjusted "
+            "over the lines of this table, and each interval is read at the level its adjusted "
+            "test is decided at (95 % for a table of one line, wider for more), so an interval "
+            f"excludes 0 exactly when the line says significant (p < {DEFAULT_ALPHA:g}). "
+            f"Lines with fewer than {files_to_test()} files say they are too few to test (the "
+            "test cannot reach significance with them) and are left out of the adjustment. "
+            "MAPSSWE, sclite's matched-pairs test on per-file error counts (a normal "
+            f"approximation), supports it from {FEW_FILES} files on. Where a difference is not "
+            "significant, the files needed are those at which the same test would detect the "
+            "measured difference with 80 % power, from the spread of the per-file differences "
+            "(stt_eval/report/analysis/power.py)." + rough + "\n",
+            *_by_kind(table, md_table),
+            _significant(comparisons(frame)),
         ]
     cp = intervals(frame, ("diarizer", "condition", "provider"), "cpwer")
     if len(cp):
