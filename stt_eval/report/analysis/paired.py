@@ -21,7 +21,7 @@ from stt_eval.metrics.stats import (
 from stt_eval.report.analysis.intervals import file_counts, ok_rows
 from stt_eval.report.memo import per_rows
 
-GRID = ("condition", "chunking", "merge")
+GRID = ("condition", "chunking", "merge", "channel_mode")
 """Columns that, with the provider, name one cell of the grid."""
 
 

@@ -14,9 +14,9 @@ from stt_eval.report.figures.labels import (
     one_setting,
     series_label,
     short_label,
-    systems,
 )
 from stt_eval.report.figures.style import PERCENT, Plot, colours, legend_outside, new_figure
+from stt_eval.report.systems import systems
 from stt_eval.report.tables import TOTAL, pooled
 
 KIND_MARKERS = {"white": "o", "pink": "s", "brown": "D", "babble": "^", "file": "v"}

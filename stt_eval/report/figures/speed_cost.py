@@ -7,8 +7,8 @@ import math
 
 import pandas as pd
 
-from stt_eval.report.figures.labels import systems
 from stt_eval.report.figures.style import PERCENT, Plot, colours, legend_outside, new_figure
+from stt_eval.report.systems import systems
 from stt_eval.report.tables import pooled, speed_and_cost
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<")
