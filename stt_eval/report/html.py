@@ -56,7 +56,7 @@ nav ol { columns: 2; font-size: .9rem; } code, pre { font: .85rem/1.35 ui-monosp
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
 .scroll { overflow-x: auto; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; font-size: .8rem; }
-th, td { border: 1px solid #d8d8d8; padding: .2rem .45rem; text-align: left; white-space: nowrap; }
+th, td { border: 1px solid #d8d8d8; padding: .2rem .45rem; text-align: left; }
 td.long { white-space: normal; min-width: 18em; max-width: 36em; }
 th { background: #f0f0f0; cursor: pointer; white-space: nowrap; position: relative; }
 th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
