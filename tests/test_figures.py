@@ -452,3 +452,26 @@ def test_the_heatmap_has_errors_at_cuts_beside_wer_and_the_baseline_on_its_scale
         if r.columns()["chunking"] == "10s/1s" and r.columns()["merge"] == "timestamp"
     )
     assert errors[0, 0] == by_hand
+
+
+def test_settings_that_do_not_cross_are_lines_not_a_sparse_heatmap():
+    """15 s / 3 s beside 30 s / 2 s are two points: a 2 × 2 heatmap would be half "not run"."""
+    rows = [
+        _row(s, "A", "clean", subs=e, n=20, chunking=c, merge=m, boundary_errors=b)
+        for s in ("s1", "s2")
+        for c, m, e, b in (
+            ("none", "none", 1, None),
+            ("15s/3s", "timestamp", 2, 1),
+            ("30s/2s", "timestamp", 3, 2),
+        )
+    ]
+    plot = chunking_heatmap(rows_frame(rows))
+    assert plot.name == "chunking_by_length"
+    assert not any(ax.images for ax in plot.figure.axes)
+    wer_ax = plot.figure.axes[0]
+    assert sorted(
+        line.get_label() for line in wer_ax.get_lines() if line.get_marker() != "None"
+    ) == [
+        "timestamp, 2 s overlap",
+        "timestamp, 3 s overlap",
+    ]

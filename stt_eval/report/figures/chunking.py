@@ -53,11 +53,17 @@ def chunking_heatmap(frame: pd.DataFrame) -> Plot | None:
         return None
     table = chunk_table(frame)
     cells = table[table["chunk_s"].notna()]
-    panels = cells.groupby(["provider", "merge", "planner"], sort=False)
-    square = any(g["chunk_s"].nunique() > 1 and g["overlap_s"].nunique() > 1 for _, g in panels)
-    if square:
+    if any(_crossed(g) for _, g in cells.groupby(["provider", "merge", "planner"], sort=False)):
         return Plot("chunking_heatmap", TITLE, _heatmaps(table, cells), table)
     return Plot("chunking_by_length", TITLE, _lines(table, cells), table)
+
+
+def _crossed(part: pd.DataFrame) -> bool:
+    """Whether a panel's settings cross: a length at two overlaps and an overlap at two lengths
+    (15 s / 3 s beside 30 s / 2 s is two points, not a grid)."""
+    per_length = part.groupby("chunk_s")["overlap_s"].nunique()
+    per_overlap = part.groupby("overlap_s")["chunk_s"].nunique()
+    return bool(len(part)) and per_length.max() > 1 and per_overlap.max() > 1
 
 
 def _grid(part: pd.DataFrame, column: str, scale: float) -> tuple[np.ndarray, list, list]:

@@ -70,16 +70,16 @@ def whisker(rate: float, low: float, high: float, files: int) -> tuple[float, fl
 
 def direct_labels(ax, items, gap_pt: float = 11.0) -> None:
     """Write each ``(x, y, text, colour)`` right of its point instead of a legend, moved up
-    just enough that no two labels overlap (call once the y limits are set)."""
+    just enough that no two labels at one x overlap (call once the y limits are set)."""
     height_pt = ax.get_window_extent().height * 72 / ax.figure.dpi
     low, high = ax.get_ylim()
     per_unit = height_pt / (high - low) if high > low else 1.0
     shown = sorted((i for i in items if i[1] == i[1]), key=lambda i: i[1])  # NaN: not drawn
-    floor = -float("inf")
+    floors: dict[float, float] = {}
     for x, y, text, colour in shown:
         wanted = y * per_unit
-        at = max(wanted, floor + gap_pt)
-        floor = at
+        at = max(wanted, floors.get(x, -float("inf")) + gap_pt)
+        floors[x] = at
         ax.annotate(
             text,
             (x, y),
