@@ -475,3 +475,23 @@ def test_settings_that_do_not_cross_are_lines_not_a_sparse_heatmap():
         "timestamp, 2 s overlap",
         "timestamp, 3 s overlap",
     ]
+
+
+def test_native_diarization_of_sixteen_settings_has_a_tellable_bar_per_system():
+    speakers = dict(
+        diarizer="provider",
+        der_missed_s=1.0,
+        der_false_alarm_s=0.5,
+        der_confusion_s=1.0,
+        der_total_s=10.0,
+        cp_ref_words=60,
+        cp_subs=5,
+        cp_dels=0,
+        cp_ins=0,
+        cp_errors=5,
+    )
+    rows = [flat_row(**{**r.columns(), **speakers}) for r in sixteen_settings()]
+    plot = der_by_condition(rows_frame(rows))
+    right = plot.figure.axes[1]
+    series = _series(right)
+    assert len(series) == 1 + 17 == len(set(series))  # JER, and cpWER of each system

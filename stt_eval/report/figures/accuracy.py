@@ -17,6 +17,7 @@ from stt_eval.report.figures.labels import (
 )
 from stt_eval.report.figures.style import (
     COLOURS,
+    HATCHES,
     PERCENT,
     Plot,
     colours,
@@ -32,8 +33,6 @@ from stt_eval.report.tables import TOTAL, pooled
 KIND_MARKERS = {"white": "o", "pink": "s", "brown": "D", "babble": "^", "file": "v"}
 KIND_LINES = {"white": "-", "pink": "--", "brown": "-.", "babble": ":", "file": (0, (1, 3))}
 """How WER vs SNR draws each noise kind: its marker and its line."""
-HATCHES = ("", "//", "..", "xx")
-"""Bars beyond the 8th colour are hatched, so no two bars of a group look alike."""
 
 BY = ["provider", "condition"]
 
@@ -197,10 +196,15 @@ def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
             label=f"{provider} · {series}",
             zorder=3,
         )
-        if "wer_low" in part and part["wer_low"].notna().any():
+        several = (part["files"] >= 2).to_numpy()  # one file: no interval, said as n=1
+        for xx, yy in zip(x[~several], y[~several]):
+            ax.annotate("n=1", (xx, yy), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        if "wer_low" in part and part["wer_low"].notna().any() and several.any():
             low, high = PERCENT * part["wer_low"], PERCENT * part["wer_high"]
             if len(part) > 1:
-                ax.fill_between(x, low, high, color=colour[provider], alpha=0.12, lw=0)
+                ax.fill_between(
+                    x, low, high, where=several, color=colour[provider], alpha=0.12, lw=0
+                )
             else:
                 ax.errorbar(
                     x,

@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
+HATCHES = ("", "//", "..", "xx")
+"""Bars beyond the 8th colour are hatched, so no two bars of a group look alike."""
 PERCENT = 100.0
 """Rates are drawn in percent."""
 
