@@ -25,6 +25,7 @@ from stt_eval.report.figures.speed_cost import cost_vs_wer, pareto, speed_vs_wer
 from stt_eval.run.directory import rows_frame
 
 from .conftest import flat_row
+from .test_settings_apart import NATIVE_SPEAKERS
 
 WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"
 BABBLE10 = "noise(kind=babble, snr_db=10)"
@@ -478,19 +479,7 @@ def test_settings_that_do_not_cross_are_lines_not_a_sparse_heatmap():
 
 
 def test_native_diarization_of_sixteen_settings_has_a_tellable_bar_per_system():
-    speakers = dict(
-        diarizer="provider",
-        der_missed_s=1.0,
-        der_false_alarm_s=0.5,
-        der_confusion_s=1.0,
-        der_total_s=10.0,
-        cp_ref_words=60,
-        cp_subs=5,
-        cp_dels=0,
-        cp_ins=0,
-        cp_errors=5,
-    )
-    rows = [flat_row(**{**r.columns(), **speakers}) for r in sixteen_settings()]
+    rows = [flat_row(**{**r.columns(), **NATIVE_SPEAKERS}) for r in sixteen_settings()]
     plot = der_by_condition(rows_frame(rows))
     right = plot.figure.axes[1]
     series = _series(right)

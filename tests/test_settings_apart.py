@@ -16,6 +16,19 @@ from .conftest import flat_row
 
 SETTINGS = (("none", "none", 1), ("10s/2s", "timestamp", 4), ("20s/4s", "text-align", 7))
 CONDITIONS = ("clean", "noise(kind=white, snr_db=10)")
+NATIVE_SPEAKERS = dict(
+    diarizer="provider",
+    der_missed_s=1.0,
+    der_false_alarm_s=0.5,
+    der_confusion_s=1.0,
+    der_total_s=10.0,
+    cp_ref_words=20,
+    cp_subs=2,
+    cp_dels=0,
+    cp_ins=0,
+    cp_errors=2,
+)
+"""A provider's own speaker turns: DER and cpWER counts a row carries."""
 
 
 def _rows(**extra):
@@ -127,19 +140,7 @@ def test_mix_and_split_are_apart_in_every_table():
 
 
 def test_native_diarization_and_cpwer_are_per_setting():
-    extra = dict(
-        diarizer="provider",
-        der_missed_s=1.0,
-        der_false_alarm_s=0.0,
-        der_confusion_s=1.0,
-        der_total_s=10.0,
-        cp_ref_words=20,
-        cp_subs=2,
-        cp_dels=0,
-        cp_ins=0,
-        cp_errors=2,
-    )
-    frame = rows_frame(_rows(**extra))
+    frame = rows_frame(_rows(**NATIVE_SPEAKERS))
     der = pooled_der(frame)
     names = set(der["diarizer"])
     assert names == {
