@@ -96,7 +96,8 @@ def _heatmaps(table: pd.DataFrame, cells: pd.DataFrame):
                 & (cells["planner"] == planner)
             ]
             if part.empty:
-                ax.set_axis_off(), bx.set_axis_off()
+                ax.set_axis_off()
+                bx.set_axis_off()
                 continue
             grid, lengths, overlaps = _grid(part, "wer", PERCENT)
             shown = np.vstack([np.full((1, len(overlaps)), base), grid])
