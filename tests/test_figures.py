@@ -25,6 +25,7 @@ from stt_eval.report.figures.speed_cost import cost_vs_wer, pareto, speed_vs_wer
 from stt_eval.run.directory import rows_frame
 
 from .conftest import flat_row
+from .test_settings_apart import NATIVE_SPEAKERS
 
 WHITE10, WHITE20 = "noise(kind=white, snr_db=10)", "noise(kind=white, snr_db=20)"
 BABBLE10 = "noise(kind=babble, snr_db=10)"
@@ -177,9 +178,15 @@ def test_chunking_heatmap_pools_each_setting_and_sums_boundary_errors():
     assert _value(data, "chunk_s", chunking="20s/1s") == 20.0
     assert _value(data, "overlap_s", chunking="10s/2s") == 2.0
     assert math.isnan(_value(data, "chunk_s", chunking="none"))
-    assert len(plot.figure.axes) == 2 + 1  # a panel per merge strategy, and the colour bar
-    texts = [t.get_text() for t in plot.figure.axes[0].texts]
-    assert f"{100 * _wer(rows, chunking='10s/2s'):.1f} %\n4 at cuts" in texts
+    # no panel has both length and overlap varying: lines, not one-row heatmaps
+    assert plot.name == "chunking_by_length"
+    wer_ax, errors_ax = plot.figure.axes
+    assert not wer_ax.images
+    texts = [t.get_text() for t in wer_ax.texts]
+    assert f"unchunked: {100 * _wer(rows, chunking='none'):.1f} %" in texts
+    assert f"timestamp, 2 s overlap: {100 * _wer(rows, chunking='10s/2s'):.1f} %" in texts
+    lines = {line.get_label(): line for line in errors_ax.get_lines()}
+    assert list(lines["timestamp, 2 s overlap"].get_ydata()) == [4]
 
 
 def test_speed_and_cost_scatters_mark_the_pareto_frontier():
@@ -321,5 +328,159 @@ def test_a_noise_file_missing_here_still_labels_its_condition_noise():
     snr = wer_vs_snr(frame).data
     assert set(snr.loc[snr["condition"] == FILE10, "series"]) == {"file noise"}
     assert _value(snr, "nominal_snr_db", provider="A", condition=FILE10) == 10.0
-    ticks = [t.get_text() for t in wer_overview(frame).figure.axes[0].get_xticklabels()]
-    assert "file noise 10 dB" in ticks
+    titles = [ax.get_title() for ax in wer_overview(frame).figure.axes]
+    assert "file noise 10 dB" in titles
+
+
+LENGTHS, OVERLAPS, MERGES = (10, 15, 20, 30), (1, 2), ("timestamp", "text-align")
+
+
+def sixteen_settings(files: int = 4) -> list:
+    """A chunking grid of 16 settings (4 lengths × 2 overlaps × 2 merges) and unchunked, of one
+    provider over clean and white noise; WER falls with the chunk length. 30s/2s text-align has
+    a single file: its rates pool one file, so they have no interval."""
+    rows = []
+    for c, (length, overlap, merge) in enumerate(
+        (length, overlap, merge) for merge in MERGES for length in LENGTHS for overlap in OVERLAPS
+    ):
+        for k, condition in enumerate(("clean", WHITE10)):
+            for f in range(files):
+                if (length, overlap, merge) == (30, 2, "text-align") and f:
+                    continue
+                errors = (40 - length) // 5 + k * 3 + f % 2 + (c % 3)
+                rows.append(
+                    _row(
+                        f"s{f}",
+                        "faster-whisper",
+                        condition,
+                        subs=errors,
+                        n=60,
+                        chunking=f"{length}s/{overlap}s",
+                        merge=merge,
+                        boundary_errors=errors // 2,
+                        snr_db=10.0 if k else None,
+                        audio_s=30.0,
+                        latency_s=length / 10,
+                    )
+                )
+    for k, condition in enumerate(("clean", WHITE10)):
+        for f in range(files):
+            rows.append(
+                _row(
+                    f"s{f}",
+                    "faster-whisper",
+                    condition,
+                    subs=1 + k,
+                    n=60,
+                    chunking="none",
+                    merge="none",
+                    snr_db=10.0 if k else None,
+                    audio_s=30.0,
+                    latency_s=2.0,
+                )
+            )
+    return rows
+
+
+def _series(ax) -> list[tuple[str, str]]:
+    """The (colour, marker) of each labelled series of a panel: lines with markers, and bar
+    groups (colour, hatch)."""
+    from matplotlib.colors import to_hex
+
+    out = [
+        (to_hex(line.get_color()), str(line.get_marker()))
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_") and line.get_marker() not in (None, "None", "")
+    ]
+    for bars in ax.containers:
+        if bars.get_label() and not bars.get_label().startswith("_") and hasattr(bars, "patches"):
+            first = bars.patches[0]
+            out.append((to_hex(first.get_facecolor()), str(first.get_hatch())))
+    return out
+
+
+def test_sixteen_settings_stay_tellable_in_every_panel():
+    frame = rows_frame(sixteen_settings())
+    made = plots(frame)
+    names = [p.name for p in made]
+    assert "wer_overview" in names and "chunking_heatmap" in names
+    for plot in made:
+        for ax in plot.figure.axes:
+            series = _series(ax)
+            assert len(series) == len(set(series)), (plot.name, ax.get_title(), series)
+    overview = next(p for p in made if p.name == "wer_overview")
+    clean = overview.figure.axes[0]
+    assert len(_series(clean)) == 17  # 16 settings and unchunked, each its own series
+    ticks = [t.get_text() for t in clean.get_yticklabels()]
+    assert "faster-whisper · 30s/2s text-align" in ticks and len(set(ticks)) == 17
+
+
+def test_a_one_file_system_is_labelled_n1_and_draws_no_whisker():
+    frame = rows_frame(sixteen_settings())
+    plot = wer_overview(frame)
+    data = plot.data
+    one = data[data["provider"] == "faster-whisper · 30s/2s text-align"]
+    assert set(one["files"]) == {1}
+    clean = plot.figure.axes[0]
+    texts = [t.get_text() for t in clean.texts]
+    wer = 100 * float(one.loc[one["condition"] == "clean", "wer"].iloc[0])
+    assert f"{wer:.1f} % n=1" in texts
+    assert sum(t.endswith("n=1") for t in texts) == 1
+    # a whisker for each system of 2+ files whose interval has a width, none for the single file
+    part = data[data["condition"] == "clean"]
+    wide = (part["files"] >= 2) & (part["wer_high"] > part["wer_low"])
+    assert len([c for c in clean.containers if c.has_xerr]) == wide.sum() >= 15
+
+
+def test_the_heatmap_has_errors_at_cuts_beside_wer_and_the_baseline_on_its_scale():
+    rows = sixteen_settings()
+    plot = chunking_heatmap(rows_frame(rows))
+    fig = plot.figure
+    images = [ax for ax in fig.axes if ax.images]
+    # per merge: a WER heatmap and an errors heatmap
+    assert len(images) == 4
+    wer_ax = images[0]
+    grid = wer_ax.images[0].get_array()
+    assert grid.shape == (len(LENGTHS) + 1, len(OVERLAPS))  # + the unchunked row
+    unchunked = 100 * _wer(rows, chunking="none")
+    assert list(grid[0]) == pytest.approx([unchunked] * len(OVERLAPS))
+    assert wer_ax.images[0].get_clim() == (0, pytest.approx(100 * plot.data["wer"].max()))
+    assert f"unchunked {unchunked:.1f} %" in [t.get_text() for t in wer_ax.texts]
+    errors = images[1].images[0].get_array()
+    by_hand = sum(
+        r.columns()["boundary_errors"]
+        for r in rows
+        if r.columns()["chunking"] == "10s/1s" and r.columns()["merge"] == "timestamp"
+    )
+    assert errors[0, 0] == by_hand
+
+
+def test_settings_that_do_not_cross_are_lines_not_a_sparse_heatmap():
+    """15 s / 3 s beside 30 s / 2 s are two points: a 2 × 2 heatmap would be half "not run"."""
+    rows = [
+        _row(s, "A", "clean", subs=e, n=20, chunking=c, merge=m, boundary_errors=b)
+        for s in ("s1", "s2")
+        for c, m, e, b in (
+            ("none", "none", 1, None),
+            ("15s/3s", "timestamp", 2, 1),
+            ("30s/2s", "timestamp", 3, 2),
+        )
+    ]
+    plot = chunking_heatmap(rows_frame(rows))
+    assert plot.name == "chunking_by_length"
+    assert not any(ax.images for ax in plot.figure.axes)
+    wer_ax = plot.figure.axes[0]
+    assert sorted(
+        line.get_label() for line in wer_ax.get_lines() if line.get_marker() != "None"
+    ) == [
+        "timestamp, 2 s overlap",
+        "timestamp, 3 s overlap",
+    ]
+
+
+def test_native_diarization_of_sixteen_settings_has_a_tellable_bar_per_system():
+    rows = [flat_row(**{**r.columns(), **NATIVE_SPEAKERS}) for r in sixteen_settings()]
+    plot = der_by_condition(rows_frame(rows))
+    right = plot.figure.axes[1]
+    series = _series(right)
+    assert len(series) == 1 + 17 == len(set(series))  # JER, and cpWER of each system

@@ -124,3 +124,67 @@ def test_the_report_opens_offline_sorts_and_runs_no_injected_script(browser, tmp
     shot = artifacts / "report.png"
     assert browser.save_screenshot(str(shot))
     print(f"screenshot of report.html: {shot}")
+
+
+OVERFLOW = """
+const page = document.documentElement;
+const out = {page: page.scrollWidth - page.clientWidth, tables: [], figures: []};
+document.querySelectorAll("table").forEach(function (t) {
+  const box = t.closest("div.scroll") || t.parentElement;
+  const heads = t.querySelectorAll("thead th");
+  const last = heads[heads.length - 1].getBoundingClientRect();
+  out.tables.push({
+    head: Array.from(heads).map(h => h.textContent).join(" | ").slice(0, 80),
+    over: box.scrollWidth - box.clientWidth,
+    lastRight: last.right - Math.min(box.getBoundingClientRect().right, window.innerWidth),
+    shown: t.closest("details:not([open])") === null,
+  });
+});
+document.querySelectorAll("figure").forEach(function (f) {
+  const img = f.querySelector("img");
+  out.figures.push({
+    id: f.id,
+    over: f.scrollWidth - f.clientWidth,
+    img: img.getBoundingClientRect().right - f.getBoundingClientRect().right,
+  });
+});
+return out;
+"""
+"""Per table and figure: how far it reaches past its container (0 or less: it fits), and how
+far its last column's right edge is past what the reader sees without scrolling."""
+
+
+@pytest.mark.slow
+def test_a_sixteen_setting_chunk_run_fits_a_laptop_screen(browser, tmp_path):
+    """At 1366 px, a report of 16 chunk settings overflows nowhere: no table or figure is wider
+    than its container and every table's last column (a verdict, say) is in view."""
+    from stt_eval.run.directory import EXPERIMENT_FILE, ROWS_FILE, append_rows, write_results
+
+    from .test_figures import sixteen_settings
+
+    rows = sixteen_settings()
+    run_dir = tmp_path / "chunks16"
+    run_dir.mkdir()
+    append_rows(run_dir / ROWS_FILE, rows)
+    write_results(run_dir, rows)
+    (run_dir / EXPERIMENT_FILE).write_text(json.dumps({"experiment": {"name": "chunks16"}}))
+    html_path, *_ = report(run_dir)
+    browser.set_window_size(1366, 900)
+    browser.get(html_path.as_uri())
+    width = browser.execute_script("return window.innerWidth")
+    assert 1300 <= width <= 1366
+
+    found = browser.execute_script(OVERFLOW)
+    assert found["page"] <= 0
+    assert len(found["figures"]) >= 3
+    assert [f for f in found["figures"] if f["over"] > 0 or f["img"] > 0.5] == []
+    shown = [t for t in found["tables"] if t["shown"]]
+    assert len(shown) >= 5
+    wide = [t for t in shown if t["over"] > 0 or t["lastRight"] > 0.5]
+    assert wide == [], "\n".join(map(str, wide))
+
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1366, min(height, 16000))
+    shot = tmp_path / "report-16-settings-1366px.png"
+    assert browser.save_screenshot(str(shot))
+    print(f"screenshot of report.html at 1366 px: {shot}")

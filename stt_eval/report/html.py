@@ -56,9 +56,9 @@ code, pre { font: .85rem/1.35 ui-monospace, monospace; }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
 .scroll { overflow-x: auto; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; font-size: .8rem; }
-th, td { border: 1px solid #d8d8d8; padding: .2rem .45rem; text-align: left; white-space: nowrap; }
+th, td { border: 1px solid #d8d8d8; padding: .2rem .45rem; text-align: left; }
 td.long { white-space: normal; min-width: 18em; max-width: 36em; }
-th { background: #f0f0f0; cursor: pointer; white-space: nowrap; position: relative; }
+th { background: #f0f0f0; cursor: pointer; position: relative; }
 th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.total td { font-weight: 600; background: #fafafa; }

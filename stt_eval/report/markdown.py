@@ -16,6 +16,7 @@ from stt_eval.report.analysis.sections import analysis_sections, ci
 from stt_eval.report.groups import Contents, Group, anchor, grouped
 from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
 from stt_eval.report.mix_vs_split import mix_vs_split
+from stt_eval.report.systems import systems
 from stt_eval.report.tables import (
     TOTAL,
     failures,
@@ -142,8 +143,9 @@ def summary_blocks(
         "## Pooled WER\n",
         f"Text normalizer: `{normalizer}` (applied to references and hypotheses alike). "
         "WER = (S + D + I) / N pooled over files; S/D/I from a unit-cost alignment (jiwer). "
-        "A TOTAL row pools all of a provider's rows above it (counts added, rate from the sums); "
-        "there is none across providers. 95 % CI: the rate's "
+        "A TOTAL row pools a provider's rows above it at one setting (counts added, rate from "
+        "the sums); there is none across providers, chunk settings or channel modes. 95 % CI: "
+        "the rate's "
         f"{DEFAULT_LEVEL:.0%} confidence interval from resampling files (per-file bootstrap, "
         "stt_eval/metrics/stats.py); – with fewer than 2 files.\n",
         Table(total),
@@ -159,17 +161,10 @@ def summary_blocks(
             Table(speed, percent=("cached",)),
         ]
     if "condition" in by and frame["condition"].nunique() > 1:
-        cells = with_intervals(
-            pooled(frame, ["provider", "condition"]), frame, ["provider", "condition"]
-        )
-        cells["cell"] = [
-            f"{100 * w:.1f} % {ci(lo, hi)}" if not math.isnan(w) else "–"
-            for w, lo, hi in zip(cells["wer"], cells["wer_low"], cells["wer_high"])
+        parts += [
+            "## WER by condition (with 95 % interval)\n",
+            Table(by_condition(frame), percent=()),
         ]
-        pivot = cells.pivot(index="condition", columns="provider", values="cell")
-        order = [*dict.fromkeys(frame["condition"]), TOTAL]
-        pivot = pivot.reindex([c for c in order if c in pivot.index]).reset_index()
-        parts += ["## WER by condition (with 95 % interval)\n", Table(pivot, percent=())]
     der = pooled_der(frame)
     if len(der):
         der = with_ci(der, frame, ["diarizer", "condition"], ("der", "jer"))
@@ -230,6 +225,27 @@ def summary_blocks(
     if len(bad):
         parts += [f"## Failures ({len(bad)})\n", Table(bad)]
     return parts
+
+
+def by_condition(frame: pd.DataFrame) -> pd.DataFrame:
+    """Pooled WER and interval per system (provider at one setting) × condition: conditions
+    down and systems across, or systems down when there are more of them than conditions (a
+    16-setting chunk run stays as wide as its conditions)."""
+    named = systems(frame)
+    cells = with_intervals(
+        pooled(named, ["provider", "condition"]), named, ["provider", "condition"]
+    )
+    cells["cell"] = [
+        f"{100 * w:.1f} % {ci(lo, hi)}" if not math.isnan(w) else "–"
+        for w, lo, hi in zip(cells["wer"], cells["wer_low"], cells["wer_high"])
+    ]
+    pivot = cells.pivot(index="condition", columns="provider", values="cell")
+    order = [*dict.fromkeys(frame["condition"]), TOTAL]
+    pivot = pivot.reindex([c for c in order if c in pivot.index])
+    names = list(dict.fromkeys(named["provider"]))
+    if len(names) > len(pivot.index.drop(TOTAL, errors="ignore")):
+        return pivot.T.reindex(names).rename_axis("system").reset_index().rename_axis(None, axis=1)
+    return pivot.reset_index().rename_axis(None, axis=1)
 
 
 def warnings_table(frame: pd.DataFrame, shown: int = 5) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from stt_eval.report.systems import by_setting
 from stt_eval.report.tables import columns, rates
 
 KEY = ["provider", "condition", "setup"]
@@ -30,16 +31,17 @@ def _setup(frame: pd.DataFrame) -> pd.Series:
 
 
 def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per provider × condition × setup: files, failures, WER, cpWER, DER, JER,
+    """One row per provider × condition × setup (× chunk setting, when several): files, failures, WER, cpWER, DER, JER,
     cross-talk words (and per reference word), audio minutes sent and list price."""
     if "channel_mode" not in frame or not (frame["channel_mode"] == "split").any():
         return pd.DataFrame()
     split_ids = set(frame.loc[frame["channel_mode"] == "split", "sample_id"])
     rows = frame[frame["sample_id"].isin(split_ids)].copy()
     rows["setup"] = _setup(rows)
+    key = by_setting(rows, KEY, skip=("channel_mode",))  # the setup says the mode
     ok = rows["status"] == "ok"
     speakers = columns("der", "jer", "cpwer")
-    data = rows[KEY].assign(
+    data = rows[key].assign(
         files=ok.astype(int),
         failed=(~ok).astype(int),
         der_rows=(ok & rows["der_total_s"].notna()).astype(int),
@@ -51,7 +53,7 @@ def mix_vs_split(frame: pd.DataFrame) -> pd.DataFrame:
         **{c: rows[c].where(ok, 0) for c in columns("words")},
         **{c: rows[c].where(ok).astype(float).fillna(0) for c in speakers},
     )
-    grouped = data.groupby(KEY, sort=False)
+    grouped = data.groupby(key, sort=False)
     sums = grouped.sum(numeric_only=True)
     sums["cost_usd"] = grouped["cost_usd"].sum(min_count=1)
     out = sums[["files", "failed"]].copy()

@@ -7,11 +7,13 @@ value object from the sums and reads the rate from it by name (:func:`rates`, fr
 rate is ever an average of rates.
 
 TOTAL rows, as in pyannote.metrics' ``report()``: the first grouping column names what is
-compared (the provider; the diarizer for DER). Each of its values that has more than one row
-gets a TOTAL row right after them, pooling those rows; its other grouping columns read
-``TOTAL``. There is no TOTAL across providers: pooled over different systems, it would describe
-none of them. In a TOTAL row every count, ``files`` and ``failed`` included, is the sum of the
-rows above it.
+compared (the provider; the diarizer for DER), at one setting (chunking, merge, channel mode:
+:mod:`stt_eval.report.systems`). Each system that has more than one row gets a TOTAL row right
+after them, pooling those rows (its conditions, say); its other grouping columns read
+``TOTAL``. There is no TOTAL across providers or across settings: pooled over different systems,
+or over 16 chunk settings of the same audio, it would describe none of them. Every table groups
+by each setting that varies in the run, asked or not (:func:`~stt_eval.report.systems.by_setting`).
+In a TOTAL row every count, ``files`` and ``failed`` included, is the sum of the rows above it.
 
 A rate whose counts a row does not carry (rows written before JER components were stored) is
 NaN, shown as "–": it is never estimated. A row read back from ``rows.jsonl`` with only part of
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from stt_eval.metrics.registry import METRICS, rate
+from stt_eval.report.systems import SETTINGS, by_setting, system_names
 from stt_eval.types import CHANNELS_DIARIZER
 
 TOTAL = "TOTAL"
@@ -126,8 +129,9 @@ def _transcripts(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
 
 def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.DataFrame:
     """Pooled WER/CER with S/D/I per group of rows, plus file and failure counts; with `total`,
-    a TOTAL row per value of ``by[0]`` pooling its groups (see the module docstring)."""
-    by = list(by)
+    a TOTAL row per system (``by[0]`` at one setting) pooling its groups (see the module
+    docstring). Settings that vary in ``frame`` are grouping columns even when not asked."""
+    by = by_setting(frame, by)
     frame = _transcripts(frame, by)
     done = frame["status"] == "ok"
     ok = done & (frame["ref_words"] > 0)  # no reference word: WER undefined, not 100 %
@@ -142,7 +146,8 @@ def pooled(frame: pd.DataFrame, by: Sequence[str], total: bool = True) -> pd.Dat
     rows["boundary_errors"] = boundary.fillna(0)
     rows["boundary_rows"] = boundary.notna().astype(int)
     summed = [*counts, "files", "failed", "no_ref_words", "boundary_errors", "boundary_rows"]
-    out = _pool(rows, by, summed, by[:1], total)
+    system = [by[0], *(c for c in by[1:] if c in SETTINGS)]
+    out = _pool(rows, by, summed, system, total)
     out["wer"] = rates(out, "wer")
     out["cer"] = rates(out, "cer")
     for col in (*counts, "files", "failed", "no_ref_words"):
@@ -196,9 +201,10 @@ def per_file(frame: pd.DataFrame, total: bool = False) -> pd.DataFrame:
 
 
 def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per provider: audio transcribed, request latency, RTFx (audio seconds / latency seconds,
-    pooled), HTTP retries, list price (total and per audio hour; NaN when a price is unknown)
-    and the share served from the cache. Cached rows keep what was measured when they were made."""
+    """Per provider (and setting, when the run has several): audio transcribed, request latency,
+    RTFx (audio seconds / latency seconds, pooled), HTTP retries, list price (total and per audio
+    hour; NaN when a price is unknown) and the share served from the cache. Cached rows keep what
+    was measured when they were made."""
     ok = _transcripts(frame[frame["status"] == "ok"])
     if ok.empty:
         return pd.DataFrame()
@@ -209,7 +215,7 @@ def speed_and_cost(frame: pd.DataFrame) -> pd.DataFrame:
         cached=_column(ok, "cached").fillna(False).astype(int),
         transcripts=1,
     )
-    groups = ok.groupby("provider", sort=False)
+    groups = ok.groupby(by_setting(ok, ["provider"]), sort=False)
     out = groups[["transcripts", "audio_s", "latency_s", "retries", "cached"]].sum()
     out["cost_usd"] = (
         groups["cost_usd"].sum(min_count=1).where(groups["cost_usd"].count() == groups.size())
@@ -277,8 +283,7 @@ def pooled_der(
     rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
     if rows.empty:
         return pd.DataFrame()
-    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
-    rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
+    rows = own_diarizers(rows)
     der_rows = rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
     der_rows = _counts_or_missing(der_rows, "jer")
     der_rows["files"] = _first(der_rows, [*by, "sample_id"])
@@ -293,7 +298,7 @@ def pooled_der(
     if cp.empty:
         return out
     # cpWER is not de-duplicated: the words, so the speaker-attributed errors, are the provider's
-    cp = _counts_or_missing(cp, "cpwer")
+    cp = _counts_or_missing(cp.assign(provider=system_names(cp)), "cpwer")
     system = [by[0], "provider"]
     cp_sums = _pool(
         cp, [*by, "provider"], [*columns("cpwer"), "cpwer_missing"], system, total, False
@@ -302,6 +307,15 @@ def pooled_der(
     wide = cp_sums.pivot(index=by, columns="provider", values="cpwer")
     wide.columns = [f"cpwer {c}" for c in wide.columns]
     return out.merge(wide.reset_index(), on=by, how="left")
+
+
+def own_diarizers(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a provider's own speakers (native diarization, or channels) named
+    ``<diarizer>:<system>``: they come from that system's words, so from its setting too; a
+    local diarizer's turns are the clip's whatever the provider or setting."""
+    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))
+    label = rows["diarizer"] + ":" + system_names(rows)
+    return rows.assign(diarizer=rows["diarizer"].where(~own, label))
 
 
 def _counts_or_missing(rows: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from stt_eval.metrics.registry import METRICS
 from stt_eval.metrics.stats import DEFAULT_LEVEL, DEFAULT_RESAMPLES
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.report.analysis.intervals import interval_of, ok_rows
+from stt_eval.report.systems import by_setting
 
 # --------------------------------------------------------------------------- terms
 
@@ -29,6 +30,7 @@ def terms_table(
 ) -> pd.DataFrame:
     """Domain-term recall and TER (with their intervals), precision and false alarms per
     group; empty when no sample lists terms."""
+    by = by_setting(frame, by)
     ok = ok_rows(frame)
     if ok.empty or "term_ref" not in ok or not ok["term_ref"].fillna(0).sum():
         return pd.DataFrame()
@@ -93,6 +95,7 @@ def review_summary(
     """Per group: words with a confidence, their error rate below and at-or-above
     ``threshold``, the share of words a review below it would read and of errors it would
     catch, and the expected calibration error."""
+    by = by_setting(frame, by)
     records = []
     for key, bins in confidence_bins(frame, by).items():
         key = key if isinstance(key, tuple) else (key,)
@@ -115,6 +118,7 @@ def review_summary(
 def review_curve(frame: pd.DataFrame, by: Sequence[str] = ("provider",)) -> pd.DataFrame:
     """Long table: per group and threshold (bin edges), the share of words reviewed and the
     share of errors caught."""
+    by = by_setting(frame, by)
     records = []
     for key, bins in confidence_bins(frame, by).items():
         key = key if isinstance(key, tuple) else (key,)
@@ -132,6 +136,7 @@ def review_curve(frame: pd.DataFrame, by: Sequence[str] = ("provider",)) -> pd.D
 
 def reliability(frame: pd.DataFrame, by: Sequence[str] = ("provider",)) -> pd.DataFrame:
     """Long table: per group and confidence bin, words, mean confidence and accuracy."""
+    by = by_setting(frame, by)
     records = []
     for key, bins in confidence_bins(frame, by).items():
         key = key if isinstance(key, tuple) else (key,)
@@ -158,6 +163,7 @@ def top_edits(
 ) -> pd.DataFrame:
     """The ``n`` most frequent substitutions (``ref → hyp``), deletions or insertions per group,
     with their count and share of that group's edits of the kind."""
+    by = by_setting(frame, by)
     column = EDIT_COLUMNS.get(kind)
     if column is None:
         raise ValueError(f"unknown edit kind {kind!r}; choose one of: {', '.join(EDIT_COLUMNS)}")
@@ -180,6 +186,7 @@ def flags_table(frame: pd.DataFrame, by: Sequence[str] = ("provider", "condition
     """Per group: transcripts, the utterance error rate (share of transcripts with at least one
     error: per file for whole recordings, per utterance when each row is one) and how many
     transcripts carry each flag of :data:`stt_eval.metrics.errors.FLAGS`."""
+    by = by_setting(frame, by)
     ok = ok_rows(frame)
     if ok.empty:
         return pd.DataFrame()

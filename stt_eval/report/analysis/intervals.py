@@ -16,8 +16,8 @@ from stt_eval.metrics.stats import (
     seed_for,
 )
 from stt_eval.report.memo import per_rows
-from stt_eval.report.tables import TOTAL, _transcripts
-from stt_eval.types import CHANNELS_DIARIZER
+from stt_eval.report.systems import SETTINGS, by_setting
+from stt_eval.report.tables import TOTAL, _transcripts, own_diarizers
 
 
 def ok_rows(frame: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -68,6 +68,7 @@ def with_intervals(
     """``table`` (a pooled table grouped by ``by``, TOTAL rows included) with ``<metric>_low``
     and ``<metric>_high`` on every row: the per-file bootstrap interval of its pooled rate
     (for ``der``, over :func:`der_rows`, as :func:`~stt_eval.report.tables.pooled_der` pools)."""
+    by = [c for c in by_setting(frame, by) if c in table]  # as the pooled table grouped
     ok = ok_rows(frame, by)
     out = table.copy()
     for metric in metrics:
@@ -91,9 +92,7 @@ def der_rows(frame: pd.DataFrame) -> pd.DataFrame:
     if "der_total_s" not in frame:
         return frame.iloc[0:0]
     rows = frame[(frame["status"] == "ok") & frame["der_total_s"].notna()].copy()
-    own = rows["diarizer"].isin(("provider", CHANNELS_DIARIZER))  # from the provider's words
-    rows["diarizer"] = rows["diarizer"].where(~own, rows["diarizer"] + ":" + rows["provider"])
-    return rows.drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
+    return own_diarizers(rows).drop_duplicates(["sample_id", "condition", "chunking", "diarizer"])
 
 
 @per_rows
@@ -108,6 +107,7 @@ def intervals(
     """Long table: per group of ``by``, files, the pooled rate and its interval. DER rows are
     de-duplicated per diarizer (see :func:`der_rows`)."""
     rows = der_rows(frame) if metric == "der" else ok_rows(frame)
+    by = by_setting(rows, by, skip=SETTINGS if metric == "der" else ())  # DER: by diarizer
     columns = rate(metric)[0].column_names
     if rows.empty or any(c not in rows for c in columns) or rows[columns[0]].isna().all():
         return pd.DataFrame()

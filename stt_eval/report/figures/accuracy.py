@@ -14,9 +14,20 @@ from stt_eval.report.figures.labels import (
     one_setting,
     series_label,
     short_label,
-    systems,
 )
-from stt_eval.report.figures.style import PERCENT, Plot, colours, legend_outside, new_figure
+from stt_eval.report.figures.style import (
+    COLOURS,
+    HATCHES,
+    PERCENT,
+    Plot,
+    colours,
+    legend_outside,
+    new_figure,
+    series_styles,
+    value_text,
+    whisker,
+)
+from stt_eval.report.systems import systems
 from stt_eval.report.tables import TOTAL, pooled
 
 KIND_MARKERS = {"white": "o", "pink": "s", "brown": "D", "babble": "^", "file": "v"}
@@ -31,21 +42,43 @@ def _ok(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bars(ax, table: pd.DataFrame, groups: list[str], group_col: str, labels: list[str]) -> None:
-    """Grouped bars: one group per value of ``group_col``, one bar per provider, whiskers from
-    ``wer_low``/``wer_high`` where the table has them."""
+    """Grouped bars: one group per value of ``group_col``, one bar per provider (a colour and
+    hatch no other provider shares), each labelled with its value; whiskers from
+    ``wer_low``/``wer_high`` where a bar pools at least 2 files, else ``n=1``."""
     providers = list(dict.fromkeys(table["provider"]))
-    colour = colours(providers)
+    style = series_styles(providers)
     width = 0.8 / len(providers)
     for k, provider in enumerate(providers):
         part = table[table["provider"] == provider].set_index(group_col)
         part = part.reindex([g for g in groups if g in part.index])
         x = np.array([groups.index(g) for g in part.index]) + (k - (len(providers) - 1) / 2) * width
-        y = PERCENT * part["wer"]
-        err = None
-        if "wer_low" in part:
-            low = (y - PERCENT * part["wer_low"]).clip(lower=0).fillna(0)
-            err = [low, (PERCENT * part["wer_high"] - y).clip(lower=0).fillna(0)]
-        ax.bar(x, y, width, yerr=err, capsize=3, color=colour[provider], label=provider)
+        y = (PERCENT * part["wer"]).fillna(0)
+        reach = [
+            whisker(w, lo, hi, n)
+            for w, lo, hi, n in zip(
+                part["wer"],
+                part.get("wer_low", part["wer"]),
+                part.get("wer_high", part["wer"]),
+                part["files"],
+            )
+        ]
+        colour, _ = style[provider]
+        hatch = HATCHES[providers.index(provider) // len(COLOURS) % len(HATCHES)]
+        ax.bar(x, y, width, color=colour, hatch=hatch, edgecolor="white", label=provider)
+        low, high = [r[0] for r in reach], [r[1] for r in reach]
+        if any(high):
+            ax.errorbar(x, y, yerr=[low, high], fmt="none", ecolor="black", capsize=3, lw=1)
+        for xx, yy, top, w, n in zip(x, y, high, part["wer"], part["files"]):
+            ax.annotate(
+                value_text(w, n),
+                (xx, yy + top),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90 if len(providers) > 2 else 0,
+            )
     ax.set_xticks(
         range(len(groups)),
         labels,
@@ -53,24 +86,70 @@ def _bars(ax, table: pd.DataFrame, groups: list[str], group_col: str, labels: li
         ha="right" if len(groups) > 3 else "center",
     )
     ax.set_ylabel("WER (%), pooled over files")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.15)
     legend_outside(ax)
 
 
+PANELS_PER_ROW = 4
+"""Small multiples wrap after this many panels."""
+
+
 def wer_overview(frame: pd.DataFrame) -> Plot | None:
-    """Pooled WER per provider (and chunk setting, when several) and condition, with its 95 %
-    per-file bootstrap interval."""
+    """Pooled WER of every system (provider at one chunk setting, merge and channel mode) in a
+    panel per condition: one labelled row per system, its value written beside its point, the
+    95 % per-file bootstrap interval as a whisker where it pools at least 2 files (``n=1``
+    otherwise). No legend to decode: 16 settings are 16 named rows."""
     ok = _ok(frame)
     if ok.empty:
         return None
     frame = systems(frame)
     table = with_intervals(pooled(frame, BY, total=False), frame, BY)
     conditions = in_reading_order(table["condition"])
-    fig = new_figure(9, 4.5)
-    ax = fig.add_subplot()
-    _bars(ax, table, conditions, "condition", [short_label(c) for c in conditions])
-    ax.set_title("WER by provider and condition (whiskers: 95 % interval, files resampled)")
-    return Plot("wer_overview", "WER by provider and condition", fig, table)
+    names = list(dict.fromkeys(table["provider"]))
+    style = series_styles(names)
+    cols = min(len(conditions), PANELS_PER_ROW)
+    rows = -(-len(conditions) // cols)
+    label_in = 0.065 * max(len(n) for n in names) + 0.4
+    fig = new_figure(label_in + 3.2 * cols, rows * (0.3 * len(names) + 1.0) + 0.7)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+    y = np.arange(len(names))[::-1]  # the first system on top
+    top = PERCENT * np.nanmax(np.fmax(table["wer"], table["wer_high"]).to_numpy(dtype=float))
+    for i, condition in enumerate(conditions):
+        ax = axes[i // cols][i % cols]
+        part = table[table["condition"] == condition].set_index("provider")
+        for k, name in enumerate(names):
+            if name not in part.index:
+                continue
+            row = part.loc[name]
+            colour, marker = style[name]
+            low, high = whisker(row["wer"], row["wer_low"], row["wer_high"], row["files"])
+            x = PERCENT * row["wer"]
+            if high or low:
+                ax.errorbar([x], [y[k]], xerr=[[low], [high]], fmt="none", ecolor=colour, capsize=3)
+            ax.plot([x], [y[k]], ls="none", marker=marker, ms=7, color=colour, label=name)
+            ax.annotate(
+                value_text(row["wer"], row["files"]),
+                (0 if np.isnan(x) else x + high, y[k]),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_title(short_label(condition), fontsize=10)
+        ax.set_xlim(0, max(top, 1.0) * 1.45)
+        ax.set_ylim(-0.7, len(names) - 0.3)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_yticks(y, names, fontsize=8)
+    for ax in axes.ravel()[len(conditions) :]:
+        ax.set_axis_off()
+    fig.supxlabel(
+        "WER (%), pooled over files · whiskers: 95 % interval, files resampled · "
+        "n=1: one file, no interval",
+        fontsize=9,
+    )
+    fig.suptitle("WER by system and condition", fontsize=11)
+    return Plot("wer_overview", "WER by system and condition", fig, table)
 
 
 def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
@@ -117,10 +196,15 @@ def wer_vs_snr(frame: pd.DataFrame, bands: bool = True) -> Plot | None:
             label=f"{provider} · {series}",
             zorder=3,
         )
-        if "wer_low" in part and part["wer_low"].notna().any():
+        several = (part["files"] >= 2).to_numpy()  # one file: no interval, said as n=1
+        for xx, yy in zip(x[~several], y[~several]):
+            ax.annotate("n=1", (xx, yy), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        if "wer_low" in part and part["wer_low"].notna().any() and several.any():
             low, high = PERCENT * part["wer_low"], PERCENT * part["wer_high"]
             if len(part) > 1:
-                ax.fill_between(x, low, high, color=colour[provider], alpha=0.12, lw=0)
+                ax.fill_between(
+                    x, low, high, where=several, color=colour[provider], alpha=0.12, lw=0
+                )
             else:
                 ax.errorbar(
                     x,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from stt_eval.report.figures.labels import in_reading_order, short_label
-from stt_eval.report.figures.style import PERCENT, Plot, colours, new_figure
+from stt_eval.report.figures.style import COLOURS, HATCHES, PERCENT, Plot, new_figure, series_styles
 from stt_eval.report.tables import TOTAL, pooled_der
 
 
@@ -56,18 +56,20 @@ def der_by_condition(frame: pd.DataFrame) -> Plot | None:
     left.set_xlim(0, max(1.0, float(np.nanmax(start))) * 1.2)
     left.set_title("Diarization error rate, pooled", fontsize=10)
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8, frameon=False)
-    # JER in grey, each provider's cpWER in the colour that provider has in every figure
-    provider_colour = colours(frame["provider"])
+    # JER in grey, each system's cpWER in a colour (and, past 8, a hatch) no other bar shares
+    style = series_styles(c[6:] for c in cp_cols)
     metrics = [
-        ("jer", "JER", "#555555"),
-        *((c, "cpWER " + c[6:], provider_colour.get(c[6:], "#999999")) for c in cp_cols),
+        ("jer", "JER", "#555555", ""),
+        *(
+            (c, "cpWER " + c[6:], style[c[6:]][0], HATCHES[k // len(COLOURS) % len(HATCHES)])
+            for k, c in enumerate(cp_cols)
+        ),
     ]
     height = 0.8 / len(metrics)
-    for k, (col, label, colour) in enumerate(metrics):
+    for k, (col, label, colour, hatch) in enumerate(metrics):
         offset = (k - (len(metrics) - 1) / 2) * height
-        right.barh(
-            y - offset, PERCENT * table[col].astype(float), height=height, color=colour, label=label
-        )
+        values = PERCENT * table[col].astype(float)
+        right.barh(y - offset, values, height=height, color=colour, hatch=hatch, label=label)
     right.set_xlabel("JER / cpWER (%)")
     right.set_title("JER and cpWER beside it", fontsize=10)
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)

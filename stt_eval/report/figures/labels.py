@@ -1,7 +1,7 @@
 """How figures name what they draw: a condition as a reader says it (``white noise 10 dB``), its
 category and reading order — read through the condition registry from the recorded label,
-never guessed from text, and without opening the files it names — and a system as a provider
-plus its transcript setting, so no figure pools settings into one rate."""
+never guessed from text, and without opening the files it names — and the one setting a figure
+about the channel draws."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.spec import ConditionSpec, parse_chain
+from stt_eval.report.systems import setting_columns, setting_label
 
 CATEGORIES = ("clean", "noise", "telephony", "codec", "other")
 """What a condition does to the channel, as the figures group it (its strongest step wins)."""
@@ -86,34 +87,14 @@ def series_label(condition: str) -> str:
     return " + ".join([kind, *rest])
 
 
-def _setting(chunking: str, merge: str, mode: str = "mix") -> str:
-    name = "unchunked" if chunking == "none" else f"{chunking} {merge}"
-    return name if mode == "mix" else f"{name}, {mode} channels"
-
-
-def _setting_columns(frame: pd.DataFrame) -> list[str]:
-    """What makes a transcript setting: chunking, merge and (when rows have it) channel mode."""
-    return ["chunking", "merge", *(["channel_mode"] if "channel_mode" in frame else [])]
-
-
-def systems(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``provider`` naming the system: the provider, plus its chunk setting,
-    merge and channel mode when a run has several, so no figure pools settings into one rate."""
-    columns = _setting_columns(frame)
-    if frame.empty or frame[columns].drop_duplicates().shape[0] < 2:
-        return frame
-    setting = [_setting(*s) for s in zip(*(frame[c] for c in columns))]
-    return frame.assign(provider=frame["provider"] + " · " + pd.Series(setting, frame.index))
-
-
 def one_setting(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The rows of one setting (unchunked mix when the run has it, else its first) and, when
     the run has several, a title suffix saying which: a figure about the channel compares
     conditions, not settings."""
-    columns = _setting_columns(frame)
+    columns = setting_columns(frame)
     settings = list(dict.fromkeys(zip(*(frame[c] for c in columns))))
     if len(settings) < 2:
         return frame, ""
     chosen = next((s for s in settings if s[0] == "none" and s[-1] != "split"), settings[0])
     keep = (frame[columns] == pd.Series(chosen, index=columns)).all(axis=1)
-    return frame[keep], f" — {_setting(*chosen)} audio"
+    return frame[keep], f" — {setting_label(*chosen)} audio"

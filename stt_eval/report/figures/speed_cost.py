@@ -7,11 +7,9 @@ import math
 
 import pandas as pd
 
-from stt_eval.report.figures.labels import systems
-from stt_eval.report.figures.style import PERCENT, Plot, colours, legend_outside, new_figure
+from stt_eval.report.figures.style import PERCENT, Plot, legend_outside, new_figure, series_styles
+from stt_eval.report.systems import systems
 from stt_eval.report.tables import pooled, speed_and_cost
-
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<")
 
 
 def pareto(cost: pd.Series, wer: pd.Series) -> pd.Series:
@@ -48,7 +46,7 @@ def _scatter(
     """Each system's ``x`` against its WER, the Pareto frontier (``x`` minimised, or maximised
     with ``maximise``) drawn and labelled."""
     table = table.assign(pareto=pareto(-table[x] if maximise else table[x], table["wer"]))
-    colour = colours(table["provider"])
+    style = series_styles(table["provider"])
     fig = new_figure(8.5, 4.8)
     ax = fig.add_subplot()
     front = table[table["pareto"]].sort_values(x)
@@ -65,17 +63,18 @@ def _scatter(
         )
     for k, row in enumerate(table.itertuples()):
         on = bool(row.pareto)
-        # shapes differ and each next point is smaller, so systems that land on one spot (two
-        # merges of the same chunks run equally fast) all stay visible
-        size = 200 - 120 * k / max(1, len(table) - 1)
-        ax.scatter(
+        colour, marker = style[row.provider]
+        # each system its own colour and shape, each next point smaller, so systems that land
+        # on one spot (two merges of the same chunks run equally fast) all stay visible
+        ax.plot(
             [getattr(row, x)],
             [PERCENT * row.wer],
-            s=size,
+            ls="none",
+            ms=14 - 8 * k / max(1, len(table) - 1),
             zorder=3 + k,
-            marker=MARKERS[k % len(MARKERS)],
-            color=colour[row.provider],
-            edgecolor="black" if on else "white",
+            marker=marker,
+            color=colour,
+            mec="black" if on else "white",
             label=row.provider,
         )
         if on:  # the frontier is labelled; the legend names every point
