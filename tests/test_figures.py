@@ -357,7 +357,7 @@ def sixteen_settings(files: int = 4) -> list:
                         n=60,
                         chunking=f"{length}s/{overlap}s",
                         merge=merge,
-                        boundary_errors=errors // 2,
+                        boundary_by_band=(errors // 2, 0, 0, 0),
                         snr_db=10.0 if k else None,
                         audio_s=30.0,
                         latency_s=length / 10,
@@ -458,7 +458,16 @@ def test_the_heatmap_has_errors_at_cuts_beside_wer_and_the_baseline_on_its_scale
 def test_settings_that_do_not_cross_are_lines_not_a_sparse_heatmap():
     """15 s / 3 s beside 30 s / 2 s are two points: a 2 × 2 heatmap would be half "not run"."""
     rows = [
-        _row(s, "A", "clean", subs=e, n=20, chunking=c, merge=m, boundary_errors=b)
+        _row(
+            s,
+            "A",
+            "clean",
+            subs=e,
+            n=20,
+            chunking=c,
+            merge=m,
+            boundary_by_band=None if b is None else (b, 0, 0, 0),
+        )
         for s in ("s1", "s2")
         for c, m, e, b in (
             ("none", "none", 1, None),
