@@ -165,7 +165,8 @@ class WordCodes(dict):
         if n >= MAX_WORDS:
             raise BadInput(
                 f"more than {MAX_WORDS:,} distinct normalized words: too many to align as "
-                "characters; score the corpus in parts (counts add)"
+                "characters",
+                "score the corpus in parts (their counts add)",
             )
         code = self[word] = chr(n if n < _SURROGATES else n + 0x800)
         self.words.append(word)
