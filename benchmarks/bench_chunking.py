@@ -31,6 +31,7 @@ CONDITION = "noise(kind=white, snr_db=20)"
 SETTINGS = (
     "none",
     "15s/3s",
+    "15s/3s/redecode",
     "15s/5s",
     "30s/2s",
     "30s/6s",
