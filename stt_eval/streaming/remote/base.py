@@ -33,6 +33,8 @@ SILENCE_TIMEOUT_S = 10.0
 """Wall seconds without a message, while one is due, before a server counts as silent (Deepgram's
 own idle timeout is 10 s, audio-keep-alive.mdx)."""
 MAX_RECONNECTS = 2
+KEEPALIVE_S = 4.0
+"""Deepgram: send KeepAlive "every 3-5 seconds" while no audio goes (audio-keep-alive.mdx)."""
 SLOT_POLL_S = 0.005
 
 
@@ -44,6 +46,7 @@ class RemoteStream:
     ``max_streams`` caps this process's open streams to the provider (default: the plan's
     documented concurrency, where there is one); ``silence_timeout_s`` is how long a server may
     say nothing while an answer is due; ``max_reconnects`` bounds the reconnects of one stream;
+    ``keepalive_s``: how long without audio before the documented keep-alive goes (if any);
     ``price_per_minute`` overrides the streaming price (US dollars per audio minute).
     """
 
@@ -52,6 +55,7 @@ class RemoteStream:
     open_timeout_s: float = OPEN_TIMEOUT_S
     silence_timeout_s: float = SILENCE_TIMEOUT_S
     max_reconnects: int = MAX_RECONNECTS
+    keepalive_s: float = KEEPALIVE_S
     price_per_minute: float | None = None
 
     name: ClassVar[str] = ""
@@ -62,14 +66,13 @@ class RemoteStream:
     RULES: ClassVar[Mapping[int | str, Rule]] = {}
     UNKNOWN_CLOSE: ClassVar[Rule] = TransientProviderError
     KEEPALIVE: ClassVar[str | None] = None
-    """The documented keep-alive text frame, sent when no audio went for ``KEEPALIVE_S``."""
-    KEEPALIVE_S: ClassVar[float] = 4.0
+    """The documented keep-alive text frame, sent when no audio went for ``keepalive_s``."""
     ANSWERS_WHILE_SENDING: ClassVar[bool] = False
     """Whether the docs say the server answers every chunk (then silence mid-stream is a fault;
     otherwise only silence after the end message is)."""
     OUTPUT_NEUTRAL: ClassVar[frozenset[str]] = frozenset(
         {"base_url", "max_streams", "open_timeout_s", "silence_timeout_s", "max_reconnects"}
-        | {"price_per_minute"}
+        | {"keepalive_s", "price_per_minute"}
     )
 
     def __post_init__(self) -> None:
@@ -82,7 +85,7 @@ class RemoteStream:
             not isinstance(self.max_streams, int) or self.max_streams < 1
         ):
             raise ValueError(f"{self.name}: max_streams={self.max_streams!r} must be >= 1")
-        for option in ("open_timeout_s", "silence_timeout_s"):
+        for option in ("open_timeout_s", "silence_timeout_s", "keepalive_s"):
             if not getattr(self, option) > 0:
                 raise ValueError(f"{self.name}: {option}={getattr(self, option)!r} must be > 0")
         if not isinstance(self.max_reconnects, int) or self.max_reconnects < 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from stt_eval.providers.errors import (
     ProviderError,
     TransientProviderError,
 )
-from stt_eval.providers.keys import scrub
+from stt_eval.providers.keys import ScrubFilter, scrub
 from stt_eval.streaming.events import AudioClock, StreamEvent, Timeline
 from stt_eval.streaming.remote.base import (
     DROPPED,
@@ -35,6 +36,10 @@ from stt_eval.streaming.remote.base import (
     safe_url,
 )
 
+LOG = logging.getLogger("stt_eval.websockets")
+"""websockets' log of our connections (its debug lines hold the request headers): scrubbed."""
+if not any(isinstance(f, ScrubFilter) for f in LOG.filters):
+    LOG.addFilter(ScrubFilter())
 CLOSE_TIMEOUT_S = 2.0
 MAX_MESSAGE_BYTES = 16 * 2**20
 
@@ -160,6 +165,7 @@ class _Stream:
                 close_timeout=CLOSE_TIMEOUT_S,
                 max_size=MAX_MESSAGE_BYTES,
                 compression=None,
+                logger=LOG,
             )
         except InvalidStatus as exc:
             raise _handshake_error(self.p, exc, shown) from None
@@ -179,7 +185,7 @@ class _Stream:
         while not self.exhausted:
             if self.next is None:
                 self.next = asyncio.ensure_future(anext(self.frames))
-            done, _ = await asyncio.wait({self.next}, timeout=self.p.KEEPALIVE_S)
+            done, _ = await asyncio.wait({self.next}, timeout=self.p.keepalive_s)
             if not done:
                 if self.p.KEEPALIVE:
                     await ws.send(self.p.KEEPALIVE)
