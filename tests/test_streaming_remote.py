@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 
 import pytest
 
@@ -72,20 +71,15 @@ def run(provider, seconds: float, pace: float | None, frames=None, frame_ms=20) 
         return runner.run(provider.stream(source, RATE, clock, {"language": "en"}))
 
 
-@pytest.fixture(autouse=True)
-def _keys(monkeypatch):
+def set_keys(monkeypatch) -> None:
+    """Every provider's key variable set to KEY (the loopback servers accept only KEY)."""
     for _, _, variable, _ in PROVIDERS.values():
         monkeypatch.setenv(variable, KEY)
 
 
-@pytest.fixture
-def fine_switching():
-    """The loopback server shares this interpreter with the client (a real one does not): hand
-    the GIL over often, so neither side's timing waits on the other's time slice."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    yield
-    sys.setswitchinterval(before)
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch):
+    set_keys(monkeypatch)
 
 
 def latency_errors(timeline: Timeline, script: Script) -> list[float]:

@@ -48,6 +48,7 @@ class _Lost(Exception):
     """A connection that ended before the stream did: a close code, DROPPED or SILENT."""
 
     def __init__(self, loss: int | str, detail: str) -> None:
+        detail = scrub(detail)  # a close reason or an error text may quote the request
         super().__init__(detail)
         self.loss = loss
         self.detail = detail

@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from stt_eval.testing.live.contract import Connection, Contract, Session, word_dicts
 from stt_eval.testing.live.script import Cue, Script
-from stt_eval.testing.live.server import Connection, Contract, LiveServer, Session, word_dicts
+from stt_eval.testing.live.server import LiveServer
 
 MODELS = frozenset(
     {"universal-streaming-english", "universal-streaming-multilingual", "whisper-rt", "u3-rt-pro"}

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from stt_eval.testing.live.contract import Connection, Contract, Session, word_dicts
 from stt_eval.testing.live.script import Cue, Script
-from stt_eval.testing.live.server import Connection, Contract, LiveServer, Session, word_dicts
+from stt_eval.testing.live.server import LiveServer
 
 ENCODINGS = frozenset(
     "linear16 linear32 flac alaw mulaw amr-nb amr-wb opus ogg-opus speex g729".split()

@@ -9,7 +9,8 @@ PCM16 at 24 kHz. A script segment is one item: ``speech_started`` and ``delta`` 
 partials, then ``speech_stopped``, ``committed`` and ``...transcription.completed`` for its
 final. (The real API transcribes a turn after it is committed, so its deltas follow the commit;
 here they follow the script's timing.) ``input_audio_buffer.commit`` at the end: the audio since
-the last item becomes one more, or the documented error when there is none. The client closes.
+the last item becomes one more (the finals still to come are one item), or the documented error
+when there is none. The client closes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from stt_eval.testing.live.contract import Connection, Contract, Session
 from stt_eval.testing.live.script import Cue, Script
-from stt_eval.testing.live.server import Connection, Contract, LiveServer, Session
+from stt_eval.testing.live.server import LiveServer
 
 RATE = 24_000
 
@@ -92,6 +94,14 @@ class _RealtimeSession(Session):
             "param": "session.audio.input.format",
         }
         return [_event("error", error=error)]
+
+    def after_end(self, cues: list[Cue]) -> list[Cue]:
+        """The commit takes the whole buffer as one item: the finals still to come are one."""
+        finals = [c for c in cues if c.kind == "final"]
+        if len(finals) < 2:
+            return cues
+        merged = Cue("final", finals[-1].due_s, tuple(w for c in finals for w in c.words))
+        return [c for c in cues if c.kind == "partial" and c.due_s < merged.due_s] + [merged]
 
     def messages(self, cue: Cue, start_s: float) -> list[Any]:
         out: list[Any] = []

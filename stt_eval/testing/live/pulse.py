@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from stt_eval.testing.live.contract import Connection, Contract, Session, word_dicts
 from stt_eval.testing.live.script import Cue, Script
-from stt_eval.testing.live.server import Connection, Contract, LiveServer, Session, word_dicts
+from stt_eval.testing.live.server import LiveServer
 
 LANGUAGES = frozenset(
     "en hi de es ru it fr nl pt zh yue ja ko gu mr or bn ta te kn ml north_indic multi-asian "
