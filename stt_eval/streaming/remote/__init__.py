@@ -9,6 +9,7 @@ importing the provider's module only when called.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from importlib import import_module
 from typing import Any
 
@@ -24,7 +25,15 @@ TARGETS: Mapping[str, str] = {
 def _factory(target: str) -> Callable[[Mapping[str, Any] | None], Any]:
     def build(options: Mapping[str, Any] | None = None) -> Any:
         module, _, attr = target.partition(":")
-        return getattr(import_module(module), attr)(**dict(options or {}))
+        cls = getattr(import_module(module), attr)
+        valid = sorted(f.name for f in fields(cls))
+        unknown = sorted(set(options or {}) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"{cls.name} streaming does not take option(s) {unknown}; valid options: "
+                f"{', '.join(valid)}"
+            )
+        return cls(**dict(options or {}))
 
     return build
 
