@@ -58,12 +58,10 @@ class _RealtimeSession(Session):
     def __init__(self, conn: Connection, rate: int) -> None:
         super().__init__(conn, rate)
         self.id = f"sess_{uuid.uuid4().hex[:12]}"
-        self.items = 0
-        self.said = ""  # the current item's text so far
+        self.ids: dict[float, str] = {}  # item of each segment (by its first word's start)
+        self.said: dict[str, str] = {}  # each item's text so far
+        self.last_item: str | None = None
         self.uncommitted_s = 0.0
-
-    def _item(self) -> str:
-        return f"item_{self.items:03d}"
 
     def opening(self) -> list[Any]:
         return [_event("session.created", session={"id": self.id, "type": "transcription"})]
@@ -105,28 +103,21 @@ class _RealtimeSession(Session):
 
     def messages(self, cue: Cue, start_s: float) -> list[Any]:
         out: list[Any] = []
-        ms = int(round((cue.words[-1].end - start_s) * 1000))
-        if not self.said:
-            begin = int(round((cue.words[0].start - start_s) * 1000))
-            out.append(
-                _event(
-                    "input_audio_buffer.speech_started", audio_start_ms=begin, item_id=self._item()
-                )
-            )
+        key = cue.words[0].start  # a segment (one item) is known by its first word
+        if key not in self.ids:
+            self.ids[key] = f"item_{len(self.ids):03d}"
+            begin = int(round((key - start_s) * 1000))
+            speech = "input_audio_buffer.speech_started"
+            out.append(_event(speech, audio_start_ms=begin, item_id=self.ids[key]))
+        item = self.ids[key]
+        said = self.said.get(item, "")
         if cue.kind == "partial":
-            delta = cue.text[len(self.said) :] if cue.text.startswith(self.said) else " " + cue.text
-            self.said = cue.text
-            out.append(
-                _event(
-                    "conversation.item.input_audio_transcription.delta",
-                    item_id=self._item(),
-                    content_index=0,
-                    delta=delta,
-                )
-            )
-            return out
-        item, previous = self._item(), f"item_{self.items - 1:03d}" if self.items else None
-        self.items, self.said, self.uncommitted_s = self.items + 1, "", 0.0
+            self.said[item] = cue.text
+            delta = cue.text[len(said) :] if cue.text.startswith(said) else cue.text
+            kind = "conversation.item.input_audio_transcription.delta"
+            return out + [_event(kind, item_id=item, content_index=0, delta=delta)]
+        ms = int(round((cue.words[-1].end - start_s) * 1000))
+        previous, self.last_item, self.uncommitted_s = self.last_item, item, 0.0
         return out + [
             _event("input_audio_buffer.speech_stopped", audio_end_ms=ms, item_id=item),
             _event("input_audio_buffer.committed", item_id=item, previous_item_id=previous),
@@ -141,8 +132,8 @@ class _RealtimeSession(Session):
                 "message": "Error committing input audio buffer: buffer too small.",
             }
             return [_event("error", error=error)]
-        item = self._item()
-        self.items += 1
+        item = f"item_{len(self.ids):03d}"
+        self.ids[float("inf")] = item
         return [
             _event("input_audio_buffer.committed", item_id=item, previous_item_id=None),
             _completed(item, ""),
