@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stt_eval.providers.errors import ProviderError, TransientProviderError
 from stt_eval.providers.keys import api_key, scrub
+from stt_eval.providers.remote import is_url
 from stt_eval.streaming.events import StreamEvent
 
 RECONNECT = "reconnect"
@@ -231,14 +232,7 @@ def is_ws_url(value: Any) -> bool:
     >>> is_ws_url("ws://127.0.0.1:8080"), is_ws_url("https://api.deepgram.com")
     (True, False)
     """
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
-    except ValueError:
-        return False
-    return parts.scheme in ("ws", "wss") and bool(parts.hostname)
+    return is_url(value, ("ws", "wss"))
 
 
 def with_query(url: str, params: Mapping[str, str]) -> str:
