@@ -217,7 +217,8 @@ class _Stream:
     async def _receive(self, ws: ClientConnection, parser: Parser, sender: asyncio.Task) -> None:
         while not parser.done:
             try:
-                raw = await asyncio.wait_for(ws.recv(), self.p.silence_timeout_s)
+                async with asyncio.timeout(self.p.silence_timeout_s):  # no task per message
+                    raw = await ws.recv()
             except TimeoutError:
                 if self.p.ANSWERS_WHILE_SENDING or parser.sent_end:
                     raise _Lost(
