@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,13 @@ def sclite_sum(ref_trn: Path, hyp_trn: Path) -> dict[str, int]:
     assert m, out
     keys = ("sentences", "words", "corr", "subs", "dels", "ins", "errors")
     return dict(zip(keys, (int(g) for g in m.groups())))
+
+
+@pytest.fixture
+def fine_switching():
+    """The loopback server shares this interpreter with the client (a real one does not): hand
+    the GIL over often, so neither side's timing waits on the other's time slice."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)
+    yield
+    sys.setswitchinterval(before)

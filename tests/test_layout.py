@@ -32,9 +32,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stt_eval.providers.errors", "stt_eval.providers.prices", "stt_eval.providers.ratelimit"),
     ("stt_eval.providers.keys",),
     ("stt_eval.providers.http",),
-    ("stt_eval.providers", "stt_eval.diarizers", "stt_eval.streaming"),
+    ("stt_eval.providers", "stt_eval.diarizers", "stt_eval.streaming", "stt_eval.streaming.remote"),
     # loopback servers that follow the providers' contracts (tests and notebooks only)
-    ("stt_eval.testing",),
+    ("stt_eval.testing", "stt_eval.testing.live"),
     # the experiment: a validated grid over everything below
     ("stt_eval.experiment",),
     # one recording through the stages: prepare -> transcribe -> merge -> score

@@ -49,15 +49,35 @@ PRICES: dict[tuple[str, str], Price] = {
 }
 """Known list prices by (provider, model). Local engines cost nothing and are not listed."""
 
+STREAMING_PRICES: dict[tuple[str, str], Price] = {
+    ("pulse", "pulse"): Price(
+        0.008,
+        "smallest.ai docs, model card pulse.mdx: Realtime $0.008/min (Standard plan); the "
+        "changelog of 2026-05-28 says $0.006/min — the docs disagree, the model card is used",
+        "2026-08-21",
+    ),
+    ("deepgram", "nova-3"): Price(
+        0.0059,
+        "third-party pages citing Deepgram's streaming Nova-3 list price (unconfirmed by "
+        "Deepgram's own pages)",
+        "2026-08-21",
+    ),
+}
+"""Streamed audio by (provider, model): priced per minute streamed (AssemblyAI bills the time a
+connection stays open; it and OpenAI's token-priced realtime transcription have no documented
+per-minute price here, so their cost is unknown)."""
+
 LOCAL = frozenset({"faster-whisper", "pocketsphinx"})
 
 
-def price_of(provider: str, model: str | None, override: float | None = None) -> Price | None:
-    """The price of one provider and model: the experiment's override, else the table; None when
-    nobody documents one. Local engines are free.
+def price_of(
+    provider: str, model: str | None, override: float | None = None, *, streaming: bool = False
+) -> Price | None:
+    """The price of one provider and model (`streaming`: of its streaming mode): the
+    experiment's override, else the table; None when nobody documents one. Local engines are free.
 
-    >>> price_of("pulse", "pulse").usd_per_minute
-    0.005
+    >>> price_of("pulse", "pulse").usd_per_minute, price_of("pulse", "pulse", streaming=True).usd_per_minute
+    (0.005, 0.008)
     >>> price_of("openai", "whisper-1") is None
     True
     """
@@ -65,7 +85,7 @@ def price_of(provider: str, model: str | None, override: float | None = None) ->
         return Price(override, "set in the experiment (price_per_minute)", "")
     if provider in LOCAL:
         return Price(0.0, "local engine", "")
-    return PRICES.get((provider, model or ""))
+    return (STREAMING_PRICES if streaming else PRICES).get((provider, model or ""))
 
 
 def cost_usd(price: Price | None, audio_s: float) -> float | None:

@@ -145,6 +145,11 @@ def is_http_url(value: Any) -> bool:
     >>> is_http_url("https://h:99999"), is_http_url("https://ho st")
     (False, False)
     """
+    return is_url(value, ("http", "https"))
+
+
+def is_url(value: Any, schemes: tuple[str, ...]) -> bool:
+    """Whether `value` is an absolute URL of one of `schemes` with a host (and a valid port)."""
     if not isinstance(value, str) or not value.isprintable() or " " in value:
         return False
     try:
@@ -152,7 +157,7 @@ def is_http_url(value: Any) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return parts.scheme in schemes and bool(parts.hostname)
 
 
 REQUEST_OPTIONS = frozenset({"language", "audio_url"})
