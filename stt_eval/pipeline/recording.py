@@ -58,6 +58,8 @@ from stt_eval.pipeline.transcribe import (
     transcribe_clip,
 )
 from stt_eval.providers.registry import get_provider
+from stt_eval.providers.vocabulary import OFF, phrases
+from stt_eval.providers.vocabulary import OPTION as VOCABULARY
 from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
 from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
@@ -73,8 +75,9 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One provider × condition × chunking × merge × diarizer × channel mode of the grid (a
-    ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the channels)."""
+    """One provider × condition × chunking × merge × diarizer × channel mode × vocabulary of
+    the grid (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the
+    channels; a vocabulary other than ``off`` is in the provider's label too)."""
 
     provider: ProviderSpec
     condition: str
@@ -82,6 +85,7 @@ class Cell:
     merge: str
     diarizer: str
     channel_mode: str = "mix"
+    vocabulary: str = OFF
 
     def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
         """The identity of this cell's row for one sample of a run."""
@@ -95,7 +99,14 @@ class Cell:
             self.diarizer,
             normalizer,
             self.channel_mode,
+            vocabulary=self.vocabulary,
         )
+
+    def options(self, sample: Sample) -> dict[str, Any]:
+        """The per-request options of this cell for one sample: its language and the custom
+        vocabulary phrases (none with vocabulary off, or ``terms`` on a sample without)."""
+        said = phrases(self.vocabulary, sample.terms)
+        return {"language": sample.language, **({VOCABULARY: said} if said else {})}
 
     def key(self, sample_id: str) -> tuple[str, ...]:
         """The identity of this cell for one sample (what resume matches finished rows on)."""
@@ -212,7 +223,7 @@ def _run_split_cell(
     speakers from channels, and the words leaked in from other channels (cross-talk)."""
     sample, scoring = job.sample, job.scoring
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-    options: dict[str, Any] = {"language": sample.language}
+    options = cell.options(sample)
     results = [
         (
             speaker,
@@ -265,7 +276,7 @@ def _run_cell(
 ) -> ResultRow:
     sample = job.sample
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-    options: dict[str, Any] = {"language": sample.language}
+    options = cell.options(sample)
     warning = None
     if sample.audio_url and cell.condition == "clean" and cell.chunking == "none":
         options["audio_url"] = sample.audio_url  # the provider fetches the same recording

@@ -24,6 +24,7 @@ from faster_whisper import WhisperModel
 from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import default_cache_dir
 from stt_eval.providers.errors import PermanentProviderError
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"
@@ -89,7 +90,12 @@ def _load(model: str, compute_type: str, cpu_threads: int):
 
 @dataclass(frozen=True)
 class FasterWhisper:
-    """Local Whisper via CTranslate2; words carry start/end and probability as confidence."""
+    """Local Whisper via CTranslate2; words carry start/end and probability as confidence.
+
+    Custom vocabulary (``options["vocabulary"]``) goes to faster-whisper's ``hotwords``
+    ("hint phrases"): its ``get_prompt`` puts them before every 30 s window, whereas
+    ``initial_prompt`` reaches only the first one when ``condition_on_previous_text`` is off,
+    as it is here."""
 
     model: str = DEFAULT_MODEL
     beam_size: int = 1
@@ -133,6 +139,7 @@ class FasterWhisper:
             word_timestamps=True,
             vad_filter=self.vad_filter,
             condition_on_previous_text=False,
+            hotwords=", ".join(requested(options)) or None,
         )
         segments = list(segments)
         words = tuple(

@@ -33,7 +33,7 @@ from typing import Any
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import InputRejected, PermanentProviderError
 from stt_eval.providers.http import HttpResponse, body_kind
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.providers.response import (
     Parsed,
     checked_transcript,
@@ -41,6 +41,7 @@ from stt_eval.providers.response import (
     parse_words,
     time_span,
 )
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript, Word
 
 PATH = "/audio/transcriptions"
@@ -193,8 +194,12 @@ class OpenAICompatible(RemoteProvider):
     def cache_identity(self) -> Mapping[str, Any]:
         return {**super().cache_identity(), "response_format": self.effective_format}
 
-    def form(self, language: str | None, audio_s: float) -> list[tuple[str, str]]:
-        """The multipart form fields besides ``file`` (repeated names allowed)."""
+    def form(
+        self, language: str | None, audio_s: float, vocabulary: tuple[str, ...] = ()
+    ) -> list[tuple[str, str]]:
+        """The multipart form fields besides ``file`` (repeated names allowed); `vocabulary`
+        phrases go into ``prompt`` (after the provider's own prompt), the documented way to
+        steer Whisper's spelling of uncommon words."""
         fmt = self.effective_format
         form = [("model", self.model), ("response_format", fmt)]
         if fmt == "verbose_json":
@@ -204,8 +209,9 @@ class OpenAICompatible(RemoteProvider):
             ]
         if language:
             form.append(("language", language))
-        if self.prompt:
-            form.append(("prompt", self.prompt))
+        prompt = " ".join(p for p in (self.prompt, ", ".join(vocabulary)) if p)
+        if prompt:
+            form.append(("prompt", prompt))
         if self.temperature is not None:
             form.append(("temperature", str(float(self.temperature))))
         if "diarize" in self.model and audio_s > 30:
@@ -213,7 +219,7 @@ class OpenAICompatible(RemoteProvider):
         return form
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
-        options = dict(options or {})
+        options = request_options(options, self.name)
         tag = self.language or options.get("language") or ""
         language = iso_language(tag)
         if tag and (language is None or not _ISO.fullmatch(language)):
@@ -223,7 +229,7 @@ class OpenAICompatible(RemoteProvider):
         response = self.client().request(
             "POST",
             PATH,
-            data=self.form(language, audio.duration_s),  # type: ignore[arg-type]
+            data=self.form(language, audio.duration_s, requested(options)),  # type: ignore[arg-type]
             files={"file": ("audio.wav", body, "audio/wav")},
             audio_s=audio.duration_s,
             expect_json=self.effective_format != "text",  # a text answer may be empty (silence)

@@ -155,9 +155,10 @@ def is_http_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-REQUEST_OPTIONS = frozenset({"language", "audio_url"})
-"""Per-request options the pipeline passes: the sample's language, and a URL where the provider
-can fetch the same recording itself."""
+REQUEST_OPTIONS = frozenset({"language", "audio_url", "vocabulary"})
+"""Per-request options the pipeline passes: the sample's language, a URL where the provider
+can fetch the same recording itself, and custom vocabulary phrases
+(:mod:`stt_eval.providers.vocabulary`)."""
 
 
 def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[str, Any]:
