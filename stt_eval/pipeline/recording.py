@@ -24,6 +24,7 @@ from stt_eval import __version__
 from stt_eval.audio.streams import read_streams
 from stt_eval.cache.store import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
+from stt_eval.conditions.spec import padding
 from stt_eval.diarizers import get_diarizer
 from stt_eval.errors import BadInput
 from stt_eval.experiment import ProviderSpec
@@ -53,6 +54,7 @@ from stt_eval.pipeline.transcribe import (
     EVENTS,
     Transcribed,
     diarize,
+    on_padded_timeline,
     price,
     transcribe,
     transcribe_clip,
@@ -240,11 +242,13 @@ def _run_split_cell(
         )
         for speaker, audio in streams
     ]
+    pad = padding(cell.condition)
+    sample = on_padded_timeline(sample, cell.condition)
     merged = merge_streams([(speaker, r.transcript) for speaker, r in results])
     duration = max(audio.duration_s for _, audio in streams)
     untimed = "a channel came back without word times: its text follows the others', untimed"
     warnings = [w for _, audio in streams for w in audio.warnings]
-    scored = score_transcript(sample, merged, results[0][1].cuts, scoring)
+    scored = score_transcript(sample, merged, results[0][1].cuts, scoring, (0.0, duration), pad)
     if sample.turns is not None:
         scored = score_speakers(
             scored,
@@ -288,7 +292,9 @@ def _run_cell(
     result = transcribe(
         provider, audio, options, cache, cell.chunking, cell.merge, sample.id, _on_unit(job, cell)
     )
-    scored = score_transcript(sample, result.transcript, result.cuts, job.scoring)
+    sample = on_padded_timeline(sample, cell.condition)  # the audio heard: padding and all
+    heard, pad = (0.0, audio.duration_s), padding(cell.condition)
+    scored = score_transcript(sample, result.transcript, result.cuts, job.scoring, heard, pad)
     warnings = (*audio.warnings, warning)
     diarization_s, said = 0.0, None
     if cell.diarizer != "none" and sample.turns is not None:

@@ -11,17 +11,18 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import TranscriptCache, cache_key
 from stt_eval.chunking import cut_points, merge_chunks, parse_chunking
+from stt_eval.conditions.spec import padding
 from stt_eval.pipeline.prepare import PreparedAudio, WholeAudio, mean_snr
 from stt_eval.providers.base import Provider
 from stt_eval.providers.http import metered
 from stt_eval.providers.prices import Price, cost_usd, price_of
-from stt_eval.types import Activity, Chunk, Measured, SpeakerTurn, Transcript
+from stt_eval.types import Activity, Chunk, Measured, Sample, SpeakerTurn, Transcript
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,29 @@ class Transcribed:
     measured: Measured = Measured()
     cached: bool = False
     snr_db: float | None = None
+
+
+def on_padded_timeline(sample: Sample, condition: str) -> Sample:
+    """The sample with its reference times moved by the padding a condition puts before the
+    recording, so they line up with the padded audio the engine heard (and its words in the
+    padding are hypothesised where nobody spoke)."""
+    start = padding(condition)[0]
+    if not start:
+        return sample
+
+    def moved(items: Any) -> Any:
+        return (
+            None
+            if items is None
+            else tuple(replace(i, start=i.start + start, end=i.end + start) for i in items)
+        )
+
+    return replace(
+        sample,
+        turns=moved(sample.turns),
+        segments=moved(sample.segments),
+        ref_words=moved(sample.ref_words),
+    )
 
 
 def price(provider: Provider) -> Price | None:

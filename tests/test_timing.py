@@ -1,0 +1,48 @@
+"""Word-timing accuracy against reference word times: a window whose words are all shifted by a
+known offset shows up in the drift bins and the pooled errors, which add as sums."""
+
+from __future__ import annotations
+
+import pytest
+
+from stt_eval.metrics.timing import DRIFT_BIN_S, TimingCounts, paired_words, timing_counts
+from stt_eval.types import Word
+
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()
+
+
+def reference(seconds: int = 60) -> tuple[Word, ...]:
+    """One word a second for a minute, each 0.5 s long."""
+    return tuple(Word(WORDS[i % len(WORDS)], float(i), i + 0.5) for i in range(seconds))
+
+
+def test_one_window_shifted_by_a_known_offset_is_found():
+    ref = reference()
+    late = 0.4  # the words of the window 30-45 s come back 400 ms late
+    hyp = tuple(w.shifted(late) if 30 <= w.start < 45 else w for w in ref)
+    t = timing_counts(ref, hyp)
+    assert t.matched == 60
+    assert t.start_abs_s == pytest.approx(15 * late) and t.end_abs_s == pytest.approx(15 * late)
+    assert t.start_mae_s == pytest.approx(15 * late / 60)
+    assert (t.within_50, t.within_100, t.within_200) == (45, 45, 45)
+    drift = {start: mean for start, _, mean in t.drift()}
+    assert drift[2 * DRIFT_BIN_S] == pytest.approx(late)  # the 30-45 s bin, and only it
+    assert all(mean == pytest.approx(0.0) for s, mean in drift.items() if s != 2 * DRIFT_BIN_S)
+
+
+def test_words_pair_by_the_alignment_and_unmatched_ones_are_left_out():
+    ref = (Word("the", 0.0, 0.2), Word("cat", 0.3, 0.6), Word("sat", 0.7, 1.0))
+    hyp = (Word("The", 0.05, 0.2), Word("bat", 0.3, 0.6), Word("sat.", 0.82, 1.1))
+    pairs = paired_words(ref, hyp)
+    assert [(r.text, h.text) for r, h in pairs] == [("the", "The"), ("sat", "sat.")]
+    t = timing_counts(ref, hyp)
+    assert (t.matched, t.within_50, t.within_100, t.within_200) == (2, 1, 1, 2)
+    assert t.start_abs_s == pytest.approx(0.05 + 0.12)
+    assert timing_counts(None, hyp) is None
+
+
+def test_pooled_counts_are_sums_not_means_of_means():
+    a = TimingCounts(1, 1.0, 1.0, 0, 0, 0)
+    b = TimingCounts(3, 0.0, 0.0, 3, 3, 3)
+    assert (a + b).start_mae_s == pytest.approx(0.25)  # not (1.0 + 0.0) / 2
+    assert sum([a, b]) == a + b
