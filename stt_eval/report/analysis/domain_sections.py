@@ -1,0 +1,157 @@
+"""The summary's domain-accuracy sections (tables from :mod:`stt_eval.report.analysis.domain`)
+rendered for reading: rates in percent or milliseconds, intervals beside them."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from stt_eval.metrics.hallucination import COLLAR_S, KNOWN_PHRASES
+from stt_eval.report.analysis.domain import (
+    hallucination_table,
+    timing_table,
+    utterance_wer,
+    vocabulary_table,
+)
+from stt_eval.report.analysis.sections import ci
+
+
+def _pct(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100 * value:.1f} %"
+
+
+def _points_ci(interval: tuple[float, float] | None) -> str:
+    if interval is None or any(math.isnan(v) for v in interval):
+        return "–"
+    return f"[{100 * interval[0]:+.1f}, {100 * interval[1]:+.1f}]"
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _keys(table: pd.DataFrame) -> list[str]:
+    return [c for c in ("provider", "vocabulary", "condition", "chunking", "merge") if c in table]
+
+
+def vocabulary_section(frame: pd.DataFrame, md_table) -> list[str]:
+    table = vocabulary_table(frame)
+    if table.empty:
+        return []
+    shown = table[_keys(table)].copy()
+    for metric, name in (("term_recall", "recall"), ("term_precision", "precision")):
+        for side in ("off", "on"):
+            shown[f"{name} {side}"] = [
+                f"{_pct(v)} {ci(*iv)}"
+                for v, iv in zip(table[f"{metric} {side}"], table[f"{metric} {side} CI"])
+            ]
+    for metric, name in (("wer", "WER"), ("term_recall", "recall")):
+        shown[f"{name} on − off (points)"] = [
+            "–" if math.isnan(d) else f"{100 * d:+.1f} {_points_ci(iv)}"
+            for d, iv in zip(table[f"{metric} on − off"], table[f"{metric} on − off CI"])
+        ]
+    shown["files"] = table["wer files"]
+    return [
+        "## Custom vocabulary: does it help here?\n",
+        "Each provider with the vocabulary sent (its label ends +terms or +<file>) against the "
+        "same provider without it, on the files both transcribed. Recall and precision of the "
+        "samples' terms, pooled, with 95 % per-file bootstrap intervals; on − off: the paired "
+        "bootstrap difference of pooled WER and of term recall with its 95 % interval "
+        "(negative WER: the vocabulary helped). Boosting can raise WER elsewhere, so read both. "
+        "A provider without a documented vocabulary field (Pulse over HTTP, pocketsphinx) "
+        "fails its vocabulary cells with the reason, under Failures.\n",
+        md_table(shown, percent=()),
+    ]
+
+
+def hallucination_section(frame: pd.DataFrame, md_table) -> list[str]:
+    table = hallucination_table(frame)
+    if table.empty:
+        return []
+    shown = table[[c for c in ("provider", "condition", "chunking") if c in table]].copy()
+    shown["non-speech min"] = table["nonspeech_min"].map(lambda v: _num(v))
+    shown["words there"] = table["nonspeech_words"].astype(int)
+    shown["per min"] = [
+        f"{_num(v, 1)} [{_num(lo, 1)}, {_num(hi, 1)}]"
+        for v, lo, hi in zip(
+            table["nonspeech_ipm"], table["nonspeech_ipm_low"], table["nonspeech_ipm_high"]
+        )
+    ]
+    shown["loop words"] = [
+        f"{_pct(v)} {ci(lo, hi)}"
+        for v, lo, hi in zip(table["loop_share"], table["loop_share_low"], table["loop_share_high"])
+    ]
+    shown["known phrases per audio min"] = table["phrases_pm"].map(lambda v: _num(v, 2))
+    phrases = "; ".join(f'"{p}" ({src})' for p, src in KNOWN_PHRASES)
+    return [
+        "## Hallucinations\n",
+        "Non-speech: the audio heard (with any padding a pad(...) condition added) outside "
+        f"the reference's speech (word times, else speaker turns, else the whole recording), "
+        f"widened by {COLLAR_S:g} s each side. Per min: hypothesis words whose middle falls "
+        "there, per minute of non-speech, with its 95 % interval. Loop words: the share of "
+        "hypothesis words in back-to-back repeats beyond the reference's own. Known phrases, "
+        f"matched after normalization beyond the reference's own uses: {phrases}.\n",
+        md_table(shown, percent=()),
+    ]
+
+
+def timing_section(frame: pd.DataFrame, md_table) -> list[str]:
+    table = timing_table(frame)
+    if table.empty:
+        return []
+    shown = table[[c for c in ("provider", "condition", "chunking", "merge") if c in table]].copy()
+    shown["words"] = table["files"].astype(int).astype(str) + " files"
+    for metric, name in (("start_mae_s", "start MAE ms"), ("end_mae_s", "end MAE ms")):
+        shown[name] = [
+            f"{1000 * v:.0f} [{1000 * lo:.0f}, {1000 * hi:.0f}]"
+            if not math.isnan(lo)
+            else f"{1000 * v:.0f}"
+            for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])
+        ]
+    for ms in (50, 100, 200):
+        m = f"within_{ms}ms"
+        shown[f"≤ {ms} ms"] = [
+            f"{_pct(v)} {ci(lo, hi)}"
+            for v, lo, hi in zip(table[m], table[f"{m}_low"], table[f"{m}_high"])
+        ]
+    shown = shown.rename(columns={"words": "files"})
+    return [
+        "## Word timing\n",
+        "Against the reference word times (Sample.ref_words): hypothesis words paired with "
+        "reference words the WER alignment marks correct; mean absolute error of start and "
+        "end (sums pooled over files, with 95 % per-file bootstrap intervals) and the share "
+        "of words whose start is within 50, 100 and 200 ms.\n",
+        md_table(shown, percent=()),
+    ]
+
+
+def utterance_section(frame: pd.DataFrame, md_table) -> list[str]:
+    table = utterance_wer(frame)
+    if table.empty:
+        return []
+    shown = table[[c for c in table.columns if c in ("provider", *_keys(table), "files")]].copy()
+    shown["pooled WER (headline)"] = [
+        f"{_pct(v)} {ci(*iv)}" for v, iv in zip(table["pooled wer"], table["pooled CI"])
+    ]
+    shown["per-utterance mean WER"] = [
+        f"{_pct(v)} {ci(*iv)}" for v, iv in zip(table["per-utterance mean wer"], table["mean CI"])
+    ]
+    return [
+        "## Pooled and per-utterance mean WER\n",
+        "Pooled WER (errors / reference words over all files) is the headline everywhere in "
+        "this report. The per-utterance mean averages each file's own WER, so a short file "
+        "weighs as much as a long one; leaderboards differ on this and rankings can change. "
+        "Both with 95 % intervals from resampling files.\n",
+        md_table(shown, percent=()),
+    ]
+
+
+def domain_sections(frame: pd.DataFrame, md_table) -> list[str]:
+    """Every domain-accuracy section that has something to show."""
+    return [
+        *utterance_section(frame, md_table),
+        *vocabulary_section(frame, md_table),
+        *hallucination_section(frame, md_table),
+        *timing_section(frame, md_table),
+    ]
