@@ -59,3 +59,30 @@ def test_vocabulary_rows_pair_with_the_same_provider_without_it():
     assert line["wer files"] == 4
     text = summary_markdown(rows_frame(rows), "t", "whisper")
     assert "## Custom vocabulary: does it help here?" in text
+
+
+def test_review_thresholds_table_and_curve_per_provider_and_condition():
+    from stt_eval.report.analysis.errors import review_targets
+    from stt_eval.report.figures.review import review_curves
+
+    bins = {
+        "conf_words_by_bin": [10] * 10,
+        "conf_errors_by_bin": [0, 2, 0, 0, 0, 6, 0, 0, 0, 2],
+        "conf_sum_by_bin": [0.0] * 10,
+    }
+    rows = [
+        flat_row(sample_id=s, provider=p, condition=c, **words(90, subs=10), **bins)
+        for s in ("a", "b")
+        for p in ("fw", "ps")
+        for c in ("clean", "noise(kind=white, snr_db=10)")
+    ]
+    frame = rows_frame(rows)
+    table = review_targets(frame)
+    assert len(table) == 4
+    line = table.iloc[0]
+    assert line["reviewed <0.7"] == pytest.approx(0.7) and line["caught <0.7"] == pytest.approx(0.8)
+    assert line["threshold for 80%"] == pytest.approx(0.6)
+    assert line["reviewed there"] == pytest.approx(0.6)
+    plot = review_curves(frame)
+    assert plot is not None and len(plot.figure.axes) == 2  # one panel per condition
+    assert set(plot.data["provider"]) == {"fw", "ps"} and len(plot.data) == 4 * 11

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from stt_eval.metrics.confidence import CAUGHT_TARGET
 from stt_eval.metrics.hallucination import COLLAR_S, KNOWN_PHRASES
 from stt_eval.report.analysis.domain import (
     hallucination_table,
@@ -14,6 +15,7 @@ from stt_eval.report.analysis.domain import (
     utterance_wer,
     vocabulary_table,
 )
+from stt_eval.report.analysis.errors import review_targets
 from stt_eval.report.analysis.sections import ci
 
 
@@ -147,9 +149,26 @@ def utterance_section(frame: pd.DataFrame, md_table) -> list[str]:
     ]
 
 
+def review_section(frame: pd.DataFrame, md_table) -> list[str]:
+    table = review_targets(frame)
+    if table.empty:
+        return []
+    rates = [c for c in table.columns if c.startswith(("reviewed", "caught"))]
+    return [
+        "## Review thresholds\n",
+        "Per provider and condition, for engines whose words carry a confidence: what the "
+        "usual rule (review words below 0.7) reads and catches, and the lowest threshold "
+        f"(a bin edge) that catches at least {CAUGHT_TARGET:.0%} of the hypothesis-word "
+        "errors, with the share of words it sends to review. The review_curves figure draws "
+        "the whole trade-off.\n",
+        md_table(table, percent=tuple(rates)),
+    ]
+
+
 def domain_sections(frame: pd.DataFrame, md_table) -> list[str]:
     """Every domain-accuracy section that has something to show."""
     return [
+        *review_section(frame, md_table),
         *utterance_section(frame, md_table),
         *vocabulary_section(frame, md_table),
         *hallucination_section(frame, md_table),
