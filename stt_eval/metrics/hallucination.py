@@ -86,21 +86,17 @@ class HallucinationCounts:
     @property
     def nonspeech_ipm(self) -> float:
         """Words hypothesised per minute of non-speech; NaN without non-speech."""
-        return _ratio(self.nonspeech_words, self.nonspeech_min)
+        return self.nonspeech_words / self.nonspeech_min if self.nonspeech_min else float("nan")
 
     @property
     def loop_share(self) -> float:
         """The share of hypothesis tokens that are loop repeats; NaN without tokens."""
-        return _ratio(self.loop_words, self.hyp_words)
+        return self.loop_words / self.hyp_words if self.hyp_words else float("nan")
 
     @property
     def phrases_pm(self) -> float:
         """Known hallucinated phrases per minute of audio; NaN without audio."""
-        return _ratio(self.phrases, self.audio_min)
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
+        return self.phrases / self.audio_min if self.audio_min else float("nan")
 
 
 Span = tuple[float, float]

@@ -72,23 +72,23 @@ class TimingCounts:
 
     @property
     def start_mae_s(self) -> float:
-        return _ratio(self.start_abs_s, self.matched)
+        return self.start_abs_s / self.matched if self.matched else float("nan")
 
     @property
     def end_mae_s(self) -> float:
-        return _ratio(self.end_abs_s, self.matched)
+        return self.end_abs_s / self.matched if self.matched else float("nan")
 
     @property
     def within_50ms(self) -> float:
-        return _ratio(self.within_50, self.matched)
+        return self.within_50 / self.matched if self.matched else float("nan")
 
     @property
     def within_100ms(self) -> float:
-        return _ratio(self.within_100, self.matched)
+        return self.within_100 / self.matched if self.matched else float("nan")
 
     @property
     def within_200ms(self) -> float:
-        return _ratio(self.within_200, self.matched)
+        return self.within_200 / self.matched if self.matched else float("nan")
 
     def drift(self) -> list[tuple[float, int, float]]:
         """Per bin with words: (bin start s, words, mean signed start error s)."""
@@ -97,10 +97,6 @@ class TimingCounts:
             for k, (n, s) in enumerate(zip(self.drift_n, self.drift_sum_s))
             if n
         ]
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
 
 
 def _tokens(words: Sequence[Word], normalizer: str, language: str) -> tuple[list[str], list[int]]:

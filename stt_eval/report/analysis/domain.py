@@ -111,7 +111,11 @@ def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     by = ["provider", *_grid(ok)]
     metrics = ("start_mae_s", "end_mae_s", "within_50ms", "within_100ms", "within_200ms")
-    return _with_ci(ok, by, metrics)
+    table = _with_ci(ok, by, metrics)
+    if table.empty:
+        return table
+    words = ok.groupby(by, sort=False)["timed_words"].sum().reset_index()
+    return words.merge(table, on=by, how="right")
 
 
 def utterance_wer(frame: pd.DataFrame, level: float = DEFAULT_LEVEL, seed: int = 0) -> pd.DataFrame:

@@ -33,6 +33,21 @@ def _num(value: float, digits: int = 2) -> str:
     return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
 
+def _shares(table: pd.DataFrame, metric: str) -> list[str]:
+    """A pooled share with its interval per line: ``12.5 % [8.0, 17.1] %``."""
+    columns = (table[metric], table[f"{metric}_low"], table[f"{metric}_high"])
+    return [f"{_pct(v)} {ci(lo, hi)}" for v, lo, hi in zip(*columns)]
+
+
+def _amounts(table: pd.DataFrame, metric: str, scale: float = 1.0, digits: int = 1) -> list[str]:
+    """A pooled amount (per minute, milliseconds) with its interval per line."""
+    columns = (table[metric], table[f"{metric}_low"], table[f"{metric}_high"])
+    return [
+        f"{_num(scale * v, digits)} [{_num(scale * lo, digits)}, {_num(scale * hi, digits)}]"
+        for v, lo, hi in zip(*columns)
+    ]
+
+
 def _keys(table: pd.DataFrame) -> list[str]:
     return [c for c in ("provider", "vocabulary", "condition", "chunking", "merge") if c in table]
 
@@ -74,16 +89,8 @@ def hallucination_section(frame: pd.DataFrame, md_table) -> list[str]:
     shown = table[[c for c in ("provider", "condition", "chunking") if c in table]].copy()
     shown["non-speech min"] = table["nonspeech_min"].map(lambda v: _num(v))
     shown["words there"] = table["nonspeech_words"].astype(int)
-    shown["per min"] = [
-        f"{_num(v, 1)} [{_num(lo, 1)}, {_num(hi, 1)}]"
-        for v, lo, hi in zip(
-            table["nonspeech_ipm"], table["nonspeech_ipm_low"], table["nonspeech_ipm_high"]
-        )
-    ]
-    shown["loop words"] = [
-        f"{_pct(v)} {ci(lo, hi)}"
-        for v, lo, hi in zip(table["loop_share"], table["loop_share_low"], table["loop_share_high"])
-    ]
+    shown["per min"] = _amounts(table, "nonspeech_ipm")
+    shown["loop words"] = _shares(table, "loop_share")
     shown["known phrases per audio min"] = table["phrases_pm"].map(lambda v: _num(v, 2))
     phrases = "; ".join(f'"{p}" ({src})' for p, src in KNOWN_PHRASES)
     return [
@@ -103,21 +110,12 @@ def timing_section(frame: pd.DataFrame, md_table) -> list[str]:
     if table.empty:
         return []
     shown = table[[c for c in ("provider", "condition", "chunking", "merge") if c in table]].copy()
-    shown["words"] = table["files"].astype(int).astype(str) + " files"
-    for metric, name in (("start_mae_s", "start MAE ms"), ("end_mae_s", "end MAE ms")):
-        shown[name] = [
-            f"{1000 * v:.0f} [{1000 * lo:.0f}, {1000 * hi:.0f}]"
-            if not math.isnan(lo)
-            else f"{1000 * v:.0f}"
-            for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])
-        ]
+    shown["files"] = table["files"]
+    shown["words"] = table["timed_words"].astype(int)
+    shown["start MAE ms"] = _amounts(table, "start_mae_s", 1000, 0)
+    shown["end MAE ms"] = _amounts(table, "end_mae_s", 1000, 0)
     for ms in (50, 100, 200):
-        m = f"within_{ms}ms"
-        shown[f"≤ {ms} ms"] = [
-            f"{_pct(v)} {ci(lo, hi)}"
-            for v, lo, hi in zip(table[m], table[f"{m}_low"], table[f"{m}_high"])
-        ]
-    shown = shown.rename(columns={"words": "files"})
+        shown[f"≤ {ms} ms"] = _shares(table, f"within_{ms}ms")
     return [
         "## Word timing\n",
         "Against the reference word times (Sample.ref_words): hypothesis words paired with "
