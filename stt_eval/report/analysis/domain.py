@@ -30,15 +30,22 @@ def _grid(frame: pd.DataFrame) -> list[str]:
 
 
 def _with_ci(frame: pd.DataFrame, by: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
-    """Per group of ``by``: files and each metric pooled, with ``<metric>_low/_high``."""
-    out: pd.DataFrame | None = None
-    for metric in metrics:
-        table = intervals(frame, tuple(by), metric)
+    """Per group of ``by``: files and each metric pooled, with ``<metric>_low/_high`` (NaN
+    where no group has a denominator for it)."""
+    tables = {m: intervals(frame, tuple(by), m) for m in metrics}
+    found = [t for t in tables.values() if not t.empty]
+    if not found:
+        return pd.DataFrame()
+    out = found[0][[*by, "files"]]
+    for metric, table in tables.items():
         if table.empty:
+            out = out.assign(
+                **{metric: math.nan, f"{metric}_low": math.nan, f"{metric}_high": math.nan}
+            )
             continue
         table = table.rename(columns={"low": f"{metric}_low", "high": f"{metric}_high"})
-        out = table if out is None else out.merge(table.drop(columns="files"), on=list(by))
-    return pd.DataFrame() if out is None else out
+        out = out.merge(table.drop(columns="files"), on=list(by), how="left")
+    return out
 
 
 def vocabulary_table(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
