@@ -20,13 +20,17 @@ import numpy as np
 from stt_eval.audio.load import TARGET_RATE
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.noise import active_speech_power
-from stt_eval.conditions.step import Value, _StepContext
+from stt_eval.conditions.step import Value, _NoiseResult, _StepContext
 
 
-def _pad(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) -> np.ndarray:
-    """`x` with ``silence_s`` of silence or noise before (``where=start``) or after it."""
+def _pad(
+    x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext
+) -> np.ndarray | _NoiseResult:
+    """`x` with ``silence_s`` of silence or noise before (``where=start``) or after it; with
+    noise, the SNR achieved (speech power over the padding's) is the row's SNR."""
     n = round(float(params["silence_s"]) * TARGET_RATE)
     stretch = np.zeros(n, dtype=np.float64)
+    parts = (stretch, x) if params["where"] == "start" else (x, stretch)
     if params["kind"] == "noise":
         power = active_speech_power(x, TARGET_RATE)
         if power == 0.0:
@@ -36,5 +40,7 @@ def _pad(x: np.ndarray, params: Mapping[str, Value], ctx: _StepContext) -> np.nd
             )
         level = math.sqrt(power / 10 ** (float(params["snr_db"]) / 10))
         stretch = np.clip(np.random.default_rng(ctx.seed).standard_normal(n) * level, -1.0, 1.0)
-    parts = (stretch, x) if params["where"] == "start" else (x, stretch)
+        parts = (stretch, x) if params["where"] == "start" else (x, stretch)
+        snr = 10 * math.log10(power / float(np.mean(stretch * stretch)))
+        return _NoiseResult(np.concatenate(parts), snr)
     return np.concatenate(parts)
