@@ -88,6 +88,9 @@ def main() -> None:
     for sample in samples:
         audio = prepare(Recording.of(sample), "clean", 0)
         ref = reference_words(sample, by_id)
+        if not ref:
+            print(f"{sample.id:32} {'the aligner found no path; left out':>60}")
+            continue
         cells = []
         for chunking, merge in SETTINGS:
             t = transcribe(provider, audio, {"language": "en"}, cache, chunking, merge, sample.id)
