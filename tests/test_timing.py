@@ -46,3 +46,27 @@ def test_pooled_counts_are_sums_not_means_of_means():
     b = TimingCounts(3, 0.0, 0.0, 3, 3, 3)
     assert (a + b).start_mae_s == pytest.approx(0.25)  # not (1.0 + 0.0) / 2
     assert sum([a, b]) == a + b
+
+
+def test_the_drift_figure_shows_the_shifted_window_from_pooled_rows():
+    from stt_eval.metrics.registry import METRICS
+    from stt_eval.report.figures.timing import word_time_drift
+    from stt_eval.run.directory import rows_frame
+
+    from .conftest import flat_row
+
+    ref = reference()
+    hyp = tuple(w.shifted(0.4) if 30 <= w.start < 45 else w for w in ref)
+    half = len(ref) // 2  # two files: the first and second half of the same minute
+    rows = [
+        flat_row(
+            sample_id=sid,
+            hits=1,
+            **METRICS["timing"].flatten(timing_counts(ref[part], hyp[part])),
+        )
+        for sid, part in (("a", slice(0, half)), ("b", slice(half, None)))
+    ]
+    plot = word_time_drift(rows_frame(rows))
+    errors = dict(zip(plot.data["from_s"], plot.data["error_s"]))
+    assert errors[30.0] == pytest.approx(0.4) and errors[0.0] == pytest.approx(0.0)
+    assert plot.data["words"].sum() == 60
