@@ -11,7 +11,8 @@ An axis value (``vocabulary = ["off", "terms"]`` in an experiment) is one of:
 
 The phrases go to the provider as the per-request option ``vocabulary`` (a tuple), so the
 transcript cache key includes them. Each provider maps them to its documented field
-(:data:`FIELDS`); one without a documented field for its endpoint refuses with
+(:data:`FIELDS`); one without a documented field for its endpoint (:data:`UNSUPPORTED`)
+refuses with
 :class:`~stt_eval.providers.errors.InputRejected` (a failure row that says why), never ignores
 them silently.
 """
@@ -30,14 +31,19 @@ OPTION = "vocabulary"
 """The per-request option that carries the phrases."""
 
 FIELDS = {
-    "pulse": "none over HTTP (keywords is WebSocket-only: pulse-stt-ws.yaml, word-boosting docs)",
     "deepgram": "keyterm (nova-3), keywords (older models)",
     "assemblyai": "keyterms_prompt (word_boost was removed from the API reference in 2025-09)",
     "openai": "prompt",
     "faster-whisper": "hotwords",
-    "pocketsphinx": "none (its keyword-spotting and grammar modes replace transcription)",
 }
-"""Where each built-in provider sends the phrases (what the report and docs say)."""
+"""Where each built-in provider that takes phrases sends them."""
+UNSUPPORTED = {
+    "pulse": "Pulse takes keywords on its WebSocket API only, not over HTTP (pulse-stt-ws.yaml; "
+    "its word-boosting page)",
+    "pocketsphinx": "its keyphrase-spotting and grammar modes replace transcription instead of "
+    "biasing it",
+}
+"""Why each built-in provider without a vocabulary field has none."""
 
 
 def check_vocabulary(value: str) -> str:
@@ -99,6 +105,7 @@ def unsupported(provider: str, options: Mapping[str, Any] | None) -> None:
     """Refuse a request with phrases for a provider that has no documented field for them."""
     if requested(options):
         raise InputRejected(
-            f"{provider}: custom vocabulary is not supported ({FIELDS.get(provider, 'no field')});"
-            ' run it with vocabulary = ["off"] only'
+            f"{provider}: custom vocabulary is not supported: "
+            f"{UNSUPPORTED.get(provider, 'it has no field for it')}; "
+            'run it with vocabulary = ["off"] only'
         )
