@@ -5,6 +5,7 @@ share of words sent to review as the confidence threshold rises (bin edges 0 …
 from __future__ import annotations
 
 import math
+import textwrap
 
 import pandas as pd
 
@@ -41,7 +42,7 @@ def review_curves(frame: pd.DataFrame) -> Plot | None:
                 color=colour[provider],
             )
         ax.plot([0, 100], [0, 100], color="#bbbbbb", linewidth=0.8, linestyle=":")
-        ax.set_title(short_label(condition), fontsize=9)
+        ax.set_title(textwrap.fill(short_label(condition), 40), fontsize=8)
         ax.set_xlabel("words sent to review (%)")
         ax.set_ylabel("errors caught (%)")
     for ax in list(axes.flat)[len(conditions) :]:
