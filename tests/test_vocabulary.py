@@ -65,7 +65,7 @@ def test_assemblyai_sends_keyterms_prompt_in_the_job():
     assert "word_boost" not in create.json()
 
 
-def test_openai_sends_the_phrases_as_its_prompt_after_its_own():
+def test_openai_sends_the_phrases_as_its_prompt_and_gpt_transcribe_as_keywords():
     with openai_server(heard, api_key=KEY) as server:
         OpenAICompatible(base_url=server.url + "/v1", **FAST).transcribe(
             CLIP, {"vocabulary": TERMS}
@@ -73,9 +73,17 @@ def test_openai_sends_the_phrases_as_its_prompt_after_its_own():
         OpenAICompatible(base_url=server.url + "/v1", prompt="A call.", **FAST).transcribe(
             CLIP, {"vocabulary": TERMS}
         )
-    plain, own = (form_fields(r) for r in server.requests)
+        OpenAICompatible(base_url=server.url + "/v1", model="gpt-transcribe", **FAST).transcribe(
+            CLIP, {"vocabulary": TERMS}
+        )
+        with pytest.raises(InputRejected, match="takes no prompt"):
+            OpenAICompatible(
+                base_url=server.url + "/v1", model="gpt-4o-transcribe-diarize", **FAST
+            ).transcribe(CLIP, {"vocabulary": TERMS})
+    plain, own, keywords = (form_fields(r) for r in server.requests)
     assert plain["prompt"] == ["Diane, New Jersey"]
     assert own["prompt"] == ["A call. Diane, New Jersey"]
+    assert keywords["keywords[]"] == ["Diane", "New Jersey"] and "prompt" not in keywords
 
 
 def test_pulse_over_http_and_pocketsphinx_refuse_vocabulary_and_send_nothing():

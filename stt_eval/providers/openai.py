@@ -46,6 +46,8 @@ from stt_eval.types import Transcript, Word
 
 PATH = "/audio/transcriptions"
 DEFAULT_MODEL = "whisper-1"
+KEYWORDS_MODEL = "gpt-transcribe"
+"""The one model whose form documents ``keywords[]`` (PROVIDER_CONTRACTS §2.2)."""
 FORMATS = ("auto", "verbose_json", "json", "text", "diarized_json")
 MAX_BYTES = 25 * 1024 * 1024  # 25 MiB (OpenAI Audio API FAQ, whisper-1)
 LANGUAGE_CODES = {
@@ -199,7 +201,8 @@ class OpenAICompatible(RemoteProvider):
     ) -> list[tuple[str, str]]:
         """The multipart form fields besides ``file`` (repeated names allowed); `vocabulary`
         phrases go into ``prompt`` (after the provider's own prompt), the documented way to
-        steer Whisper's spelling of uncommon words."""
+        steer Whisper's spelling of uncommon words; ``gpt-transcribe`` documents ``keywords[]``
+        for them instead."""
         fmt = self.effective_format
         form = [("model", self.model), ("response_format", fmt)]
         if fmt == "verbose_json":
@@ -209,9 +212,12 @@ class OpenAICompatible(RemoteProvider):
             ]
         if language:
             form.append(("language", language))
-        prompt = " ".join(p for p in (self.prompt, ", ".join(vocabulary)) if p)
+        keywords = self.model == KEYWORDS_MODEL
+        prompt = " ".join(p for p in (self.prompt, "" if keywords else ", ".join(vocabulary)) if p)
         if prompt:
             form.append(("prompt", prompt))
+        if keywords:
+            form += [("keywords[]", phrase) for phrase in vocabulary]
         if self.temperature is not None:
             form.append(("temperature", str(float(self.temperature))))
         if "diarize" in self.model and audio_s > 30:
@@ -224,6 +230,11 @@ class OpenAICompatible(RemoteProvider):
         language = iso_language(tag)
         if tag and (language is None or not _ISO.fullmatch(language)):
             raise InputRejected(f"openai: language {tag!r} is not an ISO 639-1 code")
+        if "diarize" in self.model and requested(options):
+            raise InputRejected(
+                f"openai: {self.model} takes no prompt, so no custom vocabulary; run it with "
+                'vocabulary = ["off"] only'
+            )
         body = audio.to_wav_bytes()
         self.check_size(body)
         response = self.client().request(

@@ -33,7 +33,7 @@ OPTION = "vocabulary"
 FIELDS = {
     "deepgram": "keyterm (nova-3), keywords (older models)",
     "assemblyai": "keyterms_prompt (word_boost was removed from the API reference in 2025-09)",
-    "openai": "prompt",
+    "openai": "prompt (keywords[] for gpt-transcribe; the diarize model takes neither)",
     "faster-whisper": "hotwords",
 }
 """Where each built-in provider that takes phrases sends them."""
