@@ -70,3 +70,50 @@ def test_the_drift_figure_shows_the_shifted_window_from_pooled_rows():
     errors = dict(zip(plot.data["from_s"], plot.data["error_s"]))
     assert errors[30.0] == pytest.approx(0.4) and errors[0.0] == pytest.approx(0.0)
     assert plot.data["words"].sum() == 60
+
+
+def test_a_chunked_run_finds_the_window_whose_words_come_back_late(tmp_path, monkeypatch):
+    """Three 15 s windows of three tones; the server answers the middle one's words 0.4 s late
+    (as a merge or an engine might): the row's drift bins show it there and nowhere else."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    from stt_eval.experiment import ProviderSpec
+    from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+    from stt_eval.pipeline.score import Scoring
+    from stt_eval.testing.openai import openai_server
+    from stt_eval.types import Sample, Transcript
+
+    rate, tones = 16000, (300.0, 600.0, 900.0)
+    t = np.arange(15 * rate) / rate
+    path = tmp_path / "tones.wav"
+    sf.write(path, np.concatenate([0.3 * np.sin(2 * np.pi * f * t) for f in tones]), rate)
+    local = [(1.0 + 3 * i, 1.5 + 3 * i) for i in range(4)]  # four words a window
+    names = [WORDS[(4 * k + i) % len(WORDS)] + str(k) for k in range(3) for i in range(4)]
+    ref = tuple(
+        Word(names[4 * k + i], 15 * k + a, 15 * k + b)
+        for k in range(3)
+        for i, (a, b) in enumerate(local)
+    )
+
+    def backend(wav, request):
+        samples, _ = sf.read(io.BytesIO(wav))
+        peak = np.argmax(np.abs(np.fft.rfft(samples))) * rate / len(samples)
+        k = int(np.argmin([abs(peak - f) for f in tones]))
+        late = 0.4 if k == 1 else 0.0
+        words = tuple(Word(names[4 * k + i], a + late, b + late) for i, (a, b) in enumerate(local))
+        return Transcript(" ".join(w.text for w in words), words=words, language="en")
+
+    monkeypatch.setenv("OPENAI_API_KEY", "timing-test-key-1")
+    sample = Sample("tones", path, " ".join(names), language="en", ref_words=ref)
+    with openai_server(backend, api_key="timing-test-key-1") as server:
+        options = (("base_url", server.url + "/v1"), ("max_wait_s", 0.0), ("min_wait_s", 0.0))
+        cell = Cell(ProviderSpec("openai", options), "clean", "15s/0s", "timestamp", "none")
+        (row,) = run_recording(RecordingJob("r", sample, "clean", (cell,), Scoring()))
+    assert row.status == "ok", row.error
+    timing = row.counts["timing"]
+    assert timing.matched == 12 and timing.within_100 == 8
+    drift = {start: mean for start, _, mean in timing.drift()}
+    assert drift == pytest.approx({0.0: 0.0, 15.0: 0.4, 30.0: 0.0})
