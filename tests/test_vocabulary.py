@@ -132,3 +132,26 @@ def test_the_axis_expands_providers_with_labelled_cells(tmp_path):
     assert exp.run_id != default.run_id and default.vocabulary == ("off",)
     with pytest.raises(ExperimentError, match=r"vocabulary\[0\].*'off', 'terms' or a file"):
         experiment_from_dict({"dataset": "m.jsonl", "vocabulary": "missing.txt"}, tmp_path)
+
+
+@pytest.mark.slow
+def test_faster_whisper_takes_the_phrases_as_hotwords_or_initial_prompt():
+    from stt_eval.audio.load import load_audio
+    from stt_eval.providers.faster_whisper import FasterWhisper
+
+    from .conftest import SAMPLE
+
+    clip = load_audio(SAMPLE / "audio" / "whisper_jfk.flac")
+    with pytest.raises(ValueError, match="vocabulary_as='prompt'"):
+        FasterWhisper(vocabulary_as="prompt")
+    assert FasterWhisper().cache_identity() == {
+        k: v for k, v in FasterWhisper().cache_identity().items() if k != "vocabulary_as"
+    }
+    assert FasterWhisper(vocabulary_as="initial_prompt").cache_identity() != (
+        FasterWhisper().cache_identity()
+    )
+    for field in ("hotwords", "initial_prompt"):
+        t = FasterWhisper(vocabulary_as=field).transcribe(
+            clip, {"language": "en", "vocabulary": ("Americans",)}
+        )
+        assert "americans" in t.text.lower()

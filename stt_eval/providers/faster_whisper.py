@@ -28,6 +28,8 @@ from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"
+VOCABULARY_FIELDS = ("hotwords", "initial_prompt")
+"""The transcribe() arguments custom vocabulary can go to."""
 
 MIN_AUDIO_S = 1.0
 """Shorter clips are padded with silence to this length: Whisper pads every input to 30 s
@@ -95,13 +97,14 @@ class FasterWhisper:
     Custom vocabulary (``options["vocabulary"]``) goes to faster-whisper's ``hotwords``
     ("hint phrases"): its ``get_prompt`` puts them before every 30 s window, whereas
     ``initial_prompt`` reaches only the first one when ``condition_on_previous_text`` is off,
-    as it is here."""
+    as it is here. ``vocabulary_as="initial_prompt"`` sends them that way instead, to compare."""
 
     model: str = DEFAULT_MODEL
     beam_size: int = 1
     compute_type: str = "int8"
     cpu_threads: int = 0
     vad_filter: bool = False
+    vocabulary_as: str = "hotwords"
     seed: int = 0
     name: str = "faster-whisper"
 
@@ -113,8 +116,17 @@ class FasterWhisper:
             "beam_size": self.beam_size,
             "compute_type": self.compute_type,
             "vad_filter": self.vad_filter,
+            # only when not the default: cached transcripts from before the option stay valid
+            **({"vocabulary_as": self.vocabulary_as} if self.vocabulary_as != "hotwords" else {}),
             "seed": self.seed,
         }
+
+    def __post_init__(self) -> None:
+        if self.vocabulary_as not in VOCABULARY_FIELDS:
+            raise ValueError(
+                f"faster-whisper: vocabulary_as={self.vocabulary_as!r} is not one of "
+                f"{', '.join(VOCABULARY_FIELDS)}"
+            )
 
     def load(self) -> None:
         """Load the model now (once per process), so timings count only transcription."""
@@ -139,7 +151,7 @@ class FasterWhisper:
             word_timestamps=True,
             vad_filter=self.vad_filter,
             condition_on_previous_text=False,
-            hotwords=", ".join(requested(options)) or None,
+            **{self.vocabulary_as: ", ".join(requested(options)) or None},
         )
         segments = list(segments)
         words = tuple(
