@@ -91,7 +91,7 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
             replace(p, label=labelled(p.label, v)),
             cond,
             ch,
-            ch != "none" and m or "none",
+            m if ch != "none" else "none",
             d,
             mode,
             v,
@@ -314,7 +314,8 @@ def _run_locked(
     write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(resolved, indent=2, default=str))
     rows_path = run_dir / ROWS_FILE
     digests = {s.id: sample_digest(s) for s in samples}
-    versions = {c.provider.label: c.provider.engine().version for c in cells}
+    specs = {c.provider.label: c.provider for c in cells}  # one per provider × vocabulary
+    versions = {label: spec.engine().version for label, spec in specs.items()}
     dataset_paths = [str(s.audio_path) for s in manifest.samples]
     inputs = plan_inputs(samples, cells, exp.normalizer, dataset_paths)
     earlier, recorded = ([], None) if fresh else (read_rows(run_dir), read_inputs(run_dir))
