@@ -41,6 +41,7 @@ from stt_eval.metrics.diarization import DEFAULT_COLLAR
 from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
+from stt_eval.providers.vocabulary import OFF, TERMS, check_vocabulary
 from stt_eval.types import CHANNEL_MODES, EXECUTORS, MERGE_STRATEGIES
 
 if sys.version_info >= (3, 11):
@@ -127,6 +128,7 @@ Chunking = Annotated[StrictStr, _checked(_chunking, (), "chunking")]
 Merge = Annotated[StrictStr, _checked(None, MERGE_STRATEGIES, "merge strategy")]
 Diarizer = Annotated[StrictStr, _checked(None, (*DIARIZER_CHOICES, *DIARIZERS), "diarizer")]
 ChannelMode = Annotated[StrictStr, _checked(None, CHANNEL_MODES, "channel mode")]
+Vocabulary = Annotated[StrictStr, _checked(check_vocabulary, (), "vocabulary")]
 Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
@@ -147,6 +149,7 @@ class Experiment:
     merge: Annotated[tuple[Merge, ...], Field(min_length=1)] = ("timestamp",)
     diarizers: Annotated[tuple[Diarizer, ...], Field(min_length=1)] = ("none",)
     channel_mode: Annotated[tuple[ChannelMode, ...], Field(min_length=1)] = ("mix",)
+    vocabulary: Annotated[tuple[Vocabulary, ...], Field(min_length=1)] = (OFF,)
     normalizer: Annotated[StrictStr, AfterValidator(_preset)] = DEFAULT_PRESET
     seed: StrictInt = 0
     workers: Annotated[StrictInt, Field(ge=1)] = 2
@@ -181,6 +184,8 @@ class Experiment:
             d.pop("dataset_format")  # run ids from before the setting existed stay the same
         if d["channel_mode"] == ("mix",):  # the default: runs named before the axis keep names
             d.pop("channel_mode")
+        if d["vocabulary"] == (OFF,):  # the default: runs named before the axis keep names
+            d.pop("vocabulary")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -253,9 +258,15 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     for key in ("dataset", "output"):
         if isinstance(d.get(key), str):
             d[key] = (base / d[key]).resolve()
-    for key in ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode", "ids"):
+    axes = ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode")
+    for key in (*axes, "vocabulary", "ids"):
         if isinstance(d.get(key), (str, Mapping)):
             d[key] = [d[key]]  # one value where a list is expected
+    if isinstance(d.get("vocabulary"), list):  # phrase files relative to the file too
+        d["vocabulary"] = [
+            str(base / v) if isinstance(v, str) and v.strip().lower() not in (OFF, TERMS) else v
+            for v in d["vocabulary"]
+        ]
     if isinstance(d.get("normalizer"), str):  # synonyms(path=…) relative to the file too
         d["normalizer"] = resolve_condition_paths(d["normalizer"], base)
     if isinstance(d.get("conditions"), list):

@@ -37,6 +37,7 @@ class Identity:
     normalizer: str = "whisper"
     channel_mode: str = "mix"  # one of CHANNEL_MODES; rows written before it existed are "mix"
     collar_s: float | None = None
+    vocabulary: str = "off"  # custom vocabulary sent (providers.vocabulary); older rows: off
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -49,7 +50,7 @@ class Identity:
             self.merge,
             self.diarizer,
             self.channel_mode,
-        )
+        )  # vocabulary: in the provider label already (providers.vocabulary.labelled)
 
 
 @dataclass(frozen=True)

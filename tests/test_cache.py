@@ -31,6 +31,7 @@ _OTHER_VALUES = {
 def _changed(component, field: dataclasses.Field):
     value = getattr(component, field.name)
     other = {"model": "base", "compute_type": "float32", "segments": "raw", "device": "cuda"}
+    other["vocabulary_as"] = "initial_prompt"
     new = other.get(field.name, _OTHER_VALUES[type(value)](value))
     return dataclasses.replace(component, **{field.name: new})
 

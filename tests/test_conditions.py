@@ -367,7 +367,7 @@ def test_parse_format_round_trip(chain):
             "nois(snr_db=5)",
             [
                 "unknown condition 'nois'",
-                "clean, codec, gain, noise, resample, stereo_call, telephony",
+                "clean, codec, gain, noise, pad, resample, stereo_call, telephony",
             ],
         ),
         ("noise(snr=5)", ["unknown parameter 'snr'", "kind, path, snr_db"]),

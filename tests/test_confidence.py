@@ -146,3 +146,15 @@ def test_faster_whisper_word_probabilities_make_a_review_curve():
     assert 0.0 <= bins.ece <= 1.0
     # tiny.en's probabilities carry signal: words below 0.7 are wrong more often than above
     assert point.error_rate_below > point.error_rate_above
+
+
+def test_the_threshold_for_a_share_of_errors_is_the_lowest_edge_that_catches_it():
+    from stt_eval.metrics.confidence import ConfidenceBins
+
+    # 10 errors: 2 in bin 0.1-0.2, 6 in 0.5-0.6, 2 in 0.9-1.0; 100 words, 10 in each bin
+    bins = ConfidenceBins((10,) * 10, (0, 2, 0, 0, 0, 6, 0, 0, 0, 2), (0.0,) * 10)
+    point = bins.threshold_for(0.8)
+    assert point.threshold == pytest.approx(0.6) and point.caught == pytest.approx(0.8)
+    assert point.reviewed == pytest.approx(0.6)  # 60 of 100 words below 0.6
+    assert bins.threshold_for(0.2).threshold == pytest.approx(0.2)
+    assert bins.threshold_for(1.0).threshold == pytest.approx(1.0)

@@ -486,7 +486,9 @@ def test_unknown_or_invalid_options_are_clear_errors():
         AssemblyAI(speaker_labels="true")
     with (
         fake() as server,
-        pytest.raises(ValueError, match=r"'audio'.*known: \['audio_url', 'language'\]"),
+        pytest.raises(
+            ValueError, match=r"'audio'.*known: \['audio_url', 'language', 'vocabulary'\]"
+        ),
     ):
         assemblyai(server).transcribe(CLIP, {"audio": "https://example.org/a.wav"})
     assert server.requests == []

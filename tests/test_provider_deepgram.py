@@ -291,7 +291,9 @@ def test_unknown_options_are_clear_errors():
         Deepgram(diarize="yes")
     with (
         fake() as server,
-        pytest.raises(ValueError, match=r"'langauge'.*known: \['audio_url', 'language'\]"),
+        pytest.raises(
+            ValueError, match=r"'langauge'.*known: \['audio_url', 'language', 'vocabulary'\]"
+        ),
     ):
         deepgram(server).transcribe(CLIP, {"langauge": "en"})
     assert server.requests == []

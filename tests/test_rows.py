@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from stt_eval.metrics.diarization import DERCounts, JERCounts
-from stt_eval.metrics.registry import RATES, rate
+from stt_eval.metrics.hallucination import HallucinationCounts
+from stt_eval.metrics.registry import METRICS, RATES, rate
 from stt_eval.metrics.speaker_wer import CpWERCounts
 from stt_eval.metrics.terms import TermCounts
+from stt_eval.metrics.timing import TimingCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
 from stt_eval.report.analysis.intervals import intervals, with_intervals
 from stt_eval.report.analysis.paired import comparisons
@@ -48,6 +50,14 @@ def test_every_rate_is_its_value_objects_own_property():
         "term_recall": (TermCounts(5, 4, 3, 2), "recall"),
         "term_precision": (TermCounts(5, 4, 3, 2), "precision"),
         "ter": (TermCounts(5, 4, 3, 2), "ter"),
+        **{
+            name: (HallucinationCounts(30.0, 4, 6, 40, 2, 90.0), name)
+            for name in ("nonspeech_ipm", "loop_share", "phrases_pm")
+        },
+        **{
+            name: (TimingCounts(4, 0.4, 0.6, 1, 2, 3), name)
+            for name in ("start_mae_s", "end_mae_s", "within_50ms", "within_100ms", "within_200ms")
+        },
     }
     assert set(cases) == set(RATES)
     for name, (counts, prop) in cases.items():
@@ -134,8 +144,9 @@ def test_rows_in_todays_format_are_written_back_as_read():
     """Written back as read, plus the columns added since the fixture (at their defaults)."""
     lines = (OLD / "rows.jsonl").read_text(encoding="utf-8").splitlines()
     for line, row in list(zip(lines, read_rows(OLD)))[:2]:
-        added = {"failure": None, "retries": 0, "boundary_by_band": None}
-        assert row_to_dict(row) == {**json.loads(line), **added}
+        added = {c: None for m in ("hallucination", "timing") for c in METRICS[m].column_names}
+        new = {"failure": None, "retries": 0, "boundary_by_band": None, "vocabulary": "off"}
+        assert row_to_dict(row) == {**json.loads(line), **new, **added}
 
 
 # --------------------------------------------------------------------------- row order

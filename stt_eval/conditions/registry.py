@@ -16,6 +16,7 @@ import numpy as np
 from stt_eval.conditions.crosstalk import STEREO_CALL, stereo_call_step
 from stt_eval.conditions.errors import ConditionError
 from stt_eval.conditions.noise import _apply_noise, _check_noise, _check_noise_file
+from stt_eval.conditions.pad import _pad
 from stt_eval.conditions.step import Value, _clean, _NoiseResult, _StepContext
 from stt_eval.conditions.transmission import (
     FFMPEG_CODECS,
@@ -176,6 +177,19 @@ REGISTRY: Mapping[str, ConditionDef] = MappingProxyType(
             (ParamDef("db", _number(-60.0, 60.0), "a number of dB in -60..60", required=True),),
             _gain,
             summary="level change, clipped at ±1",
+        ),
+        "pad": ConditionDef(
+            "pad",
+            (
+                ParamDef("silence_s", _number(0.1, 600.0), "seconds in 0.1..600", default=10.0),
+                ParamDef(
+                    "kind", _choice("silence", "noise"), "one of: noise, silence", default="silence"
+                ),
+                ParamDef("where", _choice("start", "end"), "one of: end, start", default="end"),
+                ParamDef("snr_db", _number(-20.0, 60.0), "a number of dB in -20..60", default=10.0),
+            ),
+            _pad,
+            summary="silence or white noise (at snr_db under the speech) before or after it",
         ),
         "resample": ConditionDef(
             "resample",

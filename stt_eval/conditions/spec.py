@@ -235,3 +235,21 @@ def leakage_db(chain: Chain) -> float | None:
         if spec.name == STEREO_CALL:
             return float(spec.get("leakage_db"))  # type: ignore[arg-type]
     return None
+
+
+def padding(text: str) -> tuple[float, float]:
+    """Seconds a chain's ``pad`` steps add before and after the recording (the transcript is
+    moved back by the first to stay on the reference timeline).
+
+    >>> padding("pad(silence_s=10, where=start) + noise(snr_db=5) + pad(silence_s=2)")
+    (10.0, 2.0)
+    """
+    start = end = 0.0
+    for spec in parse_chain(text, check_files=False):
+        if spec.name == "pad":
+            p = dict(spec.params)
+            if p["where"] == "start":
+                start += float(p["silence_s"])
+            else:
+                end += float(p["silence_s"])
+    return start, end

@@ -39,6 +39,8 @@ from stt_eval.types import Word
 N_BINS = 10
 REVIEW_THRESHOLD = 0.7
 """The usual rule: words with confidence below this go to human review."""
+CAUGHT_TARGET = 0.8
+"""The share of errors a review should catch, for the threshold the report proposes."""
 EDGES = tuple(k / N_BINS for k in range(N_BINS + 1))
 """Bin edges 0.0, 0.1, …, 1.0; bin k holds confidences in [EDGES[k], EDGES[k+1])."""
 
@@ -134,6 +136,15 @@ class ConfidenceBins:
         """:meth:`review` at every bin edge, 0 (nothing reviewed) to 1 (everything: the bins
         cannot tell a confidence of exactly 1.0 from 0.95, so it counts as below 1.0)."""
         return [self.review(edge) for edge in EDGES]
+
+    def threshold_for(self, caught: float) -> ReviewPoint:
+        """The lowest bin-edge threshold whose review catches at least ``caught`` of all
+        errors (what a team tunes: "catch 80 % of errors"), and what it sends to review."""
+        if not 0.0 < caught <= 1.0:
+            raise ValueError(f"caught={caught} must be a share in (0, 1]")
+        return next(
+            (p for p in self.review_curve() if p.caught >= caught - 1e-12), self.review(1.0)
+        )
 
     def reliability(self) -> list[tuple[float, float, int, float, float]]:
         """Per bin: (low edge, high edge, words, mean confidence, accuracy); NaN when empty."""

@@ -23,8 +23,10 @@ from stt_eval.metrics.confidence import ConfidenceBins
 from stt_eval.metrics.crosstalk import CrosstalkCounts
 from stt_eval.metrics.diarization import DERCounts, JERCounts
 from stt_eval.metrics.errors import Edits
+from stt_eval.metrics.hallucination import HallucinationCounts
 from stt_eval.metrics.speaker_wer import CpWERCounts
 from stt_eval.metrics.terms import TermCounts
+from stt_eval.metrics.timing import TimingCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
 
 
@@ -203,6 +205,44 @@ METRICS: dict[str, Metric] = {
                 ("conf_errors_by_bin", "errors"),
                 ("conf_sum_by_bin", "conf_sum"),
             ),
+        ),
+        Metric(
+            "hallucination",
+            HallucinationCounts,
+            (
+                ("nonspeech_s", "nonspeech_s"),
+                ("nonspeech_words", "nonspeech_words"),
+                ("loop_words", "loop_words"),
+                ("hyp_tokens", "hyp_words"),
+                ("halluc_phrases", "phrases"),
+                ("halluc_audio_s", "audio_s"),
+            ),
+            {
+                "nonspeech_ipm": Rate("nonspeech_words", "nonspeech_min"),
+                "loop_share": Rate("loop_words", "hyp_words"),
+                "phrases_pm": Rate("phrases", "audio_min"),
+            },
+        ),
+        Metric(
+            "timing",
+            TimingCounts,
+            (
+                ("timed_words", "matched"),
+                ("start_abs_s", "start_abs_s"),
+                ("end_abs_s", "end_abs_s"),
+                ("start_within_50ms", "within_50"),
+                ("start_within_100ms", "within_100"),
+                ("start_within_200ms", "within_200"),
+                ("drift_words_by_bin", "drift_n"),
+                ("drift_sum_s_by_bin", "drift_sum_s"),
+            ),
+            {
+                "start_mae_s": Rate("start_abs_s", "matched"),
+                "end_mae_s": Rate("end_abs_s", "matched"),
+                "within_50ms": Rate("within_50", "matched"),
+                "within_100ms": Rate("within_100", "matched"),
+                "within_200ms": Rate("within_200", "matched"),
+            },
         ),
         Metric(
             "edits",

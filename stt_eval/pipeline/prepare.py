@@ -46,7 +46,7 @@ from stt_eval.conditions import (
 )
 from stt_eval.conditions.crosstalk import leak
 from stt_eval.conditions.noise import BABBLE_TALKERS
-from stt_eval.conditions.spec import Chain, leakage_db
+from stt_eval.conditions.spec import Chain, leakage_db, padding
 from stt_eval.types import Chunk, Sample
 
 STREAM_ABOVE_S = 600.0
@@ -236,7 +236,8 @@ def prepare(
     damaged one fails here rather than after some of its windows were sent.
     """
     conditioner = _Conditioner(recording, condition, seed, max_duration_s)
-    duration = should_stream(recording.path, needs_whole or recording.span is not None)
+    whole = needs_whole or recording.span is not None or padding(condition) != (0.0, 0.0)
+    duration = should_stream(recording.path, whole)  # a pad needs the whole recording
     if duration is None:
         loaded = read_audio(recording.path, None if recording.span else max_duration_s)
         clip = loaded.clip

@@ -24,6 +24,7 @@ from stt_eval import __version__
 from stt_eval.audio.streams import read_streams
 from stt_eval.cache.store import TranscriptCache
 from stt_eval.conditions import Conditioned, ConditionError
+from stt_eval.conditions.spec import padding
 from stt_eval.diarizers import get_diarizer
 from stt_eval.errors import BadInput
 from stt_eval.experiment import ProviderSpec
@@ -54,11 +55,14 @@ from stt_eval.pipeline.transcribe import (
     EVENTS,
     Transcribed,
     diarize,
+    on_padded_timeline,
     price,
     transcribe,
     transcribe_clip,
 )
 from stt_eval.providers.registry import get_provider
+from stt_eval.providers.vocabulary import OFF, phrases
+from stt_eval.providers.vocabulary import OPTION as VOCABULARY
 from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
 from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
@@ -74,8 +78,9 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One provider × condition × chunking × merge × diarizer × channel mode of the grid (a
-    ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the channels)."""
+    """One provider × condition × chunking × merge × diarizer × channel mode × vocabulary of
+    the grid (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the
+    channels; a vocabulary other than ``off`` is in the provider's label too)."""
 
     provider: ProviderSpec
     condition: str
@@ -83,6 +88,7 @@ class Cell:
     merge: str
     diarizer: str
     channel_mode: str = "mix"
+    vocabulary: str = OFF
 
     def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
         """The identity of this cell's row for one sample of a run."""
@@ -96,7 +102,14 @@ class Cell:
             self.diarizer,
             normalizer,
             self.channel_mode,
+            vocabulary=self.vocabulary,
         )
+
+    def options(self, sample: Sample) -> dict[str, Any]:
+        """The per-request options of this cell for one sample: its language and the custom
+        vocabulary phrases (none with vocabulary off, or ``terms`` on a sample without)."""
+        said = phrases(self.vocabulary, sample.terms)
+        return {"language": sample.language, **({VOCABULARY: said} if said else {})}
 
     def key(self, sample_id: str) -> tuple[str, ...]:
         """The identity of this cell for one sample (what resume matches finished rows on)."""
@@ -213,7 +226,7 @@ def _run_split_cell(
     speakers from channels, and the words leaked in from other channels (cross-talk)."""
     sample, scoring = job.sample, job.scoring
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-    options: dict[str, Any] = {"language": sample.language}
+    options = cell.options(sample)
     results = [
         (
             speaker,
@@ -230,11 +243,13 @@ def _run_split_cell(
         )
         for speaker, audio in streams
     ]
+    pad = padding(cell.condition)
+    sample = on_padded_timeline(sample, cell.condition)
     merged = merge_streams([(speaker, r.transcript) for speaker, r in results])
     duration = max(audio.duration_s for _, audio in streams)
     untimed = "a channel came back without word times: its text follows the others', untimed"
     warnings = [w for _, audio in streams for w in audio.warnings]
-    scored = score_transcript(sample, merged, results[0][1].cuts, scoring)
+    scored = score_transcript(sample, merged, results[0][1].cuts, scoring, (0.0, duration), pad)
     if sample.turns is not None:
         scored = score_speakers(
             scored,
@@ -266,7 +281,7 @@ def _run_cell(
 ) -> ResultRow:
     sample = job.sample
     provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-    options: dict[str, Any] = {"language": sample.language}
+    options = cell.options(sample)
     warning = None
     if sample.audio_url and cell.condition == "clean" and cell.chunking == "none":
         options["audio_url"] = sample.audio_url  # the provider fetches the same recording
@@ -278,7 +293,9 @@ def _run_cell(
     result = transcribe(
         provider, audio, options, cache, cell.chunking, cell.merge, sample.id, _on_unit(job, cell)
     )
-    scored = score_transcript(sample, result.transcript, result.cuts, job.scoring)
+    sample = on_padded_timeline(sample, cell.condition)  # the audio heard: padding and all
+    heard, pad = (0.0, audio.duration_s), padding(cell.condition)
+    scored = score_transcript(sample, result.transcript, result.cuts, job.scoring, heard, pad)
     warnings = (*audio.warnings, warning)
     diarization_s, said = 0.0, None
     if cell.diarizer != "none" and sample.turns is not None:

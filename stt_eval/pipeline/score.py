@@ -15,9 +15,18 @@ from stt_eval.metrics.boundary import cut_attributed
 from stt_eval.metrics.confidence import confidence_bins
 from stt_eval.metrics.diarization import DEFAULT_COLLAR, score_diarization
 from stt_eval.metrics.errors import edits, flags
+from stt_eval.metrics.hallucination import (
+    HallucinationCounts,
+    known_phrases,
+    loop_words,
+    nonspeech_seconds,
+    nonspeech_words,
+    speech_spans,
+)
 from stt_eval.metrics.speaker_wer import cpwer
 from stt_eval.metrics.terms import score_terms
-from stt_eval.metrics.wer import align_words, char_counts, score_text
+from stt_eval.metrics.timing import timing_counts
+from stt_eval.metrics.wer import WordScore, align_words, char_counts, score_text
 from stt_eval.normalization.languages import english_rules_warning
 from stt_eval.normalization.rules import (
     DEFAULT_PRESET,
@@ -28,6 +37,8 @@ from stt_eval.normalization.rules import (
 from stt_eval.providers.keys import scrub
 from stt_eval.rows import Counts, ResultRow
 from stt_eval.types import RowDetail, Sample, SpeakerTurn, Transcript
+
+Span = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -57,12 +68,43 @@ class Scored:
     collar_s: float | None = None
 
 
+def hallucination_counts(
+    sample: Sample,
+    transcript: Transcript,
+    ws: WordScore,
+    heard: Span,
+    padding: Span,
+    scoring: Scoring,
+) -> HallucinationCounts:
+    """Non-speech words, loops and known phrases of one transcript; ``heard`` is the span of the
+    audio the engine heard (padding included) on the timeline of the sample's reference times,
+    ``padding`` the seconds a condition added before and after the recording."""
+    recording = (heard[0] + padding[0], heard[1] - padding[1])
+    speech = speech_spans(heard, sample.ref_words, sample.turns, recording)
+    timed = bool(transcript.words) or not ws.hyp  # without word times, where is unknown
+    return HallucinationCounts(
+        nonspeech_seconds(heard, speech) if timed else 0.0,
+        nonspeech_words(transcript.words, heard, speech, scoring.normalizer, sample.language),
+        loop_words(ws.hyp, ws.ref),
+        len(ws.hyp),
+        known_phrases(ws.hyp, ws.ref, normalizer=scoring.normalizer, language=sample.language),
+        heard[1] - heard[0],
+    )
+
+
 def score_transcript(
-    sample: Sample, transcript: Transcript, cuts: Sequence[float], scoring: Scoring
+    sample: Sample,
+    transcript: Transcript,
+    cuts: Sequence[float],
+    scoring: Scoring,
+    heard: Span | None = None,
+    padding: Span = (0.0, 0.0),
 ) -> Scored:
     """A transcript's WER/CER counts with the analysis counts from the same alignment: domain
-    terms, words and errors per confidence bin (when the provider gives confidences), edit words
-    and output flags. Boundary errors need the unchunked transcript too: ``attribute_cuts``."""
+    terms, words and errors per confidence bin (when the provider gives confidences), edit words,
+    output flags, hallucinations (over ``heard``, the span of audio the engine heard; not counted
+    without it) and word timing (with reference times). Boundary errors need the unchunked
+    transcript too: ``attribute_cuts``."""
     ws = score_text(sample.text, transcript.text, scoring.normalizer, sample.language)
     terms = score_terms(sample.terms, ws, scoring.normalizer, sample.language)
     bins = confidence_bins(ws.ref, transcript.words, scoring.normalizer, sample.language)
@@ -75,6 +117,12 @@ def score_transcript(
             "terms": terms.total,
             "confidence": bins,
             "edits": edits(ws),
+            "timing": timing_counts(
+                sample.ref_words, transcript.words, scoring.normalizer, sample.language
+            ),
+            "hallucination": None
+            if heard is None
+            else hallucination_counts(sample, transcript, ws, heard, padding, scoring),
         }
     )
     fallback = (transcript.raw or {}).get("merge_fallback")

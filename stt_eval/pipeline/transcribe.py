@@ -18,11 +18,12 @@ from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import TranscriptCache, cache_key
 from stt_eval.chunking import ChunkingError, ChunkSetting, cut_points, merge_chunks, parse_chunking
 from stt_eval.chunking.strategies import MIN_ADVANCE_S, collapsed, continue_point, stronger
+from stt_eval.conditions.spec import padding
 from stt_eval.pipeline.prepare import PreparedAudio, WholeAudio, mean_snr
 from stt_eval.providers.base import Provider
 from stt_eval.providers.http import metered
 from stt_eval.providers.prices import Price, cost_usd, price_of
-from stt_eval.types import Activity, Chunk, Measured, SpeakerTurn, Transcript, Word
+from stt_eval.types import Activity, Chunk, Measured, Sample, SpeakerTurn, Transcript, Word
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,29 @@ class Transcribed:
     measured: Measured = Measured()
     cached: bool = False
     snr_db: float | None = None
+
+
+def on_padded_timeline(sample: Sample, condition: str) -> Sample:
+    """The sample with its reference times moved by the padding a condition puts before the
+    recording, so they line up with the padded audio the engine heard (and its words in the
+    padding are hypothesised where nobody spoke)."""
+    start = padding(condition)[0]
+    if not start:
+        return sample
+
+    def moved(items: Any) -> Any:
+        return (
+            None
+            if items is None
+            else tuple(replace(i, start=i.start + start, end=i.end + start) for i in items)
+        )
+
+    return replace(
+        sample,
+        turns=moved(sample.turns),
+        segments=moved(sample.segments),
+        ref_words=moved(sample.ref_words),
+    )
 
 
 def price(provider: Provider) -> Price | None:

@@ -34,6 +34,7 @@ from stt_eval.providers.http import HttpClient
 from stt_eval.providers.keys import scrub
 from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript
 
 UPLOAD_PATH = "/v2/upload"
@@ -117,8 +118,12 @@ class AssemblyAI(RemoteProvider):
     def auth_headers(self, key: str) -> Mapping[str, str]:
         return {"Authorization": key}
 
-    def job_request(self, audio_url: str, language: str | None) -> dict[str, Any]:
-        """The ``POST /v2/transcript`` body (`language`: the per-request language)."""
+    def job_request(
+        self, audio_url: str, language: str | None, vocabulary: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """The ``POST /v2/transcript`` body (`language`: the per-request language;
+        `vocabulary`: phrases, sent as ``keyterms_prompt``, the spec's replacement for the
+        removed ``word_boost``)."""
         body: dict[str, Any] = {
             "audio_url": audio_url,
             "speaker_labels": self.speaker_labels,
@@ -131,6 +136,8 @@ class AssemblyAI(RemoteProvider):
             body["language_code"] = language_code(self.language_code or str(language))
         if self.speech_model:
             body["speech_models"] = [self.speech_model]
+        if vocabulary:
+            body["keyterms_prompt"] = list(vocabulary)
         return body
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
@@ -142,7 +149,7 @@ class AssemblyAI(RemoteProvider):
         job = client.request(
             "POST",
             TRANSCRIPT_PATH,
-            json_body=self.job_request(audio_url, opts.get("language")),
+            json_body=self.job_request(audio_url, opts.get("language"), requested(opts)),
             idempotent=False,
         ).json()
         return parse_transcript(self.wait(client, job))

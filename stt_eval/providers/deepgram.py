@@ -27,6 +27,7 @@ from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import PermanentProviderError
 from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript
 
 LISTEN_PATH = "/v1/listen"
@@ -80,9 +81,13 @@ class Deepgram(RemoteProvider):
     def auth_headers(self, key: str) -> Mapping[str, str]:
         return {"Authorization": f"Token {key}"}
 
-    def query(self, language: str | None) -> dict[str, str]:
-        """The query parameters of one request (`language`: the per-request language)."""
-        params = {
+    def query(
+        self, language: str | None, vocabulary: tuple[str, ...] = ()
+    ) -> dict[str, str | list[str]]:
+        """The query parameters of one request (`language`: the per-request language;
+        `vocabulary`: phrases, sent as repeated ``keyterm`` for Nova-3 and as ``keywords`` for
+        older models, as Deepgram's Keywords page says)."""
+        params: dict[str, str | list[str]] = {
             "model": self.model,
             "punctuate": _flag(self.punctuate),
             "smart_format": _flag(self.smart_format),
@@ -93,12 +98,14 @@ class Deepgram(RemoteProvider):
             params["detect_language"] = "true"
         elif self.language or language:
             params["language"] = self.language or str(language)
+        if vocabulary:
+            params["keyterm" if self.model.startswith("nova-3") else "keywords"] = list(vocabulary)
         return params
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
         """Send the clip (or, with ``options["audio_url"]``, the URL) and parse the answer."""
         opts = request_options(options, self.name)
-        params = self.query(opts.get("language"))
+        params = self.query(opts.get("language"), requested(opts))
         client = self.client()
         if opts.get("audio_url"):
             response = client.request(
@@ -120,7 +127,9 @@ class Deepgram(RemoteProvider):
                 audio_s=audio.duration_s,
             )
         return parse_listen_response(
-            response.json(), diarized=self.diarize, language=params.get("language")
+            response.json(),
+            diarized=self.diarize,
+            language=params.get("language"),  # type: ignore[arg-type]
         )
 
 

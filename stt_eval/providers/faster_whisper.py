@@ -35,9 +35,12 @@ from faster_whisper import WhisperModel
 from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import default_cache_dir
 from stt_eval.providers.errors import PermanentProviderError
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript, Word
 
 DEFAULT_MODEL = "tiny.en"
+VOCABULARY_FIELDS = ("hotwords", "initial_prompt")
+"""The transcribe() arguments custom vocabulary can go to."""
 
 MIN_AUDIO_S = 1.0
 """Shorter clips are padded with silence to this length: Whisper pads every input to 30 s
@@ -127,13 +130,19 @@ def _seeded(model: WhisperModel, name: str, compute_type: str, cpu_threads: int,
 
 @dataclass(frozen=True)
 class FasterWhisper:
-    """Local Whisper via CTranslate2; words carry start/end and probability as confidence."""
+    """Local Whisper via CTranslate2; words carry start/end and probability as confidence.
+
+    Custom vocabulary (``options["vocabulary"]``) goes to faster-whisper's ``hotwords``
+    ("hint phrases"): its ``get_prompt`` puts them before every 30 s window, whereas
+    ``initial_prompt`` reaches only the first one when ``condition_on_previous_text`` is off,
+    as it is here. ``vocabulary_as="initial_prompt"`` sends them that way instead, to compare."""
 
     model: str = DEFAULT_MODEL
     beam_size: int = 1
     compute_type: str = "int8"
     cpu_threads: int = 0
     vad_filter: bool = False
+    vocabulary_as: str = "hotwords"
     seed: int = 0
     name: str = "faster-whisper"
 
@@ -145,9 +154,18 @@ class FasterWhisper:
             "beam_size": self.beam_size,
             "compute_type": self.compute_type,
             "vad_filter": self.vad_filter,
+            # only when not the default: cached transcripts from before the option stay valid
+            **({"vocabulary_as": self.vocabulary_as} if self.vocabulary_as != "hotwords" else {}),
             "seed": self.seed,
             "sampling": "seeded per window",  # texts from before were not reproducible
         }
+
+    def __post_init__(self) -> None:
+        if self.vocabulary_as not in VOCABULARY_FIELDS:
+            raise ValueError(
+                f"faster-whisper: vocabulary_as={self.vocabulary_as!r} is not one of "
+                f"{', '.join(VOCABULARY_FIELDS)}"
+            )
 
     def load(self) -> None:
         """Load the model now (once per process), so timings count only transcription."""
@@ -163,12 +181,13 @@ class FasterWhisper:
         short = round(MIN_AUDIO_S * audio.sample_rate) - len(samples)
         if short > 0:  # silence after the end: the same log-mel frames Whisper pads with
             samples = np.pad(samples, (0, short))
-        segments, info = self._decode(model, samples, language)
+        prompt = ", ".join(requested(options)) or None
+        segments, info = self._decode(model, samples, language, prompt)
         if any(s.temperature for s in segments):  # it sampled: decode again, seeded (see top)
             with _SAMPLING:
                 seed = window_seed(samples, self.seed)
                 fresh = _seeded(model, self.model, self.compute_type, self.cpu_threads, seed)
-                segments, info = self._decode(fresh, samples, language)
+                segments, info = self._decode(fresh, samples, language, prompt)
         words = tuple(
             Word(
                 w.word.strip(),
@@ -197,7 +216,9 @@ class FasterWhisper:
         text = " ".join(s.text.strip() for s in segments).strip()
         return Transcript(text=text, words=words, language=info.language, raw=raw)
 
-    def _decode(self, model: WhisperModel, samples: np.ndarray, language: str | None):
+    def _decode(
+        self, model: WhisperModel, samples: np.ndarray, language: str | None, prompt: str | None
+    ):
         segments, info = model.transcribe(
             samples,
             language=language,
@@ -205,5 +226,6 @@ class FasterWhisper:
             word_timestamps=True,
             vad_filter=self.vad_filter,
             condition_on_previous_text=False,
+            **{self.vocabulary_as: prompt},
         )
         return list(segments), info

@@ -33,7 +33,7 @@ from typing import Any
 from stt_eval.audio.load import AudioClip
 from stt_eval.providers.errors import InputRejected, PermanentProviderError
 from stt_eval.providers.http import HttpResponse, body_kind
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.providers.response import (
     Parsed,
     checked_transcript,
@@ -41,10 +41,13 @@ from stt_eval.providers.response import (
     parse_words,
     time_span,
 )
+from stt_eval.providers.vocabulary import requested
 from stt_eval.types import Transcript, Word
 
 PATH = "/audio/transcriptions"
 DEFAULT_MODEL = "whisper-1"
+KEYWORDS_MODEL = "gpt-transcribe"
+"""The one model whose form documents ``keywords[]`` (PROVIDER_CONTRACTS §2.2)."""
 FORMATS = ("auto", "verbose_json", "json", "text", "diarized_json")
 MAX_BYTES = 25 * 1024 * 1024  # 25 MiB (OpenAI Audio API FAQ, whisper-1)
 LANGUAGE_CODES = {
@@ -193,8 +196,13 @@ class OpenAICompatible(RemoteProvider):
     def cache_identity(self) -> Mapping[str, Any]:
         return {**super().cache_identity(), "response_format": self.effective_format}
 
-    def form(self, language: str | None, audio_s: float) -> list[tuple[str, str]]:
-        """The multipart form fields besides ``file`` (repeated names allowed)."""
+    def form(
+        self, language: str | None, audio_s: float, vocabulary: tuple[str, ...] = ()
+    ) -> list[tuple[str, str]]:
+        """The multipart form fields besides ``file`` (repeated names allowed); `vocabulary`
+        phrases go into ``prompt`` (after the provider's own prompt), the documented way to
+        steer Whisper's spelling of uncommon words; ``gpt-transcribe`` documents ``keywords[]``
+        for them instead."""
         fmt = self.effective_format
         form = [("model", self.model), ("response_format", fmt)]
         if fmt == "verbose_json":
@@ -204,8 +212,12 @@ class OpenAICompatible(RemoteProvider):
             ]
         if language:
             form.append(("language", language))
-        if self.prompt:
-            form.append(("prompt", self.prompt))
+        keywords = self.model == KEYWORDS_MODEL
+        prompt = " ".join(p for p in (self.prompt, "" if keywords else ", ".join(vocabulary)) if p)
+        if prompt:
+            form.append(("prompt", prompt))
+        if keywords:
+            form += [("keywords[]", phrase) for phrase in vocabulary]
         if self.temperature is not None:
             form.append(("temperature", str(float(self.temperature))))
         if "diarize" in self.model and audio_s > 30:
@@ -213,17 +225,22 @@ class OpenAICompatible(RemoteProvider):
         return form
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
-        options = dict(options or {})
+        options = request_options(options, self.name)
         tag = self.language or options.get("language") or ""
         language = iso_language(tag)
         if tag and (language is None or not _ISO.fullmatch(language)):
             raise InputRejected(f"openai: language {tag!r} is not an ISO 639-1 code")
+        if "diarize" in self.model and requested(options):
+            raise InputRejected(
+                f"openai: {self.model} takes no prompt, so no custom vocabulary; run it with "
+                'vocabulary = ["off"] only'
+            )
         body = audio.to_wav_bytes()
         self.check_size(body)
         response = self.client().request(
             "POST",
             PATH,
-            data=self.form(language, audio.duration_s),  # type: ignore[arg-type]
+            data=self.form(language, audio.duration_s, requested(options)),  # type: ignore[arg-type]
             files={"file": ("audio.wav", body, "audio/wav")},
             audio_s=audio.duration_s,
             expect_json=self.effective_format != "text",  # a text answer may be empty (silence)

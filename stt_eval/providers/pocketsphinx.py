@@ -23,6 +23,7 @@ from pocketsphinx import Decoder
 
 from stt_eval.audio.load import TARGET_RATE, AudioClip, to_int16
 from stt_eval.providers.errors import InputRejected
+from stt_eval.providers.vocabulary import unsupported
 from stt_eval.types import Transcript, Word
 
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
@@ -62,6 +63,7 @@ class PocketSphinx:
         _decoder(self.maxhmmpf)
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
+        unsupported(self.name, options)  # keyphrase search and JSGF grammars replace the LM
         if audio.sample_rate != TARGET_RATE:
             raise InputRejected(
                 f"pocketsphinx decodes {TARGET_RATE} Hz audio only, got {audio.sample_rate} Hz; normalize it first"

@@ -33,8 +33,9 @@ from typing import Any
 from stt_eval.audio.load import AudioClip
 from stt_eval.metrics.intervals import turns_from_words
 from stt_eval.providers.errors import InputRejected, PermanentProviderError
-from stt_eval.providers.remote import RemoteProvider
+from stt_eval.providers.remote import RemoteProvider, request_options
 from stt_eval.providers.response import checked_transcript, parse_turns, parse_words
+from stt_eval.providers.vocabulary import unsupported
 from stt_eval.types import Transcript
 
 LEGACY_PATH = "/waves/v1/pulse/get_text"
@@ -187,7 +188,8 @@ class Pulse(RemoteProvider):
         return params
 
     def transcribe(self, audio: AudioClip, options: Mapping[str, Any] | None = None) -> Transcript:
-        options = dict(options or {})
+        options = request_options(options, self.name)
+        unsupported(self.name, options)  # keywords exist on the WebSocket API only
         language = self.request_language(options)
         params = self.query(language)
         url = options.get("audio_url")

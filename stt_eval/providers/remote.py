@@ -160,9 +160,10 @@ def is_url(value: Any, schemes: tuple[str, ...]) -> bool:
     return parts.scheme in schemes and bool(parts.hostname)
 
 
-REQUEST_OPTIONS = frozenset({"language", "audio_url"})
-"""Per-request options the pipeline passes: the sample's language, and a URL where the provider
-can fetch the same recording itself."""
+REQUEST_OPTIONS = frozenset({"language", "audio_url", "vocabulary"})
+"""Per-request options the pipeline passes: the sample's language, a URL where the provider
+can fetch the same recording itself, and custom vocabulary phrases
+(:mod:`stt_eval.providers.vocabulary`)."""
 
 
 def request_options(options: Mapping[str, Any] | None, provider: str) -> dict[str, Any]:

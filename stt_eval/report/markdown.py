@@ -11,6 +11,7 @@ import pandas as pd
 
 from stt_eval.metrics.diarization import DEFAULT_SCORING_REGION
 from stt_eval.metrics.stats import DEFAULT_LEVEL
+from stt_eval.report.analysis.domain_sections import domain_sections
 from stt_eval.report.analysis.intervals import with_intervals
 from stt_eval.report.analysis.sections import analysis_sections, ci
 from stt_eval.report.groups import Contents, Group, anchor, grouped
@@ -204,6 +205,7 @@ def summary_blocks(
     ]
     parts += ["## Worst files\n", Table(worst_files(frame))]
     parts += analysis_sections(frame, Table)
+    parts += domain_sections(frame, Table)
     empty = no_ref_words(frame)
     if len(empty):
         parts += [

@@ -32,6 +32,7 @@ from stt_eval.pipeline.recording import Cell, RecordingJob, price
 from stt_eval.pipeline.score import Scoring
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote
+from stt_eval.providers.vocabulary import labelled
 from stt_eval.rows import ResultRow
 from stt_eval.run.aside import set_aside
 from stt_eval.run.directory import (
@@ -86,8 +87,17 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         if is_remote(provider):
             provider.load()
     return tuple(
-        Cell(p, cond, ch, m if ch != "none" else "none", d, mode)
+        Cell(
+            replace(p, label=labelled(p.label, v)),
+            cond,
+            ch,
+            m if ch != "none" else "none",
+            d,
+            mode,
+            v,
+        )
         for p in exp.providers
+        for v in dict.fromkeys(exp.vocabulary)
         for cond in dict.fromkeys(exp.conditions)
         for ch in dict.fromkeys(exp.chunking)
         for m in (dict.fromkeys(exp.merge) if ch != "none" else ("none",))
@@ -304,7 +314,8 @@ def _run_locked(
     write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(resolved, indent=2, default=str))
     rows_path = run_dir / ROWS_FILE
     digests = {s.id: sample_digest(s) for s in samples}
-    versions = {spec.label: spec.engine().version for spec in exp.providers}
+    specs = {c.provider.label: c.provider for c in cells}  # one per provider × vocabulary
+    versions = {label: spec.engine().version for label, spec in specs.items()}
     dataset_paths = [str(s.audio_path) for s in manifest.samples]
     inputs = plan_inputs(samples, cells, exp.normalizer, dataset_paths)
     earlier, recorded = ([], None) if fresh else (read_rows(run_dir), read_inputs(run_dir))

@@ -30,6 +30,7 @@ from stt_eval.experiment import ProviderSpec
 from stt_eval.normalization.rules import parse_normalizer
 from stt_eval.pipeline.prepare import babble_talkers
 from stt_eval.pipeline.recording import Cell
+from stt_eval.providers.vocabulary import OFF, TERMS
 from stt_eval.rows import ResultRow
 from stt_eval.run.directory import INPUTS_FILE, row_key, write_atomic
 from stt_eval.types import Sample
@@ -168,6 +169,11 @@ def plan_inputs(
     hasher = Hasher()
     shared = normalizer_inputs(normalizer, hasher)
     providers = {c.provider.label: provider_inputs(c.provider, hasher) for c in cells}
+    vocabularies: dict[str, dict[str, str]] = {}
+    for v in dict.fromkeys(c.vocabulary for c in cells):
+        vocabularies[v] = {}
+        if v not in (OFF, TERMS):  # a phrase file: its content, like any file an input names
+            hasher.named(vocabularies[v], "vocabulary file", v)
     out: dict[tuple[str, ...], Inputs] = {}
     for s in samples:
         own = sample_inputs(s, hasher)
@@ -181,6 +187,7 @@ def plan_inputs(
                 **conditions[cell.condition],
                 **shared,
                 **providers[cell.provider.label],
+                **vocabularies[cell.vocabulary],
             }
     return out
 

@@ -159,6 +159,11 @@ def check_params(params: Mapping[str, str]) -> str | None:
         return "model is empty"
     if "language" in params and not _BCP47.match(params["language"]):
         return f"language={params['language']!r} is not a BCP-47 language tag"
+    nova3 = params.get("model", "base-general").startswith("nova-3")
+    if "keyterm" in params and not nova3:  # Deepgram's Keyterm page: "Nova-3 only"
+        return "keyterm is only available for Nova-3 models; use keywords"
+    if "keywords" in params and nova3:  # its Keywords page: "For Nova-3, use Keyterm Prompting"
+        return "keywords is not available for Nova-3 models; use keyterm"
     if "encoding" in params and params["encoding"] not in ENCODINGS:
         return f"encoding={params['encoding']!r} is not one of {sorted(ENCODINGS)}"
     if "utt_split" in params:

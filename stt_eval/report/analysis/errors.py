@@ -11,7 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from stt_eval.metrics.confidence import N_BINS, REVIEW_THRESHOLD, ConfidenceBins
+from stt_eval.metrics.confidence import (
+    CAUGHT_TARGET,
+    N_BINS,
+    REVIEW_THRESHOLD,
+    ConfidenceBins,
+)
 from stt_eval.metrics.errors import FLAGS
 from stt_eval.metrics.registry import METRICS
 from stt_eval.metrics.stats import DEFAULT_LEVEL, DEFAULT_RESAMPLES
@@ -110,6 +115,34 @@ def review_summary(
                 "reviewed": point.reviewed,
                 "caught": point.caught,
                 "ece": bins.ece,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def review_targets(
+    frame: pd.DataFrame,
+    by: Sequence[str] = ("provider", "condition"),
+    caught: float = CAUGHT_TARGET,
+    threshold: float = REVIEW_THRESHOLD,
+) -> pd.DataFrame:
+    """Per group: what the usual rule (words below ``threshold``) reviews and catches, and the
+    lowest threshold that catches at least ``caught`` of the errors with the share of words it
+    sends to review."""
+    records = []
+    for key, bins in confidence_bins(frame, by).items():
+        key = key if isinstance(key, tuple) else (key,)
+        rule, target = bins.review(threshold), bins.threshold_for(caught)
+        records.append(
+            {
+                **dict(zip(by, key)),
+                "words": bins.total_words,
+                "errors": bins.total_errors,
+                f"reviewed <{threshold:g}": rule.reviewed,
+                f"caught <{threshold:g}": rule.caught,
+                f"threshold for {caught:.0%}": target.threshold,
+                "reviewed there": target.reviewed,
+                "caught there": target.caught,
             }
         )
     return pd.DataFrame(records)

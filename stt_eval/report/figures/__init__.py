@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stt_eval.report.figures import accuracy, chunking, diarization, speed_cost
+from stt_eval.report.figures import accuracy, chunking, diarization, review, speed_cost, timing
 from stt_eval.report.figures.style import Plot
 
 
@@ -26,6 +26,8 @@ def plots(frame: pd.DataFrame) -> list[Plot]:
         speed_cost.speed_vs_wer(frame),
         speed_cost.cost_vs_wer(frame),
         diarization.der_by_condition(frame),
+        review.review_curves(frame),
+        timing.word_time_drift(frame),
         *(accuracy.wer_by_meta(frame, c) for c in accuracy.meta_columns(frame)),
     ]
     return [p for p in made if p is not None]
