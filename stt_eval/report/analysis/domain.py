@@ -20,7 +20,7 @@ import pandas as pd
 from stt_eval.metrics.stats import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_rate, seed_for
 from stt_eval.providers.vocabulary import OFF, tag
 from stt_eval.report.analysis.intervals import file_counts, intervals, ok_rows
-from stt_eval.report.analysis.paired import paired_files, paired_tests
+from stt_eval.report.analysis.paired import decide, paired_files
 
 GRID = ("condition", "chunking", "merge")
 
@@ -84,12 +84,11 @@ def vocabulary_table(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                 if len(paired) < 2:
                     line[f"{metric} on − off"], line[f"{metric} on − off CI"] = math.nan, None
                     continue
-                boot, _ = paired_tests(
-                    paired, (label, base), metric, seed, (label, *key), DEFAULT_RESAMPLES
-                )
-                line[f"{metric} on − off"] = boot.difference
+                (found,) = decide([(paired, (label, base), (label, *key), metric)], seed)
+                line[f"{metric} on − off"] = found.test.difference
+                interval = found.interval
                 line[f"{metric} on − off CI"] = (
-                    (boot.interval.low, boot.interval.high) if boot.interval else None
+                    None if math.isnan(interval.low) else (interval.low, interval.high)
                 )
             records.append(line)
     return pd.DataFrame(records)
