@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from stt_eval.metrics.diarization import DERCounts, JERCounts
-from stt_eval.metrics.registry import RATES, rate
+from stt_eval.metrics.registry import METRICS, RATES, rate
 from stt_eval.metrics.speaker_wer import CpWERCounts
+from stt_eval.metrics.streaming import StreamingCounts
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
 from stt_eval.report.analysis.intervals import intervals, with_intervals
@@ -48,6 +49,10 @@ def test_every_rate_is_its_value_objects_own_property():
         "term_recall": (TermCounts(5, 4, 3, 2), "recall"),
         "term_precision": (TermCounts(5, 4, 3, 2), "precision"),
         "ter": (TermCounts(5, 4, 3, 2), "ter"),
+        "partial_rewrites": (
+            StreamingCounts(1, partial_words=40, rewritten_words=6),
+            "rewrite_rate",
+        ),
     }
     assert set(cases) == set(RATES)
     for name, (counts, prop) in cases.items():
@@ -134,7 +139,9 @@ def test_rows_in_todays_format_are_written_back_as_read():
     """Written back as read, plus the columns added since the fixture (at their defaults)."""
     lines = (OLD / "rows.jsonl").read_text(encoding="utf-8").splitlines()
     for line, row in list(zip(lines, read_rows(OLD)))[:2]:
-        assert row_to_dict(row) == {**json.loads(line), "failure": None}
+        added = {"failure": None, "mode": "batch", "pace": None, "frame_ms": None}
+        added |= dict.fromkeys(METRICS["streaming"].column_names)
+        assert row_to_dict(row) == {**json.loads(line), **added}
 
 
 # --------------------------------------------------------------------------- row order

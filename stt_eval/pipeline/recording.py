@@ -48,6 +48,7 @@ from stt_eval.pipeline.score import (
     score_transcript,
     scored_row,
 )
+from stt_eval.pipeline.streaming import run_streaming_cell
 from stt_eval.pipeline.transcribe import (
     _LOADS,
     EVENTS,
@@ -59,6 +60,7 @@ from stt_eval.pipeline.transcribe import (
 )
 from stt_eval.providers.registry import get_provider
 from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
+from stt_eval.streaming.registry import streaming_label
 from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
 
@@ -73,8 +75,10 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One provider × condition × chunking × merge × diarizer × channel mode of the grid (a
-    ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the channels)."""
+    """One provider × condition × chunking × merge × diarizer × channel mode × mode of the grid
+    (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the channels; a
+    ``streaming`` cell has no chunking, merge or diarizer and streams at ``pace`` in
+    ``frame_ms`` frames)."""
 
     provider: ProviderSpec
     condition: str
@@ -82,19 +86,32 @@ class Cell:
     merge: str
     diarizer: str
     channel_mode: str = "mix"
+    mode: str = "batch"
+    pace: str | None = None
+    frame_ms: int | None = None
+
+    @property
+    def label(self) -> str:
+        """What the cell's rows are reported as (a streaming cell says it streams)."""
+        if self.mode == "batch":
+            return self.provider.label
+        return streaming_label(self.provider.label, self.provider.name)
 
     def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
         """The identity of this cell's row for one sample of a run."""
         return Identity(
             run_id,
             sample_id,
-            self.provider.label,
+            self.label,
             self.condition,
             self.chunking,
             self.merge,
             self.diarizer,
             normalizer,
             self.channel_mode,
+            mode=self.mode,
+            pace=self.pace,
+            frame_ms=self.frame_ms,
         )
 
     def key(self, sample_id: str) -> tuple[str, ...]:
@@ -146,7 +163,10 @@ class RecordingJob:
 
 
 def _needs_whole(cells: Iterable[Cell]) -> bool:
-    return any(c.chunking == "none" or c.diarizer not in ("none", "provider") for c in cells)
+    return any(
+        c.chunking == "none" or c.diarizer not in ("none", "provider") or c.mode == "streaming"
+        for c in cells
+    )
 
 
 Streams = tuple[tuple[str, WholeAudio], ...]
@@ -327,7 +347,9 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             rows.append(job.base_row(cell).failed(audio.reason, audio.kind))
             continue
         try:
-            if isinstance(audio, tuple):
+            if cell.mode == "streaming":
+                rows.append(run_streaming_cell(job, cell, audio, cache, _on_unit(job, cell)))
+            elif isinstance(audio, tuple):
                 rows.append(_run_split_cell(job, cell, audio, cache))
             else:
                 rows.append(_run_cell(job, cell, audio, cache, diarized))

@@ -59,6 +59,7 @@ from stt_eval.run.resume import (
     sample_digest,
     write_inputs,
 )
+from stt_eval.streaming.registry import streaming_entry
 from stt_eval.types import CHANNELS_DIARIZER, Sample
 
 
@@ -74,7 +75,8 @@ def cpu_seconds() -> float:
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     """Expand the grid (the Experiment has already checked and canonicalised every axis);
     merge strategies only vary for chunked settings; a ``split`` cell has no diarizer axis (its
-    speakers come from the channels). Remote providers' keys and the optional packages the
+    speakers come from the channels); ``streaming`` adds one cell per provider × condition
+    (streaming has no chunking, merge, diarizer or channel mode). Remote providers' keys and the optional packages the
     experiment needs (Dask, a diarizer's engine) are checked here, before anything is written
     or sent."""
     if exp.executor == "dask":
@@ -85,7 +87,7 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
             provider.load()
-    return tuple(
+    batch = tuple(
         Cell(p, cond, ch, m if ch != "none" else "none", d, mode)
         for p in exp.providers
         for cond in dict.fromkeys(exp.conditions)
@@ -94,6 +96,12 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         for mode in dict.fromkeys(exp.channel_mode)
         for d in (dict.fromkeys(exp.diarizers) if mode == "mix" else (CHANNELS_DIARIZER,))
     )
+    streaming = tuple(
+        Cell(p, cond, "none", "none", "none", "mix", "streaming", exp.pace, exp.frame_ms)
+        for p in exp.providers
+        for cond in dict.fromkeys(exp.conditions)
+    )
+    return (batch if "batch" in exp.mode else ()) + (streaming if "streaming" in exp.mode else ())
 
 
 def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
@@ -103,7 +111,10 @@ def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
 
 
 def is_remote_cell(cell: Cell) -> bool:
-    """Whether a cell's provider is an HTTP API (its jobs run in threads, not processes)."""
+    """Whether a cell's provider is an HTTP API or a remote stream (its jobs run in threads, not
+    processes)."""
+    if cell.mode == "streaming":
+        return streaming_entry(cell.provider.name).remote
     return is_remote(get_provider(cell.provider.name, **dict(cell.provider.options)))
 
 

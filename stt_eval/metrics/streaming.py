@@ -1,0 +1,181 @@
+"""Streaming latency and stability from a stream's timeline and the reference word times.
+
+Every time is a receipt time on the stream's audio clock (seconds of audio fed when the message
+arrived; see :mod:`stt_eval.streaming.events`), so the numbers mean the same at any pace.
+
+- **time to first partial**: receipt time of the first message with text (a partial, or a final
+  if none came first), from the start of the stream;
+- **per-word latency** (OpenBench's and Deepgram's word-emission definition, on reference times):
+  for each reference word, the receipt time of the first message whose transcript so far (the
+  finals received plus the current partial) covers it, minus the word's reference end time;
+  ``final`` counts finals only. A word is covered once the alignment of that transcript to the
+  reference pairs a word with it (a hit or a substitution), so a misrecognised word still has a
+  latency and a word never transcribed has none;
+- **end of speech to final** (pipecat's "time to final segment", TTFS): the receipt time of the
+  last final with text minus the end of the last reference word (pipecat takes speech end from
+  its VAD minus ``stop_secs``; the reference time is that without the VAD's error);
+- **partial stability**: each partial is compared with the next message of its utterance (the
+  next partial, or the final): the words of the partial past their common prefix were rewritten.
+  Rewritten words per 100 words shown in partials.
+
+All of it is kept as distributions (every word's latency, rounded to the millisecond) and counts,
+so pooling rows is concatenating and adding, and a percentile of a pool is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stt_eval.metrics.wer import align_words
+from stt_eval.normalization.rules import words as normalized_words
+from stt_eval.types import Word
+
+PERCENTILES = (50, 95, 99)
+
+
+def _ms(values: Iterable[float]) -> tuple[float, ...]:
+    return tuple(round(v, 3) for v in values)
+
+
+@dataclass(frozen=True)
+class StreamingCounts:
+    """Latency distributions and stability counts of one or more streams; adds with ``+``."""
+
+    streams: int = 0
+    first_partial_s: tuple[float, ...] = ()
+    partial_latency_s: tuple[float, ...] = ()
+    final_latency_s: tuple[float, ...] = ()
+    eos_final_s: tuple[float, ...] = ()
+    partial_words: int = 0
+    rewritten_words: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("first_partial_s", "partial_latency_s", "final_latency_s", "eos_final_s"):
+            object.__setattr__(self, name, _ms(getattr(self, name)))
+        if not 0 <= self.rewritten_words <= self.partial_words:
+            raise ValueError(
+                f"StreamingCounts: {self.rewritten_words} words rewritten of "
+                f"{self.partial_words} shown"
+            )
+
+    def __add__(self, other: StreamingCounts) -> StreamingCounts:
+        if not isinstance(other, StreamingCounts):
+            return NotImplemented
+        return StreamingCounts(
+            self.streams + other.streams,
+            self.first_partial_s + other.first_partial_s,
+            self.partial_latency_s + other.partial_latency_s,
+            self.final_latency_s + other.final_latency_s,
+            self.eos_final_s + other.eos_final_s,
+            self.partial_words + other.partial_words,
+            self.rewritten_words + other.rewritten_words,
+        )
+
+    def __radd__(self, other: object) -> StreamingCounts:
+        return self if other == 0 else NotImplemented  # type: ignore[return-value]
+
+    @property
+    def rewrite_rate(self) -> float:
+        """Partial stability: the share of words shown in partials that a later message
+        rewrote (× 100: rewrites per 100 words; NaN when no partial had words)."""
+        return self.rewritten_words / self.partial_words if self.partial_words else math.nan
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (linear interpolation, numpy's default); NaN for no values.
+
+    >>> percentile([0.1, 0.2, 0.3, 0.4], 50)
+    0.25
+    """
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def _ref_tokens(ref_words: Sequence[Word], normalizer: str, language: str) -> list[Word]:
+    """Each reference word normalized on its own, a token per word it gives, with its times."""
+    return [
+        Word(token, w.start, w.end)
+        for w in ref_words
+        for token in normalized_words(w.text, normalizer, language)
+    ]
+
+
+def _covered(ref: Sequence[str], text: str, normalizer: str, language: str) -> set[int]:
+    """Reference token indexes a transcript pairs a word with (hits and substitutions)."""
+    hyp = normalized_words(text, normalizer, language)
+    out: set[int] = set()
+    for op in align_words(ref, hyp).ops:
+        if op.type in ("equal", "substitute"):
+            out.update(range(op.ref_start, op.ref_end))
+    return out
+
+
+def _word_latencies(
+    moments: Sequence[tuple[float, str]], ref: Sequence[Word], normalizer: str, language: str
+) -> list[float]:
+    """Per reference token: first receipt time whose transcript covers it, minus its end."""
+    tokens = [w.text for w in ref]
+    first: dict[int, float] = {}
+    for at, text in moments:
+        for k in _covered(tokens, text, normalizer, language) - first.keys():
+            first[k] = at
+    return [first[k] - ref[k].end for k in sorted(first)]
+
+
+def _rewritten(before: str, after: str) -> tuple[int, int]:
+    """(words shown in `before`, how many of them `after` does not keep as its prefix)."""
+    a, b = before.split(), after.split()
+    keep = 0
+    while keep < min(len(a), len(b)) and a[keep].lower() == b[keep].lower():
+        keep += 1
+    return len(a), len(a) - keep
+
+
+def streaming_counts(
+    events: Sequence[Any],
+    ref_words: Sequence[Word] | None,
+    normalizer: str,
+    language: str = "en",
+) -> StreamingCounts:
+    """The counts of one stream's messages (anything with ``kind``, ``at_s`` and ``text``,
+    in receipt order); latencies against reference words need `ref_words` (None: only time to
+    first partial and stability)."""
+    messages = [e for e in events if e.kind in ("partial", "final")]
+    said = [e for e in messages if e.text.strip()]
+    shown = rewritten = 0
+    for e, after in zip(messages, messages[1:]):
+        if e.kind == "partial":
+            n, r = _rewritten(e.text, after.text)
+            shown, rewritten = shown + n, rewritten + r
+    first = (said[0].at_s,) if said else ()
+    if not ref_words:
+        return StreamingCounts(1, first, partial_words=shown, rewritten_words=rewritten)
+    ref = _ref_tokens(ref_words, normalizer, language)
+    finals: list[str] = []
+    any_moment, final_moment = [], []
+    for e in events:
+        if e.kind == "final":
+            finals.append(e.text)
+            final_moment.append((e.at_s, " ".join(finals)))
+            any_moment.append(final_moment[-1])
+        elif e.kind == "partial":
+            any_moment.append((e.at_s, " ".join([*finals, e.text])))
+    last_final = [e.at_s for e in said if e.kind == "final"][-1:]
+    speech_end = max((w.end for w in ref), default=None)
+    return StreamingCounts(
+        1,
+        first,
+        tuple(_word_latencies(any_moment, ref, normalizer, language)),
+        tuple(_word_latencies(final_moment, ref, normalizer, language)),
+        tuple(t - speech_end for t in last_final) if speech_end is not None else (),
+        shown,
+        rewritten,
+    )
