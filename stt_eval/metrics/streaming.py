@@ -14,9 +14,9 @@ arrived; see :mod:`stt_eval.streaming.events`), so the numbers mean the same at 
 - **end of speech to final** (pipecat's "time to final segment", TTFS): the receipt time of the
   last final with text minus the end of the last reference word (pipecat takes speech end from
   its VAD minus ``stop_secs``; the reference time is that without the VAD's error);
-- **partial stability**: each partial is compared with the next message of its utterance (the
-  next partial, or the final): the words of the partial past their common prefix were rewritten.
-  Rewritten words per 100 words shown in partials.
+- **partial stability**: what a reader sees after each message is the finals so far followed
+  by the current partial; each partial's words that the next such view does not keep (past
+  their common prefix) were rewritten. Rewritten words per 100 words shown in partials.
 
 All of it is kept as distributions (every word's latency, rounded to the millisecond) and counts,
 so pooling rows is concatenating and adding, and a percentile of a pool is exact.
@@ -130,13 +130,37 @@ def _word_latencies(
     return [first[k] - ref[k].end for k in sorted(first)]
 
 
-def _rewritten(before: str, after: str) -> tuple[int, int]:
-    """(words shown in `before`, how many of them `after` does not keep as its prefix)."""
-    a, b = before.split(), after.split()
-    keep = 0
-    while keep < min(len(a), len(b)) and a[keep].lower() == b[keep].lower():
-        keep += 1
-    return len(a), len(a) - keep
+def _views(events: Sequence[Any]) -> list[tuple[float, str, int]]:
+    """The transcript a reader sees after each message: (receipt time, the finals so far and
+    the current partial, how many of its words are the partial's). Messages that arrived at
+    the same time are one view (an engine that commits words and shows the rest at once)."""
+    finals: list[str] = []
+    out: list[tuple[float, str, int]] = []
+    for e in events:
+        if e.kind not in ("partial", "final"):
+            continue
+        if e.kind == "final":
+            finals.append(e.text)
+        tail = e.text.split() if e.kind == "partial" else []
+        view = (e.at_s, " ".join([*finals, *tail]), len(tail))
+        if out and out[-1][0] == e.at_s:
+            out[-1] = view
+        else:
+            out.append(view)
+    return out
+
+
+def _stability(views: Sequence[tuple[float, str, int]]) -> tuple[int, int]:
+    """(words shown in partials, how many of them the next view does not keep)."""
+    shown = rewritten = 0
+    for (_, before, tail), (_, after, _) in zip(views, views[1:]):
+        a, b = before.lower().split(), after.lower().split()
+        keep = 0
+        while keep < min(len(a), len(b)) and a[keep] == b[keep]:
+            keep += 1
+        shown += tail
+        rewritten += min(tail, len(a) - keep)
+    return shown, rewritten
 
 
 def streaming_counts(
@@ -148,26 +172,18 @@ def streaming_counts(
     """The counts of one stream's messages (anything with ``kind``, ``at_s`` and ``text``,
     in receipt order); latencies against reference words need `ref_words` (None: only time to
     first partial and stability)."""
-    messages = [e for e in events if e.kind in ("partial", "final")]
-    said = [e for e in messages if e.text.strip()]
-    shown = rewritten = 0
-    for e, after in zip(messages, messages[1:]):
-        if e.kind == "partial":
-            n, r = _rewritten(e.text, after.text)
-            shown, rewritten = shown + n, rewritten + r
+    said = [e for e in events if e.kind in ("partial", "final") and e.text.strip()]
+    views = _views(events)
+    shown, rewritten = _stability(views)
     first = (said[0].at_s,) if said else ()
     if not ref_words:
         return StreamingCounts(1, first, partial_words=shown, rewritten_words=rewritten)
     ref = _ref_tokens(ref_words, normalizer, language)
-    finals: list[str] = []
-    any_moment, final_moment = [], []
-    for e in events:
-        if e.kind == "final":
-            finals.append(e.text)
-            final_moment.append((e.at_s, " ".join(finals)))
-            any_moment.append(final_moment[-1])
-        elif e.kind == "partial":
-            any_moment.append((e.at_s, " ".join([*finals, e.text])))
+    any_moment = [(at, text) for at, text, _ in views]
+    finals = [e for e in events if e.kind == "final"]
+    final_moment = [
+        (e.at_s, " ".join(f.text for f in finals[: i + 1])) for i, e in enumerate(finals)
+    ]
     last_final = [e.at_s for e in said if e.kind == "final"][-1:]
     speech_end = max((w.end for w in ref), default=None)
     return StreamingCounts(
