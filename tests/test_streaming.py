@@ -155,8 +155,6 @@ def test_pocketsphinx_streams_real_partials_and_its_cached_timeline_is_served(tm
 def test_simulated_whisper_commits_what_two_hypotheses_agree_on():
     clip = load_audio(SAMPLE / "audio" / "pocketsphinx_goforward.flac")
     clock = AudioClock(None)
-    from stt_eval.audio.load import to_int16
-    from stt_eval.streaming.events import paced_frames
 
     engine = get_streaming_provider("faster-whisper")
     frames = paced_frames(to_int16(clip.samples).tobytes(), 16000, 20, clock)
