@@ -11,11 +11,13 @@ import pytest
 
 from stt_eval.audio.load import load_audio, to_int16
 from stt_eval.cache.store import TranscriptCache
+from stt_eval.datasets.manifest import load_manifest
 from stt_eval.experiment import ExperimentError, experiment_from_dict
 from stt_eval.metrics.streaming import StreamingCounts, percentile, streaming_counts
 from stt_eval.metrics.wer import score_text
 from stt_eval.pipeline.streaming import stream_clip
 from stt_eval.providers.pocketsphinx import PocketSphinx
+from stt_eval.providers.pocketsphinx_align import align_reference
 from stt_eval.run.grid import plan_cells
 from stt_eval.streaming.events import AudioClock, StreamEvent, paced_frames
 from stt_eval.streaming.local import EngineClock
@@ -162,3 +164,49 @@ def test_simulated_whisper_commits_what_two_hypotheses_agree_on():
     assert tl.simulated and tl.finals
     assert score_text("go forward ten meters", tl.text).counts.errors <= 1
     assert [e.at_s for e in tl.events] == sorted(e.at_s for e in tl.events)
+
+
+# --------------------------------------------------------------------------- reference times
+
+
+@pytest.mark.slow
+def test_the_aligner_places_words_where_they_were_placed_by_hand():
+    fixture = (
+        Path(__file__).parent / "fixtures" / "word_times" / "constructed_conv_pocketsphinx.tsv"
+    )
+    placed = [
+        line.split("\t")
+        for line in fixture.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    sample = next(s for s in load_manifest(SAMPLE / "manifest.jsonl").samples if s.id == placed_id)
+    aligned = align_reference(load_audio(sample.audio_path), sample.text)
+    assert not aligned.left_out and len(aligned.words) == len(sample.text.split())
+    errors = []
+    for word, edge, seconds in placed:
+        # the aligned word of that text nearest the hand-placed time
+        times = [getattr(w, edge) for w in aligned.words if w.text == word]
+        errors.append(min(abs(t - float(seconds)) for t in times))
+    assert percentile(errors, 50) < 0.1 and max(errors) < 0.3, errors
+
+
+placed_id = "constructed_conv_pocketsphinx"
+
+
+def test_a_ctm_in_the_manifest_gives_reference_word_times(tmp_path):
+    ctm = tmp_path / "a.ctm"
+    ctm.write_text(";; by hand\na 1 0.5 0.3 go\na 1 0.8 0.5 forward\n", encoding="utf-8")
+    manifest = tmp_path / "m.jsonl"
+    audio = SAMPLE / "audio" / "pocketsphinx_goforward.flac"
+    manifest.write_text(
+        f'{{"id": "a", "audio": "{audio}", "text": "go forward", "ctm": "a.ctm"}}\n',
+        encoding="utf-8",
+    )
+    (sample,) = load_manifest(manifest).samples
+    assert [(w.text, w.start, w.end) for w in sample.ref_words] == [
+        ("go", 0.5, 0.8),
+        ("forward", 0.8, 1.3),
+    ]
+    ctm.write_text("b 1 0.5 0.3 go\n", encoding="utf-8")
+    problems = load_manifest(manifest).problems
+    assert len(problems) == 1 and "no CTM line for 'a'" in str(problems[0])

@@ -30,6 +30,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
   stt-eval report RUN               a run's report.html and report.md, to share
   stt-eval cache info|verify|prune  the transcript cache
+  stt-eval align MANIFEST           reference word times (CTM) by forced alignment
 """
 
 
@@ -343,6 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         add(sub)
     p = sub.add_parser(
+        "align",
+        help="reference word times (CTM) for a manifest, by forced alignment",
+        description="Align references to clean audio (PocketSphinx): ctm/<id>.ctm files and a "
+        "manifest with the ctm field; a sample's own ctm is kept.",
+    )
+    p.add_argument("manifest", metavar="MANIFEST", help="a .jsonl or .csv manifest")
+    flag(p, "--output", defaults_of(api.align_manifest), "default: MANIFEST.aligned.jsonl")
+    p.set_defaults(func=commands.cmd_align)
+    p = sub.add_parser(
         "runs",
         help="the runs in results/ with status, rows, cost and size",
         description="Every run folder in an output directory, newest first: finished, running "
@@ -381,6 +391,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("conditions", "list"): api.list_conditions,
     ("providers",): api.list_providers,
     ("runs",): api.list_runs,
+    ("align",): api.align_manifest,
     ("compare",): api.compare_runs,
     ("report",): api.report,
     ("cache", "info"): api.cache_info,
