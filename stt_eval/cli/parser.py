@@ -343,12 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_compare,
     ):
         add(sub)
-    p = sub.add_parser(
-        "align",
-        help="reference word times (CTM) for a manifest, by forced alignment",
-        description="Align references to clean audio (PocketSphinx): ctm/<id>.ctm files and a "
-        "manifest with the ctm field; a sample's own ctm is kept.",
-    )
+    text = "reference word times (ctm/<id>.ctm and a manifest with ctm), by forced alignment"
+    p = sub.add_parser("align", help=text, description=text[0].upper() + text[1:] + ".")
     p.add_argument("manifest", metavar="MANIFEST", help="a .jsonl or .csv manifest")
     flag(p, "--output", defaults_of(api.align_manifest), "default: MANIFEST.aligned.jsonl")
     p.set_defaults(func=commands.cmd_align)
