@@ -15,6 +15,7 @@ from stt_eval.report.analysis.intervals import with_intervals
 from stt_eval.report.analysis.sections import analysis_sections, ci
 from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
 from stt_eval.report.mix_vs_split import mix_vs_split
+from stt_eval.report.streaming import streaming_sections
 from stt_eval.report.tables import (
     TOTAL,
     failures,
@@ -193,6 +194,7 @@ def summary_blocks(
     ]
     parts += ["## Worst files\n", Table(worst_files(frame))]
     parts += analysis_sections(frame, Table)
+    parts += streaming_sections(frame, Table)
     empty = no_ref_words(frame)
     if len(empty):
         parts += [
