@@ -42,7 +42,8 @@ def batch_label(provider: str) -> str:
     return _SUFFIX.sub("", provider)
 
 
-def _pool(values: Iterable[Any]) -> list[float]:
+def pooled_values(values: Iterable[Any]) -> list[float]:
+    """Every value of a column of per-row distributions (lists), pooled into one."""
     out: list[float] = []
     for v in values:
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
@@ -83,8 +84,11 @@ def streaming_table(frame: pd.DataFrame) -> pd.DataFrame:
         ].drop_duplicates("sample_id")
         errors = (rows["subs"] + rows["dels"] + rows["ins"]).sum()
         batch_wer, delta, _ = _delta(rows, twin)
-        partial, final = _pool(rows["partial_latency_s"]), _pool(rows["final_latency_s"])
-        eos, first = _pool(rows["eos_final_s"]), _pool(rows["first_partial_s"])
+        partial, final = (
+            pooled_values(rows["partial_latency_s"]),
+            pooled_values(rows["final_latency_s"]),
+        )
+        eos, first = pooled_values(rows["eos_final_s"]), pooled_values(rows["first_partial_s"])
         shown, rewritten = rows["partial_words"].sum(), rows["rewritten_words"].sum()
         line = {
             "provider": provider,

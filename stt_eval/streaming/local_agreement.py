@@ -25,7 +25,7 @@ import numpy as np
 from stt_eval.audio.load import TARGET_RATE, AudioClip
 from stt_eval.providers.faster_whisper import FasterWhisper
 from stt_eval.streaming.events import AudioClock, StreamEvent, Timeline
-from stt_eval.streaming.local import EngineClock
+from stt_eval.streaming.local import RECEIPT, EngineClock
 from stt_eval.types import Word
 
 STEP_S = 1.0
@@ -104,6 +104,7 @@ class WhisperLocalAgreement:
 
     def cache_identity(self) -> Mapping[str, Any]:
         policy = {"policy": "local-agreement-2", "step_s": STEP_S, "trim_s": TRIM_S}
+        policy["receipt"] = RECEIPT
         return {**self._batch.cache_identity(), **policy}
 
     def load(self) -> None:

@@ -27,7 +27,7 @@ from stt_eval.audio.load import TARGET_RATE
 from stt_eval.providers.errors import InputRejected
 from stt_eval.providers.pocketsphinx import PocketSphinx, clean_word
 from stt_eval.streaming.events import AudioClock, StreamEvent, Timeline
-from stt_eval.streaming.local import EngineClock
+from stt_eval.streaming.local import RECEIPT, EngineClock
 from stt_eval.types import Word
 
 
@@ -64,7 +64,8 @@ class PocketSphinxStream:
 
     def cache_identity(self) -> Mapping[str, Any]:
         batch = PocketSphinx(self.maxhmmpf).cache_identity()
-        return {**batch, "streaming": "endpointer, live partials, final re-decoded whole"}
+        how = "endpointer, live partials, final re-decoded whole"
+        return {**batch, "streaming": how, "receipt": RECEIPT}
 
     def load(self) -> None:
         _decoder(self.maxhmmpf)
