@@ -9,8 +9,9 @@ arrived; see :mod:`stt_eval.streaming.events`), so the numbers mean the same at 
   for each reference word, the receipt time of the first message whose transcript so far (the
   finals received plus the current partial) covers it, minus the word's reference end time;
   ``final`` counts finals only. A word is covered once the alignment of that transcript to the
-  reference pairs a word with it (a hit or a substitution), so a misrecognised word still has a
-  latency and a word never transcribed has none;
+  reference words begun by then pairs a word with it (a hit or a substitution), so a
+  misrecognised word still has a latency and a word never transcribed has none. A latency can
+  be negative: a word shown before its audio ended;
 - **end of speech to final** (pipecat's "time to final segment", TTFS): the receipt time of the
   last final with text minus the end of the last reference word (pipecat takes speech end from
   its VAD minus ``stop_secs``; the reference time is that without the VAD's error);
@@ -108,11 +109,17 @@ def _ref_tokens(ref_words: Sequence[Word], normalizer: str, language: str) -> li
     ]
 
 
-def _covered(ref: Sequence[str], text: str, normalizer: str, language: str) -> set[int]:
-    """Reference token indexes a transcript pairs a word with (hits and substitutions)."""
+def _covered(
+    ref: Sequence[Word], at_s: float, text: str, normalizer: str, language: str
+) -> set[int]:
+    """Reference token indexes a transcript received at `at_s` pairs a word with (hits and
+    substitutions), aligned against the reference words whose audio had begun by then: a
+    prefix of the reference aligned to the whole of it could pair its words with any later
+    reference words at the same cost."""
+    heard = [w.text for w in ref if w.start < at_s]
     hyp = normalized_words(text, normalizer, language)
     out: set[int] = set()
-    for op in align_words(ref, hyp).ops:
+    for op in align_words(heard, hyp).ops:
         if op.type in ("equal", "substitute"):
             out.update(range(op.ref_start, op.ref_end))
     return out
@@ -122,10 +129,9 @@ def _word_latencies(
     moments: Sequence[tuple[float, str]], ref: Sequence[Word], normalizer: str, language: str
 ) -> list[float]:
     """Per reference token: first receipt time whose transcript covers it, minus its end."""
-    tokens = [w.text for w in ref]
     first: dict[int, float] = {}
     for at, text in moments:
-        for k in _covered(tokens, text, normalizer, language) - first.keys():
+        for k in _covered(ref, at, text, normalizer, language) - first.keys():
             first[k] = at
     return [first[k] - ref[k].end for k in sorted(first)]
 
