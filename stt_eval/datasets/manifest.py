@@ -262,19 +262,19 @@ def _reference_turns(path: Path, sample_id: str) -> tuple:
 
 def reference_segments(path: Path, sample_id: str) -> tuple:
     """The sample's speaker-attributed reference segments (STM), for cpWER."""
-    try:
-        by_file = read_stm(path)
-        check_ids_held(path, "STM", [sample_id], by_file)
-    except AnnotationError as exc:
-        raise InvalidRecord(str(exc)) from exc
-    return by_file[sample_id]
+    return _of_sample(read_stm, "STM", path, sample_id)
 
 
 def reference_words(path: Path, sample_id: str) -> tuple:
     """The sample's reference word times (CTM), for streaming latency and word timing."""
+    return _of_sample(read_ctm, "CTM", path, sample_id)
+
+
+def _of_sample(read: Any, kind: str, path: Path, sample_id: str) -> tuple:
+    """One sample's entries of an annotation file that must hold it."""
     try:
-        by_file = read_ctm(path)
-        check_ids_held(path, "CTM", [sample_id], by_file)
+        by_file = read(path)
+        check_ids_held(path, kind, [sample_id], by_file)
     except AnnotationError as exc:
         raise InvalidRecord(str(exc)) from exc
     return by_file[sample_id]

@@ -80,39 +80,28 @@ class _Buffer:
 
 @dataclass(frozen=True)
 class WhisperLocalAgreement:
-    """The batch faster-whisper provider (same options) re-decoding a growing buffer."""
+    """The batch faster-whisper provider re-decoding a growing buffer."""
 
-    model: str = "tiny.en"
-    beam_size: int = 1
-    compute_type: str = "int8"
-    cpu_threads: int = 0
-    vad_filter: bool = False
-    seed: int = 0
+    batch: FasterWhisper = field(default_factory=FasterWhisper)
     name: str = "faster-whisper"
     simulated: bool = True
 
-    @property
-    def _batch(self) -> FasterWhisper:
-        return FasterWhisper(
-            self.model,
-            self.beam_size,
-            self.compute_type,
-            self.cpu_threads,
-            self.vad_filter,
-            self.seed,
-        )
+    @classmethod
+    def of(cls, **options: Any) -> WhisperLocalAgreement:
+        """The streaming side of ``FasterWhisper(**options)`` (the registry's factory)."""
+        return cls(FasterWhisper(**options))
 
     def cache_identity(self) -> Mapping[str, Any]:
         policy = {"policy": "local-agreement-2", "step_s": STEP_S, "trim_s": TRIM_S}
         policy["receipt"] = RECEIPT
-        return {**self._batch.cache_identity(), **policy}
+        return {**self.batch.cache_identity(), **policy}
 
     def load(self) -> None:
-        self._batch.load()
+        self.batch.load()
 
     def _decode(self, buf: _Buffer, options: Mapping[str, Any]) -> list[Word]:
         """The buffer's words in stream time, those before the committed end left out."""
-        t = self._batch.transcribe(AudioClip(buf.audio(), TARGET_RATE), options)
+        t = self.batch.transcribe(AudioClip(buf.audio(), TARGET_RATE), options)
         words = [Word(w.text, buf.offset_s + w.start, buf.offset_s + w.end) for w in t.words]
         return [w for w in words if w.end > buf.committed_end_s + 0.05]
 

@@ -6,6 +6,7 @@ built with the same options as the batch one (``model``…). Each entry is one l
 
     "deepgram": StreamingEntry("stt_eval.streaming.remote.deepgram:DeepgramStream", remote=True),
 
+The target is ``module:factory`` (a class, a function or ``Class.classmethod``).
 ``simulated``: a batch engine driven incrementally (its rows and reports say so); ``remote``: a
 network service (its cells run in threads, like the HTTP providers').
 """
@@ -34,7 +35,7 @@ class StreamingEntry:
 STREAMING: dict[str, StreamingEntry] = {
     "pocketsphinx": StreamingEntry("stt_eval.streaming.pocketsphinx:PocketSphinxStream"),
     "faster-whisper": StreamingEntry(
-        "stt_eval.streaming.local_agreement:WhisperLocalAgreement", simulated=True
+        "stt_eval.streaming.local_agreement:WhisperLocalAgreement.of", simulated=True
     ),
 }
 """Provider name → its streaming engine."""
@@ -66,5 +67,8 @@ def get_streaming_provider(
     name: str, options: Mapping[str, Any] | None = None
 ) -> StreamingProvider:
     """Build the streaming engine of provider `name` with the provider's options."""
-    module, _, attr = streaming_entry(name).target.partition(":")
-    return getattr(import_module(module), attr)(**dict(options or {}))
+    module, _, path = streaming_entry(name).target.partition(":")
+    factory: Any = import_module(module)
+    for attr in path.split("."):
+        factory = getattr(factory, attr)
+    return factory(**dict(options or {}))
