@@ -18,6 +18,8 @@ from stt_eval.metrics.wer import score_text
 from stt_eval.pipeline.streaming import stream_clip
 from stt_eval.providers.pocketsphinx import PocketSphinx
 from stt_eval.providers.pocketsphinx_align import align_reference
+from stt_eval.report.streaming import batch_label, streaming_table
+from stt_eval.run.directory import rows_frame
 from stt_eval.run.grid import plan_cells
 from stt_eval.streaming.events import AudioClock, StreamEvent, paced_frames
 from stt_eval.streaming.local import EngineClock
@@ -25,7 +27,7 @@ from stt_eval.streaming.pace import canonical_pace, pace_factor
 from stt_eval.streaming.registry import STREAMING, get_streaming_provider
 from stt_eval.types import Word
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, flat_row
 
 
 def _exp(**settings):
@@ -215,3 +217,51 @@ def test_a_ctm_in_the_manifest_gives_reference_word_times(tmp_path):
     ctm.write_text("b 1 0.5 0.3 go\n", encoding="utf-8")
     problems = load_manifest(manifest).problems
     assert len(problems) == 1 and "no CTM line for 'a'" in str(problems[0])
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_the_streaming_table_pools_words_and_pairs_each_stream_with_its_batch_twin():
+    def words(subs, ref_words=10):
+        return {"hits": ref_words - subs, "subs": subs, "dels": 0, "ins": 0, "audio_s": 10.0}
+
+    stream = {"mode": "streaming", "pace": "fast", "frame_ms": 20, "streamed": 1}
+    rows = [
+        flat_row(sample_id="a", provider="ps", **words(2)),
+        flat_row(sample_id="b", provider="ps", **words(4)),
+        flat_row(
+            sample_id="a",
+            provider="ps (streaming)",
+            **words(3),
+            **stream,
+            first_partial_s=[0.5],
+            partial_latency_s=[0.1, 0.2],
+            final_latency_s=[1.0, 2.0],
+            eos_final_s=[1.5],
+            partial_words=10,
+            rewritten_words=2,
+            processing_s=5.0,
+        ),
+        flat_row(
+            sample_id="b",
+            provider="ps (streaming)",
+            **words(4),
+            **stream,
+            first_partial_s=[0.7],
+            partial_latency_s=[0.3],
+            final_latency_s=[3.0],
+            eos_final_s=[2.5],
+            partial_words=10,
+            rewritten_words=0,
+            processing_s=3.0,
+        ),
+    ]
+    (line,) = streaming_table(rows_frame(rows)).to_dict("records")
+    assert line["provider"] == "ps (streaming)" and line["files"] == 2
+    assert line["wer"] == pytest.approx(7 / 20) and line["batch wer"] == pytest.approx(6 / 20)
+    assert line["Δ wer (95 % CI)"].startswith("+5.0")
+    assert line["final p50 ms"] == 2000  # the median of the 3 pooled words, not of 2 medians
+    assert line["first partial p50 ms"] == 600 and line["eos→final p50 ms"] == 2000
+    assert line["rewrites /100 words"] == 10.0 and line["RTF"] == pytest.approx(0.4)
+    assert batch_label("fw (simulated streaming)") == "fw"

@@ -160,20 +160,20 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
     Merge strategies and diarizers share one set of windows, so they count once; ``split``
-    sends every channel, so its audio minutes are the recording's times its channels."""
+    sends every channel, so its audio minutes are the recording's times its channels; a
+    streaming cell streams the recording once, counted under its own label (at the provider's
+    list price: the price table has no separate streaming prices yet)."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = sent_seconds(job.sample)
-        sends = dict.fromkeys(
-            (c.provider.label, c.chunking, streams_sent(job, c)) for c in job.cells
-        )
+        sends = dict.fromkeys((c.label, c.chunking, streams_sent(job, c)) for c in job.cells)
         for label, chunking, streams in sends:
             sent.setdefault(label, []).extend(window_seconds(duration, chunking) * streams)
         for cell in job.cells:
-            if cell.provider.label not in prices:
+            if cell.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-                prices[cell.provider.label] = price(provider)
+                prices[cell.label] = price(provider)
     return [
         Estimate(label, sum(w), len(w), cost_usd(prices[label], sum(w)))
         for label, w in sent.items()
