@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the rest loads in the function that needs it: `score` start
     from stt_eval.run.grid import RunResult
 
 __all__ = [
+    "align_manifest",
     "cache_info",
     "compare_runs",
     "default_experiment",
@@ -82,6 +83,34 @@ def compare_runs(run_a: Path | str, run_b: Path | str, *, seed: int = 0) -> pd.D
     from stt_eval.report import compare
 
     return compare.compare_runs(run_a, run_b, seed=seed)
+
+
+def align_manifest(manifest: Path | str, output: Path | str | None = None) -> Path:
+    """Reference word times for every sample of a manifest without a ``ctm``: its reference
+    aligned to its clean audio by PocketSphinx (:mod:`stt_eval.providers.pocketsphinx_align`),
+    written as ``ctm/<id>.ctm`` beside ``output`` (default: ``<manifest>.aligned.jsonl``), a
+    manifest with the ``ctm`` field and ``meta.ref_words_by`` naming the aligner."""
+    from stt_eval.audio.load import load_audio
+    from stt_eval.datasets.annotation_writers import write_ctm
+    from stt_eval.datasets.manifest import save_manifest
+    from stt_eval.providers.pocketsphinx_align import align_reference, aligner_name
+
+    manifest = Path(manifest)
+    out = Path(output) if output else manifest.with_suffix(".aligned.jsonl")
+    samples = []
+    for sample in load_manifest(manifest, strict=True).samples:
+        if "ctm_path" not in sample.meta:
+            aligned = align_reference(load_audio(sample.audio_path), sample.text)
+            said = aligner_name()
+            if aligned.left_out:
+                said += f"; left out (not in its dictionary): {' '.join(aligned.left_out)}"
+            ctm = write_ctm(
+                {sample.id: aligned.words}, out.parent / "ctm" / f"{sample.id}.ctm", comment=said
+            )
+            meta = {**sample.meta, "ctm_path": str(ctm), "ref_words_by": aligner_name()}
+            sample = replace(sample, meta=meta, ref_words=aligned.words)
+        samples.append(sample)
+    return save_manifest(samples, out)
 
 
 def run(

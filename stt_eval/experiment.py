@@ -1,4 +1,9 @@
-"""Experiments: what to run, as typed data — dataset × providers × conditions × chunking.
+"""Experiments: what to run, as typed data — dataset × providers × conditions × chunking ×
+mode (batch or streaming).
+
+A ``streaming`` cell streams the conditioned recording whole, as ``frame_ms`` PCM frames at
+``pace``, to the provider's streaming engine: chunking, merge, diarizers and channel modes are
+batch axes, so each provider × condition has one streaming cell, whatever they hold.
 
 The schema is the :class:`Experiment` dataclass itself, validated by pydantic: scalars are
 strict (``workers = 2.7`` or ``skip_overlap = "false"`` are errors, never coerced), unknown keys
@@ -42,7 +47,9 @@ from stt_eval.normalization.rules import DEFAULT_PRESET, check_preset
 from stt_eval.providers.base import Engine, engine_of
 from stt_eval.providers.registry import get_provider
 from stt_eval.providers.vocabulary import OFF, TERMS, check_vocabulary
-from stt_eval.types import CHANNEL_MODES, EXECUTORS, MERGE_STRATEGIES
+from stt_eval.streaming.pace import DEFAULT_FRAME_MS, DEFAULT_PACE, canonical_pace
+from stt_eval.streaming.registry import NoStreaming, streaming_entry
+from stt_eval.types import CHANNEL_MODES, EXECUTORS, MERGE_STRATEGIES, MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,6 +136,8 @@ Merge = Annotated[StrictStr, _checked(None, MERGE_STRATEGIES, "merge strategy")]
 Diarizer = Annotated[StrictStr, _checked(None, (*DIARIZER_CHOICES, *DIARIZERS), "diarizer")]
 ChannelMode = Annotated[StrictStr, _checked(None, CHANNEL_MODES, "channel mode")]
 Vocabulary = Annotated[StrictStr, _checked(check_vocabulary, (), "vocabulary")]
+Mode = Annotated[StrictStr, _checked(None, MODES, "mode")]
+Pace = Annotated[StrictStr | StrictInt | StrictFloat, AfterValidator(canonical_pace)]
 Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
@@ -150,6 +159,9 @@ class Experiment:
     diarizers: Annotated[tuple[Diarizer, ...], Field(min_length=1)] = ("none",)
     channel_mode: Annotated[tuple[ChannelMode, ...], Field(min_length=1)] = ("mix",)
     vocabulary: Annotated[tuple[Vocabulary, ...], Field(min_length=1)] = (OFF,)
+    mode: Annotated[tuple[Mode, ...], Field(min_length=1)] = ("batch",)
+    pace: Pace = DEFAULT_PACE
+    frame_ms: Annotated[StrictInt, Field(ge=10, le=1000)] = DEFAULT_FRAME_MS
     normalizer: Annotated[StrictStr, AfterValidator(_preset)] = DEFAULT_PRESET
     seed: StrictInt = 0
     workers: Annotated[StrictInt, Field(ge=1)] = 2
@@ -174,6 +186,12 @@ class Experiment:
         labels = [p.label for p in self.providers]
         if len(set(labels)) != len(labels):
             raise ValueError(f"provider labels {labels} repeat; give each a distinct label")
+        if "streaming" in self.mode:
+            for p in self.providers:
+                try:
+                    streaming_entry(p.name)
+                except NoStreaming as exc:
+                    raise ValueError(f"mode: {exc}") from None
 
     def fingerprint(self) -> str:
         """A short hash of the grid (not of where outputs go or how fast), naming the run."""
@@ -186,6 +204,9 @@ class Experiment:
             d.pop("channel_mode")
         if d["vocabulary"] == (OFF,):  # the default: runs named before the axis keep names
             d.pop("vocabulary")
+        if d["mode"] == ("batch",):  # likewise: pace and frames only matter to streaming
+            for key in ("mode", "pace", "frame_ms"):
+                d.pop(key)
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -258,7 +279,7 @@ def experiment_from_dict(d: Mapping[str, Any], base: Path) -> Experiment:
     for key in ("dataset", "output"):
         if isinstance(d.get(key), str):
             d[key] = (base / d[key]).resolve()
-    axes = ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode")
+    axes = ("providers", "conditions", "chunking", "merge", "diarizers", "channel_mode", "mode")
     for key in (*axes, "vocabulary", "ids"):
         if isinstance(d.get(key), (str, Mapping)):
             d[key] = [d[key]]  # one value where a list is expected

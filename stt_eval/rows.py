@@ -1,7 +1,7 @@
 """A result row: one scored cell of a run, held as typed groups and flattened for the tidy table.
 
 - :class:`Identity`: which cell (sample, provider, condition, chunking, merge, diarizer, channel
-  mode) and how it was scored (normalizer, DER collar);
+  mode; batch or streaming, and a stream's pace and frames) and how it was scored (normalizer, DER collar);
 - :class:`Counts`: every registered metric's value object (:mod:`stt_eval.metrics.registry`),
   which add with ``+``;
 - :class:`Measurement`: what making it cost (audio, latency, attempts, list price, cache);
@@ -38,10 +38,15 @@ class Identity:
     channel_mode: str = "mix"  # one of CHANNEL_MODES; rows written before it existed are "mix"
     collar_s: float | None = None
     vocabulary: str = "off"  # custom vocabulary sent (providers.vocabulary); older rows: off
+    mode: str = "batch"  # one of MODES; rows written before it existed are "batch"
+    pace: str | None = None  # a streaming row's pace ("realtime", "fast", "10x") and frames
+    frame_ms: int | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
-        """The cell for this sample (what resume matches finished rows on; ``Cell.key``)."""
+        """The cell for this sample (what resume matches finished rows on; ``Cell.key``); a
+        batch cell's is what it was before streaming existed, so older run directories match."""
+        stream = (self.mode, self.pace or "", str(self.frame_ms or ""))
         return (
             self.sample_id,
             self.provider,
@@ -50,7 +55,7 @@ class Identity:
             self.merge,
             self.diarizer,
             self.channel_mode,
-        )  # vocabulary: in the provider label already (providers.vocabulary.labelled)
+        ) + (stream if self.mode != "batch" else ())  # vocabulary: in the provider label
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,10 @@ CHANNEL_MODES = ("mix", "split")
 """``mix``: the channels downmixed to mono (one stream); ``split``: each channel or track
 transcribed on its own, its words labelled with the channel's speaker."""
 
+MODES = ("batch", "streaming")
+"""``batch``: the recording sent whole (or in chunks); ``streaming``: sent as paced PCM frames to
+the provider's streaming engine, which answers with timed partials and finals."""
+
 MERGE_STRATEGIES = ("concat", "text-align", "timestamp")
 """How neighbouring windows' transcripts are joined (see ``stt_eval.chunking.merge_chunks``)."""
 

@@ -173,6 +173,7 @@ def _cases(d: Path, url: str) -> list[Case]:
         # the rest
         Case(("providers", "--json"), 2, ("--json",)),
         Case(("runs", "--output"), 2, ("--output",)),
+        Case(("align", f("nope.jsonl")), 1, ("nope.jsonl", "not found")),
         Case(("compare", f("run-a"), f("nope")), 1, ("run-a", "not a run directory")),
         Case(("report", f("run-a")), 1, ("run-a", "no result rows")),
         Case(("cache", "info", "--rot", f("c")), 2, ("--rot",)),

@@ -25,6 +25,7 @@ def test_the_notebooks_are_the_ones_the_readme_names():
         "04_diarization",
         "05_providers_speed_cost",
         "06_error_analysis",
+        "07_streaming",
     ]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert all(name in readme for name in names)
@@ -51,3 +52,14 @@ def test_the_ci_run_has_what_every_notebook_plots():
     assert any(s.meta.get("speakers") == 2 and s.turns for s in chosen)  # DER has a file
     # small enough for CI: under a minute of audio per condition
     assert sum(sf.info(s.audio_path).duration for s in chosen) < 60
+
+
+def test_the_streaming_run_streams_both_local_engines_under_three_conditions():
+    """Notebook 07 runs experiments/streaming.toml when the run it is given streamed nothing."""
+    exp = load_experiment(ROOT / "experiments" / "streaming.toml")
+    assert exp.mode == ("batch", "streaming") and exp.pace == "fast"
+    assert {p.name for p in exp.providers} == {"faster-whisper", "pocketsphinx"}
+    assert len(exp.conditions) == 3
+    samples = load_manifest(exp.dataset).samples
+    assert all(s.ref_words for s in samples)  # per-word latency has word times
+    assert sum(sf.info(s.audio_path).duration for s in samples) < 20

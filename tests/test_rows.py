@@ -15,6 +15,7 @@ from stt_eval.metrics.diarization import DERCounts, JERCounts
 from stt_eval.metrics.hallucination import HallucinationCounts
 from stt_eval.metrics.registry import METRICS, RATES, rate
 from stt_eval.metrics.speaker_wer import CpWERCounts
+from stt_eval.metrics.streaming import StreamingCounts
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.metrics.timing import TimingCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
@@ -58,6 +59,10 @@ def test_every_rate_is_its_value_objects_own_property():
             name: (TimingCounts(4, 0.4, 0.6, 1, 2, 3), name)
             for name in ("start_mae_s", "end_mae_s", "within_50ms", "within_100ms", "within_200ms")
         },
+        "partial_rewrites": (
+            StreamingCounts(1, partial_words=40, rewritten_words=6),
+            "rewrite_rate",
+        ),
     }
     assert set(cases) == set(RATES)
     for name, (counts, prop) in cases.items():
@@ -146,6 +151,8 @@ def test_rows_in_todays_format_are_written_back_as_read():
     for line, row in list(zip(lines, read_rows(OLD)))[:2]:
         added = {c: None for m in ("hallucination", "timing") for c in METRICS[m].column_names}
         new = {"failure": None, "retries": 0, "boundary_by_band": None, "vocabulary": "off"}
+        new |= {"mode": "batch", "pace": None, "frame_ms": None}
+        added |= dict.fromkeys(METRICS["streaming"].column_names)
         assert row_to_dict(row) == {**json.loads(line), **new, **added}
 
 

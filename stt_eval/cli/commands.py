@@ -118,6 +118,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_align(args: argparse.Namespace) -> int:
+    print(f"wrote {call(api.align_manifest, args)} (and its ctm/ folder)")
+    return 0
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from stt_eval.diarizers import render_transcript
 

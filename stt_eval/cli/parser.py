@@ -30,6 +30,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
   stt-eval report RUN               a run's report.html and report.md, to share
   stt-eval cache info|verify|prune  the transcript cache
+  stt-eval align MANIFEST           reference word times (CTM) by forced alignment
 """
 
 
@@ -355,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         _add_compare,
     ):
         add(sub)
+    text = "reference word times (ctm/<id>.ctm and a manifest with ctm), by forced alignment"
+    p = sub.add_parser("align", help=text, description=text[0].upper() + text[1:] + ".")
+    p.add_argument("manifest", metavar="MANIFEST", help="a .jsonl or .csv manifest")
+    flag(p, "--output", defaults_of(api.align_manifest), "default: MANIFEST.aligned.jsonl")
+    p.set_defaults(func=commands.cmd_align)
     p = sub.add_parser(
         "runs",
         help="the runs in results/ with status, rows, cost and size",
@@ -394,6 +400,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("conditions", "list"): api.list_conditions,
     ("providers",): api.list_providers,
     ("runs",): api.list_runs,
+    ("align",): api.align_manifest,
     ("compare",): api.compare_runs,
     ("report",): api.report,
     ("cache", "info"): api.cache_info,

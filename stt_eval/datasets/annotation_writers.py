@@ -65,11 +65,17 @@ def write_stm(
 
 
 def write_ctm(
-    words_by_file: Mapping[str, Iterable[Word]], path: Path | str, channel: str = "1"
+    words_by_file: Mapping[str, Iterable[Word]],
+    path: Path | str,
+    channel: str = "1",
+    comment: str = "",
 ) -> Path:
-    """Write timed words as CTM (6 columns when any word of a file has a confidence)."""
+    """Write timed words as CTM (6 columns when any word of a file has a confidence), after a
+    ``;;`` comment line when given (where the times came from)."""
 
     def rows() -> Iterator[str]:
+        if comment:
+            yield ";; " + " ".join(comment.split())
         for fid in sorted(words_by_file):
             _check_token("file id", fid, "use ids without spaces")
             ws = sorted(words_by_file[fid], key=lambda w: (w.start, w.end))

@@ -2,6 +2,7 @@
 
 Fields: ``id``, ``audio`` (path relative to the manifest), ``text`` (reference transcript),
 optional ``rttm`` (reference speaker turns), ``stm`` (speaker-attributed reference text),
+``ctm`` (reference word times, for streaming latency; ``stt-eval align`` makes them),
 ``language`` (ISO 639 code, default ``en``), ``terms`` (domain terms; a list in JSONL, ``;``-separated
 in CSV) and ``meta`` (free metadata: an object in JSONL, ``meta.<name>`` columns in CSV) whose
 keys become columns to group results by. ``channels`` (the speaker on each channel of ``audio``)
@@ -12,7 +13,7 @@ Every bad row is reported at once with its row number, so a user fixes a manifes
 A field that is not one of these (a NeMo ``duration``, a ``speaker`` column) is kept under
 ``meta`` with one warning per field for the whole file (:attr:`Manifest.notes`), not refused.
 Types are checked, never converted: in JSONL, ``id``, ``audio``, ``text``, ``rttm``, ``stm``,
-``language`` and ``audio_url`` are strings, ``terms`` a list of strings, ``meta`` an object whose
+``ctm``, ``language`` and ``audio_url`` are strings, ``terms`` a list of strings, ``meta`` an object whose
 values are strings, numbers, true/false or null (they become table columns); a key given twice
 or a NaN is refused. CSV cells are strings by nature. The file is UTF-8 (a BOM is removed with a
 warning; see :mod:`stt_eval.datasets.text`), and a manifest with no rows is an error.
@@ -29,7 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stt_eval.datasets.annotations import AnnotationError, check_ids_held, read_rttm, read_stm
+from stt_eval.datasets.annotations import (
+    AnnotationError,
+    check_ids_held,
+    read_ctm,
+    read_rttm,
+    read_stm,
+)
 from stt_eval.datasets.manifest_fields import (
     FIELDS,
     REQUIRED,
@@ -187,7 +194,7 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
     terms = row.get("terms") or ()
     meta = dict(row.get("meta") or {})
     sid = row["id"]
-    for key in ("rttm", "stm"):
+    for key in ("rttm", "stm", "ctm"):
         if row.get(key):
             ref = base / row[key]
             if not ref.is_file():
@@ -197,6 +204,7 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
             meta[f"{key}_path"] = str(ref)
     turns = _reference_turns(Path(meta["rttm_path"]), sid) if row.get("rttm") else None
     segments = reference_segments(Path(meta["stm_path"]), sid) if row.get("stm") else None
+    ref_words = reference_words(Path(meta["ctm_path"]), sid) if row.get("ctm") else None
     tracks = tuple((spk, base / f) for spk, f in (row.get("tracks") or {}).items())
     for spk, track in tracks:
         if not track.is_file():
@@ -223,6 +231,7 @@ def _sample(row: dict[str, Any], base: Path) -> Sample:
         meta=meta,
         channels=channels,
         tracks=tracks,
+        ref_words=ref_words,
     )
 
 
@@ -253,9 +262,19 @@ def _reference_turns(path: Path, sample_id: str) -> tuple:
 
 def reference_segments(path: Path, sample_id: str) -> tuple:
     """The sample's speaker-attributed reference segments (STM), for cpWER."""
+    return _of_sample(read_stm, "STM", path, sample_id)
+
+
+def reference_words(path: Path, sample_id: str) -> tuple:
+    """The sample's reference word times (CTM), for streaming latency and word timing."""
+    return _of_sample(read_ctm, "CTM", path, sample_id)
+
+
+def _of_sample(read: Any, kind: str, path: Path, sample_id: str) -> tuple:
+    """One sample's entries of an annotation file that must hold it."""
     try:
-        by_file = read_stm(path)
-        check_ids_held(path, "STM", [sample_id], by_file)
+        by_file = read(path)
+        check_ids_held(path, kind, [sample_id], by_file)
     except AnnotationError as exc:
         raise InvalidRecord(str(exc)) from exc
     return by_file[sample_id]
@@ -348,7 +367,7 @@ def sample_to_row(sample: Sample, base: Path) -> dict[str, Any]:
         "text": sample.text,
         "language": sample.language,
     }
-    for key in ("rttm", "stm"):
+    for key in ("rttm", "stm", "ctm"):
         if f"{key}_path" in meta:
             row[key] = rel(meta.pop(f"{key}_path"))
     if sample.terms:

@@ -19,6 +19,7 @@ FIELDS = (
     "text",
     "rttm",
     "stm",
+    "ctm",
     "language",
     "terms",
     "audio_url",
@@ -27,11 +28,11 @@ FIELDS = (
     "tracks",
 )
 REQUIRED = ("id", "audio", "text")
-STRINGS = ("id", "audio", "text", "rttm", "stm", "language", "audio_url")
+STRINGS = ("id", "audio", "text", "rttm", "stm", "ctm", "language", "audio_url")
 """Fields whose value is a string (the others: ``terms`` and ``channels`` lists of strings,
 ``meta`` an object, ``tracks`` an object of speaker → file)."""
-RESERVED_META = ("rttm_path", "stm_path")
-"""Meta keys stt-eval sets itself (the resolved ``rttm`` / ``stm`` paths)."""
+RESERVED_META = ("rttm_path", "stm_path", "ctm_path")
+"""Meta keys stt-eval sets itself (the resolved ``rttm`` / ``stm`` / ``ctm`` paths)."""
 
 
 def fold_unknown(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

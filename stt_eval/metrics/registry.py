@@ -25,6 +25,7 @@ from stt_eval.metrics.diarization import DERCounts, JERCounts
 from stt_eval.metrics.errors import Edits
 from stt_eval.metrics.hallucination import HallucinationCounts
 from stt_eval.metrics.speaker_wer import CpWERCounts
+from stt_eval.metrics.streaming import StreamingCounts
 from stt_eval.metrics.terms import TermCounts
 from stt_eval.metrics.timing import TimingCounts
 from stt_eval.metrics.wer import CharCounts, WordCounts
@@ -249,6 +250,20 @@ METRICS: dict[str, Metric] = {
             Edits,
             (("sub_words", "subs"), ("del_words", "dels"), ("ins_words", "ins")),
             optional=False,
+        ),
+        Metric(
+            "streaming",
+            StreamingCounts,
+            (
+                ("streamed", "streams"),
+                ("first_partial_s", "first_partial_s"),
+                ("partial_latency_s", "partial_latency_s"),
+                ("final_latency_s", "final_latency_s"),
+                ("eos_final_s", "eos_final_s"),
+                ("partial_words", "partial_words"),
+                ("rewritten_words", "rewritten_words"),
+            ),
+            {"partial_rewrites": Rate("rewritten_words", "partial_words")},
         ),
     )
 }

@@ -50,6 +50,7 @@ from stt_eval.pipeline.score import (
     score_transcript,
     scored_row,
 )
+from stt_eval.pipeline.streaming import run_streaming_cell
 from stt_eval.pipeline.transcribe import (
     _LOADS,
     EVENTS,
@@ -64,6 +65,7 @@ from stt_eval.providers.registry import get_provider
 from stt_eval.providers.vocabulary import OFF, phrases
 from stt_eval.providers.vocabulary import OPTION as VOCABULARY
 from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
+from stt_eval.streaming.registry import streaming_label
 from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
 
@@ -78,9 +80,10 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 @dataclass(frozen=True)
 class Cell:
-    """One provider × condition × chunking × merge × diarizer × channel mode × vocabulary of
-    the grid (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the
-    channels; a vocabulary other than ``off`` is in the provider's label too)."""
+    """One provider × condition × chunking × merge × diarizer × channel mode × vocabulary × mode
+    of the grid (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the
+    channels; a vocabulary other than ``off`` is in the provider's label too; a ``streaming``
+    cell has no chunking, merge or diarizer and streams at ``pace`` in ``frame_ms`` frames)."""
 
     provider: ProviderSpec
     condition: str
@@ -89,13 +92,23 @@ class Cell:
     diarizer: str
     channel_mode: str = "mix"
     vocabulary: str = OFF
+    mode: str = "batch"
+    pace: str | None = None
+    frame_ms: int | None = None
+
+    @property
+    def label(self) -> str:
+        """What the cell's rows are reported as (a streaming cell says it streams)."""
+        if self.mode == "batch":
+            return self.provider.label
+        return streaming_label(self.provider.label, self.provider.name)
 
     def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
         """The identity of this cell's row for one sample of a run."""
         return Identity(
             run_id,
             sample_id,
-            self.provider.label,
+            self.label,
             self.condition,
             self.chunking,
             self.merge,
@@ -103,6 +116,9 @@ class Cell:
             normalizer,
             self.channel_mode,
             vocabulary=self.vocabulary,
+            mode=self.mode,
+            pace=self.pace,
+            frame_ms=self.frame_ms,
         )
 
     def options(self, sample: Sample) -> dict[str, Any]:
@@ -160,7 +176,10 @@ class RecordingJob:
 
 
 def _needs_whole(cells: Iterable[Cell]) -> bool:
-    return any(c.chunking == "none" or c.diarizer not in ("none", "provider") for c in cells)
+    return any(
+        c.chunking == "none" or c.diarizer not in ("none", "provider") or c.mode == "streaming"
+        for c in cells
+    )
 
 
 Streams = tuple[tuple[str, WholeAudio], ...]
@@ -345,7 +364,9 @@ def run_recording(job: RecordingJob) -> list[ResultRow]:
             rows.append(job.base_row(cell).failed(audio.reason, audio.kind))
             continue
         try:
-            if isinstance(audio, tuple):
+            if cell.mode == "streaming":
+                rows.append(run_streaming_cell(job, cell, audio, cache, _on_unit(job, cell)))
+            elif isinstance(audio, tuple):
                 rows.append(_run_split_cell(job, cell, audio, cache))
             else:
                 rows.append(_run_cell(job, cell, audio, cache, diarized))

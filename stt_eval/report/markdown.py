@@ -17,6 +17,7 @@ from stt_eval.report.analysis.sections import analysis_sections, ci
 from stt_eval.report.groups import Contents, Group, anchor, grouped
 from stt_eval.report.mix_vs_split import NOTE as CHANNELS_NOTE
 from stt_eval.report.mix_vs_split import mix_vs_split
+from stt_eval.report.streaming import streaming_sections
 from stt_eval.report.systems import systems
 from stt_eval.report.tables import (
     TOTAL,
@@ -206,6 +207,7 @@ def summary_blocks(
     parts += ["## Worst files\n", Table(worst_files(frame))]
     parts += analysis_sections(frame, Table)
     parts += domain_sections(frame, Table)
+    parts += streaming_sections(frame, Table)
     empty = no_ref_words(frame)
     if len(empty):
         parts += [

@@ -60,6 +60,7 @@ from stt_eval.run.resume import (
     sample_digest,
     write_inputs,
 )
+from stt_eval.streaming.registry import streaming_entry
 from stt_eval.types import CHANNELS_DIARIZER, Sample
 
 
@@ -75,7 +76,8 @@ def cpu_seconds() -> float:
 def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
     """Expand the grid (the Experiment has already checked and canonicalised every axis);
     merge strategies only vary for chunked settings; a ``split`` cell has no diarizer axis (its
-    speakers come from the channels). Remote providers' keys and the optional packages the
+    speakers come from the channels); ``streaming`` adds one cell per provider × condition
+    (streaming has no chunking, merge, diarizer, channel mode or vocabulary). Remote providers' keys and the optional packages the
     experiment needs (Dask, a diarizer's engine) are checked here, before anything is written
     or sent."""
     if exp.executor == "dask":
@@ -86,7 +88,7 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         provider = get_provider(spec.name, **dict(spec.options))
         if is_remote(provider):
             provider.load()
-    return tuple(
+    batch = tuple(
         Cell(
             replace(p, label=labelled(p.label, v)),
             cond,
@@ -94,7 +96,7 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
             m if ch != "none" else "none",
             d,
             mode,
-            v,
+            vocabulary=v,
         )
         for p in exp.providers
         for v in dict.fromkeys(exp.vocabulary)
@@ -104,6 +106,22 @@ def plan_cells(exp: Experiment) -> tuple[Cell, ...]:
         for mode in dict.fromkeys(exp.channel_mode)
         for d in (dict.fromkeys(exp.diarizers) if mode == "mix" else (CHANNELS_DIARIZER,))
     )
+    streaming = tuple(
+        Cell(
+            p,
+            cond,
+            "none",
+            "none",
+            "none",
+            "mix",
+            mode="streaming",
+            pace=exp.pace,
+            frame_ms=exp.frame_ms,
+        )
+        for p in exp.providers
+        for cond in dict.fromkeys(exp.conditions)
+    )
+    return (batch if "batch" in exp.mode else ()) + (streaming if "streaming" in exp.mode else ())
 
 
 def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
@@ -113,7 +131,10 @@ def select_samples(samples: Sequence[Sample], exp: Experiment) -> list[Sample]:
 
 
 def is_remote_cell(cell: Cell) -> bool:
-    """Whether a cell's provider is an HTTP API (its jobs run in threads, not processes)."""
+    """Whether a cell's provider is an HTTP API or a remote stream (its jobs run in threads, not
+    processes)."""
+    if cell.mode == "streaming":
+        return streaming_entry(cell.provider.name).remote
     return is_remote(get_provider(cell.provider.name, **dict(cell.provider.options)))
 
 
@@ -159,20 +180,20 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     """Audio seconds, requests and list price each provider is about to be sent (before cache
     hits, which are only known once the audio is conditioned); local engines cost nothing.
     Merge strategies and diarizers share one set of windows, so they count once; ``split``
-    sends every channel, so its audio minutes are the recording's times its channels."""
+    sends every channel, so its audio minutes are the recording's times its channels; a
+    streaming cell streams the recording once, counted under its own label (at the provider's
+    list price: the price table has no separate streaming prices yet)."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
         duration = sent_seconds(job.sample)
-        sends = dict.fromkeys(
-            (c.provider.label, c.chunking, streams_sent(job, c)) for c in job.cells
-        )
+        sends = dict.fromkeys((c.label, c.chunking, streams_sent(job, c)) for c in job.cells)
         for label, chunking, streams in sends:
             sent.setdefault(label, []).extend(window_seconds(duration, chunking) * streams)
         for cell in job.cells:
-            if cell.provider.label not in prices:
+            if cell.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-                prices[cell.provider.label] = price(provider)
+                prices[cell.label] = price(provider)
     return [
         Estimate(label, sum(w), len(w), cost_usd(prices[label], sum(w)))
         for label, w in sent.items()

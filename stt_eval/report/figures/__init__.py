@@ -4,7 +4,7 @@ drawn — or None when the run has nothing for it. Rates come from the pooled ta
 averaged rates; the notebooks and the HTML report call these same functions.
 
 One module per kind of figure: :mod:`.accuracy` (WER by condition, SNR, channel, metadata),
-:mod:`.chunking`, :mod:`.speed_cost`, :mod:`.diarization`; :mod:`.labels` names conditions and
+:mod:`.chunking`, :mod:`.speed_cost`, :mod:`.diarization`, :mod:`.streaming`; :mod:`.labels` names conditions and
 systems, :mod:`.style` gives them one look. matplotlib is heavy: import this package only when a
 figure is drawn."""
 
@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stt_eval.report.figures import accuracy, chunking, diarization, review, speed_cost, timing
+from stt_eval.report.figures import (
+    accuracy,
+    chunking,
+    diarization,
+    review,
+    speed_cost,
+    streaming,
+    timing,
+)
 from stt_eval.report.figures.style import Plot
 
 
@@ -28,6 +36,8 @@ def plots(frame: pd.DataFrame) -> list[Plot]:
         diarization.der_by_condition(frame),
         review.review_curves(frame),
         timing.word_time_drift(frame),
+        streaming.latency_cdf(frame),
+        streaming.latency_vs_wer(frame),
         *(accuracy.wer_by_meta(frame, c) for c in accuracy.meta_columns(frame)),
     ]
     return [p for p in made if p is not None]
