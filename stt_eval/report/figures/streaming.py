@@ -7,8 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stt_eval.report.figures.speed_cost import MARKERS
-from stt_eval.report.figures.style import PERCENT, Plot, colours, legend_outside, new_figure
+from stt_eval.report.figures.style import (
+    MARKERS,
+    PERCENT,
+    Plot,
+    colours,
+    legend_outside,
+    new_figure,
+)
 from stt_eval.report.streaming import pooled_values, streaming_table
 
 
