@@ -6,7 +6,9 @@ built with the same options as the batch one (``model``…). Each entry is one l
 
     "deepgram": StreamingEntry("stt_eval.streaming.remote.deepgram:DeepgramStream", remote=True),
 
-The target is ``module:factory`` (a class, a function or ``Class.classmethod``).
+The target is ``module:factory`` (a class, a function or ``Class.classmethod``); a remote
+entry's target is the module's name → factory mapping (``REMOTE_STREAMING``), whose factories
+refuse, by name, the batch options a stream does not take.
 ``simulated``: a batch engine driven incrementally (its rows and reports say so); ``remote``: a
 network service (its cells run in threads, like the HTTP providers').
 """
@@ -37,6 +39,10 @@ STREAMING: dict[str, StreamingEntry] = {
     "faster-whisper": StreamingEntry(
         "stt_eval.streaming.local_agreement:WhisperLocalAgreement.of", simulated=True
     ),
+    "pulse": StreamingEntry("stt_eval.streaming.remote:REMOTE_STREAMING", remote=True),
+    "deepgram": StreamingEntry("stt_eval.streaming.remote:REMOTE_STREAMING", remote=True),
+    "assemblyai": StreamingEntry("stt_eval.streaming.remote:REMOTE_STREAMING", remote=True),
+    "openai": StreamingEntry("stt_eval.streaming.remote:REMOTE_STREAMING", remote=True),
 }
 """Provider name → its streaming engine."""
 
@@ -67,8 +73,11 @@ def get_streaming_provider(
     name: str, options: Mapping[str, Any] | None = None
 ) -> StreamingProvider:
     """Build the streaming engine of provider `name` with the provider's options."""
-    module, _, path = streaming_entry(name).target.partition(":")
+    entry = streaming_entry(name)
+    module, _, path = entry.target.partition(":")
     factory: Any = import_module(module)
     for attr in path.split("."):
         factory = getattr(factory, attr)
+    if entry.remote:
+        return factory[name](options)
     return factory(**dict(options or {}))

@@ -43,7 +43,9 @@ SLOT_POLL_S = 0.005
 class RemoteStream:
     """Options of every remote streaming provider (defaults: the vendor's endpoint and plan).
 
-    ``base_url`` (``ws://`` or ``wss://``) points it at a proxy or a loopback test server;
+    ``base_url`` (``ws(s)://``, or the batch provider's ``http(s)://``, streamed to as ws(s) on
+    the same host, so one experiment with both modes has one base_url) points it at a proxy or
+    a loopback test server;
     ``max_streams`` caps this process's open streams to the provider (default: the plan's
     documented concurrency, where there is one); ``silence_timeout_s`` is how long a server may
     say nothing while an answer is due; ``max_reconnects`` bounds the reconnects of one stream;
@@ -77,9 +79,9 @@ class RemoteStream:
     )
 
     def __post_init__(self) -> None:
-        if self.base_url and not is_ws_url(self.base_url):
+        if self.base_url and not is_url(self.base_url, ("ws", "wss", "http", "https")):
             raise ValueError(
-                f"{self.name}: base_url={self.base_url!r} is not a ws(s) URL; give one such as "
+                f"{self.name}: base_url={self.base_url!r} is not a ws(s) or http(s) URL; give one such as "
                 f"{self.DEFAULT_BASE_URL!r} (or leave base_url out for that default)"
             )
         if self.max_streams is not None and (
@@ -96,7 +98,8 @@ class RemoteStream:
 
     @property
     def endpoint(self) -> str:
-        return (self.base_url or self.DEFAULT_BASE_URL).rstrip("/")
+        url = (self.base_url or self.DEFAULT_BASE_URL).rstrip("/")
+        return "ws" + url[4:] if url.startswith("http") else url
 
     def key(self) -> str:
         return api_key(self.KEY_VARIABLE, self.name)
