@@ -10,6 +10,11 @@ unchunked transcript of the same recording did not make) and the engine seconds 
 
     python benchmarks/bench_chunking.py                         # 3 seeds, ~30-40 min on 2 cores
     python benchmarks/bench_chunking.py --seeds 1 --ids longform_05 --settings none 30s/2s
+
+Measured 2026-12-06 (3 seeds, shared 2-core machine): unchunked 19.3 % [18.0, 20.6]; 15s/3s
++3.0 pt [2.3, 3.7] (446 cut-caused errors, 186 of them 2-5 s from a cut); 15s/3s/redecode
++2.1 [1.1, 3.1]; 15s/5s +1.9 [-0.7, 4.5]; 30s/2s +0.9 [-3.0, 4.7]; 30s/6s +0.5 [-2.9, 3.8];
+30s/2s/redecode = 30s/2s (no 30 s window collapsed); 30s/2s/continue +1.0 [-3.6, 5.5].
 """
 
 from __future__ import annotations
