@@ -21,8 +21,9 @@ from stt_eval.experiment import Experiment, ExperimentError, ProviderSpec, exper
 from stt_eval.metrics.crosstalk import crosstalk_words
 from stt_eval.metrics.intervals import turns_from_words
 from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.prepare import Recording, prepare, prepare_streams
-from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+from stt_eval.pipeline.recording import RecordingJob, run_recording
 from stt_eval.pipeline.score import Scoring
 from stt_eval.report.mix_vs_split import mix_vs_split
 from stt_eval.report.tables import per_file

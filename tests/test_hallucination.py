@@ -14,7 +14,8 @@ from stt_eval.experiment import ProviderSpec
 from stt_eval.metrics.hallucination import known_phrases, loop_words
 from stt_eval.metrics.registry import rate
 from stt_eval.normalization.rules import words
-from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+from stt_eval.pipeline.cell import Cell
+from stt_eval.pipeline.recording import RecordingJob, run_recording
 from stt_eval.pipeline.score import Scoring
 from stt_eval.testing.openai import openai_server
 from stt_eval.types import Sample, Transcript, Word

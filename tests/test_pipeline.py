@@ -17,9 +17,10 @@ from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import TranscriptCache, cache_key
 from stt_eval.conditions.spec import canonical_condition
 from stt_eval.experiment import Experiment, ProviderSpec
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.failures import describe_error
 from stt_eval.pipeline.prepare import babble_talkers, condition_seed
-from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+from stt_eval.pipeline.recording import RecordingJob, run_recording
 from stt_eval.pipeline.score import Scoring, score_transcript, scored_row
 from stt_eval.providers import registry
 from stt_eval.providers.pocketsphinx import PocketSphinx

@@ -81,7 +81,8 @@ def test_a_chunked_run_finds_the_window_whose_words_come_back_late(tmp_path, mon
     import soundfile as sf
 
     from stt_eval.experiment import ProviderSpec
-    from stt_eval.pipeline.recording import Cell, RecordingJob, run_recording
+    from stt_eval.pipeline.cell import Cell
+    from stt_eval.pipeline.recording import RecordingJob, run_recording
     from stt_eval.pipeline.score import Scoring
     from stt_eval.testing.openai import openai_server
     from stt_eval.types import Sample, Transcript

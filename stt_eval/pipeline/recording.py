@@ -27,10 +27,10 @@ from stt_eval.conditions import Conditioned, ConditionError
 from stt_eval.conditions.spec import padding
 from stt_eval.diarizers import get_diarizer
 from stt_eval.errors import BadInput
-from stt_eval.experiment import ProviderSpec
 from stt_eval.metrics.crosstalk import CrosstalkCounts, crosstalk_words
 from stt_eval.metrics.intervals import merge_turns, turns_from_words
 from stt_eval.pipeline.by_channel import TURN_GAP_S, merge_streams
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.failures import Failed, describe_error, failure_kind
 from stt_eval.pipeline.prepare import (
     PreparedAudio,
@@ -62,10 +62,7 @@ from stt_eval.pipeline.transcribe import (
     transcribe_clip,
 )
 from stt_eval.providers.registry import get_provider
-from stt_eval.providers.vocabulary import OFF, phrases
-from stt_eval.providers.vocabulary import OPTION as VOCABULARY
-from stt_eval.rows import Identity, Measurement, Provenance, ResultRow
-from stt_eval.streaming.registry import streaming_label
+from stt_eval.rows import Measurement, Provenance, ResultRow
 from stt_eval.types import Measured, Sample, SpeakerTurn, Transcript, UnitDone
 
 
@@ -76,60 +73,6 @@ def speaker_turns_of(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
 
 
 # --------------------------------------------------------------------------- one recording
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One provider × condition × chunking × merge × diarizer × channel mode × vocabulary × mode
-    of the grid (a ``split`` cell's diarizer is CHANNELS_DIARIZER: its speakers come from the
-    channels; a vocabulary other than ``off`` is in the provider's label too; a ``streaming``
-    cell has no chunking, merge or diarizer and streams at ``pace`` in ``frame_ms`` frames)."""
-
-    provider: ProviderSpec
-    condition: str
-    chunking: str
-    merge: str
-    diarizer: str
-    channel_mode: str = "mix"
-    vocabulary: str = OFF
-    mode: str = "batch"
-    pace: str | None = None
-    frame_ms: int | None = None
-
-    @property
-    def label(self) -> str:
-        """What the cell's rows are reported as (a streaming cell says it streams)."""
-        if self.mode == "batch":
-            return self.provider.label
-        return streaming_label(self.provider.label, self.provider.name)
-
-    def identity(self, run_id: str, sample_id: str, normalizer: str) -> Identity:
-        """The identity of this cell's row for one sample of a run."""
-        return Identity(
-            run_id,
-            sample_id,
-            self.label,
-            self.condition,
-            self.chunking,
-            self.merge,
-            self.diarizer,
-            normalizer,
-            self.channel_mode,
-            vocabulary=self.vocabulary,
-            mode=self.mode,
-            pace=self.pace,
-            frame_ms=self.frame_ms,
-        )
-
-    def options(self, sample: Sample) -> dict[str, Any]:
-        """The per-request options of this cell for one sample: its language and the custom
-        vocabulary phrases (none with vocabulary off, or ``terms`` on a sample without)."""
-        said = phrases(self.vocabulary, sample.terms)
-        return {"language": sample.language, **({VOCABULARY: said} if said else {})}
-
-    def key(self, sample_id: str) -> tuple[str, ...]:
-        """The identity of this cell for one sample (what resume matches finished rows on)."""
-        return self.identity("", sample_id, "").key
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def run_streaming_cell(
     cache: TranscriptCache,
     on_unit: Callable[[Measured, bool, float], None],
 ) -> ResultRow:
-    """One streaming cell (a ``pipeline.recording.Cell``) of a ``RecordingJob``; a stream that
+    """One streaming cell (a ``pipeline.cell.Cell``) of a ``RecordingJob``; a stream that
     ended in an error without a final fails its row."""
     if not isinstance(audio, WholeAudio):
         raise ValueError("a streaming cell needs the whole recording in memory")

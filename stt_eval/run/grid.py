@@ -27,8 +27,9 @@ from stt_eval.datasets.reference_checks import check_references
 from stt_eval.diarizers import require_diarizer
 from stt_eval.errors import require
 from stt_eval.experiment import Experiment, ExperimentError
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.prepare import babble_talkers, sent_seconds
-from stt_eval.pipeline.recording import Cell, RecordingJob, price
+from stt_eval.pipeline.recording import RecordingJob, price
 from stt_eval.pipeline.score import Scoring
 from stt_eval.providers.prices import Estimate, check_budget, cost_usd
 from stt_eval.providers.registry import get_provider, is_remote

@@ -15,8 +15,9 @@ from typing import Any
 from tqdm import tqdm
 
 from stt_eval.chunking import parse_chunking, plan_windows
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.prepare import sent_seconds
-from stt_eval.pipeline.recording import Cell, RecordingJob
+from stt_eval.pipeline.recording import RecordingJob
 from stt_eval.rows import ResultRow
 from stt_eval.types import Activity, UnitDone
 

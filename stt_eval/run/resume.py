@@ -28,8 +28,8 @@ from stt_eval.conditions.spec import parse_chain
 from stt_eval.datasets.manifest_fields import RESERVED_META
 from stt_eval.experiment import ProviderSpec
 from stt_eval.normalization.rules import parse_normalizer
+from stt_eval.pipeline.cell import Cell
 from stt_eval.pipeline.prepare import babble_talkers
-from stt_eval.pipeline.recording import Cell
 from stt_eval.providers.vocabulary import OFF, TERMS
 from stt_eval.rows import ResultRow
 from stt_eval.run.directory import INPUTS_FILE, row_key, write_atomic
