@@ -11,6 +11,7 @@ from typing import Any
 from stt_eval import api
 from stt_eval.cli import commands
 from stt_eval.cli.projection import KeyValue, Parser, defaults_of, flag
+from stt_eval.cli.tune import add_tune
 from stt_eval.datasets.importers import FORMATS
 from stt_eval.normalization.rules import PRESETS, STEPS
 from stt_eval.types import EXECUTORS, MERGE_STRATEGIES
@@ -27,6 +28,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval conditions list          the conditions and their parameters
   stt-eval providers                the engines and their options
   stt-eval runs                     the runs in results/ and their status
+  stt-eval tune my.toml             which chunk length and overlap to use, per provider
   stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
   stt-eval report RUN               a run's report.html and report.md, to share
   stt-eval cache info|verify|prune  the transcript cache
@@ -340,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_conditions,
         _add_cache,
         _add_compare,
+        add_tune,
     ):
         add(sub)
     p = sub.add_parser(
@@ -382,6 +385,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("providers",): api.list_providers,
     ("runs",): api.list_runs,
     ("compare",): api.compare_runs,
+    ("tune",): api.tune,
     ("report",): api.report,
     ("cache", "info"): api.cache_info,
     ("cache", "verify"): api.verify_cache,

@@ -1,0 +1,123 @@
+"""``tune.md`` and ``tune.html``: the recommendation first, in sentences with numbers, then the
+TOML to paste, how the race went, every setting tried, and the Pareto figure."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from stt_eval.report.html import figure_html, html_table, page, png_data_uri, text_html
+from stt_eval.report.markdown import md_table
+from stt_eval.tune.figure import pareto_figure
+from stt_eval.tune.runner import ProviderTune, TuneResult
+from stt_eval.tune.table import settings_table, toml_snippet
+
+TUNE_MD, TUNE_HTML, TUNE_PNG = "tune.md", "tune.html", "tune_pareto.png"
+
+
+def _ci(iv) -> str:
+    return "no interval (one file)" if math.isnan(iv.low) else f"95 % CI {iv.low:.1%}–{iv.high:.1%}"
+
+
+def verdict(t: ProviderTune, search_files: int) -> list[str]:
+    """A provider's answer in sentences: what to use, how sure, what it costs, the holdout."""
+    rec, r = t.recommendation, t.race
+    if rec is None:
+        return [f"**{t.label}**: no setting to recommend ({r.stopped})."]
+    lines = [
+        f"**{t.label}**: use **{rec.setting.label}** — WER {rec.wer:.1%} ({_ci(rec.interval)}) "
+        f"on {rec.files} files; it sends {rec.audio_s / 60:.1f} audio minutes in "
+        f"{rec.requests} requests for them."
+    ]
+    if rec.test is not None:
+        lines.append(
+            f"It is the cheapest setting not significantly worse than the best, "
+            f"{rec.best.label}: {rec.test.verdict}."
+        )
+    else:
+        lines.append("It is also the setting with the lowest WER.")
+    grid = t.grid_s(r.files)
+    lines.append(
+        f"The race scored {len(r.standings)} settings on up to {len(r.files)} of "
+        f"{search_files} files and stopped: {r.stopped}. It sent {r.spent_s / 60:.1f} audio "
+        f"minutes; the full grid would send {t.grid_s(r.files) / 60:.1f} "
+        f"({r.spent_s / grid:.0%} of it)."
+        if grid
+        else f"It stopped: {r.stopped}."
+    )
+    if t.over_limit:
+        lines.append(
+            f"Left out by the provider's upload limit: {', '.join(s.label for s in t.over_limit)}."
+        )
+    if t.holdout is not None:
+        h = t.holdout
+        said = f" Against {rec.best.label} there: {h.test.verdict}." if h.test else ""
+        lines.append(
+            f"On {len(h.files)} held-out files the search never saw: WER {h.wer:.1%} "
+            f"({_ci(h.interval)}).{said}"
+        )
+    return lines
+
+
+def _method(result: TuneResult) -> str:
+    return (
+        "Successive halving with a paired test: each round scores the surviving settings on "
+        "more files (1, 2, 4, … then all), drops every setting the paired bootstrap over "
+        "per-file errors finds significantly worse than the best (α = 0.05), then keeps the "
+        "better half by pooled WER while files remain. Each round is an ordinary `stt-eval run` "
+        f"under `{result.output / 'runs'}`, sharing its transcript cache: running the "
+        "recommended grid afterwards sends nothing again. WERs of settings dropped early come "
+        "from fewer files than the survivors'."
+    )
+
+
+def write_tune(result: TuneResult) -> tuple[Path, Path]:
+    """Write tune.md, tune.html and the figure's PNG into the result's output directory."""
+    out = Path(result.output)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {t.label: settings_table(t, result.experiment.seed) for t in result.providers}
+    plot = pareto_figure(tables)
+    snippet = toml_snippet(result)
+    n = len(result.search_files)
+    held = f", {len(result.holdout_files)} held out" if result.holdout_files else ""
+    title = f"stt-eval tune: {result.experiment.name} ({n} files searched{held})"
+    md = [f"# {title}\n", "## Recommendation\n"]
+    html = [f"<h1>{escape(title)}</h1>", "<h2>Recommendation</h2>"]
+    for t in result.providers:
+        said = " ".join(verdict(t, n))
+        md.append(said + "\n")
+        html.append(text_html(said))
+    md += ["## Paste into your experiment\n", f"```toml\n{snippet}```\n", "## How it searched\n"]
+    md.append(_method(result) + "\n")
+    html += [
+        "<h2>Paste into your experiment</h2>",
+        f"<pre>{escape(snippet)}</pre>",
+        "<h2>How it searched</h2>",
+        text_html(_method(result)),
+    ]
+    if plot is not None:
+        plot.figure.savefig(out / TUNE_PNG, dpi=100, bbox_inches="tight")
+        md.append(f"![{plot.title}]({TUNE_PNG})\n")
+        html.append(figure_html(plot.name, plot.title, png_data_uri(plot.figure), plot.data))
+    for label, table in tables.items():
+        md += [f"## Every setting tried: {label}\n", _md(table)]
+        html += [f"<h2>Every setting tried: {escape(label)}</h2>", _html(table)]
+    md_path, html_path = out / TUNE_MD, out / TUNE_HTML
+    md_path.write_text("\n".join(md), encoding="utf-8")
+    html_path.write_text(page(title, "\n".join(html)), encoding="utf-8")
+    return md_path, html_path
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(columns=["chunking", "merge"], errors="ignore")
+
+
+def _md(table: pd.DataFrame) -> str:
+    return md_table(_shown(table), ("wer",))
+
+
+def _html(table: pd.DataFrame) -> str:
+    return html_table(_shown(table), ("wer",))
