@@ -80,6 +80,18 @@ def test_halving_keeps_the_better_half_and_never_fewer_than_the_floor():
     assert halved and all(s.dropped_round for s in halved)
 
 
+def test_halving_halves_the_chunkings_and_a_kept_chunking_keeps_its_merges():
+    rates = {
+        Setting(f"{10 + i}s", m): 0.05 + 0.02 * i
+        for i in range(4)
+        for m in ("timestamp", "text-align")
+    }
+    evaluate, calls = synthetic(rates)
+    race(list(rates), FILES, evaluate, flat_cost, floor=2, equivalence=0.0)
+    first_kept = {s.chunking for s in calls[1][0]}
+    assert first_kept == {"10s", "11s"} and len(calls[1][0]) == 4
+
+
 def test_the_race_stops_before_a_round_would_overrun_the_budget():
     evaluate, calls = synthetic({GOOD: 0.10, TWIN: 0.10, CHEAP: 0.10})
     result = race([GOOD, TWIN, CHEAP], FILES, evaluate, flat_cost, budget_s=400.0, floor=3)
@@ -171,3 +183,85 @@ def test_the_tune_table_narrows_the_space_and_flags_override_it(tmp_path):
     with pytest.raises(BadArgument, match="'midpoint'.* unknown; choose from") as err:
         resolve({}, merge=["midpoint"])
     assert err.value.argument == "merge"
+
+
+def _tuned(tmp_path, rates):
+    """A TuneResult from a synthetic race (no engine), for the document and the snippet."""
+    from stt_eval.tune.runner import ProviderTune, TuneResult
+
+    evaluate, _ = synthetic(rates, noise=12)
+    result = race(list(rates), FILES, evaluate, flat_cost, floor=3, equivalence=0.0)
+    costs = {(s.chunking, f): flat_cost(s, f) for s in rates for f in FILES}
+    tuned = ProviderTune(
+        "faster-whisper",
+        result,
+        recommend(result, flat_cost),
+        (),
+        costs,
+        {(s, f): 1 for s in rates for f in FILES},
+        dict.fromkeys(FILES, 60.0),
+    )
+    manifest = ROOT / "datasets" / "sample" / "manifest.jsonl"
+    exp = load_experiment_text(tmp_path, f'dataset = "{manifest}"\n')
+    return TuneResult(exp, Space(), (tuned,), tuple(FILES), (), tmp_path / "out")
+
+
+def load_experiment_text(tmp_path, text):
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    return load_experiment(path)
+
+
+def test_the_toml_snippet_reads_back_as_the_recommended_setting(tmp_path):
+    from stt_eval.tune.table import toml_snippet
+
+    result = _tuned(tmp_path, {GOOD: 0.100, CHEAP: 0.105, BAD: 0.30})
+    rec = result.providers[0].recommendation
+    snippet = toml_snippet(result)
+    manifest = ROOT / "datasets" / "sample" / "manifest.jsonl"
+    exp = load_experiment_text(tmp_path, f'dataset = "{manifest}"\n{snippet}')
+    assert exp.chunking == (rec.setting.chunking,) == ("60s",)
+    assert exp.merge == (rec.setting.merge,)
+
+
+def test_the_document_opens_with_the_recommendation_and_lists_every_setting(tmp_path):
+    from stt_eval.tune.document import write_tune
+
+    result = _tuned(tmp_path, {GOOD: 0.100, CHEAP: 0.105, BAD: 0.30})
+    md_path, html_path = write_tune(result)
+    md = md_path.read_text()
+    assert md.index("## Recommendation") < md.index("## Paste into your experiment")
+    assert "use **60s timestamp**" in md
+    assert "not significantly worse than the best, 30s/2s timestamp" in md
+    for setting in ("30s/2s timestamp", "60s timestamp", "10s timestamp"):
+        assert f"| {setting} |" in md
+    assert (md_path.parent / "tune_pareto.png").stat().st_size > 0
+    html = html_path.read_text()
+    assert "data:image/png;base64," in html and "chunking = [&quot;60s&quot;]" in html
+
+
+@pytest.mark.slow
+def test_tune_end_to_end_with_pocketsphinx_then_run_pays_nothing_again(tmp_path, monkeypatch):
+    """A tiny space on two short sample files: tune writes its pages, and running the
+    recommended setting afterwards is served entirely from the cache the race filled."""
+    from stt_eval import api
+
+    monkeypatch.setenv("STT_EVAL_CACHE", str(tmp_path / "cache"))
+    manifest = ROOT / "datasets" / "sample" / "manifest.jsonl"
+    path = tmp_path / "exp.toml"
+    path.write_text(
+        f'dataset = "{manifest}"\nproviders = ["pocketsphinx"]\nids = ["whisper_jfk", '
+        f'"mfa_cold_corpus"]\nworkers = 1\noutput = "{tmp_path / "results"}"\n'
+        '[tune]\nchunk_s = [8, 12]\noverlap_s = [0]\nmerge = ["timestamp"]\n'
+        'planner = ["fixed"]\npresets = []\nunchunked = false\n'
+    )
+    result = api.tune(path, progress=False)
+    rec = result.providers[0].recommendation
+    assert rec.setting.chunking in ("8s", "12s")
+    assert (result.output / "tune.md").exists() and (result.output / "tune.html").exists()
+    from stt_eval.tune.table import toml_snippet
+
+    path.write_text(path.read_text().split("[tune]")[0] + toml_snippet(result))
+    assert load_experiment(path).chunking == (rec.setting.chunking,)
+    rows = api.run(path, progress=False).rows
+    assert rows and all(r.status == "ok" and r.measurement.cached for r in rows)

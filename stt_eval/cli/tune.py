@@ -70,7 +70,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     result = call(api.tune, args)
     for tuned in result.providers:
-        print(" ".join(verdict(tuned, len(result.search_files))).replace("**", ""))
+        print(" ".join(verdict(tuned, result.search_files)).replace("**", ""))
     print(f"\nPaste into your experiment:\n{toml_snippet(result)}")
     print(f"wrote {result.output / TUNE_MD} and {result.output / TUNE_HTML}")
     return 0

@@ -4,31 +4,33 @@ TOML to paste, how the race went, every setting tried, and the Pareto figure."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
+from stt_eval.report.analysis.sections import ci
 from stt_eval.report.html import figure_html, html_table, page, png_data_uri, text_html
 from stt_eval.report.markdown import md_table
 from stt_eval.tune.figure import pareto_figure
 from stt_eval.tune.runner import ProviderTune, TuneResult
-from stt_eval.tune.table import settings_table, toml_snippet
+from stt_eval.tune.table import pct, settings_table, toml_snippet
 
 TUNE_MD, TUNE_HTML, TUNE_PNG = "tune.md", "tune.html", "tune_pareto.png"
 
 
 def _ci(iv) -> str:
-    return "no interval (one file)" if math.isnan(iv.low) else f"95 % CI {iv.low:.1%}–{iv.high:.1%}"
+    return "no interval with one file" if math.isnan(iv.low) else f"95 % CI {ci(iv.low, iv.high)}"
 
 
-def verdict(t: ProviderTune, search_files: int) -> list[str]:
+def verdict(t: ProviderTune, search_files: Sequence[str]) -> list[str]:
     """A provider's answer in sentences: what to use, how sure, what it costs, the holdout."""
     rec, r = t.recommendation, t.race
     if rec is None:
         return [f"**{t.label}**: no setting to recommend ({r.stopped})."]
     lines = [
-        f"**{t.label}**: use **{rec.setting.label}** — WER {rec.wer:.1%} ({_ci(rec.interval)}) "
+        f"**{t.label}**: use **{rec.setting.label}** — WER {pct(rec.wer)} ({_ci(rec.interval)}) "
         f"on {rec.files} files; it sends {rec.audio_s / 60:.1f} audio minutes in "
         f"{rec.requests} requests for them."
     ]
@@ -39,12 +41,12 @@ def verdict(t: ProviderTune, search_files: int) -> list[str]:
         )
     else:
         lines.append("It is also the setting with the lowest WER.")
-    grid = t.grid_s(r.files)
+    grid = t.grid_s(search_files)
     lines.append(
         f"The race scored {len(r.standings)} settings on up to {len(r.files)} of "
-        f"{search_files} files and stopped: {r.stopped}. It sent {r.spent_s / 60:.1f} audio "
-        f"minutes; the full grid would send {t.grid_s(r.files) / 60:.1f} "
-        f"({r.spent_s / grid:.0%} of it)."
+        f"{len(search_files)} files and stopped: {r.stopped}. It sent {r.spent_s / 60:.1f} "
+        f"audio minutes; the full grid over the same files would send {grid / 60:.1f} "
+        f"({r.spent_s / grid:.0%} of that)."
         if grid
         else f"It stopped: {r.stopped}."
     )
@@ -56,7 +58,7 @@ def verdict(t: ProviderTune, search_files: int) -> list[str]:
         h = t.holdout
         said = f" Against {rec.best.label} there: {h.test.verdict}." if h.test else ""
         lines.append(
-            f"On {len(h.files)} held-out files the search never saw: WER {h.wer:.1%} "
+            f"On {len(h.files)} held-out files the search never saw: WER {pct(h.wer)} "
             f"({_ci(h.interval)}).{said}"
         )
     return lines
@@ -66,8 +68,9 @@ def _method(result: TuneResult) -> str:
     return (
         "Successive halving with a paired test: each round scores the surviving settings on "
         "more files (1, 2, 4, … then all), drops every setting the paired bootstrap over "
-        "per-file errors finds significantly worse than the best (α = 0.05), then keeps the "
-        "better half by pooled WER while files remain. Each round is an ordinary `stt-eval run` "
+        "per-file errors finds significantly worse than the best (α = 0.05), then, while files "
+        "remain, keeps the better half of the chunk settings (ranked by their best merge's "
+        "pooled WER) with all their merges, which share their windows. Each round is an ordinary `stt-eval run` "
         f"under `{result.output / 'runs'}`, sharing its transcript cache: running the "
         "recommended grid afterwards sends nothing again. WERs of settings dropped early come "
         "from fewer files than the survivors'."
@@ -79,7 +82,7 @@ def write_tune(result: TuneResult) -> tuple[Path, Path]:
     out = Path(result.output)
     out.mkdir(parents=True, exist_ok=True)
     tables = {t.label: settings_table(t, result.experiment.seed) for t in result.providers}
-    plot = pareto_figure(tables)
+    plot = pareto_figure(result.providers)
     snippet = toml_snippet(result)
     n = len(result.search_files)
     held = f", {len(result.holdout_files)} held out" if result.holdout_files else ""
@@ -87,7 +90,7 @@ def write_tune(result: TuneResult) -> tuple[Path, Path]:
     md = [f"# {title}\n", "## Recommendation\n"]
     html = [f"<h1>{escape(title)}</h1>", "<h2>Recommendation</h2>"]
     for t in result.providers:
-        said = " ".join(verdict(t, n))
+        said = " ".join(verdict(t, result.search_files))
         md.append(said + "\n")
         html.append(text_html(said))
     md += ["## Paste into your experiment\n", f"```toml\n{snippet}```\n", "## How it searched\n"]

@@ -6,8 +6,10 @@ round, over the files every survivor has seen:
 
 1. every setting the paired bootstrap (the project's test, :func:`paired_bootstrap` on per-file
    error counts) finds significantly worse than the current best is dropped ("worse");
-2. while files remain, only the better half by pooled WER is kept, and never fewer than
-   ``floor`` (ties go to the cheaper setting): successive halving ("halved", with its rank).
+2. while files remain, only the better half of the chunkings (ranked by their best setting's
+   pooled WER, ties to the cheaper) is kept with all their merges, which share their windows and
+   so cost nothing more, and never fewer than ``floor`` settings: successive halving
+   ("halved", with the chunking's rank).
 
 The race stops when all files are seen, one setting is left, the survivors are equivalent (each
 one's paired-difference interval against the best lies within ±``equivalence``: more files would
@@ -198,10 +200,8 @@ def race(
                 alive.remove(s)
         more = upto < len(files)
         if more and len(alive) > floor:
-            ranked = sorted(alive, key=rank.__getitem__)
-            keep = max(floor, math.ceil(len(ranked) / 2))
-            for place, s in enumerate(ranked[keep:], start=keep + 1):
-                fate[s] = (index, f"halved (rank {place} of {len(ranked)})", tests.get(s))
+            for s, place, of in halve(alive, rank, floor):
+                fate[s] = (index, f"halved (chunking rank {place} of {of})", tests.get(s))
                 alive.remove(s)
         state = _state(settings, counts, fate, rounds, stopped, spent, best, seen, tests)
         if on_round:
@@ -214,6 +214,26 @@ def race(
             stopped = f"survivors within ±{equivalence:.0%} of the best"
             break
     return _state(settings, counts, fate, rounds, stopped, spent, best, seen, tests)
+
+
+def halve(
+    alive: Sequence[Setting], rank: Mapping[Setting, tuple], floor: int
+) -> list[tuple[Setting, int, int]]:
+    """The settings halving drops, each with its chunking's place and the number of chunkings.
+
+    What costs is the chunking (merges of one chunking share its windows), so the chunkings are
+    halved, ranked by their best setting, and a kept chunking keeps all its merges; enough
+    chunkings stay to keep ``floor`` settings.
+    """
+    order: dict[str, tuple] = {}
+    for s in sorted(alive, key=rank.__getitem__):
+        order.setdefault(s.chunking, rank[s])
+    chunkings = list(order)
+    keep = math.ceil(len(chunkings) / 2)
+    while keep < len(chunkings) and sum(s.chunking in chunkings[:keep] for s in alive) < floor:
+        keep += 1
+    place = {c: i for i, c in enumerate(chunkings, start=1)}
+    return [(s, place[s.chunking], len(chunkings)) for s in alive if place[s.chunking] > keep]
 
 
 def cost_key(setting: Setting, files: Sequence[str], cost_of: CostOf) -> tuple[float, int]:

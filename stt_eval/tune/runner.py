@@ -12,6 +12,7 @@ WER, so a round runs without diarization, on the mix.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -275,8 +276,11 @@ def tune_experiment(
     search, held = split(list(seconds), holdout)
     plan = Search(space, seconds, search, held, output, alpha, equivalence, progress)
     spent, tuned = 0.0, []
-    for spec in exp.providers:
-        budget = _budget_s(exp, spec, budget_minutes)
-        tuned.append(tune_provider(exp, spec, plan, None if budget is None else budget - spent))
-        spent += tuned[-1].race.spent_s
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", UserWarning)  # a dataset's warnings once, not every round
+        for spec in exp.providers:
+            budget = _budget_s(exp, spec, budget_minutes)
+            left = None if budget is None else budget - spent
+            tuned.append(tune_provider(exp, spec, plan, left))
+            spent += tuned[-1].race.spent_s
     return TuneResult(exp, space, tuple(tuned), search, held, output)

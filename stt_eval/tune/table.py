@@ -7,8 +7,14 @@ import math
 
 import pandas as pd
 
+from stt_eval.report.analysis.sections import ci
 from stt_eval.tune.recommend import interval_of
 from stt_eval.tune.runner import ProviderTune, TuneResult
+
+
+def pct(rate: float) -> str:
+    """A rate as the report writes it: ``12.3 %``."""
+    return "–" if math.isnan(rate) else f"{100 * rate:.1f} %"
 
 
 def settings_table(tuned: ProviderTune, seed: int = 0) -> pd.DataFrame:
@@ -31,7 +37,7 @@ def settings_table(tuned: ProviderTune, seed: int = 0) -> pd.DataFrame:
                 "merge": st.setting.merge,
                 "files": len(st.files),
                 "wer": st.wer,
-                "wer 95 % CI": "–" if math.isnan(iv.low) else f"{iv.low:.1%} – {iv.high:.1%}",
+                "wer 95 % CI": ci(iv.low, iv.high),
                 "boundary errors": sum(tuned.boundary.get((st.setting, f), 0) for f in st.files),
                 "audio min": sent / 60.0,
                 "requests": requests,
@@ -55,7 +61,7 @@ def toml_snippet(result: TuneResult) -> str:
     if not recs:
         return "# stt-eval tune found no setting to recommend\n"
     lines = [
-        f"# stt-eval tune: {label} → {r.setting.label} (WER {r.wer:.1%} on {r.files} files)"
+        f"# stt-eval tune: {label} → {r.setting.label} (WER {pct(r.wer)} on {r.files} files)"
         for label, r in recs
     ]
     chunkings = list(dict.fromkeys(r.setting.chunking for _, r in recs))
