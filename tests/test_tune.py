@@ -265,3 +265,40 @@ def test_tune_end_to_end_with_pocketsphinx_then_run_pays_nothing_again(tmp_path,
     assert load_experiment(path).chunking == (rec.setting.chunking,)
     rows = api.run(path, progress=False).rows
     assert rows and all(r.status == "ok" and r.measurement.cached for r in rows)
+
+
+def test_rows_become_per_file_counts_pooled_over_conditions_and_failures_leave_a_file_out():
+    from stt_eval.tune.runner import _counts
+
+    from .conftest import flat_row
+
+    chunked, whole = Setting("30s/2s", "timestamp"), Setting("none", "none")
+    rows = [
+        flat_row(
+            sample_id="a", chunking="30s/2s", merge="timestamp", hits=8, subs=2, boundary_errors=1
+        ),
+        flat_row(
+            sample_id="a",
+            condition="noise",
+            chunking="30s/2s",
+            merge="timestamp",
+            hits=5,
+            dels=5,
+            boundary_errors=2,
+        ),
+        flat_row(sample_id="b", chunking="30s/2s", merge="timestamp", hits=10),
+        flat_row(
+            sample_id="b",
+            condition="noise",
+            chunking="30s/2s",
+            merge="timestamp",
+            status="failed",
+            error="timeout",
+        ),
+        flat_row(sample_id="a", hits=9, ins=1),  # unchunked: no boundary count at all
+        flat_row(sample_id="a", chunking="60s", merge="timestamp", hits=1),  # not asked for
+    ]
+    boundary = {}
+    counts = _counts(rows, [chunked, whole], boundary)
+    assert counts == {chunked: {"a": (7, 20)}, whole: {"a": (1, 9)}}
+    assert boundary[chunked, "a"] == 3 and boundary[whole, "a"] == 0

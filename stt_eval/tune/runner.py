@@ -112,7 +112,8 @@ def _counts(
         errors, ref = out[setting].get(ident.sample_id, (0, 0))
         out[setting][ident.sample_id] = (errors + words.errors, ref + words.ref_words)
         key = (setting, ident.sample_id)
-        boundary[key] = boundary.get(key, 0) + row.counts["boundary"].errors
+        near_cut = row.counts["boundary"]  # None: not chunked, so no cut
+        boundary[key] = boundary.get(key, 0) + (near_cut.errors if near_cut else 0)
     for setting, sample_id in failed:
         out[setting].pop(sample_id, None)
     return out
