@@ -136,6 +136,7 @@ def tune(
     planner: Sequence[str] | None = None,
     presets: Sequence[str] | None = None,
     unchunked: bool | None = None,
+    chunking: Sequence[str] | None = None,
     budget_minutes: float | None = None,
     holdout: float | None = None,
     output: Path | str | None = None,
@@ -144,12 +145,10 @@ def tune(
 ) -> TuneResult:
     """Find the chunk length, overlap, merge and planner to use, per provider, by racing the
     settings over the experiment's files; write ``tune.md`` and ``tune.html`` into ``output``
-    (default: ``<experiment output>/<name>-tune``).
-
-    The space (default: 10–60 s chunks × 0–5 s overlaps × both merges × fixed/VAD cuts, the
-    presets of :mod:`stt_eval.tune.space`, unchunked) is narrowed by the file's ``[tune]``
-    table and the arguments.
-    ``budget_minutes`` caps the audio the race sends (the experiment's ``budget_usd`` too);
+    (default: ``<experiment output>/<name>-tune``). The space (default: 10–60 s chunks × 0–5 s
+    overlaps × both merges × fixed/VAD cuts, the presets of :mod:`stt_eval.tune.space`,
+    unchunked; ``chunking``: further spellings) is narrowed by the file's ``[tune]`` table and
+    the arguments. ``budget_minutes`` caps the audio the race sends (``budget_usd`` too);
     ``holdout`` (a fraction) keeps files out of the search to confirm the choice on them. Each
     round is an ordinary run in the same cache: running the chosen grid then pays once.
     """
@@ -169,6 +168,7 @@ def tune(
         planner=planner,
         presets=presets,
         unchunked=unchunked,
+        chunking=chunking,
         budget_minutes=budget_minutes,
         holdout=holdout,
     )

@@ -180,6 +180,19 @@ def test_the_tune_table_narrows_the_space_and_flags_override_it(tmp_path):
     path.write_text(f'dataset = "{manifest}"\n[tune]\nchunks = [20]\n')
     with pytest.raises(ExperimentError, match=r"unknown key\(s\) \['chunks'\]"):
         tune_table(path)
+    space, _ = resolve(
+        {"chunking": ["30s/6s"]},
+        chunk_s=[30],
+        overlap_s=[2],
+        merge=["timestamp"],
+        planner=["fixed"],
+        presets=[],
+        unchunked=False,
+    )
+    assert [s.chunking for s in space.settings()] == ["30s/2s", "30s/6s"]
+    with pytest.raises(BadArgument, match="30x") as err:
+        resolve({}, chunking=["30x"])
+    assert err.value.argument == "chunking"
     with pytest.raises(BadArgument, match="'midpoint'.* unknown; choose from") as err:
         resolve({}, merge=["midpoint"])
     assert err.value.argument == "merge"
@@ -301,4 +314,4 @@ def test_rows_become_per_file_counts_pooled_over_conditions_and_failures_leave_a
     boundary = {}
     counts = _counts(rows, [chunked, whole], boundary)
     assert counts == {chunked: {"a": (7, 20)}, whole: {"a": (1, 9)}}
-    assert boundary[chunked, "a"] == 3 and boundary[whole, "a"] == 0
+    assert boundary == {(chunked, "a"): 3}  # the unchunked row counts no cut: unknown, not 0

@@ -55,6 +55,7 @@ def add_tune(sub: argparse._SubParsersAction) -> None:
         "race the whole recording in one request too (--no-unchunked: not)",
         action=argparse.BooleanOptionalAction,
     )
+    flag(p, "--chunking", d, "further spellings to race, e.g. 30s/6s,45s/3s/vad", type=_list(str))
     flag(p, "--budget-minutes", d, "stop before the race sends more audio minutes", type=float)
     flag(p, "--holdout", d, "fraction of files kept out to confirm the choice on", type=float)
     flag(p, "--output", d, "directory for tune.md/html (default: results/<name>-tune)")

@@ -60,7 +60,7 @@ class ProviderTune:
     costs: Mapping[tuple[str, str], tuple[float, int]]
     """(chunking, file id) → (audio seconds, requests) over the experiment's conditions."""
     boundary: Mapping[tuple[Setting, str], int]
-    """(setting, file id) → errors near a cut, summed over conditions."""
+    """(setting, file id) → errors near a cut, summed over conditions (absent: not counted)."""
     recording_s: Mapping[str, float]
     """File id → its seconds times the conditions: the audio sent unchunked."""
     holdout: Holdout | None = None
@@ -112,8 +112,9 @@ def _counts(
         errors, ref = out[setting].get(ident.sample_id, (0, 0))
         out[setting][ident.sample_id] = (errors + words.errors, ref + words.ref_words)
         key = (setting, ident.sample_id)
-        near_cut = row.counts["boundary"]  # None: not chunked, so no cut
-        boundary[key] = boundary.get(key, 0) + (near_cut.errors if near_cut else 0)
+        near_cut = row.counts["boundary"]  # None: no cut, or none the row could attribute
+        if near_cut is not None:
+            boundary[key] = boundary.get(key, 0) + near_cut.errors
     for setting, sample_id in failed:
         out[setting].pop(sample_id, None)
     return out

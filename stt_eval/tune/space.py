@@ -68,7 +68,7 @@ class Setting:
 @dataclass(frozen=True)
 class Space:
     """What to race: the grid chunk × overlap × merge × planner (pairs the overlap rule refuses
-    are skipped), the named presets (× merge), and the unchunked baseline."""
+    are skipped), the named presets and further spellings (× merge), and the unchunked baseline."""
 
     chunk_s: tuple[float, ...] = DEFAULT_CHUNKS
     overlap_s: tuple[float, ...] = DEFAULT_OVERLAPS
@@ -76,8 +76,15 @@ class Space:
     planner: tuple[str, ...] = PLANNERS
     presets: tuple[str, ...] = tuple(PRESETS)
     unchunked: bool = True
+    chunking: tuple[str, ...] = ()
+    """Further spellings as they are, e.g. ``30s/6s`` or a window strategy's."""
 
     def __post_init__(self) -> None:
+        for spelling in self.chunking:
+            try:
+                parse(spelling)
+            except ChunkingError as exc:
+                raise BadArgument("chunking", str(exc)) from None
         for name, values, allowed in (
             ("merge", self.merge, MERGE_STRATEGIES),
             ("planner", self.planner, PLANNERS),
@@ -97,7 +104,7 @@ class Space:
                 chunkings.append(format_chunking(ChunkSetting(chunk, overlap, planner)))
             except ChunkingError:
                 continue  # overlap >= chunk / 2: the spelling refuses it (e.g. 10 s / 5 s)
-        chunkings += [PRESETS[name] for name in self.presets]
+        chunkings += [PRESETS[name] for name in self.presets] + list(self.chunking)
         out = []
         for chunking in dict.fromkeys(format_chunking(parse(c)) for c in chunkings):
             merges = ("none",) if chunking == UNCHUNKED else self.merge
@@ -105,7 +112,7 @@ class Space:
         return tuple(out)
 
 
-TABLE_KEYS = ("chunk_s", "overlap_s", "merge", "planner", "presets", "unchunked")
+TABLE_KEYS = ("chunk_s", "overlap_s", "merge", "planner", "presets", "unchunked", "chunking")
 """The keys of an experiment's ``[tune]`` table that narrow the space (the rest: see TuneTable)."""
 
 
@@ -114,7 +121,7 @@ def space_from(table: Mapping[str, Any], **flags: Any) -> Space:
     not None; missing keys take the defaults."""
     values = {k: table[k] for k in TABLE_KEYS if k in table}
     values |= {k: v for k, v in flags.items() if v is not None}
-    for key in ("chunk_s", "overlap_s", "merge", "planner", "presets"):
+    for key in ("chunk_s", "overlap_s", "merge", "planner", "presets", "chunking"):
         if key in values:
             raw = values[key]
             values[key] = tuple(raw) if isinstance(raw, (list, tuple)) else (raw,)

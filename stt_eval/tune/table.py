@@ -38,7 +38,7 @@ def settings_table(tuned: ProviderTune, seed: int = 0) -> pd.DataFrame:
                 "files": len(st.files),
                 "wer": st.wer,
                 "wer 95 % CI": ci(iv.low, iv.high),
-                "boundary errors": sum(tuned.boundary.get((st.setting, f), 0) for f in st.files),
+                "boundary errors": _boundary(tuned, st.setting, st.files),
                 "audio min": sent / 60.0,
                 "requests": requests,
                 "sent per min": sent / recording if recording else math.nan,
@@ -52,6 +52,12 @@ def settings_table(tuned: ProviderTune, seed: int = 0) -> pd.DataFrame:
     frame["alive"] = frame["dropped"] == "–"
     frame = frame.sort_values(["alive", "files", "wer"], ascending=[False, False, True])
     return frame.drop(columns="alive").reset_index(drop=True)
+
+
+def _boundary(tuned: ProviderTune, setting, files) -> int | str:
+    """The rows' boundary errors summed over ``files``; – when no row counted any."""
+    known = [tuned.boundary[setting, f] for f in files if (setting, f) in tuned.boundary]
+    return sum(known) if known else "–"
 
 
 def toml_snippet(result: TuneResult) -> str:
