@@ -315,3 +315,25 @@ def test_rows_become_per_file_counts_pooled_over_conditions_and_failures_leave_a
     counts = _counts(rows, [chunked, whole], boundary)
     assert counts == {chunked: {"a": (7, 20)}, whole: {"a": (1, 9)}}
     assert boundary == {(chunked, "a"): 3}  # the unchunked row counts no cut: unknown, not 0
+
+
+def test_tune_help_names_the_space_flags_and_the_holdout(capsys):
+    from stt_eval.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["tune", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for word in (
+        "--chunk-s",
+        "--overlap-s",
+        "--merge",
+        "--planner",
+        "--presets",
+        "--holdout",
+        "--budget-minutes",
+        "--no-unchunked",
+        "nemo-10-10-5",
+        "tune.html",
+    ):
+        assert word in out, word
