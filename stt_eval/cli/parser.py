@@ -18,6 +18,7 @@ from stt_eval.cli.file_commands import (
     add_score,
 )
 from stt_eval.cli.projection import KeyValue, Parser, defaults_of, flag
+from stt_eval.cli.tune import add_tune
 from stt_eval.types import EXECUTORS, MERGE_STRATEGIES
 
 DESCRIPTION = """Evaluate speech-to-text on your own recordings.
@@ -32,6 +33,7 @@ DESCRIPTION = """Evaluate speech-to-text on your own recordings.
   stt-eval conditions list          the conditions and their parameters
   stt-eval providers                the engines and their options
   stt-eval runs                     the runs in results/ and their status
+  stt-eval tune my.toml             which chunk length and overlap to use, per provider
   stt-eval compare RUN_A RUN_B      what changed between two runs on the same files
   stt-eval report RUN               a run's report.html and report.md, to share
   stt-eval cache info|verify|prune  the transcript cache
@@ -219,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_cache,
         _add_compare,
         add_align,
+        add_tune,
     ):
         add(sub)
     p = sub.add_parser(
@@ -262,6 +265,7 @@ COMMANDS: dict[tuple[str, ...], Callable[..., Any]] = {
     ("runs",): api.list_runs,
     ("align",): api.align_manifest,
     ("compare",): api.compare_runs,
+    ("tune",): api.tune,
     ("report",): api.report,
     ("cache", "info"): api.cache_info,
     ("cache", "verify"): api.verify_cache,
