@@ -3,7 +3,6 @@ printing, and a test checks that each parameter has a flag with the same default
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -92,27 +91,10 @@ def align_manifest(manifest: Path | str, output: Path | str | None = None) -> Pa
     aligned to its clean audio by PocketSphinx (:mod:`stt_eval.providers.pocketsphinx_align`),
     written as ``ctm/<id>.ctm`` beside ``output`` (default: ``<manifest>.aligned.jsonl``), a
     manifest with the ``ctm`` field and ``meta.ref_words_by`` naming the aligner."""
-    from stt_eval.audio.load import load_audio
-    from stt_eval.datasets.annotation_writers import write_ctm
-    from stt_eval.datasets.manifest import save_manifest
-    from stt_eval.providers.pocketsphinx_align import align_reference, aligner_name
+    from stt_eval.pipeline import align
 
     manifest = Path(manifest)
-    out = Path(output) if output else manifest.with_suffix(".aligned.jsonl")
-    samples = []
-    for sample in load_manifest(manifest, strict=True).samples:
-        if "ctm_path" not in sample.meta:
-            aligned = align_reference(load_audio(sample.audio_path), sample.text)
-            said = aligner_name()
-            if aligned.left_out:
-                said += f"; left out (not in its dictionary): {' '.join(aligned.left_out)}"
-            ctm = write_ctm(
-                {sample.id: aligned.words}, out.parent / "ctm" / f"{sample.id}.ctm", comment=said
-            )
-            meta = {**sample.meta, "ctm_path": str(ctm), "ref_words_by": aligner_name()}
-            sample = replace(sample, meta=meta, ref_words=aligned.words)
-        samples.append(sample)
-    return save_manifest(samples, out)
+    return align.align_manifest(manifest, Path(output or manifest.with_suffix(".aligned.jsonl")))
 
 
 def run(
@@ -355,25 +337,9 @@ def preview_condition(
 
 def list_providers() -> dict[str, dict[str, Any]]:
     """Registered providers and their options with defaults."""
-    from stt_eval.providers.registry import get_provider, is_remote, provider_names
+    from stt_eval.providers.registry import describe_providers
 
-    out = {}
-    for name in provider_names():
-        engine = get_provider(name)
-        shown = {}
-        if is_remote(engine):  # the defaults in force, not the "use the default" markers
-            shown = {
-                "base_url": engine.endpoint,
-                "requests_per_minute": engine.requests_per_minute or engine.DEFAULT_PER_MINUTE,
-                "max_in_flight": engine.max_in_flight or engine.DEFAULT_IN_FLIGHT,
-            }
-        options = {
-            f.name: getattr(engine, f.name)
-            for f in dataclasses.fields(engine)
-            if f.name != "name" and not f.metadata.get("hook")
-        }
-        out[name] = options | shown
-    return out
+    return describe_providers()
 
 
 def cache_info(root: Path | str | None = None) -> CacheInfo:
@@ -424,15 +390,6 @@ def list_runs(output: Path | str = "results") -> list[RunInfo]:
 
 def list_conditions() -> dict[str, dict[str, Any]]:
     """Registered conditions: what each does and its parameters (allowed values, default)."""
-    from stt_eval.conditions import REGISTRY
+    from stt_eval.conditions.registry import describe_conditions
 
-    return {
-        name: {
-            "summary": c.summary,
-            "params": {
-                p.name: {"allowed": p.allowed, "default": p.default, "required": p.required}
-                for p in c.params
-            },
-        }
-        for name, c in REGISTRY.items()
-    }
+    return describe_conditions()

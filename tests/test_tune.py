@@ -288,7 +288,12 @@ def test_rows_become_per_file_counts_pooled_over_conditions_and_failures_leave_a
     chunked, whole = Setting("30s/2s", "timestamp"), Setting("none", "none")
     rows = [
         flat_row(
-            sample_id="a", chunking="30s/2s", merge="timestamp", hits=8, subs=2, boundary_errors=1
+            sample_id="a",
+            chunking="30s/2s",
+            merge="timestamp",
+            hits=8,
+            subs=2,
+            boundary_by_band=(1, 0, 0, 0),
         ),
         flat_row(
             sample_id="a",
@@ -297,7 +302,7 @@ def test_rows_become_per_file_counts_pooled_over_conditions_and_failures_leave_a
             merge="timestamp",
             hits=5,
             dels=5,
-            boundary_errors=2,
+            boundary_by_band=(2, 0, 0, 0),
         ),
         flat_row(sample_id="b", chunking="30s/2s", merge="timestamp", hits=10),
         flat_row(

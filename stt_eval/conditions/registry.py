@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -212,3 +213,17 @@ def _lookup(name: str) -> ConditionDef:
             f"unknown condition {name!r}; valid conditions: {', '.join(sorted(REGISTRY))}"
         )
     return REGISTRY[name]
+
+
+def describe_conditions() -> dict[str, dict[str, Any]]:
+    """Every registered condition: what it does and its parameters (allowed values, default)."""
+    return {
+        name: {
+            "summary": c.summary,
+            "params": {
+                p.name: {"allowed": p.allowed, "default": p.default, "required": p.required}
+                for p in c.params
+            },
+        }
+        for name, c in REGISTRY.items()
+    }

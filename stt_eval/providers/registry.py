@@ -121,3 +121,25 @@ def _check_types(name: str, factory: Any, options: Mapping[str, Any]) -> None:
 def is_remote(provider: Provider) -> bool:
     """Whether a provider sends audio over HTTP (runs in threads, costs money, is rate limited)."""
     return isinstance(provider, RemoteProvider)
+
+
+def describe_providers() -> dict[str, dict[str, Any]]:
+    """Every registered provider's options with their defaults (a remote one's endpoint and
+    rate limits as in force, not the "use the default" markers)."""
+    out = {}
+    for name in provider_names():
+        engine = get_provider(name)
+        shown = {}
+        if is_remote(engine):  # the defaults in force, not the "use the default" markers
+            shown = {
+                "base_url": engine.endpoint,
+                "requests_per_minute": engine.requests_per_minute or engine.DEFAULT_PER_MINUTE,
+                "max_in_flight": engine.max_in_flight or engine.DEFAULT_IN_FLIGHT,
+            }
+        options = {
+            f.name: getattr(engine, f.name)
+            for f in fields(engine)
+            if f.name != "name" and not f.metadata.get("hook")
+        }
+        out[name] = options | shown
+    return out
