@@ -138,6 +138,7 @@ document.querySelectorAll("table").forEach(function (t) {
     over: box.scrollWidth - box.clientWidth,
     lastRight: last.right - Math.min(box.getBoundingClientRect().right, window.innerWidth),
     shown: t.closest("details:not([open])") === null,
+    drawn: t.closest("figure") !== null,
   });
 });
 document.querySelectorAll("figure").forEach(function (f) {
@@ -151,7 +152,8 @@ document.querySelectorAll("figure").forEach(function (f) {
 return out;
 """
 """Per table and figure: how far it reaches past its container (0 or less: it fits), and how
-far its last column's right edge is past what the reader sees without scrolling."""
+far its last column's right edge is past what the reader sees without scrolling, and whether
+it is a figure's table of the values drawn (which scrolls inside the figure)."""
 
 
 @pytest.mark.slow
@@ -173,6 +175,8 @@ def test_a_sixteen_setting_chunk_run_fits_a_laptop_screen(browser, tmp_path):
     browser.get(html_path.as_uri())
     width = browser.execute_script("return window.innerWidth")
     assert 1300 <= width <= 1366
+    # the report's groups are collapsible: open them all, as a reader going through would
+    browser.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
 
     found = browser.execute_script(OVERFLOW)
     assert found["page"] <= 0
@@ -180,7 +184,8 @@ def test_a_sixteen_setting_chunk_run_fits_a_laptop_screen(browser, tmp_path):
     assert [f for f in found["figures"] if f["over"] > 0 or f["img"] > 0.5] == []
     shown = [t for t in found["tables"] if t["shown"]]
     assert len(shown) >= 5
-    wide = [t for t in shown if t["over"] > 0 or t["lastRight"] > 0.5]
+    # a figure's "values drawn" (every count behind it) scrolls inside its figure, which fits
+    wide = [t for t in shown if not t["drawn"] and (t["over"] > 0 or t["lastRight"] > 0.5)]
     assert wide == [], "\n".join(map(str, wide))
 
     height = browser.execute_script("return document.documentElement.scrollHeight")
