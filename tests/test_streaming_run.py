@@ -44,6 +44,8 @@ def test_a_streaming_cell_runs_through_the_grid_against_a_live_server(tmp_path, 
     assert got.status == "ok", got.error
     assert columns["mode"] == "streaming" and columns["provider"] == "deepgram (streaming)"
     assert columns["hypothesis"] == TEXT and columns["subs"] == columns["dels"] == 0
+    streamed_minutes = columns["audio_s"] / 60  # at Deepgram's streaming list price, not batch
+    assert columns["cost_usd"] == pytest.approx(0.0059 * streamed_minutes)
     (first_partial,) = columns["first_partial_s"]  # the script's first partial: 0.2 s after 0.6 s
     assert first_partial == pytest.approx(0.8, abs=0.1)
     for path in [*(tmp_path / "r").rglob("*"), *(tmp_path / "cache").rglob("*")]:

@@ -77,7 +77,7 @@ def stream_clip(
         processing_s=wall if compute is None else float(compute),
         latency_s=wall if compute is None else float(compute),
         attempts=1 + sum(e.kind == "reconnect" for e in timeline.events),
-        cost_usd=cost_usd(price(provider), clip.duration_s),  # type: ignore[arg-type]
+        cost_usd=cost_usd(price(provider, streaming=True), clip.duration_s),  # type: ignore[arg-type]
     )
     cache.put(key, transcript_of(timeline), measured)
     return Streamed(timeline, measured, False)

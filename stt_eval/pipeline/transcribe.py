@@ -61,10 +61,14 @@ def on_padded_timeline(sample: Sample, condition: str) -> Sample:
     )
 
 
-def price(provider: Provider) -> Price | None:
-    """A provider's list price per audio minute (its override, else the price table)."""
+def price(provider: Any, *, streaming: bool = False) -> Price | None:
+    """A provider's list price per audio minute (its override, else the price table;
+    ``streaming``: of its streaming mode)."""
     return price_of(
-        provider.name, getattr(provider, "model", None), getattr(provider, "price_per_minute", None)
+        provider.name,
+        getattr(provider, "model", None),
+        getattr(provider, "price_per_minute", None),
+        streaming=streaming,
     )
 
 

@@ -182,8 +182,8 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
     hits, which are only known once the audio is conditioned); local engines cost nothing.
     Merge strategies and diarizers share one set of windows, so they count once; ``split``
     sends every channel, so its audio minutes are the recording's times its channels; a
-    streaming cell streams the recording once, counted under its own label (at the provider's
-    list price: the price table has no separate streaming prices yet)."""
+    streaming cell streams the recording once, counted under its own label at the provider's
+    streaming list price."""
     sent: dict[str, list[float]] = {}
     prices: dict[str, Any] = {}
     for job in jobs:
@@ -194,7 +194,7 @@ def estimate(jobs: Sequence[RecordingJob]) -> list[Estimate]:
         for cell in job.cells:
             if cell.label not in prices:
                 provider = get_provider(cell.provider.name, **dict(cell.provider.options))
-                prices[cell.label] = price(provider)
+                prices[cell.label] = price(provider, streaming=cell.mode == "streaming")
     return [
         Estimate(label, sum(w), len(w), cost_usd(prices[label], sum(w)))
         for label, w in sent.items()
