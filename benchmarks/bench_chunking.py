@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import runpy
 import statistics
 import tempfile
 import time
@@ -57,6 +58,8 @@ def interval(values: list[float]) -> str:
 
 
 def main() -> None:
+    if not (MANIFEST.parent / "audio").is_dir():  # the set's audio is built, not committed
+        runpy.run_path(str(MANIFEST.parent / "make_longform.py"), run_name="__main__")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="noise seeds 0..N-1 (default 3)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS))

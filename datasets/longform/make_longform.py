@@ -1,5 +1,6 @@
-"""Rebuild the bundled long-form set from the sample's real recordings (provenance; the FLACs
-are committed, so nothing needs to run this).
+"""Build the long-form set from the sample's real recordings, byte for byte the same each time
+(under a second). The FLACs are not committed (14 MB of audio the sample already holds): run
+this once before ``experiments/longform.toml`` or ``benchmarks/bench_chunking.py``.
 
     python datasets/longform/make_longform.py
 
@@ -40,6 +41,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE.parent.parent))
     from stt_eval.audio.load import load_audio  # the project's own decoder: 16 kHz mono
 
+    (HERE / "audio").mkdir(exist_ok=True)
     rows = {r["id"]: r for r in map(json.loads, (SAMPLE / "manifest.jsonl").open())}
     audio = {c: load_audio(SAMPLE / rows[c]["audio"]).samples for c in CLIPS}
     rng = np.random.default_rng(SEED)
